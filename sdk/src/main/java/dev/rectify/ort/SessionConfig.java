@@ -1,0 +1,177 @@
+package dev.rectify.ort;
+
+import dev.rectify.InvalidArgumentException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import org.bytedeco.javacpp.PointerPointer;
+import org.bytedeco.onnxruntime.OrtApi;
+import org.bytedeco.onnxruntime.OrtCUDAProviderOptionsV2;
+import org.bytedeco.onnxruntime.OrtSessionOptions;
+
+/**
+ * Immutable settings for an ONNX Runtime session: threads, graph optimisation, execution provider, and raw
+ * session config entries. Build with {@link #builder()}; {@link #defaults()} suits inference on this machine.
+ */
+public final class SessionConfig {
+    private final int intraOpThreads;
+    private final int interOpThreads;
+    private final OptimizationLevel optimization;
+    private final ExecutionProvider provider;
+    private final Map<String, String> entries;
+
+    private SessionConfig(Builder b) {
+        this.intraOpThreads = b.intraOpThreads;
+        this.interOpThreads = b.interOpThreads;
+        this.optimization = b.optimization;
+        this.provider = b.provider;
+        this.entries = Map.copyOf(b.entries);
+    }
+
+    /** CPU, all optimisations, one intra-op thread per available processor. */
+    public static SessionConfig defaults() {
+        return builder().build();
+    }
+
+    /** A builder starting from the defaults. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder holding this config's values. */
+    public Builder toBuilder() {
+        Builder b = new Builder().intraOpThreads(intraOpThreads).interOpThreads(interOpThreads)
+                .optimization(optimization).provider(provider);
+        b.entries.putAll(entries);
+        return b;
+    }
+
+    public int intraOpThreads() {
+        return intraOpThreads;
+    }
+
+    public int interOpThreads() {
+        return interOpThreads;
+    }
+
+    public OptimizationLevel optimization() {
+        return optimization;
+    }
+
+    public ExecutionProvider provider() {
+        return provider;
+    }
+
+    public Map<String, String> entries() {
+        return entries;
+    }
+
+    /** Creates the native options; the caller closes them once the session exists. */
+    NativeSessionOptions createNative() {
+        OrtRuntime rt = OrtRuntime.get();
+        OrtApi api = rt.api();
+        OrtSessionOptions opts = new OrtSessionOptions();
+        rt.check(api.CreateSessionOptions(opts), "creating session options");
+        NativeSessionOptions handle = new NativeSessionOptions(opts);
+        try {
+            rt.check(api.SetIntraOpNumThreads(opts, intraOpThreads), "setting intra-op threads");
+            rt.check(api.SetInterOpNumThreads(opts, interOpThreads), "setting inter-op threads");
+            rt.check(api.SetSessionGraphOptimizationLevel(opts, optimization.ortValue), "setting the optimisation level");
+            for (Map.Entry<String, String> e : entries.entrySet()) {
+                rt.check(api.AddSessionConfigEntry(opts, e.getKey(), e.getValue()), "setting session config " + e.getKey());
+            }
+            if (provider.kind() == ExecutionProvider.Kind.CUDA) {
+                appendCuda(rt, opts, provider.deviceId());
+            }
+            return handle;
+        } catch (RuntimeException e) {
+            handle.close();
+            throw e;
+        }
+    }
+
+    private static void appendCuda(OrtRuntime rt, OrtSessionOptions opts, int device) {
+        if (!rt.availableProviders().contains("CUDAExecutionProvider")) {
+            throw new OrtException(OrtErrorCode.EP_FAIL, "CUDA was requested but these ONNX Runtime natives have no CUDA provider "
+                    + "(available: " + rt.availableProviders() + "); build with -Pcuda on a machine with CUDA 13 and cuDNN 9");
+        }
+        OrtApi api = rt.api();
+        OrtCUDAProviderOptionsV2 cuda = new OrtCUDAProviderOptionsV2();
+        rt.check(api.CreateCUDAProviderOptions(cuda), "creating CUDA provider options");
+        try {
+            PointerPointer<?> keys = new PointerPointer<>("device_id");
+            PointerPointer<?> values = new PointerPointer<>(String.valueOf(device));
+            rt.check(api.UpdateCUDAProviderOptions(cuda, keys, values, 1), "setting the CUDA device");
+            rt.check(api.SessionOptionsAppendExecutionProvider_CUDA_V2(opts, cuda), "adding the CUDA execution provider");
+        } finally {
+            api.ReleaseCUDAProviderOptions().call(cuda);
+        }
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof SessionConfig c && c.intraOpThreads == intraOpThreads && c.interOpThreads == interOpThreads
+                && c.optimization == optimization && c.provider.equals(provider) && c.entries.equals(entries);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(intraOpThreads, interOpThreads, optimization, provider, entries);
+    }
+
+    @Override
+    public String toString() {
+        return "SessionConfig[" + provider.ortName() + ", intraOp=" + intraOpThreads + ", interOp=" + interOpThreads
+                + ", " + optimization + (entries.isEmpty() ? "" : ", " + entries) + "]";
+    }
+
+    /** Builder for {@link SessionConfig}. */
+    public static final class Builder {
+        private int intraOpThreads = Runtime.getRuntime().availableProcessors();
+        private int interOpThreads = 1;
+        private OptimizationLevel optimization = OptimizationLevel.ALL;
+        private ExecutionProvider provider = ExecutionProvider.cpu();
+        private final Map<String, String> entries = new LinkedHashMap<>();
+
+        private Builder() {
+        }
+
+        /** Threads used inside one operator; 0 lets ORT choose. */
+        public Builder intraOpThreads(int n) {
+            if (n < 0 || n > 1024) {
+                throw new InvalidArgumentException("intraOpThreads must be in [0, 1024], got " + n);
+            }
+            this.intraOpThreads = n;
+            return this;
+        }
+
+        /** Threads used to run independent operators in parallel; 0 lets ORT choose. */
+        public Builder interOpThreads(int n) {
+            if (n < 0 || n > 1024) {
+                throw new InvalidArgumentException("interOpThreads must be in [0, 1024], got " + n);
+            }
+            this.interOpThreads = n;
+            return this;
+        }
+
+        public Builder optimization(OptimizationLevel level) {
+            this.optimization = Objects.requireNonNull(level, "level");
+            return this;
+        }
+
+        public Builder provider(ExecutionProvider provider) {
+            this.provider = Objects.requireNonNull(provider, "provider");
+            return this;
+        }
+
+        /** A raw ORT session config entry ({@code AddSessionConfigEntry}). */
+        public Builder entry(String key, String value) {
+            entries.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"));
+            return this;
+        }
+
+        public SessionConfig build() {
+            return new SessionConfig(this);
+        }
+    }
+}
