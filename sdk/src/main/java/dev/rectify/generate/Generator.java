@@ -1,0 +1,328 @@
+package dev.rectify.generate;
+
+import dev.rectify.InvalidArgumentException;
+import dev.rectify.ort.ElementType;
+import dev.rectify.ort.InferenceSession;
+import dev.rectify.ort.Outputs;
+import dev.rectify.ort.RunOptions;
+import dev.rectify.ort.Tensor;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Autoregressive decoding over an exported causal LM: several prompts at once with left padding, the KV cache
+ * when the export has one (else the whole sequence is recomputed each step), greedy or sampled tokens, stop
+ * strings, end-of-sequence, a token budget, and streaming. Stateless between calls and safe to share.
+ */
+public final class Generator {
+    private final InferenceSession session;
+    private final CausalLmSignature sig;
+    private final Tokenizer tokenizer;
+    private final Set<Long> eosIds;
+    private final long padId;
+    private final int contextLength;
+    private final int vocab;
+
+    /**
+     * @param contextLength the model's context window in tokens, or -1 when unknown (then only memory limits it)
+     */
+    public Generator(InferenceSession session, CausalLmSignature sig, Tokenizer tokenizer, Set<Long> eosIds, long padId,
+            int contextLength, int vocabSize) {
+        this.session = Objects.requireNonNull(session);
+        this.sig = Objects.requireNonNull(sig);
+        this.tokenizer = Objects.requireNonNull(tokenizer);
+        this.eosIds = Set.copyOf(eosIds);
+        this.padId = padId >= 0 ? padId : eosIds.stream().findFirst().orElse(0L);
+        this.contextLength = contextLength;
+        this.vocab = vocabSize;
+    }
+
+    /** Whether this generator decodes with a KV cache. */
+    public boolean usesKvCache() {
+        return sig.hasKvCache();
+    }
+
+    /** Generates for each prompt (already tokenized); {@code runOptions} (adapters) may be null. */
+    public List<Generation> generate(List<long[]> prompts, Sampling sampling, TokenListener listener, RunOptions runOptions) {
+        if (prompts.isEmpty()) {
+            throw new InvalidArgumentException("no prompts given");
+        }
+        long start = System.nanoTime();
+        int b = prompts.size();
+        int maxPrompt = 0;
+        for (int i = 0; i < b; i++) {
+            int n = prompts.get(i).length;
+            if (n == 0) {
+                throw new InvalidArgumentException("prompt " + i + " is empty after tokenization");
+            }
+            if (contextLength > 0 && n >= contextLength) {
+                throw new ContextLengthException(i, n, contextLength);
+            }
+            maxPrompt = Math.max(maxPrompt, n);
+        }
+        int budget = sampling.maxNewTokens();
+        if (contextLength > 0) {
+            budget = Math.min(budget, contextLength - maxPrompt);
+        }
+        Row[] rows = new Row[b];
+        for (int i = 0; i < b; i++) {
+            rows[i] = new Row(prompts.get(i), new TokenPicker(sampling), new TextStream(tokenizer, sampling.stop()),
+                    sampling.stopAtEos());
+        }
+        if (sig.hasKvCache()) {
+            decodeWithCache(rows, maxPrompt, budget, sampling, listener, runOptions);
+        } else {
+            decodeByRecompute(rows, maxPrompt, budget, sampling, listener, runOptions);
+        }
+        List<Generation> out = new ArrayList<>(b);
+        for (int i = 0; i < b; i++) {
+            Row r = rows[i];
+            FinishReason reason = r.reason != null ? r.reason
+                    : (r.generated < sampling.maxNewTokens() ? FinishReason.CONTEXT_FULL : FinishReason.MAX_TOKENS);
+            String tail = r.text.flush();
+            if (!tail.isEmpty()) {
+                listener.onText(i, tail);
+            }
+            long first = r.firstTokenAt == 0 ? 0 : r.firstTokenAt - start;
+            long end = (r.finishedAt == 0 ? System.nanoTime() : r.finishedAt) - start;
+            out.add(new Generation(r.text.finalText(), r.text.ids(), r.prompt.length, reason, first, end));
+        }
+        return out;
+    }
+
+    private void decodeWithCache(Row[] rows, int maxPrompt, int budget, Sampling sampling, TokenListener listener,
+            RunOptions runOptions) {
+        int b = rows.length;
+        int len = maxPrompt; // total sequence length fed so far (including left padding)
+        Map<String, Tensor> past = new HashMap<>();
+        try {
+            for (int l = 0; l < sig.layers(); l++) {
+                past.put(sig.pastKeyNames().get(l), Tensor.zeros(ElementType.FLOAT, b, sig.kvHeads(), 0, sig.headDim()));
+                past.put(sig.pastValueNames().get(l), Tensor.zeros(ElementType.FLOAT, b, sig.kvHeads(), 0, sig.headDim()));
+            }
+            long[] ids = leftPadded(rows, maxPrompt);
+            long[] mask = maskOf(rows, maxPrompt);
+            long[] pos = positions(mask, b, maxPrompt);
+            int step = maxPrompt;
+            List<String> outs = new ArrayList<>();
+            outs.add("logits");
+            outs.addAll(sig.presentKeyNames());
+            outs.addAll(sig.presentValueNames());
+            for (int t = 0; t < budget; t++) {
+                Map<String, Tensor> feeds = new HashMap<>(past);
+                try (Tensor idT = Tensor.ofLongs(ids, b, step);
+                        Tensor maskT = sig.hasAttentionMask() ? Tensor.ofLongs(mask, b, len) : null;
+                        Tensor posT = sig.hasPositionIds() ? Tensor.ofLongs(pos, b, step) : null) {
+                    feeds.put("input_ids", idT);
+                    if (maskT != null) {
+                        feeds.put("attention_mask", maskT);
+                    }
+                    if (posT != null) {
+                        feeds.put("position_ids", posT);
+                    }
+                    try (Outputs o = session.run(feeds, outs, runOptions)) {
+                        pickAll(rows, o.get("logits"), step, listener);
+                        for (int l = 0; l < sig.layers(); l++) {
+                            past.put(sig.pastKeyNames().get(l), swap(past.get(sig.pastKeyNames().get(l)),
+                                    o.take(sig.presentKeyNames().get(l))));
+                            past.put(sig.pastValueNames().get(l), swap(past.get(sig.pastValueNames().get(l)),
+                                    o.take(sig.presentValueNames().get(l))));
+                        }
+                    }
+                }
+                if (allDone(rows) || t == budget - 1) {
+                    break;
+                }
+                // next step: one token per row
+                long[] nextPos = new long[b];
+                for (int i = 0; i < b; i++) {
+                    nextPos[i] = pos[(i + 1) * step - 1] + 1;
+                }
+                ids = lastTokens(rows);
+                mask = appendOnes(mask, b, len);
+                len++;
+                pos = nextPos;
+                step = 1;
+            }
+        } finally {
+            past.values().forEach(Tensor::close);
+        }
+    }
+
+    private void decodeByRecompute(Row[] rows, int maxPrompt, int budget, Sampling sampling, TokenListener listener,
+            RunOptions runOptions) {
+        int b = rows.length;
+        for (int t = 0; t < budget; t++) {
+            int len = maxPrompt + t;
+            long[] ids = new long[b * len];
+            long[] mask = new long[b * len];
+            for (int i = 0; i < b; i++) {
+                long[] seq = rows[i].sequence();
+                int pad = len - seq.length;
+                for (int j = 0; j < len; j++) {
+                    ids[i * len + j] = j < pad ? padId : seq[j - pad];
+                    mask[i * len + j] = j < pad ? 0 : 1;
+                }
+            }
+            long[] pos = positions(mask, b, len);
+            Map<String, Tensor> feeds = new HashMap<>();
+            try (Tensor idT = Tensor.ofLongs(ids, b, len);
+                    Tensor maskT = sig.hasAttentionMask() ? Tensor.ofLongs(mask, b, len) : null;
+                    Tensor posT = sig.hasPositionIds() ? Tensor.ofLongs(pos, b, len) : null) {
+                feeds.put("input_ids", idT);
+                if (maskT != null) {
+                    feeds.put("attention_mask", maskT);
+                }
+                if (posT != null) {
+                    feeds.put("position_ids", posT);
+                }
+                try (Outputs o = session.run(feeds, List.of("logits"), runOptions)) {
+                    pickAll(rows, o.get("logits"), len, listener);
+                }
+            }
+            if (allDone(rows)) {
+                break;
+            }
+        }
+    }
+
+    private static Tensor swap(Tensor old, Tensor replacement) {
+        old.close();
+        return replacement;
+    }
+
+    /** Picks the next token of every unfinished row from the last position's logits. */
+    private void pickAll(Row[] rows, Tensor logits, int step, TokenListener listener) {
+        int v = (int) logits.dim(2);
+        if (vocab > 0 && v < vocab) {
+            throw new InvalidArgumentException("logits have " + v + " entries per token, config.json says vocab_size " + vocab);
+        }
+        FloatBuffer fb = logits.floatView();
+        float[] row = new float[v];
+        for (int i = 0; i < rows.length; i++) {
+            Row r = rows[i];
+            if (r.reason != null) {
+                continue;
+            }
+            fb.get(((i * step) + step - 1) * v, row);
+            int token = r.picker.pick(row, 0, v);
+            long now = System.nanoTime();
+            if (r.firstTokenAt == 0) {
+                r.firstTokenAt = now;
+            }
+            r.last = token;
+            r.generated++;
+            if (eosIds.contains((long) token) && r.stopAtEos) {
+                r.reason = FinishReason.EOS;
+                r.finishedAt = now;
+                continue;
+            }
+            r.appended.add((long) token);
+            String piece = r.text.push(token);
+            if (!piece.isEmpty()) {
+                listener.onText(i, piece);
+            }
+            if (r.text.stopped()) {
+                r.reason = FinishReason.STOP_STRING;
+                r.finishedAt = now;
+            }
+        }
+    }
+
+    private static boolean allDone(Row[] rows) {
+        for (Row r : rows) {
+            if (r.reason == null) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private long[] leftPadded(Row[] rows, int len) {
+        long[] ids = new long[rows.length * len];
+        for (int i = 0; i < rows.length; i++) {
+            long[] p = rows[i].prompt;
+            int pad = len - p.length;
+            for (int j = 0; j < len; j++) {
+                ids[i * len + j] = j < pad ? padId : p[j - pad];
+            }
+        }
+        return ids;
+    }
+
+    private static long[] maskOf(Row[] rows, int len) {
+        long[] mask = new long[rows.length * len];
+        for (int i = 0; i < rows.length; i++) {
+            int pad = len - rows[i].prompt.length;
+            for (int j = pad; j < len; j++) {
+                mask[i * len + j] = 1;
+            }
+        }
+        return mask;
+    }
+
+    /** Position ids as Hugging Face computes them: cumsum(mask) - 1, with 1 at padded positions. */
+    static long[] positions(long[] mask, int b, int len) {
+        long[] pos = new long[b * len];
+        for (int i = 0; i < b; i++) {
+            long c = 0;
+            for (int j = 0; j < len; j++) {
+                c += mask[i * len + j];
+                pos[i * len + j] = mask[i * len + j] == 0 ? 1 : c - 1;
+            }
+        }
+        return pos;
+    }
+
+    private long[] lastTokens(Row[] rows) {
+        long[] ids = new long[rows.length];
+        for (int i = 0; i < rows.length; i++) {
+            ids[i] = rows[i].last >= 0 ? rows[i].last : padId;
+        }
+        return ids;
+    }
+
+    private static long[] appendOnes(long[] mask, int b, int len) {
+        long[] out = new long[b * (len + 1)];
+        for (int i = 0; i < b; i++) {
+            System.arraycopy(mask, i * len, out, i * (len + 1), len);
+            out[i * (len + 1) + len] = 1;
+        }
+        return out;
+    }
+
+    /** One sequence's decoding state. */
+    private static final class Row {
+        final long[] prompt;
+        final TokenPicker picker;
+        final TextStream text;
+        final List<Long> appended = new ArrayList<>();
+        final boolean stopAtEos;
+        long last = -1;
+        int generated;
+        long firstTokenAt;
+        long finishedAt;
+        FinishReason reason;
+
+        Row(long[] prompt, TokenPicker picker, TextStream text, boolean stopAtEos) {
+            this.prompt = prompt;
+            this.stopAtEos = stopAtEos;
+            this.picker = picker;
+            this.text = text;
+        }
+
+        long[] sequence() {
+            long[] s = new long[prompt.length + appended.size()];
+            System.arraycopy(prompt, 0, s, 0, prompt.length);
+            for (int i = 0; i < appended.size(); i++) {
+                s[prompt.length + i] = appended.get(i);
+            }
+            return s;
+        }
+    }
+}

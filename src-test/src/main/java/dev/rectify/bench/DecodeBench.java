@@ -1,0 +1,94 @@
+package dev.rectify.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.rectify.BaseModel;
+import dev.rectify.ChatMessage;
+import dev.rectify.Device;
+import dev.rectify.generate.Generation;
+import dev.rectify.generate.Sampling;
+import dev.rectify.generate.TokenListener;
+import dev.rectify.ort.OrtRuntime;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Decode benchmark: greedy decoding with the KV cache on the bundled model, batch 1, the same prompts and token
+ * counts for Rectify (ONNX Runtime) and the PyTorch peer ({@code src-test/bench/torch_decode_peer.py}, same
+ * weights), run one after the other in this process's run. Prints decode tokens/s, first-token latency, ratios.
+ * <pre>java -cp ... dev.rectify.bench.DecodeBench [--threads 2] [--max-new-tokens 64] [--runs 5] [--device cpu|cuda]</pre>
+ */
+public final class DecodeBench {
+    private static final List<String> QUESTIONS = List.of("What is 47 + 38?", "Compute 23 x 4.", "What is 52 - 17?",
+            "Mia has 25 stickers. Mia finds 17 more stickers. Mia gives away 9 stickers. How many stickers does Mia have now?");
+
+    public static void main(String[] args) throws Exception {
+        int threads = 2;
+        int maxNew = 64;
+        int runs = 5;
+        int warmup = 2;
+        String device = "cpu";
+        Path model = null;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--threads" -> threads = Integer.parseInt(args[++i]);
+                case "--max-new-tokens" -> maxNew = Integer.parseInt(args[++i]);
+                case "--runs" -> runs = Integer.parseInt(args[++i]);
+                case "--warmup" -> warmup = Integer.parseInt(args[++i]);
+                case "--device" -> device = args[++i];
+                case "--model" -> model = Path.of(args[++i]);
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+            }
+        }
+        Device dev = device.startsWith("cuda") ? Device.cuda(0) : Device.cpu(threads);
+        System.out.printf("decode benchmark: ONNX Runtime %s, device %s, %d threads, %d prompts, %d new tokens each, "
+                + "%d warmup + %d timed runs, batch 1, greedy, KV cache%n", OrtRuntime.get().version(), dev, threads,
+                QUESTIONS.size(), maxNew, warmup, runs);
+        try (BaseModel m = model == null ? BaseModel.bundled(dev) : BaseModel.open(model, dev)) {
+            List<long[]> prompts = new ArrayList<>();
+            for (String q : QUESTIONS) {
+                prompts.add(m.tokenizer().encode(m.applyChatTemplate(List.of(ChatMessage.user(q)), true)));
+            }
+            Sampling s = Sampling.greedy().maxNewTokens(maxNew).stopAtEos(false);
+            List<Double> tps = new ArrayList<>();
+            List<Double> firstMs = new ArrayList<>();
+            for (int r = 0; r < warmup + runs; r++) {
+                long tokens = 0;
+                long decodeNanos = 0;
+                double first = 0;
+                for (long[] p : prompts) {
+                    Generation g = m.generator().generate(List.of(p), s, TokenListener.none(), null).get(0);
+                    tokens += g.completionTokens() - 1;
+                    decodeNanos += g.totalNanos() - g.firstTokenNanos();
+                    first += g.firstTokenNanos() / 1e6;
+                }
+                if (r >= warmup) {
+                    tps.add(tokens / (decodeNanos / 1e9));
+                    firstMs.add(first / prompts.size());
+                }
+            }
+            double rTps = BenchSupport.median(tps);
+            double rFirst = BenchSupport.median(firstMs);
+            System.out.printf("rectify: decode %.1f tokens/s, first-token latency %.2f ms%n", rTps, rFirst);
+
+            Path promptsFile = Files.createTempFile("rectify-bench-prompts", ".json");
+            Files.writeString(promptsFile, new ObjectMapper().writeValueAsString(Map.of("prompts", prompts)));
+            List<String> cmd = new ArrayList<>(List.of(BenchSupport.python(), Path.of("src-test/bench/torch_decode_peer.py").toString(),
+                    promptsFile.toString(), "--threads", String.valueOf(threads), "--max-new-tokens", String.valueOf(maxNew),
+                    "--runs", String.valueOf(runs), "--warmup", String.valueOf(warmup), "--device", device.startsWith("cuda") ? "cuda" : "cpu"));
+            JsonNode peer = BenchSupport.runPeer(cmd);
+            Files.deleteIfExists(promptsFile);
+            double pTps = peer.path("decode_tokens_per_s").asDouble();
+            double pFirst = peer.path("first_token_latency_ms").asDouble();
+            System.out.println();
+            System.out.println("| system | decode tokens/s | first-token latency (ms) |");
+            System.out.println("|---|---|---|");
+            System.out.printf("| Rectify (ORT %s, %s) | %.1f | %.2f |%n", OrtRuntime.get().version(), dev, rTps, rFirst);
+            System.out.printf("| PyTorch %s (%s) | %.1f | %.2f |%n", peer.path("torch").asText("?"), device, pTps, pFirst);
+            System.out.printf("| ratio Rectify / PyTorch | %.2fx | %.2fx (lower is better) |%n", rTps / pTps, rFirst / pFirst);
+        }
+    }
+}
