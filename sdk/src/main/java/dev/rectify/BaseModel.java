@@ -2,23 +2,18 @@ package dev.rectify;
 
 import dev.rectify.generate.CausalLmSignature;
 import dev.rectify.generate.ChatTemplate;
-import dev.rectify.generate.Generation;
 import dev.rectify.generate.Generator;
 import dev.rectify.generate.ModelConfig;
-import dev.rectify.generate.Sampling;
-import dev.rectify.generate.TokenListener;
 import dev.rectify.generate.Tokenizer;
 import dev.rectify.generate.TokenizerConfig;
 import dev.rectify.ort.InferenceSession;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,7 +23,7 @@ import org.slf4j.LoggerFactory;
  * {@code past_key_values.*} inputs), {@code tokenizer.json}, and optionally {@code tokenizer_config.json},
  * {@code config.json}, {@code generation_config.json}. Thread-safe; close it to free native memory.
  */
-public final class BaseModel implements AutoCloseable {
+public final class BaseModel extends TextGeneration implements AutoCloseable {
     /** Model file names Rectify looks for, in order, for the export with a KV cache. */
     public static final List<String> KV_CACHE_FILES = List.of("model_with_past.onnx", "decoder_with_past_model.onnx");
 
@@ -127,30 +122,6 @@ public final class BaseModel implements AutoCloseable {
         return eos.isEmpty() ? 0 : eos.iterator().next();
     }
 
-    /** Generates a completion of {@code prompt} (raw text, no chat template). */
-    public Generation generate(String prompt, Sampling sampling) {
-        return generate(prompt, sampling, t -> { });
-    }
-
-    /** Generates a completion of {@code prompt}, streaming text pieces to {@code onText}. */
-    public Generation generate(String prompt, Sampling sampling, Consumer<String> onText) {
-        return generate(List.of(prompt), sampling, (i, t) -> onText.accept(t)).get(0);
-    }
-
-    /** Generates completions of several prompts in one batch (left-padded). */
-    public List<Generation> generate(List<String> prompts, Sampling sampling, TokenListener listener) {
-        List<long[]> ids = new ArrayList<>(prompts.size());
-        for (String p : prompts) {
-            ids.add(tokenizer.encode(Objects.requireNonNull(p, "prompt")));
-        }
-        return generator.generate(ids, sampling, listener, null);
-    }
-
-    /** Replies to a conversation, rendered with the model's chat template. */
-    public Generation chat(List<ChatMessage> messages, Sampling sampling, Consumer<String> onText) {
-        return generate(applyChatTemplate(messages, true), sampling, onText);
-    }
-
     /** Renders a conversation with the model's chat template. */
     public String applyChatTemplate(List<ChatMessage> messages, boolean addGenerationPrompt) {
         if (chatTemplate == null) {
@@ -158,6 +129,24 @@ public final class BaseModel implements AutoCloseable {
                     + "use generate() with a raw prompt");
         }
         return chatTemplate.render(messages, addGenerationPrompt);
+    }
+
+    @Override
+    BaseModel base() {
+        return this;
+    }
+
+    @Override
+    Generator generatorForText() {
+        return generator;
+    }
+
+    /**
+     * This model with {@code adapter} applied (its weights merged into a private copy of the base graph). The
+     * returned model shares this one's tokenizer; close it before this one.
+     */
+    public AdaptedModel with(Adapter adapter) {
+        return AdaptedModel.create(this, adapter);
     }
 
     /** The generator this model uses (KV cache when the folder has a KV export). */
@@ -202,6 +191,11 @@ public final class BaseModel implements AutoCloseable {
 
     public Path directory() {
         return dir;
+    }
+
+    /** sha-256 of {@code model.onnx} and its external data: the identity adapters are tied to. */
+    public String contentHash() {
+        return dev.rectify.train.ContentHash.ofModel(dir.resolve("model.onnx"));
     }
 
     public Device device() {

@@ -42,7 +42,7 @@ public final class ChatTemplate {
 
     /** Renders a conversation; with {@code addGenerationPrompt} the text ends where the assistant's reply starts. */
     public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
-        if (messages.isEmpty()) {
+        if (messages.isEmpty() && !addGenerationPrompt) {
             throw new InvalidArgumentException("a conversation needs at least one message");
         }
         List<Map<String, Object>> msgs = new ArrayList<>();

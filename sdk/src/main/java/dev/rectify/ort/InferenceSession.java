@@ -34,6 +34,8 @@ public final class InferenceSession implements AutoCloseable {
     private final List<ValueInfo> inputs;
     private final List<ValueInfo> outputs;
     private final Map<String, ValueInfo> inputsByName;
+    /** Native copies of every input and output name, made once: a decode step must not allocate them per run. */
+    private final Map<String, BytePointer> nativeNames = new java.util.HashMap<>();
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private boolean closed;
 
@@ -46,6 +48,8 @@ public final class InferenceSession implements AutoCloseable {
         Map<String, ValueInfo> byName = new LinkedHashMap<>();
         inputs.forEach(v -> byName.put(v.name(), v));
         this.inputsByName = Collections.unmodifiableMap(byName);
+        inputs.forEach(v -> nativeNames.put(v.name(), new BytePointer(v.name())));
+        outputs.forEach(v -> nativeNames.putIfAbsent(v.name(), new BytePointer(v.name())));
     }
 
     /** Opens a model file (external data beside it is found by ORT). */
@@ -154,11 +158,15 @@ public final class InferenceSession implements AutoCloseable {
         OrtRuntime rt = OrtRuntime.get();
         List<String> inNames = new ArrayList<>(feeds.keySet());
         List<String> outNames = new ArrayList<>(outputNames);
-        PointerPointer<BytePointer> inNamePtrs = new PointerPointer<>(inNames.toArray(new String[0]));
-        PointerPointer<BytePointer> outNamePtrs = new PointerPointer<>(outNames.toArray(new String[0]));
+        PointerPointer<BytePointer> inNamePtrs = new PointerPointer<>(inNames.size());
+        PointerPointer<BytePointer> outNamePtrs = new PointerPointer<>(outNames.size());
         PointerPointer<OrtValue> inValues = new PointerPointer<>(inNames.size());
         for (int i = 0; i < inNames.size(); i++) {
+            inNamePtrs.put(i, nativeNames.get(inNames.get(i)));
             inValues.put(i, feeds.get(inNames.get(i)).handle());
+        }
+        for (int i = 0; i < outNames.size(); i++) {
+            outNamePtrs.put(i, nativeNames.get(outNames.get(i)));
         }
         PointerPointer<OrtValue> outValues = new PointerPointer<>(outNames.size());
         for (int i = 0; i < outNames.size(); i++) {
@@ -254,6 +262,7 @@ public final class InferenceSession implements AutoCloseable {
             if (!closed) {
                 closed = true;
                 OrtRuntime.get().api().ReleaseSession(session);
+                nativeNames.values().forEach(BytePointer::close);
             }
         } finally {
             lifecycle.writeLock().unlock();

@@ -1,0 +1,267 @@
+package dev.rectify.autodiff;
+
+import dev.rectify.InvalidArgumentException;
+import dev.rectify.onnx.Attributes;
+import dev.rectify.onnx.Graph;
+import dev.rectify.onnx.Node;
+import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Reverse-mode differentiation of one graph: finds the nodes on a differentiable path from a wrt tensor to a seed
+ * (forward reachability from wrt ∩ backward reachability from the seeds, never through stop edges, integer or bool
+ * tensors, or {@link GradientRequest#stopGradient()} tensors), then applies the rules in reverse topological order,
+ * summing the contributions to each tensor with a {@code Sum} node.
+ */
+final class Engine {
+    /** Receives gradient contributions. */
+    interface Sink {
+        void add(String tensor, String gradient);
+    }
+
+    private static final Set<String> NO_GRAD_OPS = Set.of("Not", "IsInf", "IsNaN", "NonZero", "Shape", "Size",
+            "ConstantOfShape", "ArgMax", "ArgMin", "And", "Or", "Xor", "Equal", "Less", "LessOrEqual", "Greater",
+            "GreaterOrEqual", "Range", "OneHot", "EyeLike", "RandomNormalLike", "RandomUniformLike", "Bernoulli",
+            "Multinomial", "Sign", "Floor", "Ceil", "Round", "BitShift", "Mod", "Constant", "RandomNormal",
+            "RandomUniform");
+    private static final Set<String> FIRST_INPUT_ONLY = Set.of("Gather", "GatherElements", "GatherND", "Reshape",
+            "Expand", "Tile", "TopK", "Squeeze", "Unsqueeze", "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
+            "ReduceProd", "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp", "Split",
+            "Trilu", "Dropout", "Clip", "Slice", "Pad", "Resize", "SoftmaxCrossEntropyLoss",
+            "NegativeLogLikelihoodLoss", "CumSum", "Upsample");
+
+    private final Map<String, GradientRule> rules;
+    private final Graph graph;
+    private final GradientRequest request;
+    private final int opset;
+    private final Map<String, List<String>> contributions = new LinkedHashMap<>();
+    private final Map<String, String> accumulated = new HashMap<>();
+    private Emitter em;
+    private TensorInfo info;
+
+    Engine(Map<String, GradientRule> rules, Graph graph, GradientRequest request, int opset) {
+        this.rules = rules;
+        this.graph = graph;
+        this.request = request;
+        this.opset = opset;
+    }
+
+    static String key(String domain, String opType) {
+        return domain == null || domain.isEmpty() || domain.equals("ai.onnx") ? opType : domain + ":" + opType;
+    }
+
+    /** Whether input {@code i} of {@code n} never carries gradient, whatever the rule says. */
+    static boolean isStopEdge(Node n, int i) {
+        if (!n.isDefaultDomain()) {
+            return n.opType().equals("BroadcastGradientArgs");
+        }
+        String op = n.opType();
+        if (NO_GRAD_OPS.contains(op)) {
+            return true;
+        }
+        if (FIRST_INPUT_ONLY.contains(op)) {
+            return i >= 1;
+        }
+        if (op.equals("Where")) {
+            return i == 0;
+        }
+        if (op.equals("Cast")) {
+            return !TensorInfo.isFloat((int) Attributes.getInt(n, "to", 0));
+        }
+        if (op.equals("ScatterND") || op.equals("ScatterElements") || op.equals("Scatter")) {
+            return i == 1;
+        }
+        return false;
+    }
+
+    GradientResult run(Set<String> supported) {
+        List<Node> order = graph.topologicalOrder();
+        info = TensorInfo.infer(graph, order, opset);
+        Set<String> known = graph.tensorNames();
+        for (String s : request.seeds().keySet()) {
+            if (!known.contains(s)) {
+                throw new InvalidArgumentException("seed tensor '" + s + "' is not in graph '" + graph.name() + "'");
+            }
+            String g = request.seeds().get(s);
+            if (!g.equals(GradientRequest.ONES) && !known.contains(g)) {
+                throw new InvalidArgumentException("the gradient given for seed '" + s + "' names tensor '" + g
+                        + "', which is not in graph '" + graph.name() + "'");
+            }
+        }
+        for (String w : request.wrt()) {
+            if (!known.contains(w)) {
+                throw new InvalidArgumentException("wrt tensor '" + w + "' is not in graph '" + graph.name() + "'");
+            }
+        }
+        Set<String> stop = request.stopGradient();
+
+        // forward reachability from wrt
+        Set<String> fwd = new HashSet<>();
+        for (String w : request.wrt()) {
+            if (!stop.contains(w)) {
+                fwd.add(w);
+            }
+        }
+        Set<Node> fwdNodes = new HashSet<>();
+        for (Node n : order) {
+            boolean hit = false;
+            for (int i = 0; i < n.inputs().size() && !hit; i++) {
+                hit = fwd.contains(n.input(i)) && differentiable(n, i, stop);
+            }
+            if (hit) {
+                fwdNodes.add(n);
+                for (String o : n.outputs()) {
+                    if (!o.isEmpty() && !stop.contains(o) && !knownNonFloat(o)) {
+                        fwd.add(o);
+                    }
+                }
+            }
+        }
+        // backward reachability from the seeds
+        Set<String> bwd = new HashSet<>(request.seeds().keySet());
+        List<Node> path = new ArrayList<>();
+        for (int k = order.size() - 1; k >= 0; k--) {
+            Node n = order.get(k);
+            boolean hit = false;
+            for (String o : n.outputs()) {
+                hit |= !o.isEmpty() && bwd.contains(o) && !stop.contains(o);
+            }
+            if (!hit) {
+                continue;
+            }
+            for (int i = 0; i < n.inputs().size(); i++) {
+                if (differentiable(n, i, stop)) {
+                    bwd.add(n.input(i));
+                }
+            }
+            if (fwdNodes.contains(n)) {
+                path.add(n); // reverse topological order
+            }
+        }
+        for (Node n : path) {
+            if (!rules.containsKey(key(n.domain(), n.opType()))) {
+                throw new UnsupportedOpException(n.opType(), n.domain(), nodeName(n), supported);
+            }
+        }
+
+        em = new Emitter(graph, opset, info);
+        for (Map.Entry<String, String> s : request.seeds().entrySet()) {
+            if (!fwd.contains(s.getKey())) {
+                continue; // no wrt tensor reaches this seed
+            }
+            String g = s.getValue();
+            if (g.equals(GradientRequest.ONES)) {
+                g = ones(s.getKey());
+            }
+            add(s.getKey(), g);
+        }
+        for (Node n : path) {
+            String[] outGrads = new String[n.outputs().size()];
+            boolean any = false;
+            for (int i = 0; i < outGrads.length; i++) {
+                String o = n.output(i);
+                if (!o.isEmpty() && fwd.contains(o) && !stop.contains(o)) {
+                    outGrads[i] = accumulate(o);
+                    any |= outGrads[i] != null;
+                }
+            }
+            if (!any) {
+                continue;
+            }
+            boolean[] needs = new boolean[n.inputs().size()];
+            for (int i = 0; i < needs.length; i++) {
+                needs[i] = fwd.contains(n.input(i)) && bwd.contains(n.input(i)) && differentiable(n, i, stop);
+            }
+            em.prefix(nodeName(n) + "_Grad/");
+            GradientContext ctx = new GradientContext(em, n, needs, outGrads, this::add);
+            rules.get(key(n.domain(), n.opType())).apply(ctx);
+        }
+        em.prefix("Grad/");
+        Map<String, String> out = new LinkedHashMap<>();
+        for (String w : request.wrt()) {
+            String g = fwd.contains(w) ? accumulate(w) : null;
+            String name = w + "_grad";
+            if (g == null) {
+                em.prefix(w + "_Grad/");
+                GradientContext ctx = new GradientContext(em, Node.of("Identity", List.of(w), List.of()), new boolean[1],
+                        new String[0], this::add);
+                String z = ctx.zerosLike(w);
+                g = identity(z, w);
+            } else if (!g.startsWith(name) || g.startsWith(name + ".")) {
+                g = identity(g, w);
+            }
+            out.put(w, g);
+        }
+        return new GradientResult(out);
+    }
+
+    private String identity(String g, String w) {
+        String out = em.fresh(w + "_grad");
+        em.node("", "Identity", List.of(g), List.of(out)).name(em.fresh("Grad/" + w + "_Identity"));
+        return out;
+    }
+
+    private String ones(String loss) {
+        int type = info.type(loss);
+        if (type == 0) {
+            type = DataType.FLOAT_VALUE;
+        }
+        em.prefix(loss + "_Grad/");
+        String one = em.scalar(1.0, type, loss);
+        if (info.rank(loss) == 0) {
+            return one;
+        }
+        return em.op("Expand", one, em.shapeOf(loss));
+    }
+
+    private void add(String tensor, String grad) {
+        if (accumulated.containsKey(tensor)) {
+            throw new IllegalStateException("gradient of '" + tensor + "' received after it was summed");
+        }
+        contributions.computeIfAbsent(tensor, k -> new ArrayList<>()).add(grad);
+    }
+
+    private String accumulate(String t) {
+        if (accumulated.containsKey(t)) {
+            return accumulated.get(t);
+        }
+        List<String> c = contributions.get(t);
+        String g = null;
+        if (c != null && c.size() == 1) {
+            g = c.get(0);
+        } else if (c != null && c.size() > 1) {
+            g = em.fresh(t + "_grad");
+            em.node("", "Sum", c, List.of(g)).name(em.fresh("Grad/" + t + "_AccumulateGrad"));
+            info.put(g, info.type(t), info.shape(t));
+        }
+        accumulated.put(t, g);
+        return g;
+    }
+
+    private boolean knownNonFloat(String t) {
+        int type = info.type(t);
+        return type != 0 && !TensorInfo.isFloat(type);
+    }
+
+    private boolean differentiable(Node n, int i, Set<String> stop) {
+        String in = n.input(i);
+        if (in.isEmpty() || stop.contains(in) || isStopEdge(n, i) || knownNonFloat(in)) {
+            return false;
+        }
+        GradientRule r = rules.get(key(n.domain(), n.opType()));
+        return r == null || r.isDifferentiableInput(n, i);
+    }
+
+    static String nodeName(Node n) {
+        if (!n.name().isEmpty()) {
+            return n.name();
+        }
+        return n.opType() + "_" + (n.outputs().isEmpty() ? "" : n.output(0));
+    }
+}

@@ -1,0 +1,374 @@
+package dev.rectify.train;
+
+import dev.rectify.InvalidArgumentException;
+import dev.rectify.autodiff.UnsupportedOpException;
+import dev.rectify.lora.LoraInjector;
+import dev.rectify.lora.LoraTarget;
+import dev.rectify.onnx.Builders;
+import dev.rectify.onnx.Graph;
+import dev.rectify.onnx.Node;
+import dev.rectify.onnx.OnnxModel;
+import dev.rectify.onnx.Tensors;
+import dev.rectify.onnx.proto.OnnxProto.ModelProto;
+import dev.rectify.onnx.proto.OnnxProto.OperatorSetIdProto;
+import dev.rectify.onnx.proto.OnnxProto.TensorProto;
+import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
+import dev.rectify.onnx.proto.OnnxProto.ValueInfoProto;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Builds ONNX Runtime training artifacts — {@code training_model.onnx}, {@code eval_model.onnx},
+ * {@code optimizer_model.onnx}, {@code checkpoint} — from a base inference export ({@code input_ids,
+ * attention_mask, position_ids → logits}, no KV cache) and a {@link TrainingPlan}, exactly as
+ * ort-training-facts.md §4/§7 states:
+ * <ul>
+ *   <li>trainable parameters (LoRA A/B, or the selected base weights) become graph inputs, each with a
+ *       {@code <p>_grad.accumulation.buffer} input and one {@code com.microsoft.InPlaceAccumulatorV2}; then
+ *       {@code lazy_reset_grad};</li>
+ *   <li>frozen base weights stay initializers (not in the checkpoint), written as external data
+ *       ({@code <model>.onnx.data}) above {@link Builder#externalDataThreshold};</li>
+ *   <li>training outputs: {@code loss, nll_sum, valid_tokens, grad_norm_sq[, grad_debug.<p>...],
+ *       <p>_grad.accumulation.out...}. {@code grad_norm_sq} is the squared L2 norm of the accumulated buffers,
+ *       so the last micro-batch of a step reports the whole step's pre-clip gradient norm;</li>
+ *   <li>eval outputs: {@code loss, nll_sum, valid_tokens, correct_tokens, logits}, parameters in the same order;</li>
+ *   <li>the checkpoint holds the trainable tensors only, plus {@code rectify.*} properties.</li>
+ * </ul>
+ * The loss head's backward is written directly ({@link ObjectiveHead}); the model is differentiated from
+ * {@code logits} with the head's dlogits as seed.
+ */
+public final class ArtifactBuilder {
+    /** Bumped whenever the artifacts this class writes change. Part of the cache key. */
+    public static final String VERSION = "rectify-artifacts-1";
+    public static final String LOGITS = "logits";
+    public static final String GRAD_NORM_SQ = "grad_norm_sq";
+    public static final String GRAD_DEBUG_PREFIX = "grad_debug.";
+    public static final String PROP_PLAN_HASH = "rectify.plan_hash";
+    public static final String PROP_BASE_HASH = "rectify.base_hash";
+    public static final String PROP_BUILDER = "rectify.builder_version";
+    public static final String PROP_OBJECTIVE = "rectify.objective";
+    public static final String PROP_NORMALIZATION = "rectify.normalization";
+    public static final String PROP_MODE = "rectify.mode";
+
+    /** Fused contrib ops made for inference: no gradient kernels exist for them. */
+    static final Set<String> INFERENCE_ONLY_OPS = Set.of("GroupQueryAttention", "MultiHeadAttention", "Attention",
+            "RotaryEmbedding", "MatMulNBits", "MatMulBnb4", "SkipSimplifiedLayerNormalization", "SkipLayerNormalization",
+            "PackedAttention", "PackedMultiHeadAttention", "DecoderMaskedMultiHeadAttention", "SparseAttention",
+            "EmbedLayerNormalization", "GatherBlockQuantized", "DynamicQuantizeMatMul", "MatMulIntegerToFloat", "MoE",
+            "QMoE", "PagedAttention");
+    private static final Pattern BUFFER_NAMES = Pattern.compile("(?i)(inv_freq|cos_cached|sin_cached|rotary|causal_mask|masked_bias)");
+
+    private final long externalDataThreshold;
+    private final long checkpointExternalThreshold;
+    private final Differentiator differentiator;
+
+    private ArtifactBuilder(Builder b) {
+        this.externalDataThreshold = b.externalDataThreshold;
+        this.checkpointExternalThreshold = b.checkpointExternalThreshold;
+        this.differentiator = b.differentiator;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Default options: external data above 1 KiB, checkpoint external data above 1 GiB, Rectify's autodiff. */
+    public static ArtifactBuilder defaults() {
+        return builder().build();
+    }
+
+    /** Options that change the files written (part of the cache key). */
+    String canonicalOptions() {
+        return "ext=" + externalDataThreshold + ",ckext=" + checkpointExternalThreshold;
+    }
+
+    /** Builds the artifacts for {@code baseModel} (a model file; its external data is read) into {@code folder}. */
+    public TrainingArtifacts build(Path baseModel, TrainingPlan plan, Path folder) {
+        return build(OnnxModel.read(baseModel), ContentHash.ofModel(baseModel), plan, folder);
+    }
+
+    /**
+     * Builds the artifacts for an in-memory base (all data inline) into {@code folder} (created if needed; the four
+     * files and their data files are replaced). {@code baseHash} is recorded in the checkpoint.
+     */
+    public TrainingArtifacts build(OnnxModel base, String baseHash, TrainingPlan plan, Path folder) {
+        if (plan == null) {
+            throw new InvalidArgumentException("a training plan is required");
+        }
+        int opset = base.opsetVersion("");
+        if (opset < 13) {
+            throw new UntrainableModelException("the base model uses ONNX opset " + opset + "; training needs opset 13 "
+                    + "or later: re-export it (torch.onnx.export(..., opset_version=17))");
+        }
+        Graph g = base.graph();
+        checkTrainable(g);
+        // old-style exports list initializers among the inputs too: frozen weights must not become user inputs
+        g.inputs().removeIf(v -> g.isInitializer(v.getName()));
+        List<TensorProto> params = selectAndInject(g, plan);
+        for (TensorProto p : params) {
+            g.removeInitializer(p.getName());
+        }
+        List<String> names = params.stream().map(TensorProto::getName).toList();
+        List<String> baseInputs = g.inputNames();
+        ObjectiveHead head = ObjectiveHead.of(plan.objective());
+
+        Graph eval = Graph.fromProto(g.toProto());
+        buildEval(eval, head, params);
+        Graph train = Graph.fromProto(g.toProto());
+        buildTraining(train, head, params, plan, opset);
+
+        Map<String, Object> props = new LinkedHashMap<>();
+        props.put(PROP_PLAN_HASH, plan.hash());
+        props.put(PROP_BASE_HASH, baseHash == null ? "" : baseHash);
+        props.put(PROP_BUILDER, VERSION);
+        props.put(PROP_OBJECTIVE, plan.objective().toString());
+        props.put(PROP_NORMALIZATION, plan.normalization().name());
+        props.put(PROP_MODE, plan.mode().name());
+
+        Path dir = folder.toAbsolutePath().normalize();
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create " + dir + ": " + e.getMessage(), e);
+        }
+        Path tm = dir.resolve(TrainingArtifacts.TRAINING_MODEL);
+        Path em = dir.resolve(TrainingArtifacts.EVAL_MODEL);
+        Path om = dir.resolve(TrainingArtifacts.OPTIMIZER_MODEL);
+        Path ck = dir.resolve(TrainingArtifacts.CHECKPOINT);
+        model(base, train).write(tm, tm.getFileName() + ".data", externalDataThreshold);
+        model(base, eval).write(em, em.getFileName() + ".data", externalDataThreshold);
+        OptimizerModel.of(plan).write(om);
+        CheckpointWriter cw = CheckpointWriter.create();
+        params.forEach(cw::trainable);
+        props.forEach((k, v) -> cw.property(k, v.toString()));
+        cw.externalData(cw.dataBytes() > checkpointExternalThreshold);
+        cw.write(ck);
+
+        List<String> userTrain = new ArrayList<>(baseInputs);
+        userTrain.add(ObjectiveHead.LABELS);
+        userTrain.add(ObjectiveHead.LOSS_DENOMINATOR);
+        List<String> trainOut = train.outputNames().stream().filter(n -> !n.endsWith(TrainingArtifacts.OUT_SUFFIX)).toList();
+        TrainingArtifacts a = new TrainingArtifacts(dir, tm, em, om, ck, names, userTrain, userTrain, trainOut,
+                eval.outputNames(), props);
+        a.writeManifest();
+        return a;
+    }
+
+    // ---- checks and selection ----
+
+    private static void checkTrainable(Graph g) {
+        if (!g.isOutput(LOGITS)) {
+            throw new UntrainableModelException("the base model has no 'logits' output (outputs: " + g.outputNames()
+                    + "); export a causal LM whose output is named 'logits' [batch, sequence, vocab]");
+        }
+        List<String> past = g.inputNames().stream().filter(n -> n.startsWith("past_key_values") || n.startsWith("past."))
+                .toList();
+        if (!past.isEmpty()) {
+            throw new UntrainableModelException("the base model takes a KV cache (" + past.get(0)
+                    + (past.size() > 1 ? " and " + (past.size() - 1) + " more" : "") + "); training needs the export "
+                    + "without past key/values (model.onnx, not model_with_past.onnx / decoder_with_past)");
+        }
+        Map<String, Node> producers = g.producerIndex();
+        ArrayDeque<String> todo = new ArrayDeque<>(List.of(LOGITS));
+        Set<Node> seen = new HashSet<>();
+        while (!todo.isEmpty()) {
+            Node n = producers.get(todo.pop());
+            if (n == null || !seen.add(n)) {
+                continue;
+            }
+            if (INFERENCE_ONLY_OPS.contains(n.opType()) && !n.isDefaultDomain()) {
+                throw new UntrainableModelException("the base model uses the inference-only fused op " + n.domain() + "."
+                        + n.opType() + " (" + n.describe() + ") on the path to the logits; it has no gradient. "
+                        + "Train from an export made of standard ONNX ops (torch.onnx.export / Optimum without ORT "
+                        + "fusions or quantization) and serve the fused model separately");
+            }
+            todo.addAll(n.inputs());
+            todo.addAll(n.implicitInputs());
+        }
+    }
+
+    private static List<TensorProto> selectAndInject(Graph g, TrainingPlan plan) {
+        List<TensorProto> out = new ArrayList<>();
+        if (plan.mode() == TrainingPlan.Mode.LORA) {
+            List<LoraTarget> targets = LoraInjector.of(plan.lora()).inject(g);
+            Set<String> seen = new LinkedHashSet<>();
+            for (LoraTarget t : targets) {
+                if (seen.add(t.loraA())) {
+                    out.add(g.initializer(t.loraA()).orElseThrow());
+                    out.add(g.initializer(t.loraB()).orElseThrow());
+                }
+            }
+            return out;
+        }
+        Set<String> used = g.consumerIndex().keySet();
+        Pattern p = plan.fullFineTuningPattern() == null ? null : Pattern.compile(plan.fullFineTuningPattern());
+        List<String> candidates = new ArrayList<>();
+        for (TensorProto t : g.initializers().values()) {
+            if (t.getDataType() != DataType.FLOAT_VALUE || !used.contains(t.getName())) {
+                continue;
+            }
+            candidates.add(t.getName());
+            boolean pick = p != null ? p.matcher(t.getName()).find()
+                    : t.getDimsCount() >= 2 && !BUFFER_NAMES.matcher(t.getName()).find();
+            if (pick) {
+                out.add(Tensors.withRawData(t));
+            }
+        }
+        if (out.isEmpty()) {
+            throw new NoTrainableParametersException("full fine-tuning selected no parameter ("
+                    + (p == null ? "no float initializer of rank >= 2" : "pattern '" + p + "' matched no float initializer")
+                    + "); float initializers: " + (candidates.isEmpty() ? "none"
+                            : String.join(", ", candidates.subList(0, Math.min(10, candidates.size())))
+                                    + (candidates.size() > 10 ? ", ..." : "")));
+        }
+        return out;
+    }
+
+    // ---- the two graphs ----
+
+    private static ValueInfoProto paramInfo(TensorProto p, String name) {
+        return Builders.tensor(name, DataType.forNumber(p.getDataType()), Tensors.dims(p));
+    }
+
+    private static void buildEval(Graph eval, ObjectiveHead head, List<TensorProto> params) {
+        ValueInfoProto logits = eval.output(LOGITS).orElseThrow();
+        head.append(eval, LOGITS, false, true);
+        for (TensorProto p : params) {
+            eval.addInput(paramInfo(p, p.getName()));
+        }
+        List<ValueInfoProto> keep = new ArrayList<>();
+        for (String n : List.of(ObjectiveHead.LOSS, ObjectiveHead.NLL_SUM, ObjectiveHead.VALID_TOKENS,
+                ObjectiveHead.CORRECT_TOKENS)) {
+            keep.add(eval.output(n).orElseThrow());
+        }
+        keep.add(logits);
+        eval.outputs().clear();
+        eval.outputs().addAll(keep);
+    }
+
+    private void buildTraining(Graph train, ObjectiveHead head, List<TensorProto> params, TrainingPlan plan, int opset) {
+        ObjectiveHead.Result r = head.append(train, LOGITS, true, false);
+        List<String> names = params.stream().map(TensorProto::getName).toList();
+        for (TensorProto p : params) {
+            train.addInput(paramInfo(p, p.getName()));
+        }
+        Map<String, String> grads;
+        try {
+            grads = differentiator.differentiate(train, opset, Map.of(LOGITS, r.dlogits()), names);
+        } catch (UnsupportedOpException e) {
+            throw new UntrainableModelException("cannot differentiate the base model: " + e.getMessage(), e);
+        }
+        for (String n : names) {
+            if (grads.get(n) == null || grads.get(n).isEmpty()) {
+                throw new UntrainableModelException("trainable parameter '" + n + "' does not influence the logits "
+                        + "(no gradient reaches it); leave it out of the selection");
+            }
+        }
+        for (TensorProto p : params) {
+            train.addInput(paramInfo(p, p.getName() + TrainingArtifacts.BUFFER_SUFFIX));
+        }
+        train.addInput(Builders.tensor(TrainingArtifacts.LAZY_RESET_GRAD, DataType.BOOL, 1));
+        List<ValueInfoProto> outs = new ArrayList<>();
+        for (String n : List.of(ObjectiveHead.LOSS, ObjectiveHead.NLL_SUM, ObjectiveHead.VALID_TOKENS)) {
+            outs.add(train.output(n).orElseThrow());
+        }
+        List<String> squares = new ArrayList<>();
+        List<ValueInfoProto> debug = new ArrayList<>();
+        List<ValueInfoProto> flags = new ArrayList<>();
+        for (TensorProto p : params) {
+            String n = p.getName();
+            String acc = train.uniqueName(n + "_grad.accumulated");
+            String flag = n + TrainingArtifacts.OUT_SUFFIX;
+            train.addNode(Node.of("InPlaceAccumulatorV2", List.of(n + TrainingArtifacts.BUFFER_SUFFIX, grads.get(n),
+                    TrainingArtifacts.LAZY_RESET_GRAD), List.of(flag, acc)).domain(OnnxModel.MICROSOFT)
+                    .name(train.uniqueName("/accumulate/" + n)));
+            String sq = train.uniqueName("/grad_norm/" + n);
+            train.addNode(Node.of("ReduceSumSquare", List.of(acc), List.of(sq)).attr("keepdims", 0L)
+                    .name(train.uniqueName("/grad_norm/ReduceSumSquare/" + n)));
+            squares.add(sq);
+            flags.add(Builders.tensor(flag, DataType.BOOL, 1));
+            if (plan.exposeGradients()) {
+                String dbg = GRAD_DEBUG_PREFIX + n;
+                train.addNode(Node.of("Identity", List.of(grads.get(n)), List.of(dbg)).name(train.uniqueName("/debug/" + n)));
+                debug.add(paramInfo(p, dbg));
+            }
+        }
+        train.addNode(Node.of("Sum", squares, List.of(GRAD_NORM_SQ)).name(train.uniqueName("/grad_norm/Sum")));
+        outs.add(Builders.tensor(GRAD_NORM_SQ, DataType.FLOAT));
+        outs.addAll(debug);
+        outs.addAll(flags);
+        train.outputs().clear();
+        train.outputs().addAll(outs);
+    }
+
+    private static OnnxModel model(OnnxModel base, Graph g) {
+        ModelProto.Builder b = base.proto().toBuilder().setGraph(g.toProto()).clearOpsetImport();
+        boolean ms = false;
+        for (OperatorSetIdProto o : base.proto().getOpsetImportList()) {
+            b.addOpsetImport(o);
+            ms |= o.getDomain().equals(OnnxModel.MICROSOFT);
+        }
+        if (!ms) {
+            b.addOpsetImport(Builders.opset(OnnxModel.MICROSOFT, 1));
+        }
+        if (b.getIrVersion() < 7) {
+            b.setIrVersion(7);
+        }
+        return OnnxModel.of(b.build());
+    }
+
+    /** Builder of {@link ArtifactBuilder} options. */
+    public static final class Builder {
+        private long externalDataThreshold = 1024;
+        private long checkpointExternalThreshold = 1L << 30;
+        private Differentiator differentiator = Differentiator.autodiff();
+
+        private Builder() {
+        }
+
+        /** Initializers of at least this many bytes go to {@code <model>.onnx.data} (default 1024). */
+        public Builder externalDataThreshold(long bytes) {
+            if (bytes < 0) {
+                throw new InvalidArgumentException("external data threshold must be >= 0, got " + bytes);
+            }
+            this.externalDataThreshold = bytes;
+            return this;
+        }
+
+        /**
+         * The checkpoint's tensors go to {@code checkpoint.data} when they total more than this (default 1 GiB; the
+         * flatbuffer cannot exceed 2 GiB). 0 always uses external data.
+         */
+        public Builder checkpointExternalDataThreshold(long bytes) {
+            if (bytes < 0) {
+                throw new InvalidArgumentException("checkpoint external data threshold must be >= 0, got " + bytes);
+            }
+            this.checkpointExternalThreshold = bytes;
+            return this;
+        }
+
+        /** The differentiator (default: {@link Differentiator#autodiff()}). */
+        public Builder differentiator(Differentiator d) {
+            if (d == null) {
+                throw new InvalidArgumentException("differentiator is required");
+            }
+            this.differentiator = d;
+            return this;
+        }
+
+        public ArtifactBuilder build() {
+            return new ArtifactBuilder(this);
+        }
+    }
+}

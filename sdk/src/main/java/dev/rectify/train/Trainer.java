@@ -1,0 +1,421 @@
+package dev.rectify.train;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.rectify.FineTuneOptions;
+import dev.rectify.InvalidArgumentException;
+import dev.rectify.RectifyException;
+import dev.rectify.data.EncodedExample;
+import dev.rectify.data.MicroBatch;
+import dev.rectify.data.TrainingSchedule;
+import dev.rectify.ort.CheckpointState;
+import dev.rectify.ort.SessionConfig;
+import dev.rectify.ort.Tensor;
+import dev.rectify.ort.TrainingSession;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The training loop over ONNX Runtime's training API: per optimizer step {@code LazyResetGrad → TrainStep × k →
+ * OptimizerStep}, with the learning rate set from the schedule before every optimizer step, evaluation on the
+ * held-out examples, early stopping, progress reports, cancellation between micro-batches, periodic checkpoints
+ * (weights, optimizer moments and the loop's position, saved atomically) and exact resume, and steps with a
+ * non-finite loss skipped up to a limit.
+ */
+public final class Trainer {
+    private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
+    static final String LATEST = "latest";
+    static final String STATE = "trainer-state.json";
+
+    private final TrainingArtifacts artifacts;
+    private final FineTuneOptions options;
+    private final SessionConfig sessionConfig;
+    private final long padId;
+    private final Path runDir;
+
+    /**
+     * @param runDir where checkpoints are written (created when missing)
+     */
+    public Trainer(TrainingArtifacts artifacts, FineTuneOptions options, SessionConfig sessionConfig, long padId, Path runDir) {
+        this.artifacts = artifacts;
+        this.options = options;
+        this.sessionConfig = sessionConfig;
+        this.padId = padId;
+        this.runDir = runDir;
+    }
+
+    /** Trains on {@code train}, evaluating on {@code eval} (may be empty). */
+    public TrainingResult train(List<EncodedExample> train, List<EncodedExample> eval) {
+        if (train.isEmpty()) {
+            throw new InvalidArgumentException("no training examples");
+        }
+        TrainingSchedule schedule = new TrainingSchedule(train, options.batchSize(), options.microBatchSize(), options.seed(), padId);
+        int stepsPerEpoch = schedule.stepsPerEpoch();
+        int totalSteps = options.maxSteps() > 0 ? options.maxSteps() : options.epochs() * stepsPerEpoch;
+        int warmup = (int) Math.ceil(options.warmupRatio() * totalSteps);
+        List<MicroBatch> evalBatches = eval.isEmpty() ? List.of()
+                : TrainingSchedule.evaluationBatches(eval, options.microBatchSize(), padId);
+
+        LoopState st = new LoopState();
+        Path resumeFrom = options.resume() ? latestCheckpoint() : null;
+        TrainingSession.setSeed(options.seed());
+        long started = System.nanoTime();
+        try (CheckpointState state = CheckpointState.load(resumeFrom != null ? resumeFrom.resolve(TrainingArtifacts.CHECKPOINT)
+                : artifacts.checkpoint());
+                TrainingSession session = TrainingSession.create(sessionConfig, state, artifacts.trainingModel(),
+                        artifacts.evalModel(), artifacts.optimizerModel())) {
+            if (resumeFrom != null) {
+                st = readState(resumeFrom, state);
+                LOG.info("resuming from step {} ({})", st.step, resumeFrom);
+            } else if (!evalBatches.isEmpty()) {
+                st.initialEval = evaluate(session, evalBatches);
+                report(new TrainingProgress(TrainingProgress.Phase.EVAL, 0, totalSteps, 0, Double.NaN, Double.NaN, 0, 0, 0,
+                        Duration.ZERO, Duration.ZERO, st.initialEval.loss(), st.initialEval.nll(),
+                        st.initialEval.tokenAccuracy(), 0), st);
+            }
+            long trainedTokensAtStart = st.tokens;
+            long loopStart = System.nanoTime();
+            boolean stoppedEarly = false;
+            while (st.step < totalSteps) {
+                int epoch = st.step / stepsPerEpoch;
+                List<MicroBatch> mbs = schedule.step(epoch, st.step % stepsPerEpoch);
+                StepOutcome out = runStep(session, mbs);
+                if (!out.finite) {
+                    st.skipped++;
+                    LOG.warn("step {}: non-finite loss, step skipped ({} so far)", st.step + 1, st.skipped);
+                    if (st.skipped > options.maxNonFiniteSteps()) {
+                        throw new NonFiniteLossException("training stopped: " + st.skipped + " steps had a NaN or infinite loss "
+                                + "(limit " + options.maxNonFiniteSteps() + "); lower the learning rate. The last good checkpoint"
+                                + (latestCheckpoint() == null ? " does not exist yet" : " is kept in " + latestCheckpoint()));
+                    }
+                    session.lazyResetGrad();
+                } else {
+                    double lr = options.schedule().at(st.step, totalSteps, warmup, options.learningRate());
+                    session.setLearningRate((float) lr);
+                    session.optimizerStep(null);
+                    st.lastLr = lr;
+                }
+                st.step++;
+                st.tokens += out.tokens;
+                double secs = (System.nanoTime() - loopStart) / 1e9;
+                double tps = (st.tokens - trainedTokensAtStart) / Math.max(secs, 1e-9);
+                Duration elapsed = Duration.ofNanos(System.nanoTime() - started);
+                Duration eta = Duration.ofMillis((long) (secs / Math.max(1, st.step - st.resumedAtStep)
+                        * (totalSteps - st.step) * 1000));
+                report(new TrainingProgress(TrainingProgress.Phase.TRAIN, st.step, totalSteps, epoch, out.loss, out.nll, st.lastLr,
+                        out.gradNorm, tps, elapsed, eta, Double.NaN, Double.NaN, Double.NaN, st.skipped), st);
+                boolean endOfEpoch = st.step % stepsPerEpoch == 0;
+                boolean evalDue = !evalBatches.isEmpty() && st.step < totalSteps
+                        && (options.evalEvery() > 0 ? st.step % options.evalEvery() == 0 : endOfEpoch);
+                if (evalDue) {
+                    EvalMetrics m = evaluate(session, evalBatches);
+                    report(new TrainingProgress(TrainingProgress.Phase.EVAL, st.step, totalSteps, epoch, Double.NaN, Double.NaN,
+                            st.lastLr, 0, tps, elapsed, eta, m.loss(), m.nll(), m.tokenAccuracy(), st.skipped), st);
+                    if (m.nll() < st.bestNll - 1e-9) {
+                        st.bestNll = m.nll();
+                        st.evalsWithoutImprovement = 0;
+                    } else {
+                        st.evalsWithoutImprovement++;
+                    }
+                    if (options.earlyStoppingPatience() > 0 && st.evalsWithoutImprovement >= options.earlyStoppingPatience()) {
+                        LOG.info("early stopping at step {}: held-out NLL has not improved for {} evaluations", st.step,
+                                st.evalsWithoutImprovement);
+                        stoppedEarly = true;
+                        break;
+                    }
+                }
+                if (options.checkpointEvery() > 0 && st.step % options.checkpointEvery() == 0 && st.step < totalSteps) {
+                    saveCheckpoint(state, st);
+                }
+                if (options.cancellation().isCancelled()) {
+                    saveCheckpoint(state, st);
+                    throw new TrainingCancelledException("fine-tuning cancelled after step " + st.step + " of " + totalSteps
+                            + "; resume from " + runDir);
+                }
+            }
+            EvalMetrics finalEval = evalBatches.isEmpty() ? EvalMetrics.NONE : evaluate(session, evalBatches);
+            if (!evalBatches.isEmpty()) {
+                report(new TrainingProgress(TrainingProgress.Phase.EVAL, st.step, totalSteps, Math.max(0, st.step - 1) / stepsPerEpoch,
+                        Double.NaN, Double.NaN, st.lastLr, 0, 0, Duration.ofNanos(System.nanoTime() - started), Duration.ZERO,
+                        finalEval.loss(), finalEval.nll(), finalEval.tokenAccuracy(), st.skipped), st);
+            }
+            saveCheckpoint(state, st);
+            TrainedWeights weights = readWeights(state);
+            return new TrainingResult(weights, st.initialEval, finalEval, st.step, st.skipped, st.tokens,
+                    Duration.ofNanos(System.nanoTime() - started), stoppedEarly, st.history);
+        }
+    }
+
+    private void report(TrainingProgress p, LoopState st) {
+        st.history.add(p);
+        try {
+            options.onProgress().onProgress(p);
+        } catch (RuntimeException e) {
+            LOG.warn("progress listener failed: {}", e.toString());
+        }
+    }
+
+    /** Result of one optimizer step's forward/backward passes. */
+    private record StepOutcome(double loss, double nll, double gradNorm, long tokens, boolean finite) { }
+
+    private StepOutcome runStep(TrainingSession session, List<MicroBatch> mbs) {
+        long stepTargets = 0;
+        for (MicroBatch mb : mbs) {
+            stepTargets += mb.targets();
+        }
+        session.lazyResetGrad();
+        double loss = 0;
+        double nllSum = 0;
+        double gradNormSq = Double.NaN;
+        long tokens = 0;
+        boolean finite = true;
+        List<String> outNames = session.trainingOutputNames();
+        int iLoss = outNames.indexOf(ObjectiveHead.LOSS);
+        int iNll = outNames.indexOf(ObjectiveHead.NLL_SUM);
+        int iNorm = outNames.indexOf(ArtifactBuilder.GRAD_NORM_SQ);
+        for (MicroBatch mb : mbs) {
+            if (options.cancellation().isCancelled()) {
+                break;
+            }
+            tokens += nonPad(mb);
+            if (mb.targets() == 0) {
+                continue;
+            }
+            float denom = options.normalization().denominator(mb.targets(), stepTargets, mbs.size());
+            List<Tensor> outs = session.trainStep(feeds(session.trainingInputNames(), mb, denom), null);
+            try {
+                double l = iLoss >= 0 ? outs.get(iLoss).toFloats()[0] : Double.NaN;
+                double n = iNll >= 0 ? outs.get(iNll).toFloats()[0] : Double.NaN;
+                if (!Double.isFinite(l) || !Double.isFinite(n)) {
+                    finite = false;
+                }
+                loss += l;
+                nllSum += n;
+                if (iNorm >= 0) {
+                    gradNormSq = outs.get(iNorm).toFloats()[0];
+                }
+            } finally {
+                outs.forEach(Tensor::close);
+                closeFeeds();
+            }
+        }
+        if (Double.isNaN(gradNormSq) && iNorm >= 0 || Double.isInfinite(gradNormSq)) {
+            finite = false;
+        }
+        // each micro-batch's loss is already divided by the step's denominator, so their sum is the step's objective
+        return new StepOutcome(loss, nllSum / Math.max(1, stepTargets), Math.sqrt(Math.max(0, gradNormSq)), tokens, finite);
+    }
+
+    private static long nonPad(MicroBatch mb) {
+        long n = 0;
+        for (long m : mb.attentionMask()) {
+            n += m;
+        }
+        return n;
+    }
+
+    private final List<Tensor> openFeeds = new ArrayList<>();
+
+    private List<Tensor> feeds(List<String> names, MicroBatch mb, float denominator) {
+        long[] shape = {mb.rows(), mb.length()};
+        List<Tensor> in = new ArrayList<>(names.size());
+        for (String name : names) {
+            Tensor t = switch (name) {
+                case "input_ids" -> Tensor.ofLongs(mb.inputIds(), shape);
+                case "attention_mask" -> Tensor.ofLongs(mb.attentionMask(), shape);
+                case "position_ids" -> Tensor.ofLongs(mb.positionIds(), shape);
+                case ObjectiveHead.LABELS -> Tensor.ofLongs(mb.labels(), shape);
+                case ObjectiveHead.LOSS_DENOMINATOR -> Tensor.ofFloats(new float[] {denominator}, 1);
+                default -> throw new InvalidArgumentException("the training model takes an input '" + name
+                        + "' Rectify does not know how to feed (expected input_ids, attention_mask, position_ids, labels, "
+                        + "loss_denominator)");
+            };
+            in.add(t);
+            openFeeds.add(t);
+        }
+        return in;
+    }
+
+    private void closeFeeds() {
+        openFeeds.forEach(Tensor::close);
+        openFeeds.clear();
+    }
+
+    /** Loss, NLL and token accuracy over the held-out batches. */
+    EvalMetrics evaluate(TrainingSession session, List<MicroBatch> batches) {
+        List<String> outNames = session.evalOutputNames();
+        int iLoss = outNames.indexOf(ObjectiveHead.LOSS);
+        int iNll = outNames.indexOf(ObjectiveHead.NLL_SUM);
+        int iCorrect = outNames.indexOf(ObjectiveHead.CORRECT_TOKENS);
+        double loss = 0;
+        double nll = 0;
+        double correct = 0;
+        long tokens = 0;
+        for (MicroBatch mb : batches) {
+            if (mb.targets() == 0) {
+                continue;
+            }
+            List<Tensor> outs = session.evalStep(feeds(session.evalInputNames(), mb, mb.targets()), null);
+            try {
+                loss += outs.get(iLoss).toFloats()[0] * mb.targets();
+                nll += outs.get(iNll).toFloats()[0];
+                correct += iCorrect >= 0 ? outs.get(iCorrect).toFloats()[0] : Double.NaN;
+                tokens += mb.targets();
+            } finally {
+                outs.forEach(Tensor::close);
+                closeFeeds();
+            }
+        }
+        return new EvalMetrics(loss / Math.max(1, tokens), nll / Math.max(1, tokens), correct / Math.max(1, tokens), tokens);
+    }
+
+    private TrainedWeights readWeights(CheckpointState state) {
+        Map<String, float[]> values = new LinkedHashMap<>();
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        for (String name : artifacts.trainableParameters()) {
+            try (Tensor t = state.parameter(name)) {
+                values.put(name, t.toFloats());
+                shapes.put(name, t.shape());
+            }
+        }
+        return new TrainedWeights(values, shapes);
+    }
+
+    // ---- checkpoints -------------------------------------------------------------------------------------------
+
+    /** The loop's position and bookkeeping, saved beside each checkpoint. */
+    private static final class LoopState {
+        int step;
+        int resumedAtStep;
+        int skipped;
+        long tokens;
+        double lastLr;
+        double bestNll = Double.POSITIVE_INFINITY;
+        int evalsWithoutImprovement;
+        EvalMetrics initialEval = EvalMetrics.NONE;
+        final List<TrainingProgress> history = new ArrayList<>();
+    }
+
+    /** The folder of the newest complete checkpoint, or null. */
+    Path latestCheckpoint() {
+        Path pointer = runDir.resolve(LATEST);
+        try {
+            if (!Files.isRegularFile(pointer)) {
+                return null;
+            }
+            Path dir = runDir.resolve(Files.readString(pointer).strip());
+            return Files.isRegularFile(dir.resolve(STATE)) ? dir : null;
+        } catch (IOException e) {
+            throw new RectifyException("cannot read " + pointer + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void saveCheckpoint(CheckpointState state, LoopState st) {
+        try {
+            Files.createDirectories(runDir);
+            String name = String.format("step-%08d", st.step);
+            Path tmp = Files.createTempDirectory(runDir, "." + name + ".");
+            state.save(tmp.resolve(TrainingArtifacts.CHECKPOINT), true);
+            ObjectNode json = new ObjectMapper().createObjectNode();
+            json.put("step", st.step);
+            json.put("skipped", st.skipped);
+            json.put("tokens", st.tokens);
+            json.put("lastLr", st.lastLr);
+            json.put("bestNll", Double.isInfinite(st.bestNll) ? null : st.bestNll);
+            json.put("evalsWithoutImprovement", st.evalsWithoutImprovement);
+            json.put("initialEvalLoss", st.initialEval.loss());
+            json.put("initialEvalNll", st.initialEval.nll());
+            json.put("initialEvalAccuracy", st.initialEval.tokenAccuracy());
+            json.put("initialEvalTokens", st.initialEval.tokens());
+            json.put("planHash", artifacts.property(ArtifactBuilder.PROP_PLAN_HASH));
+            json.put("baseHash", artifacts.property(ArtifactBuilder.PROP_BASE_HASH));
+            json.put("options", options.canonical());
+            Files.writeString(tmp.resolve(STATE), json.toPrettyString());
+            try (var files = Files.list(tmp)) {
+                for (Path f : (Iterable<Path>) files::iterator) {
+                    AtomicWrite.fsync(f);
+                }
+            }
+            AtomicWrite.fsyncDir(tmp);
+            Path target = runDir.resolve(name);
+            if (Files.exists(target)) {
+                deleteTree(target);
+            }
+            Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            Path previous = latestCheckpoint();
+            Path pointerTmp = runDir.resolve("." + LATEST + ".tmp");
+            Files.writeString(pointerTmp, name);
+            AtomicWrite.fsync(pointerTmp);
+            Files.move(pointerTmp, runDir.resolve(LATEST), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            AtomicWrite.fsyncDir(runDir);
+            if (previous != null && !previous.equals(target)) {
+                deleteTree(previous);
+            }
+        } catch (IOException e) {
+            throw new RectifyException("cannot save a checkpoint in " + runDir + " (the previous one is intact): " + e.getMessage(), e);
+        }
+    }
+
+    private LoopState readState(Path dir, CheckpointState state) {
+        try {
+            var json = new ObjectMapper().readTree(dir.resolve(STATE).toFile());
+            String plan = json.path("planHash").asText(null);
+            String base = json.path("baseHash").asText(null);
+            String myPlan = artifacts.property(ArtifactBuilder.PROP_PLAN_HASH);
+            String myBase = artifacts.property(ArtifactBuilder.PROP_BASE_HASH);
+            Object ckptBase = safeProperty(state, ArtifactBuilder.PROP_BASE_HASH);
+            if ((myBase != null && !myBase.equals(base)) || (ckptBase != null && myBase != null && !myBase.equals(ckptBase))) {
+                throw new CheckpointMismatchException(dir + " is a checkpoint of another base model (" + base + "), not of "
+                        + myBase + ": use another run folder or resume=false");
+            }
+            if (myPlan != null && !myPlan.equals(plan)) {
+                throw new CheckpointMismatchException(dir + " was made with another training plan: use another run folder "
+                        + "or resume=false");
+            }
+            if (!options.canonical().equals(json.path("options").asText())) {
+                throw new CheckpointMismatchException(dir + " was made with other options (" + json.path("options").asText()
+                        + "); resuming needs the same options");
+            }
+            LoopState st = new LoopState();
+            st.step = json.path("step").asInt();
+            st.resumedAtStep = st.step;
+            st.skipped = json.path("skipped").asInt();
+            st.tokens = json.path("tokens").asLong();
+            st.lastLr = json.path("lastLr").asDouble();
+            st.bestNll = json.path("bestNll").isNull() ? Double.POSITIVE_INFINITY : json.path("bestNll").asDouble();
+            st.evalsWithoutImprovement = json.path("evalsWithoutImprovement").asInt();
+            st.initialEval = new EvalMetrics(json.path("initialEvalLoss").asDouble(Double.NaN),
+                    json.path("initialEvalNll").asDouble(Double.NaN), json.path("initialEvalAccuracy").asDouble(Double.NaN),
+                    json.path("initialEvalTokens").asLong());
+            return st;
+        } catch (IOException e) {
+            throw new RectifyException("cannot read " + dir.resolve(STATE) + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static Object safeProperty(CheckpointState state, String name) {
+        try {
+            return state.property(name);
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        try (var s = Files.walk(p)) {
+            for (Path x : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(x);
+            }
+        }
+    }
+
+}

@@ -1,0 +1,266 @@
+package dev.rectify.train;
+
+import dev.rectify.InvalidArgumentException;
+import dev.rectify.Objective;
+import dev.rectify.lora.LoraConfig;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Objects;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+
+/**
+ * What the training artifacts train and how: LoRA (a {@link LoraConfig}) or full fine-tuning (every float
+ * weight of rank ≥ 2, or the float initializers whose names match a regex), the {@link Objective}, the
+ * {@link Normalization}, AdamW hyperparameters (torch.optim.AdamW semantics), gradient clipping, and a debug flag
+ * exposing per-parameter gradients. Immutable; build with {@link #builder()}.
+ */
+public final class TrainingPlan {
+    /** How parameters are chosen. */
+    public enum Mode { LORA, FULL }
+
+    private final Mode mode;
+    private final LoraConfig lora;
+    private final String fullPattern;
+    private final Objective objective;
+    private final Normalization normalization;
+    private final double beta1;
+    private final double beta2;
+    private final double epsilon;
+    private final double weightDecay;
+    private final double maxGradNorm;
+    private final boolean exposeGradients;
+
+    private TrainingPlan(Builder b) {
+        this.mode = b.mode;
+        this.lora = b.lora;
+        this.fullPattern = b.fullPattern;
+        this.objective = b.objective;
+        this.normalization = b.normalization;
+        this.beta1 = b.beta1;
+        this.beta2 = b.beta2;
+        this.epsilon = b.epsilon;
+        this.weightDecay = b.weightDecay;
+        this.maxGradNorm = b.maxGradNorm;
+        this.exposeGradients = b.exposeGradients;
+    }
+
+    /** LoRA with {@link LoraConfig#defaults()}, DFT, step-token normalisation, AdamW(0.9, 0.95, 1e-8, wd 0.01), clip 1.0. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.mode = mode;
+        b.lora = lora;
+        b.fullPattern = fullPattern;
+        b.objective = objective;
+        b.normalization = normalization;
+        b.beta1 = beta1;
+        b.beta2 = beta2;
+        b.epsilon = epsilon;
+        b.weightDecay = weightDecay;
+        b.maxGradNorm = maxGradNorm;
+        b.exposeGradients = exposeGradients;
+        return b;
+    }
+
+    public Mode mode() {
+        return mode;
+    }
+
+    /** The LoRA settings; null for full fine-tuning. */
+    public LoraConfig lora() {
+        return lora;
+    }
+
+    /** Full fine-tuning's name regex; null means every float weight of rank ≥ 2 (and for LoRA). */
+    public String fullFineTuningPattern() {
+        return fullPattern;
+    }
+
+    public Objective objective() {
+        return objective;
+    }
+
+    public Normalization normalization() {
+        return normalization;
+    }
+
+    public double beta1() {
+        return beta1;
+    }
+
+    public double beta2() {
+        return beta2;
+    }
+
+    public double epsilon() {
+        return epsilon;
+    }
+
+    public double weightDecay() {
+        return weightDecay;
+    }
+
+    /** Global L2 norm gradients are clipped to before each update; 0 = off. */
+    public double maxGradNorm() {
+        return maxGradNorm;
+    }
+
+    /** Whether the training model also outputs {@code grad_debug.<param>} (the micro-batch gradient). */
+    public boolean exposeGradients() {
+        return exposeGradients;
+    }
+
+    /**
+     * Everything that shapes the artifacts, as stable text. The normalization is included although the graph is
+     * the same for both (the trainer reads it back from the artifacts).
+     */
+    public String canonical() {
+        return "plan(mode=" + mode + ",lora=" + (lora == null ? "-" : lora.canonical()) + ",full="
+                + (fullPattern == null ? "-" : fullPattern) + ",objective=" + objective + ",norm=" + normalization
+                + ",adamw=" + beta1 + "/" + beta2 + "/" + epsilon + "/" + weightDecay + ",clip=" + maxGradNorm
+                + ",grads=" + exposeGradients + ")";
+    }
+
+    /** sha-256 of {@link #canonical()}, hex. */
+    public String hash() {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                    .digest(canonical().getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof TrainingPlan p && canonical().equals(p.canonical()) && Objects.equals(lora, p.lora);
+    }
+
+    @Override
+    public int hashCode() {
+        return canonical().hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return canonical();
+    }
+
+    /** Builder for {@link TrainingPlan}. */
+    public static final class Builder {
+        private Mode mode = Mode.LORA;
+        private LoraConfig lora = LoraConfig.defaults();
+        private String fullPattern;
+        private Objective objective = Objective.DFT;
+        private Normalization normalization = Normalization.STEP_TOKENS;
+        private double beta1 = 0.9;
+        private double beta2 = 0.95;
+        private double epsilon = 1e-8;
+        private double weightDecay = 0.01;
+        private double maxGradNorm = 1.0;
+        private boolean exposeGradients;
+
+        private Builder() {
+        }
+
+        /** Trains LoRA adapters only (the base stays frozen). */
+        public Builder lora(LoraConfig config) {
+            if (config == null) {
+                throw new InvalidArgumentException("LoRA config is required");
+            }
+            this.mode = Mode.LORA;
+            this.lora = config;
+            this.fullPattern = null;
+            return this;
+        }
+
+        /** Trains every float weight of rank ≥ 2 (embeddings and projections; not norms or biases). */
+        public Builder fullFineTuning() {
+            this.mode = Mode.FULL;
+            this.lora = null;
+            this.fullPattern = null;
+            return this;
+        }
+
+        /** Trains the float initializers whose names match {@code regex} (any rank; {@code find} semantics). */
+        public Builder fullFineTuning(String regex) {
+            try {
+                Pattern.compile(regex);
+            } catch (PatternSyntaxException | NullPointerException e) {
+                throw new InvalidArgumentException("invalid parameter name pattern '" + regex + "': " + e.getMessage());
+            }
+            this.mode = Mode.FULL;
+            this.lora = null;
+            this.fullPattern = regex;
+            return this;
+        }
+
+        public Builder objective(Objective objective) {
+            if (objective == null) {
+                throw new InvalidArgumentException("objective is required");
+            }
+            this.objective = objective;
+            return this;
+        }
+
+        public Builder normalization(Normalization normalization) {
+            if (normalization == null) {
+                throw new InvalidArgumentException("normalization is required");
+            }
+            this.normalization = normalization;
+            return this;
+        }
+
+        /** AdamW's (beta1, beta2), each in [0, 1). */
+        public Builder betas(double beta1, double beta2) {
+            this.beta1 = beta1;
+            this.beta2 = beta2;
+            return this;
+        }
+
+        public Builder epsilon(double epsilon) {
+            this.epsilon = epsilon;
+            return this;
+        }
+
+        /** Decoupled weight decay (torch.optim.AdamW: applied before the update, scaled by the learning rate). */
+        public Builder weightDecay(double weightDecay) {
+            this.weightDecay = weightDecay;
+            return this;
+        }
+
+        /** Clip gradients to this global L2 norm before each update; 0 turns clipping off. */
+        public Builder maxGradNorm(double maxGradNorm) {
+            this.maxGradNorm = maxGradNorm;
+            return this;
+        }
+
+        /** Adds {@code grad_debug.<param>} outputs (tests, parity checks). */
+        public Builder exposeGradients(boolean expose) {
+            this.exposeGradients = expose;
+            return this;
+        }
+
+        public TrainingPlan build() {
+            check(beta1 >= 0 && beta1 < 1, "beta1 must be in [0, 1), got " + beta1);
+            check(beta2 >= 0 && beta2 < 1, "beta2 must be in [0, 1), got " + beta2);
+            check(epsilon > 0 && Double.isFinite(epsilon), "epsilon must be finite and > 0, got " + epsilon);
+            check(weightDecay >= 0 && Double.isFinite(weightDecay), "weight decay must be finite and >= 0, got " + weightDecay);
+            check(maxGradNorm >= 0 && Double.isFinite(maxGradNorm), "max grad norm must be finite and >= 0 (0 = off), got "
+                    + maxGradNorm);
+            return new TrainingPlan(this);
+        }
+
+        private static void check(boolean ok, String message) {
+            if (!ok) {
+                throw new InvalidArgumentException(message);
+            }
+        }
+    }
+}
