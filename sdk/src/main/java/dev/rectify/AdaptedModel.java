@@ -75,6 +75,11 @@ public final class AdaptedModel extends TextGeneration implements AutoCloseable 
         return generator;
     }
 
+    @Override
+    dev.rectify.generate.TokenScorer scorer() {
+        return new dev.rectify.generate.TokenScorer(session, CausalLmSignature.of(session, base.config()), base.padTokenId());
+    }
+
     public Adapter adapter() {
         return adapter;
     }

@@ -4,6 +4,7 @@ import dev.rectify.generate.CausalLmSignature;
 import dev.rectify.generate.ChatTemplate;
 import dev.rectify.generate.Generator;
 import dev.rectify.generate.ModelConfig;
+import dev.rectify.generate.TokenScorer;
 import dev.rectify.generate.Tokenizer;
 import dev.rectify.generate.TokenizerConfig;
 import dev.rectify.ort.InferenceSession;
@@ -139,6 +140,11 @@ public final class BaseModel extends TextGeneration implements AutoCloseable {
     @Override
     Generator generatorForText() {
         return generator;
+    }
+
+    @Override
+    TokenScorer scorer() {
+        return new TokenScorer(decodeSession, CausalLmSignature.of(decodeSession, config), padId);
     }
 
     /**

@@ -150,15 +150,15 @@ class GenerationTest {
     @Test
     void stopStringsAndTokenBudget() {
         BaseModel m = TestModels.tiny();
-        Generation free = m.generate(PROMPTS.get(0), Sampling.greedy().maxNewTokens(60));
+        Generation free = m.generate(PROMPTS.get(2), Sampling.greedy().maxNewTokens(60));
         assertTrue(free.text().length() > 4, free.text());
         String stop = free.text().substring(2, 4);
         StringBuilder streamed = new StringBuilder();
-        Generation stopped = m.generate(PROMPTS.get(0), Sampling.greedy().maxNewTokens(60).stop(stop), streamed::append);
+        Generation stopped = m.generate(PROMPTS.get(2), Sampling.greedy().maxNewTokens(60).stop(stop), streamed::append);
         assertEquals(FinishReason.STOP_STRING, stopped.finishReason());
         assertEquals(free.text().substring(0, free.text().indexOf(stop)), stopped.text());
         assertEquals(stopped.text(), streamed.toString());
-        Generation three = m.generate(PROMPTS.get(0), Sampling.greedy().maxNewTokens(3).stopAtEos(false));
+        Generation three = m.generate(PROMPTS.get(2), Sampling.greedy().maxNewTokens(3).stopAtEos(false));
         assertEquals(3, three.completionTokens());
         assertEquals(FinishReason.MAX_TOKENS, three.finishReason());
     }
