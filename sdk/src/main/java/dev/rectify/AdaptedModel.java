@@ -80,6 +80,14 @@ public final class AdaptedModel extends TextGeneration implements AutoCloseable 
         return new dev.rectify.generate.TokenScorer(session, CausalLmSignature.of(session, base.config()), base.padTokenId());
     }
 
+    /**
+     * Exports this model (base + adapter merged) as a standalone folder that {@link BaseModel#open} serves; see
+     * {@link dev.rectify.lora.MergedModelExport}.
+     */
+    public java.nio.file.Path exportMerged(java.nio.file.Path dir) {
+        return dev.rectify.lora.MergedModelExport.write(base, adapter, dir);
+    }
+
     public Adapter adapter() {
         return adapter;
     }

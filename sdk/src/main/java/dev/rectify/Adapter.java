@@ -38,7 +38,8 @@ public final class Adapter {
         this.objective = b.objective;
         this.rank = b.rank;
         this.alpha = b.alpha;
-        this.targetModules = b.targetModules == null ? Set.of() : Set.copyOf(b.targetModules);
+        this.targetModules = b.targetModules == null ? Set.of()
+                : java.util.Collections.unmodifiableSortedSet(new java.util.TreeSet<>(b.targetModules));
         this.recipe = b.recipe == null ? "" : b.recipe;
         this.weights = Objects.requireNonNull(b.weights, "weights");
         this.result = b.result;
@@ -55,9 +56,24 @@ public final class Adapter {
         }
     }
 
-    /** Fine-tunes {@code base} on {@code examples}. */
+    /**
+     * Fine-tunes {@code base} on {@code examples}; the result is kept in the default adapter store, and a request
+     * identical to an earlier one returns the stored adapter without training (see the 4-argument form).
+     */
     public static Adapter fineTune(BaseModel base, List<Example> examples, FineTuneOptions options) {
         return new FineTuneRun(base, examples, options).run();
+    }
+
+    /**
+     * Fine-tunes {@code base} on {@code examples}, reusing {@code store}: an adapter already stored for the same base,
+     * data, objective and options is returned without training, concurrent identical requests train once, and a new
+     * adapter is stored. Requests that resume or name their own {@code runDir} always train (then are stored).
+     * {@code store} may be null (no reuse, nothing stored). The 3-argument form uses
+     * {@link dev.rectify.store.AdapterStore#defaultStore()}.
+     */
+    public static Adapter fineTune(BaseModel base, List<Example> examples, FineTuneOptions options,
+            dev.rectify.store.AdapterStore store) {
+        return new FineTuneRun(base, examples, options, store).run();
     }
 
     /** A builder, for adapters read from files or made elsewhere. */
@@ -125,6 +141,12 @@ public final class Adapter {
             throw new IllegalStateException("a full fine-tuning adapter has no LoRA configuration");
         }
         return LoraConfig.builder().rank(rank).alpha(alpha).targetModules(targetModules).build();
+    }
+
+    /** This adapter as returned to a request with {@code o} (same weights and id). */
+    Adapter withOptions(FineTuneOptions o) {
+        return builder().id(id).baseModelHash(baseModelHash).kind(kind).objective(objective).lora(rank, alpha, targetModules)
+                .recipe(recipe).weights(weights).result(result).options(o).build();
     }
 
     /** Size of the trained tensors in bytes (fp32). */

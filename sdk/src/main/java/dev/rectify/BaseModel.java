@@ -110,7 +110,7 @@ public final class BaseModel extends TextGeneration implements AutoCloseable {
         if (t.eosToken() != null && tok.specialTokenId(t.eosToken()) >= 0) {
             ids.add(tok.specialTokenId(t.eosToken()));
         }
-        return Set.copyOf(ids);
+        return java.util.Collections.unmodifiableSet(ids); // keeps order: the first id is the default pad
     }
 
     private static long padId(ModelConfig c, TokenizerConfig t, Tokenizer tok, Set<Long> eos) {

@@ -54,7 +54,8 @@ public final class FineTuneOptions {
         this.fullPattern = b.fullPattern;
         this.loraRank = b.loraRank;
         this.loraAlpha = b.loraAlpha;
-        this.loraTargets = Set.copyOf(b.loraTargets);
+        // sorted: iteration order must not depend on the JVM (it feeds content hashes)
+        this.loraTargets = java.util.Collections.unmodifiableSortedSet(new java.util.TreeSet<>(b.loraTargets));
         this.epochs = b.epochs;
         this.maxSteps = b.maxSteps;
         this.learningRate = b.learningRate > 0 ? b.learningRate : (b.fullFineTuning ? 5e-5 : 2e-4);

@@ -3,6 +3,7 @@ package dev.rectify;
 import dev.rectify.data.EncodedExample;
 import dev.rectify.data.ExampleEncoder;
 import dev.rectify.lora.LoraConfig;
+import dev.rectify.store.AdapterStore;
 import dev.rectify.train.ArtifactCache;
 import dev.rectify.train.ContentHash;
 import dev.rectify.train.Trainer;
@@ -17,14 +18,22 @@ import java.util.Random;
 
 /** One fine-tuning request: split, tokenize, build (or reuse) artifacts, train, wrap the weights as an Adapter. */
 final class FineTuneRun {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(FineTuneRun.class);
     private final BaseModel base;
     private final List<Example> examples;
     private final FineTuneOptions options;
+    private final AdapterStore store;
 
     FineTuneRun(BaseModel base, List<Example> examples, FineTuneOptions options) {
+        this(base, examples, options, AdapterStore.defaultStore());
+    }
+
+    /** {@code store} may be null: then nothing is looked up or stored. */
+    FineTuneRun(BaseModel base, List<Example> examples, FineTuneOptions options, AdapterStore store) {
         this.base = base;
         this.examples = examples;
         this.options = options;
+        this.store = store;
     }
 
     Adapter run() {
@@ -47,6 +56,27 @@ final class FineTuneRun {
         Path modelFile = base.directory().resolve("model.onnx");
         String baseHash = base.contentHash();
         String id = ContentHash.of(baseHash + "\n" + dataHash(examples, options) + "\n" + options.canonical());
+        if (store == null) {
+            return train(id, baseHash, modelFile, plan, trainEnc, evalEnc);
+        }
+        if (options.resume() || options.runDir() != null) {
+            // a run the caller manages (its own checkpoint folder, or resuming one): always train, then store
+            Adapter a = train(id, baseHash, modelFile, plan, trainEnc, evalEnc);
+            try {
+                store.put(a);
+            } catch (RectifyException e) {
+                LOG.warn("could not store adapter {}: {}", id.substring(0, 12), e.getMessage());
+            }
+            return a;
+        }
+        // the same base, data, objective and options name the same adapter: reuse it, and train concurrent
+        // identical requests once
+        Adapter a = store.getOrCreate(id, () -> train(id, baseHash, modelFile, plan, trainEnc, evalEnc));
+        return a.options().orElse(null) == options ? a : a.withOptions(options);
+    }
+
+    private Adapter train(String id, String baseHash, Path modelFile, TrainingPlan plan, List<EncodedExample> trainEnc,
+            List<EncodedExample> evalEnc) {
         TrainingArtifacts artifacts = ArtifactCache.at(BundledModel.home().resolve("artifacts")).getOrBuild(modelFile, plan);
         Path runDir = options.runDir() != null ? options.runDir() : BundledModel.home().resolve("runs").resolve(id.substring(0, 24));
         Trainer trainer = new Trainer(artifacts, options, base.device().sessionConfig(), base.padTokenId(), runDir);

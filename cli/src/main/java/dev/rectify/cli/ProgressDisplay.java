@@ -39,6 +39,20 @@ final class ProgressDisplay implements AutoCloseable {
         }
     }
 
+    /** Progress of a counted task (evaluation): {@code done} of {@code total}. */
+    synchronized void count(long done, long total) {
+        if (!terminal) {
+            err.printf("%s: %d/%d%n", name, done, total);
+            err.flush();
+            return;
+        }
+        if (bar == null) {
+            bar = new ProgressBarBuilder().setTaskName(name).setInitialMax(total).setStyle(ProgressBarStyle.ASCII)
+                    .setUpdateIntervalMillis(200).continuousUpdate().build();
+        }
+        bar.stepTo(done);
+    }
+
     @Override
     public synchronized void close() {
         if (bar != null) {

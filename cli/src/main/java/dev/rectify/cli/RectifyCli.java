@@ -9,7 +9,8 @@ import picocli.CommandLine.Option;
 /** The {@code rectify} command line: {@code rectify <command> [options]}; {@code --help} on every command. */
 @Command(name = "rectify", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Fine-tune and serve ONNX causal language models on the JVM.",
-        subcommands = {GenerateCommand.class, FinetuneCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, GenerateCommand.class, FinetuneCommand.class, EvalCommand.class,
+            CommandLine.HelpCommand.class})
 public final class RectifyCli {
     /** Shared by every command: print stack traces on errors. */
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT, description = "Print stack traces on errors.")

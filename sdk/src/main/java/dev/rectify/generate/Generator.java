@@ -36,7 +36,7 @@ public final class Generator {
         this.session = Objects.requireNonNull(session);
         this.sig = Objects.requireNonNull(sig);
         this.tokenizer = Objects.requireNonNull(tokenizer);
-        this.eosIds = Set.copyOf(eosIds);
+        this.eosIds = java.util.Collections.unmodifiableSet(new java.util.LinkedHashSet<>(eosIds));
         this.padId = padId >= 0 ? padId : eosIds.stream().findFirst().orElse(0L);
         this.contextLength = contextLength;
         this.vocab = vocabSize;

@@ -30,7 +30,7 @@ public record ModelConfig(String modelType, int vocabSize, int numLayers, int nu
         int maxPos = c.path("max_position_embeddings").asInt(c.path("n_positions").asInt(-1));
         return new ModelConfig(c.path("model_type").asText(""), c.path("vocab_size").asInt(-1),
                 c.path("num_hidden_layers").asInt(c.path("n_layer").asInt(-1)),
-                c.path("num_key_value_heads").asInt(heads), headDim, maxPos, Set.copyOf(eos), pad,
+                c.path("num_key_value_heads").asInt(heads), headDim, maxPos, java.util.Collections.unmodifiableSet(eos), pad,
                 g.path("max_new_tokens").asInt(-1));
     }
 

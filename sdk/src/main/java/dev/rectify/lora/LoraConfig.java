@@ -91,7 +91,7 @@ public final class LoraConfig {
     /** A canonical text form (for hashing: includes a digest of any initial values). */
     public String canonical() {
         StringBuilder s = new StringBuilder("lora(r=").append(rank).append(",alpha=").append(alpha)
-                .append(",targets=").append(String.join("|", targetModules)).append(",seed=").append(seed);
+                .append(",targets=").append(String.join("|", new java.util.TreeSet<>(targetModules))).append(",seed=").append(seed);
         initialValues.forEach((k, v) -> s.append(",init:").append(k).append('=').append(digest(v)));
         return s.append(')').toString();
     }
