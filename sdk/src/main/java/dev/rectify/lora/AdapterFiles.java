@@ -11,6 +11,9 @@ import dev.rectify.RectifyException;
 import dev.rectify.train.ContentHash;
 import dev.rectify.train.EvalMetrics;
 import dev.rectify.train.TrainedWeights;
+import dev.rectify.train.TrainingResult;
+import java.time.Duration;
+import java.util.List;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -59,6 +62,7 @@ public final class AdapterFiles {
             m.put("skipped_steps", r.skippedSteps());
             m.put("trained_tokens", r.trainedTokens());
             m.put("seconds", r.duration().toMillis() / 1000.0);
+            m.put("stopped_early", r.stoppedEarly());
         });
         try {
             Path parent = dir.toAbsolutePath().getParent();
@@ -67,7 +71,9 @@ public final class AdapterFiles {
             try {
                 writeSynced(tmp.resolve(WEIGHTS), weights);
                 if (adapter.kind() == Adapter.Kind.LORA) {
-                    writeSynced(tmp.resolve(CONFIG), json.writerWithDefaultPrettyPrinter().writeValueAsBytes(peftConfig(adapter, json)));
+                    byte[] config = json.writerWithDefaultPrettyPrinter().writeValueAsBytes(peftConfig(adapter, json));
+                    writeSynced(tmp.resolve(CONFIG), config);
+                    manifest.put("config_sha256", sha256(config));
                 }
                 writeSynced(tmp.resolve(MANIFEST), json.writerWithDefaultPrettyPrinter().writeValueAsBytes(manifest));
                 syncDir(tmp);
@@ -105,7 +111,12 @@ public final class AdapterFiles {
             byte[] weights = Files.readAllBytes(weightsFile);
             JsonNode manifest = Files.isRegularFile(dir.resolve(MANIFEST)) ? json.readTree(dir.resolve(MANIFEST).toFile()) : null;
             if (manifest != null && !sha256(weights).equals(manifest.path("weights_sha256").asText())) {
-                throw ModelFormatException.at(weightsFile, "checksum mismatch: the adapter's weights are corrupt or truncated");
+                throw new CorruptAdapterException(weightsFile + ": checksum mismatch: the adapter's weights are corrupt or truncated");
+            }
+            if (manifest != null && manifest.hasNonNull("config_sha256") && (!Files.isRegularFile(dir.resolve(CONFIG))
+                    || !sha256(Files.readAllBytes(dir.resolve(CONFIG))).equals(manifest.get("config_sha256").asText()))) {
+                throw new CorruptAdapterException(dir.resolve(CONFIG) + ": checksum mismatch: the adapter's configuration is "
+                        + "corrupt, truncated or missing");
             }
             Safetensors.Contents c = Safetensors.parse(weights, weightsFile.toString());
             Adapter.Builder b = Adapter.builder().weights(new TrainedWeights(c.values(), c.shapes()));
@@ -116,6 +127,9 @@ public final class AdapterFiles {
                         .recipe(manifest.path("recipe").asText(""));
                 if (manifest.hasNonNull("objective")) {
                     b.objective(Objective.parse(manifest.get("objective").asText()));
+                }
+                if (manifest.has("metrics")) {
+                    b.result(result(manifest.get("metrics"), new TrainedWeights(c.values(), c.shapes())));
                 }
             } else {
                 if (baseModelHashIfForeign == null) {
@@ -185,6 +199,21 @@ public final class AdapterFiles {
         ArrayNode t = c.putArray("target_modules");
         a.targetModules().stream().sorted().forEach(t::add);
         return c;
+    }
+
+    private static TrainingResult result(JsonNode m, TrainedWeights w) {
+        return new TrainingResult(w, eval(m.path("initial_eval")), eval(m.path("final_eval")), m.path("steps").asInt(),
+                m.path("skipped_steps").asInt(), m.path("trained_tokens").asLong(),
+                Duration.ofMillis(Math.round(m.path("seconds").asDouble() * 1000)), m.path("stopped_early").asBoolean(false),
+                List.of());
+    }
+
+    private static EvalMetrics eval(JsonNode n) {
+        if (!n.has("tokens")) {
+            return EvalMetrics.NONE;
+        }
+        return new EvalMetrics(n.path("loss").asDouble(), n.path("nll").asDouble(), n.path("token_accuracy").asDouble(),
+                n.path("tokens").asLong());
     }
 
     private static void putEval(ObjectNode n, EvalMetrics m) {

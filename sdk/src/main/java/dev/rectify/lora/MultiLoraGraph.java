@@ -1,0 +1,87 @@
+package dev.rectify.lora;
+
+import dev.rectify.onnx.Builders;
+import dev.rectify.onnx.Graph;
+import dev.rectify.onnx.Node;
+import dev.rectify.onnx.OnnxModel;
+import dev.rectify.onnx.Tensors;
+import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The inference variant of LoRA injection: every target projection gets y' = y + ((x·Aᵀ)·s)·Bᵀ where A [r, in],
+ * B [out, r] and the scale s [1] are optional graph inputs (PEFT names for A and B, {@link ServingLayout#SCALE_INPUT}
+ * for s) whose default initializers are A [0, in], B [out, 0] and s = 0. A request without an adapter therefore
+ * computes the base function (the branch adds exact zeros), and an ORT LoRA adapter whose parameters carry A, B
+ * and s overrides the defaults by name for one run; r is a symbolic dimension, so any rank fits.
+ */
+public final class MultiLoraGraph {
+    private MultiLoraGraph() {
+    }
+
+    /** The serving model and its layout. */
+    public record Built(OnnxModel model, ServingLayout layout) {
+    }
+
+    /** Injects optional LoRA inputs into every projection of {@code base} whose module ends in one of {@code targetModules}. */
+    public static Built build(OnnxModel base, Set<String> targetModules) {
+        Graph g = base.graph();
+        Map<String, Node> byName = new java.util.HashMap<>();
+        for (Node n : g.nodes()) {
+            if (n.name().isEmpty() || byName.containsKey(n.name())) {
+                n.name(g.uniqueName("/lora_serve/node_" + n.opType()));
+            }
+            byName.put(n.name(), n);
+        }
+        LoraConfig cfg = LoraConfig.builder().rank(1).alpha(1).targetModules(targetModules).build();
+        List<LoraTarget> targets = LoraInjector.of(cfg).findTargets(g);
+        if (targets.isEmpty()) {
+            throw new NoLoraTargetException("no projection for modules " + targetModules + " in the model: nothing an "
+                    + "adapter could adapt");
+        }
+        g.addInput(Builders.tensor(ServingLayout.SCALE_INPUT, DataType.FLOAT, 1));
+        g.addInitializer(Tensors.ofFloats(ServingLayout.SCALE_INPUT, new float[] {0f}, 1));
+        Map<String, LoraSlot> slots = new LinkedHashMap<>();
+        for (LoraTarget t : targets) {
+            LoraSlot slot = slots.get(t.module());
+            if (slot == null) {
+                slot = new LoraSlot(t.module(), t.inFeatures(), t.outFeatures());
+                slots.put(t.module(), slot);
+                String r = "lora_r." + t.module();
+                g.addInput(Builders.tensor(slot.loraA(), DataType.FLOAT, r, t.inFeatures()));
+                g.addInitializer(Tensors.ofFloats(slot.loraA(), new float[0], 0, t.inFeatures()));
+                g.addInput(Builders.tensor(slot.loraB(), DataType.FLOAT, t.outFeatures(), r));
+                g.addInitializer(Tensors.ofFloats(slot.loraB(), new float[0], t.outFeatures(), 0));
+            } else if (slot.inFeatures() != t.inFeatures() || slot.outFeatures() != t.outFeatures()) {
+                throw new dev.rectify.ModelFormatException("module " + t.module() + " is used by projections of different shapes");
+            }
+            rewire(g, byName.get(t.nodeName()), slot);
+        }
+        return new Built(base.withGraph(g), new ServingLayout(new ArrayList<>(slots.values())));
+    }
+
+    private static void rewire(Graph g, Node node, LoraSlot s) {
+        String x = node.input(0);
+        String y = node.output(0);
+        String base = g.uniqueName(y + ".lora_base");
+        node.outputs().set(0, base);
+        String p = "/lora_serve/" + s.module() + "/";
+        String at = g.uniqueName(p + "A_T");
+        String xa = g.uniqueName(p + "xA");
+        String xas = g.uniqueName(p + "xA_scaled");
+        String bt = g.uniqueName(p + "B_T");
+        String d = g.uniqueName(p + "delta");
+        List<Node> added = List.of(
+                Node.of("Transpose", List.of(s.loraA()), List.of(at)).attrInts("perm", 1, 0).name(g.uniqueName(p + "TransposeA")),
+                Node.of("MatMul", List.of(x, at), List.of(xa)).name(g.uniqueName(p + "MatMulA")),
+                Node.of("Mul", List.of(xa, ServingLayout.SCALE_INPUT), List.of(xas)).name(g.uniqueName(p + "Scale")),
+                Node.of("Transpose", List.of(s.loraB()), List.of(bt)).attrInts("perm", 1, 0).name(g.uniqueName(p + "TransposeB")),
+                Node.of("MatMul", List.of(xas, bt), List.of(d)).name(g.uniqueName(p + "MatMulB")),
+                Node.of("Add", List.of(base, d), List.of(y)).name(g.uniqueName(p + "Add")));
+        g.nodes().addAll(g.nodes().indexOf(node) + 1, added);
+    }
+}
