@@ -85,7 +85,7 @@ final class DemoCommand implements Callable<Integer> {
         List<Example> probeSet = train.subList(0, Math.min(100, train.size()));
         Files.createDirectories(out);
         long started = System.nanoTime();
-        Evaluator evaluator = new Evaluator(20, 384);
+        Evaluator evaluator = new Evaluator(20, 512);
         Map<String, Map<String, EvalReport>> reports = new LinkedHashMap<>();
         Map<String, double[]> tokenProbs = new LinkedHashMap<>();
         Map<String, List<TrainingProgress>> histories = new LinkedHashMap<>();
