@@ -37,6 +37,9 @@ public final class Graph {
     private final List<SparseTensorProto> sparseInitializers = new ArrayList<>();
     private final GraphProto extras;
     private final Set<String> reserved = new HashSet<>();
+    /** Names in use, rebuilt when the graph's shape stamp changes, so bulk uniqueName calls stay linear. */
+    private Set<String> usedCache;
+    private long usedStamp = -1;
 
     private Graph(GraphProto p) {
         this.name = p.getName();
@@ -372,6 +375,7 @@ public final class Graph {
         if (from.equals(to)) {
             return this;
         }
+        usedCache = null;
         if (from.isEmpty() || to.isEmpty()) {
             throw new InvalidArgumentException("cannot rename '" + from + "' to '" + to + "': empty tensor name");
         }
@@ -429,19 +433,45 @@ public final class Graph {
      * this method returned before: {@code prefix} itself if free, else {@code prefix_1}, {@code prefix_2}, ...
      */
     public String uniqueName(String prefix) {
-        Set<String> used = tensorNames();
-        for (Node n : nodes) {
-            used.add(n.name());
-            for (GraphProto g : n.subgraphs()) {
-                Subgraphs.allNames(g, used);
-            }
-        }
+        Set<String> used = usedNames();
         String candidate = prefix;
         for (int k = 1; candidate.isEmpty() || used.contains(candidate) || reserved.contains(candidate); k++) {
             candidate = prefix + "_" + k;
         }
         reserved.add(candidate);
         return candidate;
+    }
+
+    private Set<String> usedNames() {
+        long stamp = stamp();
+        if (usedCache == null || stamp != usedStamp) {
+            Set<String> used = tensorNames();
+            for (Node n : nodes) {
+                used.add(n.name());
+                for (GraphProto g : n.subgraphs()) {
+                    Subgraphs.allNames(g, used);
+                }
+            }
+            usedCache = used;
+            usedStamp = stamp;
+        }
+        return usedCache;
+    }
+
+    /** Changes whenever nodes (or their names and outputs) or the graph's value lists are added, removed or renamed. */
+    private long stamp() {
+        long h = 31L * nodes.size() + inputs.size();
+        h = 31 * h + outputs.size();
+        h = 31 * h + valueInfos.size();
+        h = 31 * h + initializers.size();
+        for (Node n : nodes) {
+            h = 31 * h + System.identityHashCode(n) + n.name().hashCode(); // String caches its hash: cheap
+            for (String o : n.outputs()) {
+                h = 31 * h + o.hashCode();
+            }
+            h = 31 * h + n.inputs().size();
+        }
+        return h;
     }
 
     /**

@@ -42,11 +42,13 @@ public final class GpuCheck {
         Path model = Path.of("models/rectify-tiny");
         Path out = Path.of("gpu-results.json");
         Path big = null;
+        Path batchOut = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--model" -> model = Path.of(args[++i]);
                 case "--out" -> out = Path.of(args[++i]);
                 case "--big" -> big = Path.of(args[++i]);
+                case "--batch-out" -> batchOut = Path.of(args[++i]);
                 default -> throw new IllegalArgumentException(args[i]);
             }
         }
@@ -55,6 +57,18 @@ public final class GpuCheck {
         report.put("ort_version", OrtRuntime.get().version());
         report.put("providers", OrtRuntime.get().availableProviders().toString());
         System.out.println("ONNX Runtime " + OrtRuntime.get().version() + " providers " + OrtRuntime.get().availableProviders());
+        if (batchOut != null) {
+            // the training batch, for the PyTorch peer: {"input_ids": [[...], ...]}
+            ObjectNode b = json.createObjectNode();
+            var rows = b.putArray("input_ids");
+            for (EncodedExample e : randomBatch(8, 128, 512, 7)) {
+                var row = rows.addArray();
+                for (long id : e.ids()) {
+                    row.add(id);
+                }
+            }
+            Files.writeString(batchOut, b.toString());
+        }
         SessionConfig cpu = Device.cpu(4).sessionConfig();
         SessionConfig cuda = Device.cuda(0).sessionConfig();
         final Path m = model;
@@ -255,7 +269,7 @@ public final class GpuCheck {
     private static JsonNode trainParity(Path model, SessionConfig cpu, SessionConfig cuda, int rows, int len) throws Exception {
         Path dir = Files.createTempDirectory("gpu-art");
         TrainingArtifacts art = artifacts(model.resolve("model.onnx"), dir);
-        List<EncodedExample> batch = randomBatch(rows, len, ModelConfig.read(model).vocabSize(), 7);
+        List<EncodedExample> batch = randomBatch(rows, len, 512, 7);
         List<TrainingProgress> a = new ArrayList<>();
         List<TrainingProgress> b = new ArrayList<>();
         new Trainer(art, options(5, a), cpu, 0, Files.createTempDirectory("run-cpu")).train(batch, List.of());
@@ -279,10 +293,10 @@ public final class GpuCheck {
         long t0 = System.nanoTime();
         TrainingArtifacts art = artifacts(bigDir.resolve("model.onnx"), Files.createTempDirectory("gpu-art-big"));
         double buildSec = (System.nanoTime() - t0) / 1e9;
-        int vocab = new ObjectMapper().readTree(bigDir.resolve("config.json").toFile()).path("vocab_size").asInt();
         List<TrainingProgress> p = new ArrayList<>();
+        // the same batch as the tiny model's (ids below 512), so the PyTorch peer trains on exactly it too
         new Trainer(art, options(12, p), cuda, 0, Files.createTempDirectory("run-big")).train(
-                randomBatch(rows, len, vocab, 7), List.of());
+                randomBatch(rows, len, 512, 7), List.of());
         // steady state: tokens/s over the last steps (the first includes CUDA warm-up)
         ObjectNode r = new ObjectMapper().createObjectNode();
         r.put("artifact_build_s", buildSec);
