@@ -92,13 +92,14 @@ def cmd_export(args):
     pos = positions_from_mask(mask)
     t0 = time.perf_counter()
     tmp = onnx_path + ".tmp"
+    kwargs = dict(input_names=["input_ids", "attention_mask", "position_ids"], output_names=["logits"],
+                  dynamic_axes={k: {0: "batch", 1: "sequence"} for k in ("input_ids", "attention_mask", "position_ids",
+                                                                         "logits")},
+                  opset_version=17, do_constant_folding=False)
+    if int(torch.__version__.split(".")[0]) >= 2:
+        kwargs["dynamo"] = False  # torch 2.x: the TorchScript exporter, as Debian's 1.13 uses
     with torch.no_grad():
-        torch.onnx.export(
-            m, (ids, mask, pos), tmp,
-            input_names=["input_ids", "attention_mask", "position_ids"], output_names=["logits"],
-            dynamic_axes={k: {0: "batch", 1: "sequence"} for k in ("input_ids", "attention_mask", "position_ids",
-                                                                   "logits")},
-            opset_version=17, do_constant_folding=False)
+        torch.onnx.export(m, (ids, mask, pos), tmp, **kwargs)
     os.replace(tmp, onnx_path)
     inits, _ = read_initializers(onnx_path)
     missing = [k for k, _ in m.named_parameters() if k not in inits and k != "lm_head.weight"]
@@ -182,8 +183,12 @@ def cmd_train(args):
           f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}, "
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}")
     torch.manual_seed(args.seed)
+    dev = torch.device(args.device)
     model, cfg = load_model(args.model_dir)
     adapted, trainable = inject_lora(model, args.rank, args.alpha)
+    model.to(dev)
+    if dev.type == "cuda":
+        print(f"device: {torch.cuda.get_device_name(dev)}")
     n_train = sum(p.numel() for p in trainable)
     print(f"LoRA r={args.rank} alpha={args.alpha} on {adapted} projections: {n_train} trainable parameters")
     model.train()
@@ -195,6 +200,7 @@ def cmd_train(args):
     pos = positions_from_mask(mask)
     labels = torch.full_like(ids, -100)
     labels[:, :-1] = ids[:, 1:]
+    ids, mask, pos, labels = ids.to(dev), mask.to(dev), pos.to(dev), labels.to(dev)
     tokens = int(mask.sum())
     print(f"batch {tuple(ids.shape)}, {tokens} tokens, {int((labels != -100).sum())} targets")
 
@@ -207,6 +213,8 @@ def cmd_train(args):
         if args.max_grad_norm > 0:
             torch.nn.utils.clip_grad_norm_(trainable, args.max_grad_norm)
         opt.step()
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
         return time.perf_counter() - t0, float(loss), float(nll)
 
     objectives = args.objectives.split(",")
@@ -256,6 +264,7 @@ def main():
     t.add_argument("--max-grad-norm", type=float, default=1.0)
     t.add_argument("--objectives", default="sft,dft")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", default="cpu", help="cpu or cuda")
     args = ap.parse_args()
     if args.cmd == "export":
         cmd_export(args)

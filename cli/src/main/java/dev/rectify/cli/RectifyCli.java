@@ -9,7 +9,7 @@ import picocli.CommandLine.Option;
 /** The {@code rectify} command line: {@code rectify <command> [options]}; {@code --help} on every command. */
 @Command(name = "rectify", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Fine-tune and serve ONNX causal language models on the JVM.",
-        subcommands = {DemoCommand.class, GenerateCommand.class, FinetuneCommand.class, EvalCommand.class,
+        subcommands = {DemoCommand.class, GenerateCommand.class, FinetuneCommand.class, EvalCommand.class, BatchCommand.class,
             CommandLine.HelpCommand.class})
 public final class RectifyCli {
     /** Shared by every command: print stack traces on errors. */

@@ -1,0 +1,149 @@
+package dev.rectify.server;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.rectify.Adapter;
+import dev.rectify.ModelFormatException;
+import dev.rectify.lora.AdapterFiles;
+import dev.rectify.server.db.AdapterRecord;
+import io.micronaut.core.annotation.Nullable;
+import io.micronaut.http.HttpResponse;
+import io.micronaut.http.MediaType;
+import io.micronaut.http.annotation.Body;
+import io.micronaut.http.annotation.Consumes;
+import io.micronaut.http.annotation.Controller;
+import io.micronaut.http.annotation.Delete;
+import io.micronaut.http.annotation.Get;
+import io.micronaut.http.annotation.PathVariable;
+import io.micronaut.http.annotation.Post;
+import io.micronaut.scheduling.TaskExecutors;
+import io.micronaut.scheduling.annotation.ExecuteOn;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Adapter management (admin key): {@code GET /v1/admin/adapters}; {@code POST /v1/admin/adapters} {"name", "path",
+ * "pinned"?} loads a PEFT folder (path inside the data folder); {@code POST …/{name}/unload}, {@code …/pin},
+ * {@code …/unpin}; {@code DELETE …/{name}}.
+ */
+@Controller("/v1/admin/adapters")
+@ExecuteOn(TaskExecutors.BLOCKING)
+public class AdminController {
+    private final AdapterRegistry models;
+    private final Settings settings;
+
+    public AdminController(AdapterRegistry models, Settings settings) {
+        this.models = models;
+        this.settings = settings;
+    }
+
+    @Get
+    public HttpResponse<String> list() {
+        ObjectNode o = Json.object();
+        o.put("object", "list");
+        var data = o.putArray("data");
+        models.list().forEach(r -> data.add(json(r)));
+        return Json.ok(o);
+    }
+
+    @Get("/{name}")
+    public HttpResponse<String> get(@PathVariable String name) {
+        Ids.checkModel(name, "name");
+        return Json.ok(json(models.find(name).orElseThrow(() -> models.unknown(name))));
+    }
+
+    @Post
+    @Consumes(MediaType.APPLICATION_JSON)
+    public HttpResponse<String> load(@Body @Nullable String body) {
+        ObjectNode b = Json.body(body);
+        String name = Ids.checkModel(Json.string(b, "name", "name", true), "name");
+        Path dir = SafePaths.inside(settings.dataDir(), Json.string(b, "path", "path", true), "path");
+        Boolean pinned = Json.bool(b, "pinned", "pinned");
+        if (!Files.isDirectory(dir)) {
+            throw ApiException.invalid("path", "adapter_not_found", "no adapter folder at '" + settings.dataDir().relativize(dir)
+                    + "' in the data folder");
+        }
+        if (models.find(name).isPresent() || name.equals(models.baseName())) {
+            throw ApiException.conflict("model_exists", "a model named '" + name + "' already exists");
+        }
+        Adapter a;
+        try {
+            a = AdapterFiles.read(dir, models.base().contentHash());
+        } catch (ModelFormatException e) {
+            throw ApiException.invalid("path", "invalid_adapter", e.getMessage());
+        }
+        if (!a.baseModelHash().equals(models.base().contentHash())) {
+            throw ApiException.invalid("path", "adapter_base_mismatch", "the adapter was trained on another base model ("
+                    + a.baseModelHash().substring(0, 12) + "), not " + models.baseName());
+        }
+        String storage = "import-" + Ids.newId("a").substring(2);
+        AdapterFiles.write(a, settings.adaptersDir().resolve(storage));
+        AdapterRecord r = new AdapterRecord();
+        r.setName(name);
+        r.setSeq(Ids.seq());
+        r.setAdapterId(a.id());
+        r.setStorageName(storage);
+        r.setBaseModel(models.baseName());
+        r.setPinned(pinned != null && pinned);
+        r.setSource("import");
+        r.setCreatedAt(System.currentTimeMillis());
+        r.setBytes(a.byteSize());
+        try {
+            models.register(r);
+        } catch (RuntimeException e) {
+            models.find(name).ifPresentOrElse(x -> { }, () -> deleteQuietly(settings.adaptersDir().resolve(storage)));
+            throw e;
+        }
+        return Json.ok(json(r));
+    }
+
+    private static void deleteQuietly(Path dir) {
+        try (var s = Files.walk(dir)) {
+            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (java.io.IOException e) {
+            // best effort
+        }
+    }
+
+    @Post("/{name}/unload")
+    public HttpResponse<String> unload(@PathVariable String name) {
+        return Json.ok(json(models.unload(Ids.checkModel(name, "name"))));
+    }
+
+    @Post("/{name}/pin")
+    public HttpResponse<String> pin(@PathVariable String name) {
+        return Json.ok(json(models.pin(Ids.checkModel(name, "name"), true)));
+    }
+
+    @Post("/{name}/unpin")
+    public HttpResponse<String> unpin(@PathVariable String name) {
+        return Json.ok(json(models.pin(Ids.checkModel(name, "name"), false)));
+    }
+
+    @Delete("/{name}")
+    public HttpResponse<String> delete(@PathVariable String name) {
+        AdapterRecord r = models.delete(Ids.checkModel(name, "name"));
+        ObjectNode o = Json.object();
+        o.put("id", r.getName());
+        o.put("object", "model");
+        o.put("deleted", true);
+        return Json.ok(o);
+    }
+
+    private ObjectNode json(AdapterRecord r) {
+        ObjectNode o = Json.object();
+        o.put("id", r.getName());
+        o.put("object", "adapter");
+        o.put("adapter_id", r.getAdapterId());
+        o.put("parent", r.getBaseModel());
+        o.put("source", r.getSource());
+        o.put("fine_tuning_job_id", r.getJobId());
+        o.put("pinned", r.isPinned());
+        o.put("loaded", models.isLoaded(r.getName()));
+        o.put("bytes", r.getBytes());
+        o.put("created_at", r.getCreatedAt() / 1000);
+        o.put("path", settings.dataDir().relativize(models.directory(r)).toString());
+        return o;
+    }
+}

@@ -1,0 +1,192 @@
+package dev.rectify.server;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.rectify.RectifyException;
+import dev.rectify.generate.Generation;
+import io.micronaut.core.annotation.Nullable;
+import io.micronaut.http.HttpResponse;
+import io.micronaut.http.HttpStatus;
+import io.micronaut.http.MediaType;
+import io.micronaut.http.annotation.Body;
+import io.micronaut.http.annotation.Consumes;
+import io.micronaut.http.annotation.Controller;
+import io.micronaut.http.annotation.Post;
+import io.micronaut.http.sse.Event;
+import io.micronaut.scheduling.TaskExecutors;
+import io.micronaut.scheduling.annotation.ExecuteOn;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.reactivestreams.Publisher;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+
+/** {@code POST /v1/chat/completions} and {@code POST /v1/completions}, with SSE streaming. */
+@Controller("/v1")
+@ExecuteOn(TaskExecutors.BLOCKING)
+public class CompletionsController {
+    private static final Logger LOG = LoggerFactory.getLogger(CompletionsController.class);
+
+    private final AdapterRegistry models;
+    private final Inference inference;
+    private final Settings settings;
+
+    public CompletionsController(AdapterRegistry models, Inference inference, Settings settings) {
+        this.models = models;
+        this.inference = inference;
+        this.settings = settings;
+    }
+
+    @Post(uri = "/chat/completions", produces = {MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
+    @Consumes(MediaType.APPLICATION_JSON)
+    public Mono<HttpResponse<?>> chat(@Body @Nullable String body) {
+        return complete(CompletionRequest.parse(Json.body(body), true, settings));
+    }
+
+    @Post(uri = "/completions", produces = {MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
+    @Consumes(MediaType.APPLICATION_JSON)
+    public Mono<HttpResponse<?>> completions(@Body @Nullable String body) {
+        return complete(CompletionRequest.parse(Json.body(body), false, settings));
+    }
+
+    private Mono<HttpResponse<?>> complete(CompletionRequest req) {
+        AdapterRegistry.Lease lease = models.acquire(req.model());
+        String prompt;
+        int promptTokens;
+        try {
+            prompt = req.isChat() ? lease.render(req.messages()) : req.prompt();
+            promptTokens = lease.countTokens(prompt);
+            int ctx = models.base().contextLength();
+            if (ctx > 0 && promptTokens >= ctx) {
+                throw ApiException.invalid(req.isChat() ? "messages" : "prompt", "context_length_exceeded", "the prompt is "
+                        + promptTokens + " tokens; this model's context window is " + ctx + " tokens");
+            }
+        } catch (RuntimeException e) {
+            lease.close();
+            throw e;
+        }
+        String id = (req.isChat() ? "chatcmpl-" : "cmpl-") + Ids.newId("x").substring(2);
+        long created = System.currentTimeMillis() / 1000;
+        if (!req.stream()) {
+            CompletableFuture<Generation> f = inference.submit(lease, prompt, req.sampling(), (i, t) -> { });
+            return Mono.fromFuture(f.thenApply(g -> (HttpResponse<?>) Json.ok(response(req, id, created, g))).exceptionally(t -> {
+                Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+                if (c instanceof RuntimeException re) {
+                    throw re;
+                }
+                throw new RectifyException("generation failed: " + c, c);
+            }));
+        }
+        Sinks.Many<Event<String>> sink = Sinks.many().unicast().onBackpressureBuffer();
+        AtomicBoolean cancelled = new AtomicBoolean();
+        String object = req.isChat() ? "chat.completion.chunk" : "text_completion";
+        if (req.isChat()) {
+            ObjectNode delta = Json.object();
+            delta.put("role", "assistant");
+            delta.put("content", "");
+            sink.tryEmitNext(frame(chunk(req, id, created, object, delta, null, null)));
+        }
+        inference.submit(lease, prompt, req.sampling(), (i, text) -> {
+            if (cancelled.get()) {
+                throw new StreamCancelled();
+            }
+            ObjectNode delta = Json.object();
+            delta.put("content", text);
+            sink.tryEmitNext(frame(chunk(req, id, created, object, req.isChat() ? delta : null, text, null)));
+        }).whenComplete((g, t) -> {
+            if (t != null) {
+                Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+                if (!(c instanceof StreamCancelled)) {
+                    LOG.warn("streamed generation failed: {}", c.toString());
+                    sink.tryEmitNext(frame(Json.error(String.valueOf(c.getMessage()), "server_error", null, null)));
+                    sink.tryEmitNext(Event.of("[DONE]"));
+                }
+                sink.tryEmitComplete();
+                return;
+            }
+            ObjectNode last = chunk(req, id, created, object, req.isChat() ? Json.object() : null, "", g.finishReason().openAiName());
+            sink.tryEmitNext(frame(last));
+            if (req.includeUsage()) {
+                ObjectNode u = chunk(req, id, created, object, null, null, null);
+                u.putArray("choices");
+                u.set("usage", usage(g));
+                sink.tryEmitNext(frame(u));
+            }
+            sink.tryEmitNext(Event.of("[DONE]"));
+            sink.tryEmitComplete();
+        });
+        Publisher<Event<String>> out = sink.asFlux().doOnCancel(() -> cancelled.set(true));
+        return Mono.just(HttpResponse.status(HttpStatus.OK).contentType(MediaType.TEXT_EVENT_STREAM_TYPE).body(out));
+    }
+
+    private static Event<String> frame(ObjectNode n) {
+        return Event.of(Json.write(n));
+    }
+
+    private ObjectNode chunk(CompletionRequest req, String id, long created, String object, ObjectNode delta, String text,
+            String finish) {
+        ObjectNode o = Json.object();
+        o.put("id", id);
+        o.put("object", object);
+        o.put("created", created);
+        o.put("model", req.model());
+        o.putNull("system_fingerprint");
+        ArrayNode choices = o.putArray("choices");
+        ObjectNode c = choices.addObject();
+        c.put("index", 0);
+        if (req.isChat()) {
+            c.set("delta", delta);
+        } else {
+            c.put("text", text);
+        }
+        c.putNull("logprobs");
+        c.put("finish_reason", finish);
+        if (req.includeUsage()) {
+            o.putNull("usage");
+        }
+        return o;
+    }
+
+    private ObjectNode response(CompletionRequest req, String id, long created, Generation g) {
+        ObjectNode o = Json.object();
+        o.put("id", id);
+        o.put("object", req.isChat() ? "chat.completion" : "text_completion");
+        o.put("created", created);
+        o.put("model", req.model());
+        o.putNull("system_fingerprint");
+        ObjectNode c = o.putArray("choices").addObject();
+        c.put("index", 0);
+        if (req.isChat()) {
+            ObjectNode m = c.putObject("message");
+            m.put("role", "assistant");
+            m.put("content", g.text());
+            m.putNull("refusal");
+        } else {
+            c.put("text", g.text());
+        }
+        c.putNull("logprobs");
+        c.put("finish_reason", g.finishReason().openAiName());
+        o.set("usage", usage(g));
+        return o;
+    }
+
+    private static ObjectNode usage(Generation g) {
+        ObjectNode u = Json.object();
+        u.put("prompt_tokens", g.promptTokens());
+        u.put("completion_tokens", g.completionTokens());
+        u.put("total_tokens", g.promptTokens() + g.completionTokens());
+        return u;
+    }
+
+    /** Thrown from the token listener to stop a generation whose client went away. */
+    static final class StreamCancelled extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        StreamCancelled() {
+            super("client disconnected", null, false, false);
+        }
+    }
+}

@@ -1,0 +1,65 @@
+package dev.rectify.server;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.rectify.server.db.FileRecord;
+import io.micronaut.core.annotation.Nullable;
+import io.micronaut.http.HttpResponse;
+import io.micronaut.http.MediaType;
+import io.micronaut.http.annotation.Controller;
+import io.micronaut.http.annotation.Delete;
+import io.micronaut.http.annotation.Get;
+import io.micronaut.http.annotation.Part;
+import io.micronaut.http.annotation.PathVariable;
+import io.micronaut.http.annotation.Post;
+import io.micronaut.http.annotation.QueryValue;
+import io.micronaut.http.multipart.CompletedFileUpload;
+import io.micronaut.scheduling.TaskExecutors;
+import io.micronaut.scheduling.annotation.ExecuteOn;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.List;
+
+/** {@code /v1/files}: upload (multipart, purpose fine-tune), list, get, delete. Admin key. */
+@Controller("/v1/files")
+@ExecuteOn(TaskExecutors.BLOCKING)
+public class FilesController {
+    private final FileService files;
+
+    public FilesController(FileService files) {
+        this.files = files;
+    }
+
+    @Post(consumes = MediaType.MULTIPART_FORM_DATA)
+    public HttpResponse<String> upload(@Part("file") @Nullable CompletedFileUpload file, @Part("purpose") @Nullable String purpose)
+            throws IOException {
+        if (file == null) {
+            throw ApiException.invalid("file", "missing required multipart part 'file' (a JSONL file)");
+        }
+        try (InputStream in = file.getInputStream()) {
+            return Json.ok(FileService.json(files.upload(file.getFilename(), purpose, in)));
+        }
+    }
+
+    @Get
+    public HttpResponse<String> list(@QueryValue @Nullable String after, @QueryValue @Nullable String limit) {
+        int n = Paging.limit(limit);
+        List<FileRecord> page = files.list(after, n + 1);
+        List<ObjectNode> items = page.stream().limit(n).map(FileService::json).toList();
+        return Json.ok(Json.list(items, page.size() > n));
+    }
+
+    @Get("/{fileId}")
+    public HttpResponse<String> get(@PathVariable String fileId) {
+        return Json.ok(FileService.json(files.get(fileId, "file_id")));
+    }
+
+    @Delete("/{fileId}")
+    public HttpResponse<String> delete(@PathVariable String fileId) {
+        files.delete(fileId);
+        ObjectNode o = Json.object();
+        o.put("id", fileId);
+        o.put("object", "file");
+        o.put("deleted", true);
+        return Json.ok(o);
+    }
+}

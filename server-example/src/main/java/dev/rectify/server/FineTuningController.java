@@ -1,0 +1,119 @@
+package dev.rectify.server;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.rectify.server.db.CheckpointRecord;
+import dev.rectify.server.db.EventRecord;
+import dev.rectify.server.db.JobRecord;
+import io.micronaut.core.annotation.Nullable;
+import io.micronaut.http.HttpResponse;
+import io.micronaut.http.HttpStatus;
+import io.micronaut.http.MediaType;
+import io.micronaut.http.annotation.Body;
+import io.micronaut.http.annotation.Consumes;
+import io.micronaut.http.annotation.Controller;
+import io.micronaut.http.annotation.Get;
+import io.micronaut.http.annotation.PathVariable;
+import io.micronaut.http.annotation.Post;
+import io.micronaut.http.annotation.QueryValue;
+import io.micronaut.http.sse.Event;
+import io.micronaut.scheduling.TaskExecutors;
+import io.micronaut.scheduling.annotation.ExecuteOn;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
+
+/** {@code /v1/fine_tuning/jobs}: create, list, get, events (also as SSE), checkpoints, cancel. Admin key. */
+@Controller("/v1/fine_tuning/jobs")
+@ExecuteOn(TaskExecutors.BLOCKING)
+public class FineTuningController {
+    private final JobService jobs;
+
+    public FineTuningController(JobService jobs) {
+        this.jobs = jobs;
+    }
+
+    @Post
+    @Consumes(MediaType.APPLICATION_JSON)
+    public HttpResponse<String> create(@Body @Nullable String body) {
+        return Json.ok(JobService.json(jobs.create(Json.body(body))));
+    }
+
+    @Get
+    public HttpResponse<String> list(@QueryValue @Nullable String after, @QueryValue @Nullable String limit) {
+        int n = Paging.limit(limit);
+        List<JobRecord> page = jobs.list(after, n + 1);
+        List<ObjectNode> items = page.stream().limit(n).map(JobService::json).toList();
+        return Json.ok(Json.list(items, page.size() > n));
+    }
+
+    @Get("/{jobId}")
+    public HttpResponse<String> get(@PathVariable String jobId) {
+        return Json.ok(JobService.json(jobs.get(jobId)));
+    }
+
+    @Post("/{jobId}/cancel")
+    public HttpResponse<String> cancel(@PathVariable String jobId) {
+        return Json.ok(JobService.json(jobs.cancel(jobId)));
+    }
+
+    @Get("/{jobId}/checkpoints")
+    public HttpResponse<String> checkpoints(@PathVariable String jobId, @QueryValue @Nullable String after,
+            @QueryValue @Nullable String limit) {
+        int n = Paging.limit(limit);
+        List<CheckpointRecord> page = jobs.checkpoints(jobId, after, n + 1);
+        return Json.ok(Json.list(page.stream().limit(n).map(JobService::json).toList(), page.size() > n));
+    }
+
+    /**
+     * The job's events, newest first and paged ({@code after}, {@code limit}); with {@code stream=true}, an SSE stream
+     * of every event oldest first, live until the job ends, then {@code data: [DONE]}.
+     */
+    @Get(uri = "/{jobId}/events", produces = {MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
+    public HttpResponse<?> events(@PathVariable String jobId, @QueryValue @Nullable String after, @QueryValue @Nullable String limit,
+            @QueryValue @Nullable String stream) {
+        if (stream != null && !stream.equals("false") && !stream.equals("true")) {
+            throw ApiException.invalid("stream", "'stream' must be true or false, got " + Ids.quote(stream));
+        }
+        if ("true".equals(stream)) {
+            jobs.get(jobId);
+            return HttpResponse.status(HttpStatus.OK).contentType(MediaType.TEXT_EVENT_STREAM_TYPE).body(stream(jobId));
+        }
+        int n = Paging.limit(limit);
+        List<EventRecord> page = jobs.events(jobId, after, n + 1);
+        return Json.ok(Json.list(page.stream().limit(n).map(JobService::json).toList(), page.size() > n));
+    }
+
+    private Flux<Event<String>> stream(String jobId) {
+        AtomicLong last = new AtomicLong(Long.MIN_VALUE);
+        AtomicBoolean over = new AtomicBoolean();
+        return Flux.interval(Duration.ZERO, Duration.ofMillis(250), Schedulers.boundedElastic())
+                .concatMap(tick -> {
+                    if (over.get()) {
+                        return Flux.just(Event.of("[DONE]")).concatWith(Mono.error(new StreamOver()));
+                    }
+                    boolean terminal = JobService.TERMINAL.contains(jobs.get(jobId).getStatus());
+                    List<EventRecord> fresh = jobs.eventsSince(jobId, last.get());
+                    if (!fresh.isEmpty()) {
+                        last.set(fresh.get(fresh.size() - 1).getSeq());
+                    }
+                    if (terminal) {
+                        over.set(true);
+                    }
+                    return Flux.fromIterable(fresh).map(e -> Event.of(Json.write(JobService.json(e))).id(e.getId()));
+                })
+                .onErrorResume(StreamOver.class, e -> Flux.empty());
+    }
+
+    /** Ends the event stream after [DONE]. */
+    static final class StreamOver extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        StreamOver() {
+            super(null, null, false, false);
+        }
+    }
+}

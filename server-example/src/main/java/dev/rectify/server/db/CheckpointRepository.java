@@ -1,0 +1,12 @@
+package dev.rectify.server.db;
+
+import io.micronaut.data.jdbc.annotation.JdbcRepository;
+import io.micronaut.data.model.Pageable;
+import io.micronaut.data.model.query.builder.sql.Dialect;
+import io.micronaut.data.repository.CrudRepository;
+import java.util.List;
+
+@JdbcRepository(dialect = Dialect.POSTGRES)
+public interface CheckpointRepository extends CrudRepository<CheckpointRecord, String> {
+    List<CheckpointRecord> findByJobIdAndSeqLessThan(String jobId, long seq, Pageable pageable);
+}
