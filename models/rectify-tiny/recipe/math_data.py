@@ -8,9 +8,11 @@ multiplication and two-step word problems with numbers up to 250 - the range whe
 (pretrained mostly on 1-2 digit operands) is imperfect.
 OOD: 4-digit addition/subtraction, 3-4 digit x 1 digit, three-step word problems with numbers up to 999.
 
-The completion style is the pretraining style made terser and column-named ("Ones: 7 + 5 = 12.
-Write 2, carry 1."), opened by one planning line, so that fine-tuning has something to teach beyond
-the final answers.
+Arithmetic completions use the pretraining style ("Add the ones: 7 + 5 = 12. Write 2, carry 1."), on
+larger numbers than pretraining mostly saw. Word problems are where fine-tuning has most to teach: pretraining
+solved them in one line per step with small numbers (base exact match on these: 0%); here every step is
+worked column by column ("Step 1: Ben gets 210 more, so we add 198 + 210." then the columns), the method
+the model already masters for single operations.
 
 Usage: math_data.py OUT_DIR [--seed 2024]
 """
@@ -29,72 +31,20 @@ COLS = [p.capitalize() for p in PLACES]
 
 
 def sol_add(a, b):
-    da, db = digits_rev(a), digits_rev(b)
-    lines = [f"We add {a} and {b} column by column, starting from the ones."]
-    carry = 0
-    for i in range(max(len(da), len(db))):
-        x = da[i] if i < len(da) else 0
-        y = db[i] if i < len(db) else 0
-        s = x + y + carry
-        expr = f"{x} + {y}" + (f" + {carry}" if carry else "")
-        if s >= 10:
-            lines.append(f"{COLS[i]}: {expr} = {s}. Write {s % 10}, carry 1.")
-            carry = 1
-        else:
-            lines.append(f"{COLS[i]}: {expr} = {s}. Write {s}.")
-            carry = 0
-    if carry:
-        lines.append(f"{COLS[max(len(da), len(db))]}: write the carry 1.")
-    lines.append(f"So {a} + {b} = {a + b}.")
-    lines.append(f"Answer: {a + b}")
-    return "\n".join(lines)
+    return corpus.solve_add(a, b)
 
 
 def sol_sub(a, b):
-    da, db = digits_rev(a), digits_rev(b)
-    lines = [f"We subtract {b} from {a} column by column, starting from the ones."]
-    borrow = 0
-    for i in range(len(da)):
-        y = db[i] if i < len(db) else 0
-        if i >= len(db) and borrow == 0:
-            if any(da[i:]):
-                lines.append(f"{COLS[i]}: bring down {da[i]}.")
-            continue
-        x = da[i] - borrow
-        if borrow and da[i] == 0:
-            lines.append(f"{COLS[i]}: 0 is less than 1, so borrow 1 from the {PLACES[i + 1]}. 10 - 1 = 9. "
-                         f"9 - {y} = {9 - y}. Write {9 - y}.")
-            continue
-        pre = f"{da[i]} - 1 = {x} after the borrow. " if borrow else ""
-        if x < y:
-            lines.append(f"{COLS[i]}: {pre}{x} is less than {y}, so borrow 1 from the {PLACES[i + 1]}. "
-                         f"{x + 10} - {y} = {x + 10 - y}. Write {x + 10 - y}.")
-            borrow = 1
-        else:
-            lines.append(f"{COLS[i]}: {pre}{x} - {y} = {x - y}. Write {x - y}.")
-            borrow = 0
-    lines.append(f"So {a} - {b} = {a - b}.")
-    lines.append(f"Answer: {a - b}")
-    return "\n".join(lines)
+    return corpus.solve_sub(a, b)
 
 
 def sol_mul(a, b):
-    da = digits_rev(a)
-    lines = [f"We multiply {a} by {b} one digit at a time, starting from the ones."]
-    carry = 0
-    for i, x in enumerate(da):
-        p = x * b
-        s = p + carry
-        expr = f"{x} x {b} = {p}, plus the carry {carry} is {s}." if carry else f"{x} x {b} = {s}."
-        if s >= 10 and i < len(da) - 1:
-            lines.append(f"{COLS[i]}: {expr} Write {s % 10}, carry {s // 10}.")
-            carry = s // 10
-        else:
-            lines.append(f"{COLS[i]}: {expr} Write {s}.")
-            carry = 0
-    lines.append(f"So {a} x {b} = {a * b}.")
-    lines.append(f"Answer: {a * b}")
-    return "\n".join(lines)
+    return corpus.solve_mul(a, b)
+
+
+def work(solution):
+    """The column work of a solution and its "So ..." line, without the final "Answer:" line."""
+    return solution.split("\n")[:-1]
 
 
 def word(rng, steps, hi):
@@ -106,12 +56,14 @@ def word(rng, steps, hi):
         if rng.random() < 0.5 or cur < 4:
             y = rng.randint(2, hi)
             q.append(rng.choice([f"A friend gives {name} {y} more {item}.", f"{name} finds {y} more {item}."]))
-            sol.append(f"Step {s + 1}: {cur} + {y} = {cur + y}.")
+            sol.append(f"Step {s + 1}: {name} gets {y} more, so we add {cur} + {y}.")
+            sol.extend(work(sol_add(cur, y)))
             cur += y
         else:
             y = rng.randint(1, cur - 1)
             q.append(rng.choice([f"{name} gives away {y} {item}.", f"{name} loses {y} {item}."]))
-            sol.append(f"Step {s + 1}: {cur} - {y} = {cur - y}.")
+            sol.append(f"Step {s + 1}: {name} has {y} fewer, so we subtract {cur} - {y}.")
+            sol.extend(work(sol_sub(cur, y)))
             cur -= y
     q.append(f"How many {item} does {name} have now?")
     sol.append(f"{name} has {cur} {item} now.")
