@@ -3,8 +3,8 @@ package dev.rectify;
 import java.util.Objects;
 
 /**
- * One message of a conversation. {@code weight} is the training weight of an assistant message (1 trains it,
- * 0 masks it, as in OpenAI's fine-tuning format); it is ignored at inference.
+ * One message of a conversation. {@code weight} says whether an assistant message is trained (1) or context only
+ * (0), as in OpenAI's fine-tuning format; it is ignored at inference.
  */
 public record ChatMessage(String role, String content, double weight) {
     public ChatMessage {
@@ -13,8 +13,8 @@ public record ChatMessage(String role, String content, double weight) {
         if (role.isBlank()) {
             throw new InvalidArgumentException("a chat message needs a role (system, user or assistant)");
         }
-        if (!(weight >= 0 && weight <= 1)) {
-            throw new InvalidArgumentException("message weight must be in [0, 1], got " + weight);
+        if (weight != 0 && weight != 1) {
+            throw new InvalidArgumentException("message weight must be 0 (context only) or 1 (trained), got " + weight);
         }
     }
 

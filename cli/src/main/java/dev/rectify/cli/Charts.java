@@ -17,9 +17,9 @@ import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.style.Styler;
 
 /** The demo's PNG plots (XChart, headless): training curves, accuracy by method, token-probability histograms. */
-final class Charts {
+public final class Charts {
     /** Bucket edges of the token-probability histogram (as in the DFT paper's analysis, plus deciles). */
-    static final double[] EDGES = {0, 1e-4, 1e-3, 1e-2, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0000001};
+    public static final double[] EDGES = {0, 1e-4, 1e-3, 1e-2, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0000001};
 
     private Charts() {
     }
@@ -29,7 +29,7 @@ final class Charts {
     }
 
     /** Training objective and plain NLL per step, one series per method, two panels side by side in one file each. */
-    static void trainingCurves(Map<String, List<TrainingProgress>> histories, Path lossFile, Path nllFile) {
+    public static void trainingCurves(Map<String, List<TrainingProgress>> histories, Path lossFile, Path nllFile) {
         XYChart loss = xy("Training objective per step", "optimizer step", "objective (SFT: NLL, DFT: -sg(p) log p)");
         XYChart nll = xy("Training NLL per step", "optimizer step", "mean token NLL");
         XYChart evalNll = null;
@@ -66,7 +66,7 @@ final class Charts {
     }
 
     /** Exact-match accuracy per method (series) and evaluation set (categories). */
-    static void accuracy(Map<String, Map<String, Double>> byMethod, Path file) {
+    public static void accuracy(Map<String, Map<String, Double>> byMethod, Path file) {
         CategoryChart c = new CategoryChartBuilder().width(900).height(560).title("Exact-match accuracy by method")
                 .xAxisTitle("evaluation set").yAxisTitle("exact match").build();
         var st = c.getStyler();
@@ -83,7 +83,7 @@ final class Charts {
     }
 
     /** Share of target tokens per probability bucket, one series per model. */
-    static void tokenProbabilities(Map<String, double[]> probabilities, Path file) {
+    public static void tokenProbabilities(Map<String, double[]> probabilities, Path file) {
         CategoryChart c = new CategoryChartBuilder().width(1100).height(560)
                 .title("Probability of the demonstrated token (training completions)")
                 .xAxisTitle("token probability bucket").yAxisTitle("share of target tokens").build();
@@ -103,7 +103,7 @@ final class Charts {
     }
 
     /** Fraction of values in each bucket of {@link #EDGES}. */
-    static List<Double> histogram(double[] values) {
+    public static List<Double> histogram(double[] values) {
         double[] counts = new double[EDGES.length - 1];
         for (double v : values) {
             for (int i = 0; i + 1 < EDGES.length; i++) {
@@ -121,7 +121,10 @@ final class Charts {
     }
 
     private static String label(double v) {
-        return v < 0.01 && v > 0 ? String.format("%.0e", v) : String.format("%.1f", v);
+        if (v == 0) {
+            return "0";
+        }
+        return v < 0.1 ? String.format("%.0e", v) : String.format("%.1f", v);
     }
 
     private static XYChart xy(String title, String x, String y) {

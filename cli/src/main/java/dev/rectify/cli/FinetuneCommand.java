@@ -45,7 +45,7 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = {"-m", "--model"}, description = "Model folder. Default: the bundled model.")
     Path model;
 
-    @Option(names = {"-o", "--out"}, description = "Adapter output folder (default: adapters/<id>).")
+    @Option(names = {"-o", "--out"}, description = "Adapter output folder (default: adapters/<the first 16 hex digits of the adapter id>).")
     Path out;
 
     @Option(names = "--objective", defaultValue = "dft", description = "dft, sft, dft-clamped:C or mix:LAMBDA (default ${DEFAULT-VALUE}).")

@@ -32,7 +32,7 @@ public final class Safetensors {
         ObjectNode header = json.createObjectNode();
         if (metadata != null && !metadata.isEmpty()) {
             ObjectNode meta = header.putObject("__metadata__");
-            metadata.forEach(meta::put);
+            new java.util.TreeMap<>(metadata).forEach(meta::put); // sorted: the same tensors give the same bytes in any JVM
         }
         long offset = 0;
         for (Map.Entry<String, float[]> e : values.entrySet()) {

@@ -87,7 +87,16 @@ public final class Trainer {
             while (st.step < totalSteps) {
                 int epoch = st.step / stepsPerEpoch;
                 List<MicroBatch> mbs = schedule.step(epoch, st.step % stepsPerEpoch);
-                StepOutcome out = runStep(session, mbs);
+                StepOutcome out = options.cancellation().isCancelled() ? StepOutcome.CANCELLED : runStep(session, mbs);
+                if (out.cancelled) {
+                    // the partial step's gradients are dropped: the checkpoint is the state after the last full step
+                    session.lazyResetGrad();
+                    if (st.savedAtStep != st.step) {
+                        saveCheckpoint(state, st);
+                    }
+                    throw new TrainingCancelledException("fine-tuning cancelled after step " + st.step + " of " + totalSteps
+                            + "; resume from " + runDir);
+                }
                 if (!out.finite) {
                     st.skipped++;
                     LOG.warn("step {}: non-finite loss, step skipped ({} so far)", st.step + 1, st.skipped);
@@ -97,7 +106,7 @@ public final class Trainer {
                                 + (latestCheckpoint() == null ? " does not exist yet" : " is kept in " + latestCheckpoint()));
                     }
                     session.lazyResetGrad();
-                } else {
+                } else if (out.microBatchesRun > 0) {
                     double lr = options.schedule().at(st.step, totalSteps, warmup, options.learningRate());
                     session.setLearningRate((float) lr);
                     session.optimizerStep(null);
@@ -135,11 +144,6 @@ public final class Trainer {
                 if (options.checkpointEvery() > 0 && st.step % options.checkpointEvery() == 0 && st.step < totalSteps) {
                     saveCheckpoint(state, st);
                 }
-                if (options.cancellation().isCancelled()) {
-                    saveCheckpoint(state, st);
-                    throw new TrainingCancelledException("fine-tuning cancelled after step " + st.step + " of " + totalSteps
-                            + "; resume from " + runDir);
-                }
             }
             EvalMetrics finalEval = evalBatches.isEmpty() ? EvalMetrics.NONE : evaluate(session, evalBatches);
             if (!evalBatches.isEmpty()) {
@@ -164,7 +168,10 @@ public final class Trainer {
     }
 
     /** Result of one optimizer step's forward/backward passes. */
-    private record StepOutcome(double loss, double nll, double gradNorm, long tokens, boolean finite) { }
+    private record StepOutcome(double loss, double nll, double gradNorm, long tokens, boolean finite, int microBatchesRun,
+            boolean cancelled) {
+        static final StepOutcome CANCELLED = new StepOutcome(0, 0, 0, 0, true, 0, true);
+    }
 
     private StepOutcome runStep(TrainingSession session, List<MicroBatch> mbs) {
         long stepTargets = 0;
@@ -181,14 +188,16 @@ public final class Trainer {
         int iLoss = outNames.indexOf(ObjectiveHead.LOSS);
         int iNll = outNames.indexOf(ObjectiveHead.NLL_SUM);
         int iNorm = outNames.indexOf(ArtifactBuilder.GRAD_NORM_SQ);
+        int ran = 0;
         for (MicroBatch mb : mbs) {
             if (options.cancellation().isCancelled()) {
-                break;
+                return StepOutcome.CANCELLED;
             }
             tokens += nonPad(mb);
             if (mb.targets() == 0) {
                 continue;
             }
+            ran++;
             float denom = options.normalization().denominator(mb.targets(), stepTargets, mbs.size());
             List<Tensor> outs = session.trainStep(feeds(session.trainingInputNames(), mb, denom), null);
             try {
@@ -207,11 +216,12 @@ public final class Trainer {
                 closeFeeds();
             }
         }
-        if (Double.isNaN(gradNormSq) && iNorm >= 0 || Double.isInfinite(gradNormSq)) {
+        if (ran > 0 && iNorm >= 0 && !Double.isFinite(gradNormSq)) {
             finite = false;
         }
         // each micro-batch's loss is already divided by the step's denominator, so their sum is the step's objective
-        return new StepOutcome(loss, nllSum / Math.max(1, stepTargets), Math.sqrt(Math.max(0, gradNormSq)), tokens, finite);
+        return new StepOutcome(loss, nllSum / Math.max(1, stepTargets), ran > 0 ? Math.sqrt(Math.max(0, gradNormSq)) : 0, tokens, finite,
+                ran, false);
     }
 
     private static long nonPad(MicroBatch mb) {
@@ -295,6 +305,7 @@ public final class Trainer {
     private static final class LoopState {
         int step;
         int resumedAtStep;
+        int savedAtStep = -1;
         int skipped;
         long tokens;
         double lastLr;
@@ -360,6 +371,7 @@ public final class Trainer {
             if (previous != null && !previous.equals(target)) {
                 deleteTree(previous);
             }
+            st.savedAtStep = st.step;
         } catch (IOException e) {
             throw new RectifyException("cannot save a checkpoint in " + runDir + " (the previous one is intact): " + e.getMessage(), e);
         }

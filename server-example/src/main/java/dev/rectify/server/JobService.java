@@ -350,7 +350,8 @@ public class JobService implements ApplicationEventListener<ServerStartupEvent> 
             if (j.getValidationFile() != null) {
                 b.evalExamples(files.examples(j.getValidationFile()));
             }
-            Adapter adapter = Adapter.fineTune(base, train, b.build());
+            // no shared store: the server keeps its adapters under its own data folder and database
+            Adapter adapter = Adapter.fineTune(base, train, b.build(), null);
             String name = modelName(j);
             Path dir = settings.adaptersDir().resolve(id);
             AdapterFiles.write(adapter, dir);
