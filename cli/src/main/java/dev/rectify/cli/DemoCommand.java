@@ -17,6 +17,7 @@ import dev.rectify.eval.Problem;
 import dev.rectify.eval.ProblemSet;
 import dev.rectify.generate.TokenScorer;
 import dev.rectify.lora.AdapterFiles;
+import dev.rectify.store.AdapterStore;
 import dev.rectify.train.TrainingProgress;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -56,7 +57,7 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--epochs", defaultValue = "2", description = "Epochs per method (default ${DEFAULT-VALUE}).")
     int epochs;
 
-    @Option(names = "--learning-rate", defaultValue = "1e-3", description = "Peak learning rate (default ${DEFAULT-VALUE}).")
+    @Option(names = "--learning-rate", defaultValue = "5e-4", description = "Peak learning rate (default ${DEFAULT-VALUE}).")
     double learningRate;
 
     @Option(names = "--lora-rank", defaultValue = "16", description = "LoRA rank (default ${DEFAULT-VALUE}).")
@@ -90,6 +91,7 @@ final class DemoCommand implements Callable<Integer> {
         Map<String, double[]> tokenProbs = new LinkedHashMap<>();
         Map<String, List<TrainingProgress>> histories = new LinkedHashMap<>();
         Map<String, Adapter> adapters = new LinkedHashMap<>();
+        AdapterStore store = AdapterStore.defaultStore();
         try (BaseModel base = model == null ? BaseModel.bundled(Device.parse(device)) : BaseModel.open(model, Device.parse(device))) {
             o.printf("Rectify demo: %s, %d demonstrations, %s%n", base.directory().getFileName(), train.size(),
                     sets.entrySet().stream().map(e -> e.getValue().size() + " " + e.getKey()).toList());
@@ -101,8 +103,10 @@ final class DemoCommand implements Callable<Integer> {
                         .learningRate(learningRate).seed(seed).evalFraction(0.05).build();
                 Adapter a;
                 try (ProgressDisplay bar = new ProgressDisplay("fine-tune " + name, err)) {
-                    a = Adapter.fineTune(base, train, options.toBuilder().onProgress(bar::update).build());
+                    // always train (null store), so the curves exist on every run; then keep the adapter in the store
+                    a = Adapter.fineTune(base, train, options.toBuilder().onProgress(bar::update).build(), null);
                 }
+                store.put(a);
                 adapters.put(name, a);
                 histories.put(name, a.result().orElseThrow().history());
                 AdapterFiles.write(a, out.resolve("adapters").resolve(name.toLowerCase()));
@@ -126,7 +130,8 @@ final class DemoCommand implements Callable<Integer> {
         writeResults(reports, tokenProbs, adapters, minutes);
         o.printf("%nplots: %s, %s, %s, %s%n", out.resolve("training_objective.png"), out.resolve("training_nll.png"),
                 out.resolve("accuracy.png"), out.resolve("token_probabilities.png"));
-        o.printf("adapters: %s (SFT %s, DFT %s); results: %s; %.1f minutes%n", out.resolve("adapters"),
+        o.printf("adapters: %s and the adapter store %s (SFT %s, DFT %s); results: %s; %.1f minutes%n", out.resolve("adapters"),
+                store.root(),
                 adapters.get("SFT").id().substring(0, 12), adapters.get("DFT").id().substring(0, 12), out.resolve("results.json"), minutes);
         o.flush();
         return 0;
