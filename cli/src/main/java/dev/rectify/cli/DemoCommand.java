@@ -15,7 +15,6 @@ import dev.rectify.eval.EvalReport;
 import dev.rectify.eval.Evaluator;
 import dev.rectify.eval.Problem;
 import dev.rectify.eval.ProblemSet;
-import dev.rectify.generate.TokenScorer;
 import dev.rectify.lora.AdapterFiles;
 import dev.rectify.store.AdapterStore;
 import dev.rectify.train.TrainingProgress;
@@ -96,7 +95,7 @@ final class DemoCommand implements Callable<Integer> {
             o.printf("Rectify demo: %s, %d demonstrations, %s%n", base.directory().getFileName(), train.size(),
                     sets.entrySet().stream().map(e -> e.getValue().size() + " " + e.getKey()).toList());
             reports.put("base", evaluate("base", base, sets, evaluator, err));
-            tokenProbs.put("base", probabilities(base, probeSet));
+            tokenProbs.put("base", Evaluator.targetProbabilities(base, probeSet));
             for (Objective objective : List.of(Objective.SFT, Objective.DFT)) {
                 String name = objective.toString().toUpperCase();
                 FineTuneOptions options = FineTuneOptions.builder().objective(objective).lora(rank, 2.0 * rank).epochs(epochs)
@@ -112,7 +111,7 @@ final class DemoCommand implements Callable<Integer> {
                 AdapterFiles.write(a, out.resolve("adapters").resolve(name.toLowerCase()));
                 try (AdaptedModel am = base.with(a)) {
                     reports.put(name, evaluate(name, am, sets, evaluator, err));
-                    tokenProbs.put(name, probabilities(am, probeSet));
+                    tokenProbs.put(name, Evaluator.targetProbabilities(am, probeSet));
                 }
             }
         }
@@ -150,16 +149,6 @@ final class DemoCommand implements Callable<Integer> {
             }
         }
         return out;
-    }
-
-    private static double[] probabilities(TextModel m, List<Example> examples) {
-        List<Double> all = new ArrayList<>();
-        for (TokenScorer.Scores s : m.score(examples)) {
-            for (double p : s.probabilities()) {
-                all.add(p);
-            }
-        }
-        return all.stream().mapToDouble(Double::doubleValue).toArray();
     }
 
     private static void printTable(PrintWriter o, Map<String, Map<String, EvalReport>> reports) {

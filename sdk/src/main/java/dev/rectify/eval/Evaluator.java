@@ -25,6 +25,17 @@ public final class Evaluator {
         this.maxNewTokens = maxNewTokens;
     }
 
+    /** The probability of every trained token of {@code examples} under {@code model} (teacher-forced), in order. */
+    public static double[] targetProbabilities(TextModel model, List<Example> examples) {
+        List<Double> all = new ArrayList<>();
+        for (TokenScorer.Scores s : model.score(examples)) {
+            for (double p : s.probabilities()) {
+                all.add(p);
+            }
+        }
+        return all.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+
     public EvalReport evaluate(TextModel model, List<Problem> problems) {
         return evaluate(model, problems, n -> { });
     }

@@ -17,7 +17,6 @@ import dev.rectify.eval.EvalReport;
 import dev.rectify.eval.Evaluator;
 import dev.rectify.eval.Problem;
 import dev.rectify.eval.ProblemSet;
-import dev.rectify.generate.TokenScorer;
 import dev.rectify.store.AdapterStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -67,7 +66,7 @@ public final class DftVsSftExperiment {
         long t0 = System.nanoTime();
         try (BaseModel base = BaseModel.bundled(Device.cpu(threads))) {
             record(runs, "base", 0, 0, evaluate(base, sets, ev), null);
-            probs.put("base", probabilities(base, probe));
+            probs.put("base", Evaluator.targetProbabilities(base, probe));
             System.out.printf("base done (%.1f min)%n", (System.nanoTime() - t0) / 60e9);
             List<Object[]> plan = new ArrayList<>();
             for (long seed : seeds) {
@@ -90,7 +89,7 @@ public final class DftVsSftExperiment {
                     Map<String, EvalReport> r = evaluate(m, sets, ev);
                     record(runs, o.toString(), seed, rate, r, a);
                     if (seed == seeds.get(0) && rate == lr) {
-                        probs.put(o.toString(), probabilities(m, probe));
+                        probs.put(o.toString(), Evaluator.targetProbabilities(m, probe));
                         curves.put(o.toString(), a.result().orElseThrow().history());
                     }
                     System.out.printf("%s seed %d lr %.0e: held-out EM %.2f nll %.3f | ood EM %.2f nll %.3f (%.1f min)%n", o, seed,
@@ -150,15 +149,5 @@ public final class DftVsSftExperiment {
             n.put("split_eval_nll_before", res.initialEval().nll());
             n.put("split_eval_nll_after", res.finalEval().nll());
         }
-    }
-
-    private static double[] probabilities(TextModel m, List<Example> examples) {
-        List<Double> all = new ArrayList<>();
-        for (TokenScorer.Scores s : m.score(examples)) {
-            for (double p : s.probabilities()) {
-                all.add(p);
-            }
-        }
-        return all.stream().mapToDouble(Double::doubleValue).toArray();
     }
 }
