@@ -284,14 +284,42 @@ public final class Graph {
 
     /** Appends {@code node}; returns it. */
     public Node addNode(Node node) {
+        boolean cached = cacheValid();
         nodes.add(node);
+        noteAdded(node, cached);
         return node;
     }
 
     /** Inserts {@code node} at {@code index}; returns it. */
     public Node insertNode(int index, Node node) {
+        boolean cached = cacheValid();
         nodes.add(index, node);
+        noteAdded(node, cached);
         return node;
+    }
+
+    private boolean cacheValid() {
+        return usedCache != null && usedStamp == stamp();
+    }
+
+    private void noteAdded(boolean cacheWasValid, String name) {
+        if (cacheWasValid) {
+            usedCache.add(name);
+            usedStamp = stamp();
+        }
+    }
+
+    /** Keeps the used-name cache valid across additions made through this class, so bulk edits stay linear. */
+    private void noteAdded(Node node, boolean cacheWasValid) {
+        if (cacheWasValid) {
+            usedCache.add(node.name());
+            usedCache.addAll(node.inputs());
+            usedCache.addAll(node.outputs());
+            for (GraphProto g : node.subgraphs()) {
+                Subgraphs.allNames(g, usedCache);
+            }
+            usedStamp = stamp();
+        }
     }
 
     /** Removes {@code node} (by identity); an error if it is not in this graph. */
@@ -330,7 +358,9 @@ public final class Graph {
         if (tensor.getName().isEmpty()) {
             throw new InvalidArgumentException("an initializer needs a name");
         }
+        boolean cached = cacheValid();
         initializers.put(tensor.getName(), tensor);
+        noteAdded(cached, tensor.getName());
         return this;
     }
 
@@ -340,17 +370,23 @@ public final class Graph {
     }
 
     public Graph addInput(ValueInfoProto v) {
+        boolean cached = cacheValid();
         inputs.add(v);
+        noteAdded(cached, v.getName());
         return this;
     }
 
     public Graph addOutput(ValueInfoProto v) {
+        boolean cached = cacheValid();
         outputs.add(v);
+        noteAdded(cached, v.getName());
         return this;
     }
 
     public Graph addValueInfo(ValueInfoProto v) {
+        boolean cached = cacheValid();
         valueInfos.add(v);
+        noteAdded(cached, v.getName());
         return this;
     }
 
@@ -458,18 +494,19 @@ public final class Graph {
         return usedCache;
     }
 
-    /** Changes whenever nodes (or their names and outputs) or the graph's value lists are added, removed or renamed. */
+    /**
+     * A cheap fingerprint of the graph's size and its last node, which changes when nodes, inputs, outputs, value
+     * infos or initializers are added or removed. Renames through {@link #renameTensor} drop the cache; in-place edits
+     * of a node's outputs made through the live lists are not seen (give new tensors names from uniqueName).
+     */
     private long stamp() {
         long h = 31L * nodes.size() + inputs.size();
         h = 31 * h + outputs.size();
         h = 31 * h + valueInfos.size();
         h = 31 * h + initializers.size();
-        for (Node n : nodes) {
-            h = 31 * h + System.identityHashCode(n) + n.name().hashCode(); // String caches its hash: cheap
-            for (String o : n.outputs()) {
-                h = 31 * h + o.hashCode();
-            }
-            h = 31 * h + n.inputs().size();
+        if (!nodes.isEmpty()) {
+            Node last = nodes.get(nodes.size() - 1);
+            h = 31 * h + System.identityHashCode(last) + last.name().hashCode() + last.outputs().hashCode();
         }
         return h;
     }

@@ -27,6 +27,7 @@ public final class Settings {
     private final int inferenceThreads;
     private final int inferenceMaxWaiting;
     private final int adapterCacheSize;
+    private final long adapterCacheBytes;
     private final int jobConcurrency;
     private final int jobMaxQueued;
     private final int checkpointEvery;
@@ -49,6 +50,7 @@ public final class Settings {
             @Property(name = "rectify.inference.threads", defaultValue = "4") int inferenceThreads,
             @Property(name = "rectify.inference.max-waiting", defaultValue = "64") int inferenceMaxWaiting,
             @Property(name = "rectify.adapters.cache-size", defaultValue = "8") int adapterCacheSize,
+            @Property(name = "rectify.adapters.cache-bytes", defaultValue = "268435456") long adapterCacheBytes,
             @Property(name = "rectify.jobs.concurrency", defaultValue = "1") int jobConcurrency,
             @Property(name = "rectify.jobs.max-queued", defaultValue = "8") int jobMaxQueued,
             @Property(name = "rectify.jobs.checkpoint-every", defaultValue = "10") int checkpointEvery,
@@ -70,6 +72,7 @@ public final class Settings {
         this.inferenceThreads = Math.max(1, inferenceThreads);
         this.inferenceMaxWaiting = Math.max(0, inferenceMaxWaiting);
         this.adapterCacheSize = Math.max(1, adapterCacheSize);
+        this.adapterCacheBytes = Math.max(0, adapterCacheBytes);
         this.jobConcurrency = Math.max(1, jobConcurrency);
         this.jobMaxQueued = Math.max(0, jobMaxQueued);
         this.checkpointEvery = Math.max(0, checkpointEvery);
@@ -90,6 +93,8 @@ public final class Settings {
     public Path filesDir() { return dataDir.resolve("files"); }
     public Path runsDir() { return dataDir.resolve("runs"); }
     public Path adaptersDir() { return dataDir.resolve("adapters"); }
+    /** The content-addressed store the multi-LoRA model serves LoRA adapters from. */
+    public Path adapterStoreDir() { return dataDir.resolve("adapter-store"); }
     public String model() { return model; }
     public String modelName() { return modelName; }
     public String device() { return device; }
@@ -104,6 +109,7 @@ public final class Settings {
     public int inferenceThreads() { return inferenceThreads; }
     public int inferenceMaxWaiting() { return inferenceMaxWaiting; }
     public int adapterCacheSize() { return adapterCacheSize; }
+    public long adapterCacheBytes() { return adapterCacheBytes; }
     public int jobConcurrency() { return jobConcurrency; }
     public int jobMaxQueued() { return jobMaxQueued; }
     public int checkpointEvery() { return checkpointEvery; }
