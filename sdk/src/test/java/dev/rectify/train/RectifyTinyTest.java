@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.rectify.Objective;
 import dev.rectify.lora.LoraConfig;
@@ -32,14 +31,8 @@ class RectifyTinyTest {
 
     @BeforeAll
     static void find() {
-        Path p = Path.of("").toAbsolutePath();
-        for (int i = 0; i < 3 && p != null; i++, p = p.getParent()) {
-            if (Files.isRegularFile(p.resolve("models/rectify-tiny/model.onnx"))) {
-                model = p.resolve("models/rectify-tiny/model.onnx");
-                return;
-            }
-        }
-        assumeTrue(false, "models/rectify-tiny/model.onnx is not built");
+        model = dev.rectify.TestModels.tinyDir().resolve("model.onnx");
+        assertTrue(Files.isRegularFile(model), model + " is missing: the bundled model is part of the repository");
     }
 
     static float[] run(Batches batch, TrainingArtifacts a, float lr, int steps, String what, float[][] logitsOut) {
@@ -163,7 +156,7 @@ class RectifyTinyTest {
     @Test
     void kvCacheExportIsRefused() {
         Path withPast = model.resolveSibling("model_with_past.onnx");
-        assumeTrue(Files.isRegularFile(withPast));
+        assertTrue(Files.isRegularFile(withPast), withPast + " is part of the repository");
         UntrainableModelException e = assertThrows(UntrainableModelException.class,
                 () -> ArtifactBuilder.defaults().build(withPast, TrainingPlan.builder().build(), tmp.resolve("past")));
         assertTrue(e.getMessage().contains("past_key_values"), e.getMessage());
