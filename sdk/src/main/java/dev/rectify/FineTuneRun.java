@@ -52,7 +52,7 @@ final class FineTuneRun {
         List<EncodedExample> trainEnc = encoder.encodeAll(train);
         List<EncodedExample> evalEnc = eval.isEmpty() ? List.of() : encoder.encodeAll(eval);
 
-        TrainingPlan plan = plan(options);
+        TrainingPlan plan = plan(options, base.device());
         Path modelFile = base.directory().resolve("model.onnx");
         String baseHash = base.contentHash();
         String id = ContentHash.of(baseHash + "\n" + dataHash(examples, options) + "\n" + options.canonical());
@@ -105,9 +105,11 @@ final class FineTuneRun {
         return new ExampleEncoder(base.tokenizer(), base.chatTemplate().orElse(null), eos, max);
     }
 
-    static TrainingPlan plan(FineTuneOptions o) {
+    static TrainingPlan plan(FineTuneOptions o, Device device) {
+        // the order-independent (repeatable) clipping runs its sequence ops on the CPU; on CUDA, ORT's fused kernel
         TrainingPlan.Builder b = TrainingPlan.builder().objective(o.objective()).normalization(o.normalization())
-                .betas(o.beta1(), o.beta2()).weightDecay(o.weightDecay()).maxGradNorm(o.maxGradNorm());
+                .betas(o.beta1(), o.beta2()).weightDecay(o.weightDecay()).maxGradNorm(o.maxGradNorm())
+                .deterministicClipping(device.provider().kind() == dev.rectify.ort.ExecutionProvider.Kind.CPU);
         if (o.fullFineTuning()) {
             b.fullFineTuning(o.fullFineTuningPattern());
         } else {

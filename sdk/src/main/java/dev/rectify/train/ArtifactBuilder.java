@@ -50,7 +50,7 @@ import java.util.regex.Pattern;
  */
 public final class ArtifactBuilder {
     /** Bumped whenever the artifacts this class writes change. Part of the cache key. */
-    public static final String VERSION = "rectify-artifacts-1";
+    public static final String VERSION = "rectify-artifacts-2";
     public static final String LOGITS = "logits";
     public static final String GRAD_NORM_SQ = "grad_norm_sq";
     public static final String GRAD_DEBUG_PREFIX = "grad_debug.";

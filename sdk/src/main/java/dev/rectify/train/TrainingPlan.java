@@ -32,6 +32,7 @@ public final class TrainingPlan {
     private final double weightDecay;
     private final double maxGradNorm;
     private final boolean exposeGradients;
+    private final boolean deterministicClipping;
 
     private TrainingPlan(Builder b) {
         this.mode = b.mode;
@@ -45,6 +46,7 @@ public final class TrainingPlan {
         this.weightDecay = b.weightDecay;
         this.maxGradNorm = b.maxGradNorm;
         this.exposeGradients = b.exposeGradients;
+        this.deterministicClipping = b.deterministicClipping;
     }
 
     /** LoRA with {@link LoraConfig#defaults()}, DFT, step-token normalisation, AdamW(0.9, 0.95, 1e-8, wd 0.01), clip 1.0. */
@@ -65,6 +67,7 @@ public final class TrainingPlan {
         b.weightDecay = weightDecay;
         b.maxGradNorm = maxGradNorm;
         b.exposeGradients = exposeGradients;
+        b.deterministicClipping = deterministicClipping;
         return b;
     }
 
@@ -117,6 +120,15 @@ public final class TrainingPlan {
     }
 
     /**
+     * Whether gradient clipping uses an order-independent norm (repeatable runs; the default, best on CPU) or ORT's
+     * fused InplaceClipGradNorm (faster on CUDA, where the sequence ops of the former run on the CPU; last-bit
+     * differences between runs).
+     */
+    public boolean deterministicClipping() {
+        return deterministicClipping;
+    }
+
+    /**
      * Everything that shapes the artifacts, as stable text. The normalization is included although the graph is
      * the same for both (the trainer reads it back from the artifacts).
      */
@@ -124,7 +136,7 @@ public final class TrainingPlan {
         return "plan(mode=" + mode + ",lora=" + (lora == null ? "-" : lora.canonical()) + ",full="
                 + (fullPattern == null ? "-" : fullPattern) + ",objective=" + objective + ",norm=" + normalization
                 + ",adamw=" + beta1 + "/" + beta2 + "/" + epsilon + "/" + weightDecay + ",clip=" + maxGradNorm
-                + ",grads=" + exposeGradients + ")";
+                + ",grads=" + exposeGradients + (deterministicClipping ? "" : ",fusedClip") + ")";
     }
 
     /** sha-256 of {@link #canonical()}, hex. */
@@ -164,6 +176,7 @@ public final class TrainingPlan {
         private double epsilon = 1e-8;
         private double weightDecay = 0.01;
         private double maxGradNorm = 1.0;
+        private boolean deterministicClipping = true;
         private boolean exposeGradients;
 
         private Builder() {
@@ -244,6 +257,12 @@ public final class TrainingPlan {
         /** Adds {@code grad_debug.<param>} outputs (tests, parity checks). */
         public Builder exposeGradients(boolean expose) {
             this.exposeGradients = expose;
+            return this;
+        }
+
+        /** See {@link TrainingPlan#deterministicClipping()}; true by default. */
+        public Builder deterministicClipping(boolean deterministic) {
+            this.deterministicClipping = deterministic;
             return this;
         }
 
