@@ -132,14 +132,9 @@ def read_initializers(path):
     return out, "built-in protobuf reader (python3-onnx not installed)"
 
 
-def load_model(model_dir, device):
-    sys.path.insert(0, os.path.join(model_dir, "recipe"))
-    from model import Config, LlamaForCausalLM
-
-    with open(os.path.join(model_dir, "config.json")) as f:
-        j = json.load(f)
-    cfg = Config(**{k: j[k] for k in Config().__dict__ if k in j})
-    model = LlamaForCausalLM(cfg)
+def load_weights(model, model_dir, tied=True):
+    """Copies model_dir/model.onnx's initializers into the torch model's parameters of the same names (shapes
+    checked; every parameter must be found, except a tied lm_head). Returns (tensor count, reader description)."""
     inits, reader = read_initializers(os.path.join(model_dir, "model.onnx"))
     params = dict(model.named_parameters())
     sd = {}
@@ -149,14 +144,26 @@ def load_model(model_dir, device):
                 raise SystemExit(f"shape mismatch for {name}: onnx {arr.shape} vs torch "
                                  f"{tuple(params[name].shape)}")
             sd[name] = torch.from_numpy(arr.copy())
-    missing = [n for n in params if n not in sd and not (n == "lm_head.weight" and cfg.tie_word_embeddings)]
+    missing = [n for n in params if n not in sd and not (n == "lm_head.weight" and tied)]
     if missing:
         raise SystemExit(f"parameters missing from model.onnx initializers: {missing}")
     model.load_state_dict(sd, strict=False)
+    return len(sd), reader
+
+
+def load_model(model_dir, device):
+    sys.path.insert(0, os.path.join(model_dir, "recipe"))
+    from model import Config, LlamaForCausalLM
+
+    with open(os.path.join(model_dir, "config.json")) as f:
+        j = json.load(f)
+    cfg = Config(**{k: j[k] for k in Config().__dict__ if k in j})
+    model = LlamaForCausalLM(cfg)
+    n, reader = load_weights(model, model_dir, cfg.tie_word_embeddings)
     if cfg.tie_word_embeddings:
         assert model.lm_head.weight.data_ptr() == model.model.embed_tokens.weight.data_ptr()
     model.eval().to(device)
-    print(f"loaded {len(sd)} tensors ({model.num_parameters()} parameters) from model.onnx via {reader}")
+    print(f"loaded {n} tensors ({model.num_parameters()} parameters) from model.onnx via {reader}")
     return model, j
 
 

@@ -48,7 +48,7 @@ RECIPE = os.path.join(ROOT, "models", "rectify-tiny", "recipe")
 sys.path.insert(0, HERE)
 sys.path.insert(0, RECIPE)
 
-from torch_decode_peer import blas_report, read_initializers  # noqa: E402
+from torch_decode_peer import blas_report, load_weights, read_initializers  # noqa: E402
 from model import Config, LlamaForCausalLM, positions_from_mask  # noqa: E402
 
 TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -135,19 +135,8 @@ def load_model(model_dir):
         j = json.load(f)
     cfg = Config(**{k: j[k] for k in Config().__dict__ if k in j})
     model = NoCache(cfg)
-    inits, reader = read_initializers(os.path.join(model_dir, "model.onnx"))
-    params = dict(model.named_parameters())
-    sd = {}
-    for name, arr in inits.items():
-        if name in params:
-            if tuple(arr.shape) != tuple(params[name].shape):
-                raise SystemExit(f"shape mismatch for {name}: onnx {arr.shape} vs torch {tuple(params[name].shape)}")
-            sd[name] = torch.from_numpy(arr.copy())
-    missing = [n for n in params if n not in sd and n != "lm_head.weight"]
-    if missing:
-        raise SystemExit(f"parameters missing from model.onnx initializers: {missing}")
-    model.load_state_dict(sd, strict=False)
-    print(f"loaded {len(sd)} tensors ({model.num_parameters()} parameters) from {model_dir}/model.onnx via {reader}")
+    n, reader = load_weights(model, model_dir)
+    print(f"loaded {n} tensors ({model.num_parameters()} parameters) from {model_dir}/model.onnx via {reader}")
     return model, cfg
 
 

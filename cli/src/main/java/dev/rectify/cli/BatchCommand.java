@@ -127,7 +127,7 @@ final class BatchCommand implements Callable<Integer> {
         Path runs = outDir.resolve("runs");
         List<JobResult> results = new ArrayList<>();
         long started = System.nanoTime();
-        try (BaseModel m = model == null ? BaseModel.bundled(dev) : BaseModel.open(model, dev);
+        try (BaseModel m = Models.open(model, dev);
                 BatchProgress progress = new BatchProgress(err, jobs.size(), System.console() != null)) {
             String baseHash = m.contentHash();
             int threads = Math.min(parallel, jobs.size());

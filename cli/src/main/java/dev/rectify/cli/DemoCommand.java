@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rectify.AdaptedModel;
 import dev.rectify.Adapter;
 import dev.rectify.BaseModel;
-import dev.rectify.Device;
 import dev.rectify.Example;
 import dev.rectify.FineTuneOptions;
 import dev.rectify.Objective;
@@ -91,7 +90,7 @@ final class DemoCommand implements Callable<Integer> {
         Map<String, List<TrainingProgress>> histories = new LinkedHashMap<>();
         Map<String, Adapter> adapters = new LinkedHashMap<>();
         AdapterStore store = AdapterStore.defaultStore();
-        try (BaseModel base = model == null ? BaseModel.bundled(Device.parse(device)) : BaseModel.open(model, Device.parse(device))) {
+        try (BaseModel base = Models.open(model, device)) {
             o.printf("Rectify demo: %s, %d demonstrations, %s%n", base.directory().getFileName(), train.size(),
                     sets.entrySet().stream().map(e -> e.getValue().size() + " " + e.getKey()).toList());
             reports.put("base", evaluate("base", base, sets, evaluator, err));

@@ -3,7 +3,6 @@ package dev.rectify.cli;
 import dev.rectify.AdaptedModel;
 import dev.rectify.Adapter;
 import dev.rectify.BaseModel;
-import dev.rectify.Device;
 import dev.rectify.TextModel;
 import dev.rectify.eval.EvalReport;
 import dev.rectify.eval.Evaluator;
@@ -57,7 +56,7 @@ final class EvalCommand implements Callable<Integer> {
         List<Problem> all = ProblemSet.read(problems);
         List<Problem> set = limit > 0 ? all.subList(0, Math.min(limit, all.size())) : all;
         PrintWriter out = spec.commandLine().getOut();
-        try (BaseModel base = model == null ? BaseModel.bundled(Device.parse(device)) : BaseModel.open(model, Device.parse(device))) {
+        try (BaseModel base = Models.open(model, device)) {
             Adapter a = adapter == null ? null : AdapterFiles.read(adapter, base.contentHash());
             try (AdaptedModel am = a == null ? null : base.with(a);
                     ProgressDisplay bar = new ProgressDisplay("eval", spec.commandLine().getErr())) {

@@ -2,7 +2,6 @@ package dev.rectify.cli;
 
 import dev.rectify.Adapter;
 import dev.rectify.BaseModel;
-import dev.rectify.Device;
 import dev.rectify.Example;
 import dev.rectify.FineTuneOptions;
 import dev.rectify.InvalidArgumentException;
@@ -126,7 +125,7 @@ final class FinetuneCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         PrintWriter o = spec.commandLine().getOut();
         try (ProgressDisplay progress = new ProgressDisplay("finetune", err);
-                BaseModel m = model == null ? BaseModel.bundled(Device.parse(device)) : BaseModel.open(model, Device.parse(device))) {
+                BaseModel m = Models.open(model, device)) {
             b.onProgress(progress::update);
             Adapter adapter = Adapter.fineTune(m, examples, b.build());
             progress.close();

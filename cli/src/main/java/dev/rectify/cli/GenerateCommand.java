@@ -59,7 +59,7 @@ final class GenerateCommand implements Callable<Integer> {
         Sampling sampling = Sampling.sample(temperature).topK(topK).topP(topP).seed(seed).maxNewTokens(maxNewTokens).stop(stop);
         Device dev = Device.parse(device);
         PrintWriter out = spec.commandLine().getOut();
-        try (BaseModel m = model == null ? BaseModel.bundled(dev) : BaseModel.open(model, dev)) {
+        try (BaseModel m = Models.open(model, dev)) {
             long start = System.nanoTime();
             Generation g = chat ? m.chat(List.of(ChatMessage.user(prompt)), sampling, t -> { out.print(t); out.flush(); })
                     : m.generate(prompt, sampling, t -> { out.print(t); out.flush(); });
