@@ -1,5 +1,14 @@
 package dev.rectify;
 
+import dev.rectify.adapter.AdaptedModel;
+import dev.rectify.adapter.Adapter;
+import dev.rectify.core.CancellationToken;
+import dev.rectify.core.ChatMessage;
+import dev.rectify.core.Example;
+import dev.rectify.core.InvalidArgumentException;
+import dev.rectify.core.Objective;
+import dev.rectify.model.BaseModel;
+import dev.rectify.train.FineTuneOptions;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -8,7 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.rectify.data.JsonlDataset;
 import dev.rectify.generate.Sampling;
-import dev.rectify.lora.AdapterFiles;
+import dev.rectify.adapter.AdapterFiles;
 import dev.rectify.train.CheckpointMismatchException;
 import dev.rectify.train.TrainingCancelledException;
 import dev.rectify.train.TrainingProgress;
@@ -35,7 +44,7 @@ class FineTuneTest {
     void cancelledRunResumesToTheSameWeightsAsAnUninterruptedOne(@TempDir Path dir) {
         BaseModel m = TestModels.tiny();
         List<Example> data = math("train.jsonl", 12);
-        Adapter straight = Adapter.fineTune(m, data, small(dir.resolve("a")).maxSteps(6).build());
+        Adapter straight = Rectify.fineTune(m, data, small(dir.resolve("a")).maxSteps(6).build());
 
         CancellationToken token = new CancellationToken();
         FineTuneOptions interrupted = small(dir.resolve("b")).maxSteps(6).checkpointEvery(1).cancellation(token)
@@ -44,11 +53,11 @@ class FineTuneTest {
                         token.cancel();
                     }
                 }).build();
-        assertThrows(TrainingCancelledException.class, () -> Adapter.fineTune(m, data, interrupted));
+        assertThrows(TrainingCancelledException.class, () -> Rectify.fineTune(m, data, interrupted));
         assertTrue(Files.exists(dir.resolve("b").resolve("latest")), "a checkpoint was kept");
 
         List<Integer> resumedSteps = new ArrayList<>();
-        Adapter resumed = Adapter.fineTune(m, data, small(dir.resolve("b")).maxSteps(6).checkpointEvery(1).resume(true)
+        Adapter resumed = Rectify.fineTune(m, data, small(dir.resolve("b")).maxSteps(6).checkpointEvery(1).resume(true)
                 .onProgress(p -> resumedSteps.add(p.step())).build());
         assertEquals(List.of(4, 5, 6), resumedSteps, "the resumed run continues at step 4");
         assertEquals(straight.id(), resumed.id());
@@ -60,7 +69,7 @@ class FineTuneTest {
     @Test
     void adapterRoundTripsThroughPeftFilesAndGeneratesWithTheTrainedWeights(@TempDir Path dir) {
         BaseModel m = TestModels.tiny();
-        Adapter a = Adapter.fineTune(m, math("train.jsonl", 8), small(dir.resolve("run")).maxSteps(2).build());
+        Adapter a = Rectify.fineTune(m, math("train.jsonl", 8), small(dir.resolve("run")).maxSteps(2).build());
         assertEquals(Adapter.Kind.LORA, a.kind());
         assertTrue(a.weights().values().keySet().stream().allMatch(n -> n.startsWith("base_model.model.model.layers.")));
         AdapterFiles.write(a, dir.resolve("adapter"));
@@ -70,7 +79,7 @@ class FineTuneTest {
         for (var e : a.weights().values().entrySet()) {
             assertArrayEquals(e.getValue(), back.weights().values().get(e.getKey()), 0f);
         }
-        try (AdaptedModel am = m.with(back)) {
+        try (AdaptedModel am = AdaptedModel.of(m, back)) {
             String text = am.chat(List.of(ChatMessage.user("What is 12 + 30?")), Sampling.greedy().maxNewTokens(16), t -> { }).text();
             assertFalse(text.isEmpty());
         }
@@ -80,9 +89,9 @@ class FineTuneTest {
     void badInputIsATypedErrorAndWritesNothing(@TempDir Path dir) {
         BaseModel m = TestModels.tiny();
         Path run = dir.resolve("run");
-        var empty = assertThrows(InvalidArgumentException.class, () -> Adapter.fineTune(m, List.of(), small(run).maxSteps(1).build()));
+        var empty = assertThrows(InvalidArgumentException.class, () -> Rectify.fineTune(m, List.of(), small(run).maxSteps(1).build()));
         assertTrue(empty.getMessage().contains("empty"), empty.getMessage());
-        var blank = assertThrows(InvalidArgumentException.class, () -> Adapter.fineTune(m,
+        var blank = assertThrows(InvalidArgumentException.class, () -> Rectify.fineTune(m,
                 List.of(Example.of("What is 1 + 1?", "2"), Example.of("What is 2 + 2?", "")), small(run).maxSteps(1).build()));
         assertTrue(blank.getMessage().contains("example 1"), blank.getMessage());
         assertFalse(Files.exists(run), "nothing written for rejected input");
@@ -92,8 +101,8 @@ class FineTuneTest {
     void aCheckpointOfAnotherRunIsRefused(@TempDir Path dir) {
         BaseModel m = TestModels.tiny();
         List<Example> data = math("train.jsonl", 8);
-        Adapter.fineTune(m, data, small(dir.resolve("run")).maxSteps(1).build());
-        var e = assertThrows(CheckpointMismatchException.class, () -> Adapter.fineTune(m, data,
+        Rectify.fineTune(m, data, small(dir.resolve("run")).maxSteps(1).build());
+        var e = assertThrows(CheckpointMismatchException.class, () -> Rectify.fineTune(m, data,
                 small(dir.resolve("run")).lora(8, 16).maxSteps(2).resume(true).build()));
         assertTrue(e.getMessage().contains("run"), e.getMessage());
     }

@@ -1,5 +1,11 @@
 package dev.rectify;
 
+import dev.rectify.adapter.AdaptedModel;
+import dev.rectify.adapter.Adapter;
+import dev.rectify.core.Example;
+import dev.rectify.core.Objective;
+import dev.rectify.model.BaseModel;
+import dev.rectify.train.FineTuneOptions;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.rectify.data.JsonlDataset;
@@ -25,9 +31,9 @@ class RealFineTuneTest {
         Evaluator evaluator = new Evaluator(20, 512);
         EvalReport before = evaluator.evaluate(m, heldOut);
 
-        Adapter a = Adapter.fineTune(m, train, FineTuneOptions.builder().objective(Objective.DFT).lora(16, 32).epochs(2)
+        Adapter a = Rectify.fineTune(m, train, FineTuneOptions.builder().objective(Objective.DFT).lora(16, 32).epochs(2)
                 .learningRate(5e-4).seed(42).evalFraction(0.05).build(), null);
-        try (AdaptedModel tuned = m.with(a)) {
+        try (AdaptedModel tuned = AdaptedModel.of(m, a)) {
             EvalReport after = evaluator.evaluate(tuned, heldOut);
             String summary = String.format("held-out NLL %.4f -> %.4f, exact match %d -> %d of %d", before.nll(), after.nll(),
                     before.correct(), after.correct(), heldOut.size());

@@ -1,5 +1,7 @@
 package dev.rectify;
 
+import dev.rectify.model.BaseModel;
+import dev.rectify.ort.Device;
 import java.nio.file.Path;
 
 /** Where tests find the project's own models and fixtures (set by surefire in sdk/pom.xml). */

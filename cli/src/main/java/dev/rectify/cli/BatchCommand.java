@@ -1,17 +1,18 @@
 package dev.rectify.cli;
 
+import dev.rectify.Rectify;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.rectify.Adapter;
-import dev.rectify.BaseModel;
-import dev.rectify.Device;
-import dev.rectify.Example;
-import dev.rectify.FineTuneOptions;
-import dev.rectify.InvalidArgumentException;
-import dev.rectify.RectifyException;
+import dev.rectify.adapter.Adapter;
+import dev.rectify.model.BaseModel;
+import dev.rectify.ort.Device;
+import dev.rectify.core.Example;
+import dev.rectify.train.FineTuneOptions;
+import dev.rectify.core.InvalidArgumentException;
+import dev.rectify.core.RectifyException;
 import dev.rectify.data.JsonlDataset;
-import dev.rectify.lora.AdapterFiles;
+import dev.rectify.adapter.AdapterFiles;
 import dev.rectify.train.EvalMetrics;
 import dev.rectify.train.TrainingResult;
 import java.io.IOException;
@@ -211,7 +212,7 @@ final class BatchCommand implements Callable<Integer> {
             b.runDir(runDir).resume(resumedAt >= 0).onProgress(p -> progress.update(name, p));
             progress.started(name, resumedAt >= 0 ? "resuming from the checkpoint of step " + resumedAt + " in " + runDir
                     : "started");
-            Adapter adapter = Adapter.fineTune(model, examples, b.build());
+            Adapter adapter = Rectify.fineTune(model, examples, b.build());
             AdapterFiles.write(adapter, job.output());
             writeRecord(job, inputs, adapter);
             try {

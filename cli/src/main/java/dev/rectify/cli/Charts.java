@@ -1,6 +1,6 @@
 package dev.rectify.cli;
 
-import dev.rectify.RectifyException;
+import dev.rectify.core.RectifyException;
 import dev.rectify.train.TrainingProgress;
 import java.awt.Color;
 import java.io.IOException;

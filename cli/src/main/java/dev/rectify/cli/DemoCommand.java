@@ -1,21 +1,22 @@
 package dev.rectify.cli;
 
+import dev.rectify.Rectify;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.rectify.AdaptedModel;
-import dev.rectify.Adapter;
-import dev.rectify.BaseModel;
-import dev.rectify.Example;
-import dev.rectify.FineTuneOptions;
-import dev.rectify.Objective;
-import dev.rectify.TextModel;
+import dev.rectify.adapter.AdaptedModel;
+import dev.rectify.adapter.Adapter;
+import dev.rectify.model.BaseModel;
+import dev.rectify.core.Example;
+import dev.rectify.train.FineTuneOptions;
+import dev.rectify.core.Objective;
+import dev.rectify.model.TextModel;
 import dev.rectify.data.JsonlDataset;
 import dev.rectify.eval.EvalReport;
 import dev.rectify.eval.Evaluator;
 import dev.rectify.eval.Problem;
 import dev.rectify.eval.ProblemSet;
-import dev.rectify.lora.AdapterFiles;
-import dev.rectify.store.AdapterStore;
+import dev.rectify.adapter.AdapterFiles;
+import dev.rectify.adapter.AdapterStore;
 import dev.rectify.train.TrainingProgress;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -102,13 +103,13 @@ final class DemoCommand implements Callable<Integer> {
                 Adapter a;
                 try (ProgressDisplay bar = new ProgressDisplay("fine-tune " + name, err)) {
                     // always train (null store), so the curves exist on every run; then keep the adapter in the store
-                    a = Adapter.fineTune(base, train, options.toBuilder().onProgress(bar::update).build(), null);
+                    a = Rectify.fineTune(base, train, options.toBuilder().onProgress(bar::update).build(), null);
                 }
                 store.put(a);
                 adapters.put(name, a);
                 histories.put(name, a.result().orElseThrow().history());
                 AdapterFiles.write(a, out.resolve("adapters").resolve(name.toLowerCase()));
-                try (AdaptedModel am = base.with(a)) {
+                try (AdaptedModel am = AdaptedModel.of(base, a)) {
                     reports.put(name, evaluate(name, am, sets, evaluator, err));
                     tokenProbs.put(name, Evaluator.targetProbabilities(am, probeSet));
                 }

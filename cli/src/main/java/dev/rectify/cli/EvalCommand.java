@@ -1,14 +1,14 @@
 package dev.rectify.cli;
 
-import dev.rectify.AdaptedModel;
-import dev.rectify.Adapter;
-import dev.rectify.BaseModel;
-import dev.rectify.TextModel;
+import dev.rectify.adapter.AdaptedModel;
+import dev.rectify.adapter.Adapter;
+import dev.rectify.model.BaseModel;
+import dev.rectify.model.TextModel;
 import dev.rectify.eval.EvalReport;
 import dev.rectify.eval.Evaluator;
 import dev.rectify.eval.Problem;
 import dev.rectify.eval.ProblemSet;
-import dev.rectify.lora.AdapterFiles;
+import dev.rectify.adapter.AdapterFiles;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
@@ -58,7 +58,7 @@ final class EvalCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         try (BaseModel base = Models.open(model, device)) {
             Adapter a = adapter == null ? null : AdapterFiles.read(adapter, base.contentHash());
-            try (AdaptedModel am = a == null ? null : base.with(a);
+            try (AdaptedModel am = a == null ? null : AdaptedModel.of(base, a);
                     ProgressDisplay bar = new ProgressDisplay("eval", spec.commandLine().getErr())) {
                 TextModel m = am == null ? base : am;
                 EvalReport r = new Evaluator(batchSize, maxNewTokens).evaluate(m, set, n -> bar.count(n, set.size()));

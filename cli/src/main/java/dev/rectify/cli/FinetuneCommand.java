@@ -1,13 +1,14 @@
 package dev.rectify.cli;
 
-import dev.rectify.Adapter;
-import dev.rectify.BaseModel;
-import dev.rectify.Example;
-import dev.rectify.FineTuneOptions;
-import dev.rectify.InvalidArgumentException;
-import dev.rectify.Objective;
+import dev.rectify.Rectify;
+import dev.rectify.adapter.Adapter;
+import dev.rectify.model.BaseModel;
+import dev.rectify.core.Example;
+import dev.rectify.train.FineTuneOptions;
+import dev.rectify.core.InvalidArgumentException;
+import dev.rectify.core.Objective;
 import dev.rectify.data.JsonlDataset;
-import dev.rectify.lora.AdapterFiles;
+import dev.rectify.adapter.AdapterFiles;
 import dev.rectify.train.EvalMetrics;
 import dev.rectify.train.LrSchedule;
 import java.io.PrintWriter;
@@ -127,7 +128,7 @@ final class FinetuneCommand implements Callable<Integer> {
         try (ProgressDisplay progress = new ProgressDisplay("finetune", err);
                 BaseModel m = Models.open(model, device)) {
             b.onProgress(progress::update);
-            Adapter adapter = Adapter.fineTune(m, examples, b.build());
+            Adapter adapter = Rectify.fineTune(m, examples, b.build());
             progress.close();
             Path target = out != null ? out : Path.of("adapters", adapter.id().substring(0, 16));
             AdapterFiles.write(adapter, target);

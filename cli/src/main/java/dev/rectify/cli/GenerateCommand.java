@@ -1,8 +1,8 @@
 package dev.rectify.cli;
 
-import dev.rectify.BaseModel;
-import dev.rectify.ChatMessage;
-import dev.rectify.Device;
+import dev.rectify.model.BaseModel;
+import dev.rectify.core.ChatMessage;
+import dev.rectify.ort.Device;
 import dev.rectify.generate.Generation;
 import dev.rectify.generate.Sampling;
 import java.io.PrintWriter;

@@ -1,7 +1,7 @@
 package dev.rectify.cli;
 
-import dev.rectify.BaseModel;
-import dev.rectify.Device;
+import dev.rectify.model.BaseModel;
+import dev.rectify.ort.Device;
 import java.nio.file.Path;
 
 /** Opens the model a command's {@code --model}/{@code --device} options name: the bundled one when no folder is given. */

@@ -1,6 +1,6 @@
 package dev.rectify.cli;
 
-import dev.rectify.RectifyException;
+import dev.rectify.core.RectifyException;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;

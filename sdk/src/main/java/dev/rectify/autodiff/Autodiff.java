@@ -1,6 +1,6 @@
 package dev.rectify.autodiff;
 
-import dev.rectify.InvalidArgumentException;
+import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.onnx.Graph;
 import dev.rectify.onnx.Node;
 import dev.rectify.onnx.OnnxModel;

@@ -1,6 +1,6 @@
 package dev.rectify.autodiff;
 
-import dev.rectify.InvalidArgumentException;
+import dev.rectify.core.InvalidArgumentException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

@@ -16,7 +16,7 @@ public record GradientResult(Map<String, String> gradients) {
     public String gradientOf(String wrt) {
         String g = gradients.get(wrt);
         if (g == null) {
-            throw new dev.rectify.InvalidArgumentException("no gradient was requested for '" + wrt + "'");
+            throw new dev.rectify.core.InvalidArgumentException("no gradient was requested for '" + wrt + "'");
         }
         return g;
     }

@@ -1,6 +1,6 @@
 package dev.rectify.autodiff;
 
-import dev.rectify.RectifyException;
+import dev.rectify.core.RectifyException;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;

@@ -1,6 +1,6 @@
 package dev.rectify.data;
 
-import dev.rectify.InvalidArgumentException;
+import dev.rectify.core.InvalidArgumentException;
 import java.nio.file.Path;
 
 /** A training data file has a malformed line: names the file, the 1-based line number and what is wrong. */

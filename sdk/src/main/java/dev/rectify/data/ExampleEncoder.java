@@ -1,8 +1,8 @@
 package dev.rectify.data;
 
-import dev.rectify.ChatMessage;
-import dev.rectify.Example;
-import dev.rectify.InvalidArgumentException;
+import dev.rectify.core.ChatMessage;
+import dev.rectify.core.Example;
+import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.generate.ChatTemplate;
 import dev.rectify.generate.Tokenizer;
 import java.util.ArrayList;

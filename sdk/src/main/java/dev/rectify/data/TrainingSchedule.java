@@ -1,6 +1,6 @@
 package dev.rectify.data;
 
-import dev.rectify.InvalidArgumentException;
+import dev.rectify.core.InvalidArgumentException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;

@@ -1,8 +1,8 @@
 package dev.rectify.eval;
 
-import dev.rectify.Example;
-import dev.rectify.TextModel;
-import dev.rectify.ChatMessage;
+import dev.rectify.core.Example;
+import dev.rectify.model.TextModel;
+import dev.rectify.core.ChatMessage;
 import dev.rectify.generate.Generation;
 import dev.rectify.generate.Sampling;
 import dev.rectify.generate.TokenListener;

@@ -1,6 +1,6 @@
 package dev.rectify.eval;
 
-import dev.rectify.Example;
+import dev.rectify.core.Example;
 
 /** A question with its reference answer, and optionally a reference solution (used for NLL and token scores). */
 public record Problem(String prompt, String answer, String solution) {

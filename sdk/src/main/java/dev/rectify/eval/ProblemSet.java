@@ -2,7 +2,7 @@ package dev.rectify.eval;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.rectify.InvalidArgumentException;
+import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.data.DataFormatException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,6 +1,6 @@
 package dev.rectify.generate;
 
-import dev.rectify.ModelFormatException;
+import dev.rectify.core.ModelFormatException;
 import dev.rectify.ort.ElementType;
 import dev.rectify.ort.InferenceSession;
 import dev.rectify.ort.ValueInfo;

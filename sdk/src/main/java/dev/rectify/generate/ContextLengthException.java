@@ -1,6 +1,6 @@
 package dev.rectify.generate;
 
-import dev.rectify.InvalidArgumentException;
+import dev.rectify.core.InvalidArgumentException;
 
 /** A prompt does not fit the model's context window. */
 public class ContextLengthException extends InvalidArgumentException {

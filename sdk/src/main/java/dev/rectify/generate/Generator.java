@@ -1,6 +1,6 @@
 package dev.rectify.generate;
 
-import dev.rectify.InvalidArgumentException;
+import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.ort.ElementType;
 import dev.rectify.ort.InferenceSession;
 import dev.rectify.ort.Outputs;

@@ -1,6 +1,6 @@
 package dev.rectify.generate;
 
-import dev.rectify.InvalidArgumentException;
+import dev.rectify.core.InvalidArgumentException;
 import java.util.List;
 import java.util.Objects;
 

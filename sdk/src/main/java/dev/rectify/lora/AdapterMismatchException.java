@@ -1,6 +1,6 @@
 package dev.rectify.lora;
 
-import dev.rectify.InvalidArgumentException;
+import dev.rectify.core.InvalidArgumentException;
 
 /**
  * An adapter does not fit the base model it is applied to: trained on another base, a tensor whose name or shape

@@ -1,6 +1,6 @@
 package dev.rectify.lora;
 
-import dev.rectify.ModelFormatException;
+import dev.rectify.core.ModelFormatException;
 
 /** Stored adapter files fail their checksum or cannot be parsed: corrupt or truncated. Never served. */
 public class CorruptAdapterException extends ModelFormatException {

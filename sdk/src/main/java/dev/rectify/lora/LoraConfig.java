@@ -1,6 +1,6 @@
 package dev.rectify.lora;
 
-import dev.rectify.InvalidArgumentException;
+import dev.rectify.core.InvalidArgumentException;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashSet;

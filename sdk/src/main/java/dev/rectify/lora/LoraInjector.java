@@ -1,6 +1,6 @@
 package dev.rectify.lora;
 
-import dev.rectify.InvalidArgumentException;
+import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.onnx.Attributes;
 import dev.rectify.onnx.Graph;
 import dev.rectify.onnx.Node;

@@ -1,7 +1,7 @@
 package dev.rectify.lora;
 
-import dev.rectify.InvalidArgumentException;
-import dev.rectify.ModelFormatException;
+import dev.rectify.core.InvalidArgumentException;
+import dev.rectify.core.ModelFormatException;
 import dev.rectify.onnx.Graph;
 import dev.rectify.onnx.Node;
 import dev.rectify.onnx.OnnxModel;

@@ -1,5 +1,6 @@
 package dev.rectify.lora;
 
+import dev.rectify.adapter.ServingLayout;
 import dev.rectify.onnx.Builders;
 import dev.rectify.onnx.Graph;
 import dev.rectify.onnx.Node;
@@ -57,7 +58,7 @@ public final class MultiLoraGraph {
                 g.addInput(Builders.tensor(slot.loraB(), DataType.FLOAT, t.outFeatures(), r));
                 g.addInitializer(Tensors.ofFloats(slot.loraB(), new float[0], t.outFeatures(), 0));
             } else if (slot.inFeatures() != t.inFeatures() || slot.outFeatures() != t.outFeatures()) {
-                throw new dev.rectify.ModelFormatException("module " + t.module() + " is used by projections of different shapes");
+                throw new dev.rectify.core.ModelFormatException("module " + t.module() + " is used by projections of different shapes");
             }
             rewire(g, byName.get(t.nodeName()), slot);
         }

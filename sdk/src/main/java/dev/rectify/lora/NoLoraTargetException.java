@@ -1,6 +1,6 @@
 package dev.rectify.lora;
 
-import dev.rectify.ModelFormatException;
+import dev.rectify.core.ModelFormatException;
 
 /** No MatMul/Gemm of the model matched the LoRA target modules; the message names patterns and candidates. */
 public class NoLoraTargetException extends ModelFormatException {

@@ -2,7 +2,7 @@ package dev.rectify.lora;
 
 import com.google.flatbuffers.FlatBufferBuilder;
 import com.google.flatbuffers.Table;
-import dev.rectify.ModelFormatException;
+import dev.rectify.core.ModelFormatException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

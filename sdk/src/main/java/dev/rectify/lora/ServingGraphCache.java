@@ -1,9 +1,12 @@
 package dev.rectify.lora;
 
-import dev.rectify.ModelFormatException;
-import dev.rectify.RectifyException;
+import dev.rectify.adapter.ServingLayout;
+import dev.rectify.core.io.AtomicFile;
+import dev.rectify.core.io.FileTrees;
+import dev.rectify.core.ModelFormatException;
+import dev.rectify.core.RectifyException;
 import dev.rectify.onnx.OnnxModel;
-import dev.rectify.train.ContentHash;
+import dev.rectify.core.io.ContentHash;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -65,8 +68,8 @@ public final class ServingGraphCache {
                 built.model().write(tmp.resolve(MODEL));
             }
             Files.writeString(tmp.resolve(LAYOUT), built.layout().toJson());
-            Fs.fsync(tmp.resolve(LAYOUT));
-            Fs.fsyncDir(tmp);
+            AtomicFile.fsync(tmp.resolve(LAYOUT));
+            AtomicFile.fsyncDir(tmp);
             try {
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
             } catch (AtomicMoveNotSupportedException e) {
@@ -74,13 +77,13 @@ public final class ServingGraphCache {
             } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
                 // a concurrent builder won: its entry is complete (the layout is written last)
             }
-            Fs.fsyncDir(root);
+            AtomicFile.fsyncDir(root);
             return read(target, true);
         } catch (IOException e) {
             throw new RectifyException("cannot write the serving graph under " + root + ": " + e.getMessage(), e);
         } finally {
             if (tmp != null) {
-                Fs.deleteTreeQuietly(tmp);
+                FileTrees.deleteQuietly(tmp);
             }
         }
     }

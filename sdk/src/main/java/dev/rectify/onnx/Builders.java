@@ -1,6 +1,6 @@
 package dev.rectify.onnx;
 
-import dev.rectify.InvalidArgumentException;
+import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.onnx.proto.OnnxProto.OperatorSetIdProto;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
 import dev.rectify.onnx.proto.OnnxProto.TensorShapeProto;

@@ -1,6 +1,6 @@
 package dev.rectify.onnx;
 
-import dev.rectify.ModelFormatException;
+import dev.rectify.core.ModelFormatException;
 
 /** A tensor's external data is missing, short, or points outside the model's folder. */
 public class ExternalDataException extends ModelFormatException {

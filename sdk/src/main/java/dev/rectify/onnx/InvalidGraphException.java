@@ -1,6 +1,6 @@
 package dev.rectify.onnx;
 
-import dev.rectify.ModelFormatException;
+import dev.rectify.core.ModelFormatException;
 
 /**
  * A graph is not well formed for what was asked of it: a cycle, two producers of one tensor, a missing or

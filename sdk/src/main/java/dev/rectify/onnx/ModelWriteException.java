@@ -1,6 +1,6 @@
 package dev.rectify.onnx;
 
-import dev.rectify.RectifyException;
+import dev.rectify.core.RectifyException;
 
 /** Writing a model failed (disk full, permissions...). The previous file, if any, is left intact. */
 public class ModelWriteException extends RectifyException {

@@ -1,10 +1,11 @@
 package dev.rectify.onnx;
 
+import dev.rectify.core.io.AtomicFile;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
-import dev.rectify.InvalidArgumentException;
-import dev.rectify.ModelFormatException;
+import dev.rectify.core.InvalidArgumentException;
+import dev.rectify.core.ModelFormatException;
 import dev.rectify.onnx.proto.OnnxProto.GraphProto;
 import dev.rectify.onnx.proto.OnnxProto.ModelProto;
 import dev.rectify.onnx.proto.OnnxProto.OperatorSetIdProto;

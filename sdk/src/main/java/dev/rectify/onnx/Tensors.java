@@ -2,8 +2,8 @@ package dev.rectify.onnx;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
-import dev.rectify.InvalidArgumentException;
-import dev.rectify.ModelFormatException;
+import dev.rectify.core.InvalidArgumentException;
+import dev.rectify.core.ModelFormatException;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
 import java.nio.ByteBuffer;

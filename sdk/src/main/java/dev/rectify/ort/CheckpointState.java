@@ -4,7 +4,7 @@ import static org.bytedeco.onnxruntime.global.onnxruntime.OrtFloatProperty;
 import static org.bytedeco.onnxruntime.global.onnxruntime.OrtIntProperty;
 import static org.bytedeco.onnxruntime.global.onnxruntime.OrtStringProperty;
 
-import dev.rectify.ModelFormatException;
+import dev.rectify.core.ModelFormatException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.bytedeco.javacpp.BytePointer;

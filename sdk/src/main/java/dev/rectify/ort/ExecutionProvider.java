@@ -1,6 +1,6 @@
 package dev.rectify.ort;
 
-import dev.rectify.InvalidArgumentException;
+import dev.rectify.core.InvalidArgumentException;
 
 /** Where a session runs: ONNX Runtime's CPU provider, or CUDA on a given device (needs the {@code cuda} build). */
 public record ExecutionProvider(Kind kind, int deviceId) {

@@ -2,8 +2,8 @@ package dev.rectify.ort;
 
 import static org.bytedeco.onnxruntime.global.onnxruntime.ONNX_TYPE_TENSOR;
 
-import dev.rectify.InvalidArgumentException;
-import dev.rectify.ModelFormatException;
+import dev.rectify.core.InvalidArgumentException;
+import dev.rectify.core.ModelFormatException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -1,6 +1,6 @@
 package dev.rectify.ort;
 
-import dev.rectify.ModelFormatException;
+import dev.rectify.core.ModelFormatException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,6 +1,6 @@
 package dev.rectify.ort;
 
-import dev.rectify.RectifyException;
+import dev.rectify.core.RectifyException;
 
 /** An ONNX Runtime call failed. Carries ORT's own error code and message, and what Rectify was doing. */
 public class OrtException extends RectifyException {

@@ -1,6 +1,6 @@
 package dev.rectify.ort;
 
-import dev.rectify.InvalidArgumentException;
+import dev.rectify.core.InvalidArgumentException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;

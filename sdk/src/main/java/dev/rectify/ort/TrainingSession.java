@@ -1,6 +1,6 @@
 package dev.rectify.ort;
 
-import dev.rectify.InvalidArgumentException;
+import dev.rectify.core.InvalidArgumentException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;

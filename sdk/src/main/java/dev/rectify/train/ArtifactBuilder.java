@@ -1,6 +1,7 @@
 package dev.rectify.train;
 
-import dev.rectify.InvalidArgumentException;
+import dev.rectify.core.io.ContentHash;
+import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.autodiff.UnsupportedOpException;
 import dev.rectify.lora.LoraInjector;
 import dev.rectify.lora.LoraTarget;

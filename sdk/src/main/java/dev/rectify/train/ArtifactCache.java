@@ -1,6 +1,8 @@
 package dev.rectify.train;
 
-import dev.rectify.InvalidArgumentException;
+import dev.rectify.core.io.AtomicFile;
+import dev.rectify.core.io.ContentHash;
+import dev.rectify.core.InvalidArgumentException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -73,10 +75,10 @@ public final class ArtifactCache {
             builder.build(baseModel, plan, tmp);
             try (Stream<Path> files = Files.list(tmp)) {
                 for (Path f : (Iterable<Path>) files::iterator) {
-                    AtomicWrite.fsync(f);
+                    AtomicFile.fsync(f);
                 }
             }
-            AtomicWrite.fsyncDir(tmp);
+            AtomicFile.fsyncDir(tmp);
             if (Files.exists(target)) {
                 deleteTree(target); // an incomplete entry (no manifest): replace it
             }
@@ -87,7 +89,7 @@ public final class ArtifactCache {
             } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
                 // another builder won the race: its entry is complete
             }
-            AtomicWrite.fsyncDir(root);
+            AtomicFile.fsyncDir(root);
             tmp = Files.exists(tmp) ? tmp : null;
             return TrainingArtifacts.fromDirectory(target);
         } catch (IOException e) {

@@ -1,7 +1,7 @@
 package dev.rectify.train;
 
 import com.google.flatbuffers.Table;
-import dev.rectify.ModelFormatException;
+import dev.rectify.core.ModelFormatException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -1,6 +1,6 @@
 package dev.rectify.train;
 
-import dev.rectify.InvalidArgumentException;
+import dev.rectify.core.InvalidArgumentException;
 
 /** A checkpoint belongs to another base model or training plan and cannot resume this run. */
 public class CheckpointMismatchException extends InvalidArgumentException {

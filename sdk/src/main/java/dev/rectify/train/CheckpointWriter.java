@@ -1,8 +1,9 @@
 package dev.rectify.train;
 
+import dev.rectify.core.io.AtomicFile;
 import com.google.flatbuffers.FlatBufferBuilder;
 import com.google.protobuf.ByteString;
-import dev.rectify.InvalidArgumentException;
+import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.onnx.Tensors;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto;
 import java.io.IOException;
@@ -120,7 +121,7 @@ public final class CheckpointWriter {
         try {
             Map<String, Long> offsets = new LinkedHashMap<>();
             if (external && !nominal) {
-                tmpData = AtomicWrite.tempSibling(dataFile);
+                tmpData = AtomicFile.tempSibling(dataFile);
                 writeData(tmpData, offsets);
             }
             long size = (inline ? dataBytes() : 0) + 64L * (trainable.size() + frozen.size() + 16) + (1 << 16);
@@ -145,7 +146,7 @@ public final class CheckpointWriter {
             int root = b.endTable();
             b.finish(root, "ODTC");
             ByteBuffer out = b.dataBuffer();
-            tmp = AtomicWrite.tempSibling(file);
+            tmp = AtomicFile.tempSibling(file);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 while (out.hasRemaining()) {
                     ch.write(out);
@@ -153,10 +154,10 @@ public final class CheckpointWriter {
                 ch.force(true);
             }
             if (tmpData != null) {
-                AtomicWrite.move(tmpData, dataFile);
+                AtomicFile.move(tmpData, dataFile);
                 tmpData = null;
             }
-            AtomicWrite.move(tmp, file.toAbsolutePath());
+            AtomicFile.move(tmp, file.toAbsolutePath());
             tmp = null;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write checkpoint " + file + ": " + e.getMessage(), e);

@@ -1,6 +1,6 @@
 package dev.rectify.train;
 
-import dev.rectify.ModelFormatException;
+import dev.rectify.core.ModelFormatException;
 
 /** A folder of training artifacts is incomplete or inconsistent; the message names the file and what is wrong. */
 public class InvalidArtifactsException extends ModelFormatException {

@@ -1,6 +1,6 @@
 package dev.rectify.train;
 
-import dev.rectify.InvalidArgumentException;
+import dev.rectify.core.InvalidArgumentException;
 
 /** A full fine-tuning selection matched no float weight of the model; the message lists some candidates. */
 public class NoTrainableParametersException extends InvalidArgumentException {

@@ -1,6 +1,6 @@
 package dev.rectify.train;
 
-import dev.rectify.RectifyException;
+import dev.rectify.core.RectifyException;
 
 /** Too many steps produced a NaN or infinite loss; the last good checkpoint is intact. */
 public class NonFiniteLossException extends RectifyException {

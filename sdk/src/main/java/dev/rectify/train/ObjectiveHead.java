@@ -1,7 +1,7 @@
 package dev.rectify.train;
 
-import dev.rectify.InvalidArgumentException;
-import dev.rectify.Objective;
+import dev.rectify.core.InvalidArgumentException;
+import dev.rectify.core.Objective;
 import dev.rectify.onnx.Builders;
 import dev.rectify.onnx.Graph;
 import dev.rectify.onnx.Node;

@@ -1,10 +1,10 @@
 package dev.rectify.train;
 
+import dev.rectify.core.io.AtomicFile;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.rectify.FineTuneOptions;
-import dev.rectify.InvalidArgumentException;
-import dev.rectify.RectifyException;
+import dev.rectify.core.InvalidArgumentException;
+import dev.rectify.core.RectifyException;
 import dev.rectify.data.EncodedExample;
 import dev.rectify.data.MicroBatch;
 import dev.rectify.data.TrainingSchedule;
@@ -352,10 +352,10 @@ public final class Trainer {
             Files.writeString(tmp.resolve(STATE), json.toPrettyString());
             try (var files = Files.list(tmp)) {
                 for (Path f : (Iterable<Path>) files::iterator) {
-                    AtomicWrite.fsync(f);
+                    AtomicFile.fsync(f);
                 }
             }
-            AtomicWrite.fsyncDir(tmp);
+            AtomicFile.fsyncDir(tmp);
             Path target = runDir.resolve(name);
             if (Files.exists(target)) {
                 deleteTree(target);
@@ -364,10 +364,10 @@ public final class Trainer {
             Path previous = latestCheckpoint();
             Path pointerTmp = runDir.resolve("." + LATEST + ".tmp");
             Files.writeString(pointerTmp, name);
-            AtomicWrite.fsync(pointerTmp);
+            AtomicFile.fsync(pointerTmp);
             Files.move(pointerTmp, runDir.resolve(LATEST), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
                     java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-            AtomicWrite.fsyncDir(runDir);
+            AtomicFile.fsyncDir(runDir);
             if (previous != null && !previous.equals(target)) {
                 deleteTree(previous);
             }

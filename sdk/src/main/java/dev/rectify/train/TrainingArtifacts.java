@@ -3,7 +3,7 @@ package dev.rectify.train;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.rectify.ModelFormatException;
+import dev.rectify.core.ModelFormatException;
 import dev.rectify.onnx.OnnxModel;
 import dev.rectify.onnx.proto.OnnxProto.GraphProto;
 import dev.rectify.onnx.proto.OnnxProto.ValueInfoProto;

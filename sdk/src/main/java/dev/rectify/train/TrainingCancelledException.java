@@ -1,6 +1,6 @@
 package dev.rectify.train;
 
-import dev.rectify.RectifyException;
+import dev.rectify.core.RectifyException;
 
 /** The run was cancelled; its last checkpoint (if any) is intact and {@code resume} continues from it. */
 public class TrainingCancelledException extends RectifyException {

@@ -1,6 +1,6 @@
 package dev.rectify.train;
 
-import dev.rectify.ModelFormatException;
+import dev.rectify.core.ModelFormatException;
 
 /**
  * The base model cannot be turned into training artifacts: no {@code logits} output, KV-cache inputs, an

@@ -6,10 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.rectify.BaseModel;
-import dev.rectify.ChatMessage;
-import dev.rectify.Example;
-import dev.rectify.InvalidArgumentException;
+import dev.rectify.model.BaseModel;
+import dev.rectify.core.ChatMessage;
+import dev.rectify.core.Example;
+import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.TestModels;
 import dev.rectify.generate.Tokenizer;
 import java.util.ArrayList;

@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.rectify.Example;
-import dev.rectify.InvalidArgumentException;
+import dev.rectify.core.Example;
+import dev.rectify.core.InvalidArgumentException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

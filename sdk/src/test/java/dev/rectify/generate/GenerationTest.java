@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.rectify.BaseModel;
+import dev.rectify.model.BaseModel;
 import dev.rectify.TestModels;
 import dev.rectify.ort.ElementType;
 import dev.rectify.ort.InferenceSession;
@@ -191,13 +191,13 @@ class GenerationTest {
     @Test
     void chatTemplateRendersAsDocumented() {
         BaseModel m = TestModels.tiny();
-        String text = m.applyChatTemplate(List.of(dev.rectify.ChatMessage.system("Be brief."),
-                dev.rectify.ChatMessage.user("What is 2 + 2?")), true);
+        String text = m.applyChatTemplate(List.of(dev.rectify.core.ChatMessage.system("Be brief."),
+                dev.rectify.core.ChatMessage.user("What is 2 + 2?")), true);
         assertEquals("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nWhat is 2 + 2?<|im_end|>\n"
                 + "<|im_start|>assistant\n", text);
-        String noPrompt = m.applyChatTemplate(List.of(dev.rectify.ChatMessage.user("hi"), dev.rectify.ChatMessage.assistant("4")), false);
+        String noPrompt = m.applyChatTemplate(List.of(dev.rectify.core.ChatMessage.user("hi"), dev.rectify.core.ChatMessage.assistant("4")), false);
         assertEquals("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n4<|im_end|>\n", noPrompt);
-        Generation g = m.chat(List.of(dev.rectify.ChatMessage.user("What is 5 + 7?")), Sampling.greedy().maxNewTokens(48), t -> { });
+        Generation g = m.chat(List.of(dev.rectify.core.ChatMessage.user("What is 5 + 7?")), Sampling.greedy().maxNewTokens(48), t -> { });
         assertNotEquals(FinishReason.CONTEXT_FULL, g.finishReason());
     }
 

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.rectify.BaseModel;
+import dev.rectify.model.BaseModel;
 import dev.rectify.TestModels;
 import dev.rectify.ort.Outputs;
 import dev.rectify.ort.Tensor;

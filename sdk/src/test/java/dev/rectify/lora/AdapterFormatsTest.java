@@ -1,5 +1,9 @@
 package dev.rectify.lora;
 
+import dev.rectify.adapter.AdaptedModel;
+import dev.rectify.Rectify;
+import dev.rectify.adapter.AdapterFiles;
+import dev.rectify.adapter.MergedModelExport;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -8,12 +12,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.rectify.Adapter;
-import dev.rectify.BaseModel;
-import dev.rectify.Device;
-import dev.rectify.FineTuneOptions;
-import dev.rectify.ModelFormatException;
-import dev.rectify.Objective;
+import dev.rectify.adapter.Adapter;
+import dev.rectify.model.BaseModel;
+import dev.rectify.ort.Device;
+import dev.rectify.train.FineTuneOptions;
+import dev.rectify.core.ModelFormatException;
+import dev.rectify.core.Objective;
 import dev.rectify.TestModels;
 import dev.rectify.data.JsonlDataset;
 import dev.rectify.generate.Sampling;
@@ -22,8 +26,8 @@ import dev.rectify.onnx.OnnxModel;
 import dev.rectify.ort.InferenceSession;
 import dev.rectify.ort.LoraAdapter;
 import dev.rectify.ort.RunOptions;
-import dev.rectify.store.AdapterStore;
-import dev.rectify.store.MultiLoraModel;
+import dev.rectify.adapter.AdapterStore;
+import dev.rectify.adapter.MultiLoraModel;
 import dev.rectify.train.TrainedWeights;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,7 +45,7 @@ class AdapterFormatsTest {
     /** A real (short) DFT fine-tune of the bundled model, not stored. */
     static Adapter trained(Path runDir) {
         var data = JsonlDataset.read(TestModels.tinyDir().resolve("../../data/math/train.jsonl").normalize()).subList(0, 8);
-        return Adapter.fineTune(TestModels.tiny(), data, FineTuneOptions.builder().objective(Objective.DFT).lora(4, 8)
+        return Rectify.fineTune(TestModels.tiny(), data, FineTuneOptions.builder().objective(Objective.DFT).lora(4, 8)
                 .batchSize(4).microBatchSize(2).maxSeqLength(96).learningRate(5e-3).evalFraction(0).seed(11).maxSteps(3)
                 .runDir(runDir).build(), null);
     }
@@ -192,11 +196,11 @@ class AdapterFormatsTest {
     void theExportedMergedModelIsTheMergedSessionsModel(@TempDir Path dir) {
         BaseModel base = TestModels.tiny();
         Adapter a = LoraFixtures.random(base, 8, 2, LoraConfig.LLAMA_TARGETS);
-        try (var adapted = base.with(a)) {
+        try (var adapted = AdaptedModel.of(base, a)) {
             Path out = adapted.exportMerged(dir.resolve("m"));
             assertTrue(Files.isRegularFile(out.resolve(MergedModelExport.PROVENANCE)));
             assertFalse(OnnxModel.read(out.resolve("model.onnx")).hasExternalData());
-            OnnxModel inMemory = dev.rectify.AdaptedModel.merge(OnnxModel.read(Path.of(base.decodeSession().source())), a);
+            OnnxModel inMemory = dev.rectify.adapter.AdaptedModel.merge(OnnxModel.read(Path.of(base.decodeSession().source())), a);
             try (BaseModel merged = BaseModel.open(out, Device.cpu(2));
                     InferenceSession s = InferenceSession.fromBytes(inMemory.toBytes(), "merged", base.device().sessionConfig())) {
                 assertArrayEquals(LoraFixtures.logits(s, base, IDS, null),

@@ -1,7 +1,7 @@
 package dev.rectify.lora;
 
-import dev.rectify.Adapter;
-import dev.rectify.BaseModel;
+import dev.rectify.adapter.Adapter;
+import dev.rectify.model.BaseModel;
 import dev.rectify.generate.CausalLmSignature;
 import dev.rectify.onnx.OnnxModel;
 import dev.rectify.ort.ElementType;
@@ -9,7 +9,7 @@ import dev.rectify.ort.InferenceSession;
 import dev.rectify.ort.Outputs;
 import dev.rectify.ort.RunOptions;
 import dev.rectify.ort.Tensor;
-import dev.rectify.train.ContentHash;
+import dev.rectify.core.io.ContentHash;
 import dev.rectify.train.TrainedWeights;
 import java.util.HashMap;
 import java.util.LinkedHashMap;

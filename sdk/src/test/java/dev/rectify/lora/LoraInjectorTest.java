@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.rectify.InvalidArgumentException;
+import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.onnx.Graph;
 import dev.rectify.onnx.OnnxModel;
 import dev.rectify.onnx.Tensors;

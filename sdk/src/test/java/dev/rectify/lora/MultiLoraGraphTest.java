@@ -1,12 +1,13 @@
 package dev.rectify.lora;
 
+import dev.rectify.adapter.ServingLayout;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.rectify.Adapter;
-import dev.rectify.AdaptedModel;
-import dev.rectify.BaseModel;
+import dev.rectify.adapter.Adapter;
+import dev.rectify.adapter.AdaptedModel;
+import dev.rectify.model.BaseModel;
 import dev.rectify.TestModels;
 import dev.rectify.onnx.OnnxModel;
 import dev.rectify.ort.InferenceSession;

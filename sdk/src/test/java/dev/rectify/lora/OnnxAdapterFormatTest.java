@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import dev.rectify.ModelFormatException;
+import dev.rectify.core.ModelFormatException;
 import dev.rectify.ort.LoraAdapter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.rectify.InvalidArgumentException;
+import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.onnx.proto.OnnxProto.GraphProto;
 import dev.rectify.onnx.proto.OnnxProto.NodeProto;
 import java.util.ArrayList;

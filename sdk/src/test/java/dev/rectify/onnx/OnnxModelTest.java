@@ -8,8 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.rectify.InvalidArgumentException;
-import dev.rectify.ModelFormatException;
+import dev.rectify.core.InvalidArgumentException;
+import dev.rectify.core.ModelFormatException;
 import dev.rectify.onnx.proto.OnnxProto.ModelProto;
 import dev.rectify.onnx.proto.OnnxProto.StringStringEntryProto;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto;

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.rectify.InvalidArgumentException;
-import dev.rectify.ModelFormatException;
+import dev.rectify.core.InvalidArgumentException;
+import dev.rectify.core.ModelFormatException;
 import dev.rectify.onnx.GraphBuilder;
 import dev.rectify.onnx.ModelBuilder;
 import dev.rectify.onnx.OnnxModel;

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.rectify.Objective;
+import dev.rectify.core.Objective;
 import dev.rectify.lora.LoraConfig;
 import dev.rectify.ort.CheckpointState;
 import dev.rectify.ort.InferenceSession;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.rectify.Objective;
+import dev.rectify.core.Objective;
 import dev.rectify.lora.LoraConfig;
 import dev.rectify.onnx.Tensors;
 import java.nio.file.Files;

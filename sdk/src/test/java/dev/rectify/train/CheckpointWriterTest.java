@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.rectify.ModelFormatException;
+import dev.rectify.core.ModelFormatException;
 import dev.rectify.onnx.Tensors;
 import dev.rectify.ort.CheckpointState;
 import java.nio.file.Files;

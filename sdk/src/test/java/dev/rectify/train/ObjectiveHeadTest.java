@@ -3,7 +3,7 @@ package dev.rectify.train;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.rectify.Objective;
+import dev.rectify.core.Objective;
 import dev.rectify.onnx.Builders;
 import dev.rectify.onnx.Graph;
 import dev.rectify.onnx.GraphBuilder;

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.rectify.Objective;
+import dev.rectify.core.Objective;
 import dev.rectify.lora.LoraConfig;
 import dev.rectify.ort.CheckpointState;
 import dev.rectify.ort.InferenceSession;

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.rectify.InvalidArgumentException;
-import dev.rectify.Objective;
+import dev.rectify.core.InvalidArgumentException;
+import dev.rectify.core.Objective;
 import dev.rectify.lora.LoraConfig;
 import dev.rectify.lora.NoLoraTargetException;
 import dev.rectify.onnx.Builders;

@@ -3,20 +3,20 @@ package dev.rectify.server;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.RemovalCause;
-import dev.rectify.AdaptedModel;
-import dev.rectify.Adapter;
-import dev.rectify.BaseModel;
-import dev.rectify.ChatMessage;
+import dev.rectify.adapter.AdaptedModel;
+import dev.rectify.adapter.Adapter;
+import dev.rectify.model.BaseModel;
+import dev.rectify.core.ChatMessage;
 import dev.rectify.generate.Generation;
 import dev.rectify.generate.Sampling;
 import dev.rectify.generate.TokenListener;
-import dev.rectify.lora.AdapterFiles;
+import dev.rectify.adapter.AdapterFiles;
 import dev.rectify.lora.AdapterMismatchException;
 import dev.rectify.server.db.AdapterRecord;
 import dev.rectify.server.db.AdapterRepository;
-import dev.rectify.store.AdapterNotFoundException;
-import dev.rectify.store.AdapterStore;
-import dev.rectify.store.MultiLoraModel;
+import dev.rectify.adapter.AdapterNotFoundException;
+import dev.rectify.adapter.AdapterStore;
+import dev.rectify.adapter.MultiLoraModel;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.annotation.PreDestroy;
@@ -269,7 +269,7 @@ public class AdapterRegistry {
         Path dir = settings.adaptersDir().resolve(r.getStorageName());
         Adapter a = AdapterFiles.read(dir, base.contentHash());
         LOG.info("loading adapter {} ({}) merged", r.getName(), a);
-        return new Loaded(r, base.with(a));
+        return new Loaded(r, AdaptedModel.of(base, a));
     }
 
     /** The folder an adapter's files live in. */

@@ -1,9 +1,9 @@
 package dev.rectify.server;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.rectify.Adapter;
-import dev.rectify.ModelFormatException;
-import dev.rectify.lora.AdapterFiles;
+import dev.rectify.adapter.Adapter;
+import dev.rectify.core.ModelFormatException;
+import dev.rectify.adapter.AdapterFiles;
 import dev.rectify.server.db.AdapterRecord;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpResponse;

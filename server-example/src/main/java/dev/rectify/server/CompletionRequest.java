@@ -2,8 +2,8 @@ package dev.rectify.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.rectify.ChatMessage;
-import dev.rectify.InvalidArgumentException;
+import dev.rectify.core.ChatMessage;
+import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.generate.Sampling;
 import java.security.SecureRandom;
 import java.util.ArrayList;

@@ -2,7 +2,7 @@ package dev.rectify.server;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.rectify.RectifyException;
+import dev.rectify.core.RectifyException;
 import dev.rectify.generate.Generation;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpResponse;

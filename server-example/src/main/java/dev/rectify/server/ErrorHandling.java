@@ -1,8 +1,8 @@
 package dev.rectify.server;
 
-import dev.rectify.InvalidArgumentException;
-import dev.rectify.ModelFormatException;
-import dev.rectify.RectifyException;
+import dev.rectify.core.InvalidArgumentException;
+import dev.rectify.core.ModelFormatException;
+import dev.rectify.core.RectifyException;
 import dev.rectify.generate.ContextLengthException;
 import io.micronaut.context.annotation.Replaces;
 import io.micronaut.http.HttpRequest;

@@ -1,7 +1,7 @@
 package dev.rectify.server;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.rectify.Example;
+import dev.rectify.core.Example;
 import dev.rectify.data.DataFormatException;
 import dev.rectify.data.JsonlDataset;
 import dev.rectify.server.db.FileRecord;

@@ -1,14 +1,15 @@
 package dev.rectify.server;
 
+import dev.rectify.Rectify;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.rectify.Adapter;
-import dev.rectify.BaseModel;
-import dev.rectify.CancellationToken;
-import dev.rectify.Example;
-import dev.rectify.FineTuneOptions;
-import dev.rectify.InvalidArgumentException;
-import dev.rectify.RectifyException;
-import dev.rectify.lora.AdapterFiles;
+import dev.rectify.adapter.Adapter;
+import dev.rectify.model.BaseModel;
+import dev.rectify.core.CancellationToken;
+import dev.rectify.core.Example;
+import dev.rectify.train.FineTuneOptions;
+import dev.rectify.core.InvalidArgumentException;
+import dev.rectify.core.RectifyException;
+import dev.rectify.adapter.AdapterFiles;
 import dev.rectify.server.db.AdapterRecord;
 import dev.rectify.server.db.CheckpointRecord;
 import dev.rectify.server.db.CheckpointRepository;
@@ -351,7 +352,7 @@ public class JobService implements ApplicationEventListener<ServerStartupEvent> 
                 b.evalExamples(files.examples(j.getValidationFile()));
             }
             // no shared store: the server keeps its adapters under its own data folder and database
-            Adapter adapter = Adapter.fineTune(base, train, b.build(), null);
+            Adapter adapter = Rectify.fineTune(base, train, b.build(), null);
             String name = modelName(j);
             Path dir = settings.adaptersDir().resolve(id);
             AdapterFiles.write(adapter, dir);

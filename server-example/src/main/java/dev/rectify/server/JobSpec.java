@@ -2,9 +2,9 @@ package dev.rectify.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.rectify.FineTuneOptions;
-import dev.rectify.InvalidArgumentException;
-import dev.rectify.Objective;
+import dev.rectify.train.FineTuneOptions;
+import dev.rectify.core.InvalidArgumentException;
+import dev.rectify.core.Objective;
 import java.util.regex.Pattern;
 
 /**

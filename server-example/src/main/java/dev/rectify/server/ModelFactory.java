@@ -1,8 +1,8 @@
 package dev.rectify.server;
 
-import dev.rectify.BaseModel;
-import dev.rectify.BundledModel;
-import dev.rectify.Device;
+import dev.rectify.model.BaseModel;
+import dev.rectify.model.BundledModel;
+import dev.rectify.ort.Device;
 import io.micronaut.context.annotation.Bean;
 import io.micronaut.context.annotation.Factory;
 import jakarta.inject.Singleton;

@@ -6,12 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.rectify.AdaptedModel;
-import dev.rectify.Adapter;
-import dev.rectify.BaseModel;
-import dev.rectify.ChatMessage;
+import dev.rectify.adapter.AdaptedModel;
+import dev.rectify.adapter.Adapter;
+import dev.rectify.model.BaseModel;
+import dev.rectify.core.ChatMessage;
 import dev.rectify.generate.Sampling;
-import dev.rectify.lora.AdapterFiles;
+import dev.rectify.adapter.AdapterFiles;
 import io.micronaut.runtime.server.EmbeddedServer;
 import io.micronaut.test.extensions.junit5.annotation.MicronautTest;
 import io.micronaut.test.support.TestPropertyProvider;
@@ -122,7 +122,7 @@ class ServerFlowTest implements TestPropertyProvider {
         assertEquals("chat.completion", c.get("object").asText());
         String served = c.at("/choices/0/message/content").asText();
         Adapter adapter = AdapterFiles.read(dataDir.resolve("adapters").resolve(jobId), null);
-        try (AdaptedModel am = base.with(adapter)) {
+        try (AdaptedModel am = AdaptedModel.of(base, adapter)) {
             var g = am.chat(List.of(ChatMessage.user("What is 12 + 30?")),
                     Sampling.sample(0.9).topP(0.95).seed(1234).maxNewTokens(24), t -> { });
             assertEquals(g.text(), served);

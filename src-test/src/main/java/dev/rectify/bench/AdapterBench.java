@@ -1,13 +1,14 @@
 package dev.rectify.bench;
 
-import dev.rectify.AdaptedModel;
-import dev.rectify.Adapter;
-import dev.rectify.BaseModel;
-import dev.rectify.ChatMessage;
-import dev.rectify.Device;
-import dev.rectify.Example;
-import dev.rectify.FineTuneOptions;
-import dev.rectify.Objective;
+import dev.rectify.Rectify;
+import dev.rectify.adapter.AdaptedModel;
+import dev.rectify.adapter.Adapter;
+import dev.rectify.model.BaseModel;
+import dev.rectify.core.ChatMessage;
+import dev.rectify.ort.Device;
+import dev.rectify.core.Example;
+import dev.rectify.train.FineTuneOptions;
+import dev.rectify.core.Objective;
 import dev.rectify.data.JsonlDataset;
 import dev.rectify.generate.Generation;
 import dev.rectify.generate.Generator;
@@ -16,14 +17,14 @@ import dev.rectify.generate.TokenListener;
 import dev.rectify.lora.LoraConfig;
 import dev.rectify.lora.LoraInjector;
 import dev.rectify.lora.LoraTarget;
-import dev.rectify.lora.MergedModelExport;
+import dev.rectify.adapter.MergedModelExport;
 import dev.rectify.onnx.OnnxModel;
 import dev.rectify.ort.OrtRuntime;
 import dev.rectify.ort.RunOptions;
-import dev.rectify.store.AdapterCache;
-import dev.rectify.store.AdapterStore;
-import dev.rectify.store.MultiLoraModel;
-import dev.rectify.train.ContentHash;
+import dev.rectify.adapter.AdapterCache;
+import dev.rectify.adapter.AdapterStore;
+import dev.rectify.adapter.MultiLoraModel;
+import dev.rectify.core.io.ContentHash;
 import dev.rectify.train.TrainedWeights;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -149,7 +150,7 @@ public final class AdapterBench {
             prompts.add(base.tokenizer().encode(base.applyChatTemplate(List.of(ChatMessage.user(q)), true)));
         }
         Sampling s = Sampling.greedy().maxNewTokens(maxNew).stopAtEos(false);
-        try (AdaptedModel am = base.with(merged)) {
+        try (AdaptedModel am = AdaptedModel.of(base, merged)) {
             Map<String, List<Double>> tps = new LinkedHashMap<>();
             for (String k : List.of("plain base session", "multi-LoRA session, no adapter", "multi-LoRA session, adapter",
                     "merged model (one session per adapter)", "MultiLoraModel.generate(null): base")) {
@@ -220,7 +221,7 @@ public final class AdapterBench {
         List<AdaptedModel> merged = new ArrayList<>();
         long r2 = rssKb();
         for (int i = 0; i < copies; i++) {
-            AdaptedModel am = base.with(adapters.get(i));
+            AdaptedModel am = AdaptedModel.of(base, adapters.get(i));
             am.generator().generate(List.of(new long[] {1, 2, 3}), Sampling.greedy().maxNewTokens(2), TokenListener.none(), null);
             merged.add(am);
         }
@@ -239,12 +240,12 @@ public final class AdapterBench {
                 .maxSeqLength(96).learningRate(1e-3).evalFraction(0).seed(5).maxSteps(4).build();
         AdapterStore store = AdapterStore.open(work.resolve("ft-store"));
         long t = System.nanoTime();
-        Adapter a = Adapter.fineTune(base, data, o, store);
+        Adapter a = Rectify.fineTune(base, data, o, store);
         double trainMs = ms(t);
         List<Double> hit = new ArrayList<>();
         for (int i = 0; i < 10; i++) {
             t = System.nanoTime();
-            Adapter b = Adapter.fineTune(base, data, o, store);
+            Adapter b = Rectify.fineTune(base, data, o, store);
             hit.add(ms(t));
             if (!b.id().equals(a.id())) {
                 throw new IllegalStateException("ids differ");
@@ -256,7 +257,7 @@ public final class AdapterBench {
         List<Double> openExported = new ArrayList<>();
         for (int i = 0; i < 5; i++) {
             t = System.nanoTime();
-            try (AdaptedModel am = base.with(a)) {
+            try (AdaptedModel am = AdaptedModel.of(base, a)) {
                 mergeInMemory.add(ms(t));
             }
             t = System.nanoTime();

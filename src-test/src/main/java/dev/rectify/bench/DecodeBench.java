@@ -2,9 +2,9 @@ package dev.rectify.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.rectify.BaseModel;
-import dev.rectify.ChatMessage;
-import dev.rectify.Device;
+import dev.rectify.model.BaseModel;
+import dev.rectify.core.ChatMessage;
+import dev.rectify.ort.Device;
 import dev.rectify.generate.Generation;
 import dev.rectify.generate.Sampling;
 import dev.rectify.generate.TokenListener;

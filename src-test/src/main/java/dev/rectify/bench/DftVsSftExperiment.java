@@ -1,23 +1,24 @@
 package dev.rectify.bench;
 
+import dev.rectify.Rectify;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.rectify.AdaptedModel;
-import dev.rectify.Adapter;
-import dev.rectify.BaseModel;
-import dev.rectify.Device;
-import dev.rectify.Example;
-import dev.rectify.FineTuneOptions;
-import dev.rectify.Objective;
-import dev.rectify.TextModel;
+import dev.rectify.adapter.AdaptedModel;
+import dev.rectify.adapter.Adapter;
+import dev.rectify.model.BaseModel;
+import dev.rectify.ort.Device;
+import dev.rectify.core.Example;
+import dev.rectify.train.FineTuneOptions;
+import dev.rectify.core.Objective;
+import dev.rectify.model.TextModel;
 import dev.rectify.cli.Charts;
 import dev.rectify.data.JsonlDataset;
 import dev.rectify.eval.EvalReport;
 import dev.rectify.eval.Evaluator;
 import dev.rectify.eval.Problem;
 import dev.rectify.eval.ProblemSet;
-import dev.rectify.store.AdapterStore;
+import dev.rectify.adapter.AdapterStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -84,8 +85,8 @@ public final class DftVsSftExperiment {
                 double rate = (Double) p[2];
                 FineTuneOptions options = FineTuneOptions.builder().objective(o).lora(16, 32).epochs(2).learningRate(rate)
                         .seed(seed).evalFraction(0.05).build();
-                Adapter a = Adapter.fineTune(base, train, options, store);
-                try (AdaptedModel m = base.with(a)) {
+                Adapter a = Rectify.fineTune(base, train, options, store);
+                try (AdaptedModel m = AdaptedModel.of(base, a)) {
                     Map<String, EvalReport> r = evaluate(m, sets, ev);
                     record(runs, o.toString(), seed, rate, r, a);
                     if (seed == seeds.get(0) && rate == lr) {

@@ -2,8 +2,8 @@ package dev.rectify.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.rectify.Device;
-import dev.rectify.Objective;
+import dev.rectify.ort.Device;
+import dev.rectify.core.Objective;
 import dev.rectify.lora.LoraConfig;
 import dev.rectify.onnx.OnnxModel;
 import dev.rectify.ort.CheckpointState;

@@ -1,0 +1,260 @@
+package dev.rectify.adapter;
+
+import dev.rectify.lora.CorruptAdapterException;
+import dev.rectify.lora.Safetensors;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.rectify.core.ModelFormatException;
+import dev.rectify.core.Objective;
+import dev.rectify.core.RectifyException;
+import dev.rectify.core.io.ContentHash;
+import dev.rectify.train.EvalMetrics;
+import dev.rectify.train.TrainedWeights;
+import dev.rectify.train.TrainingResult;
+import java.time.Duration;
+import java.util.List;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Saves and loads adapters as folders in PEFT's layout, so they move between Rectify and the Python ecosystem:
+ * {@code adapter_config.json} and {@code adapter_model.safetensors} (PEFT tensor names), plus Rectify's
+ * {@code rectify-adapter.json} manifest (id, base model hash, objective, recipe, metrics, checksum). Writes are
+ * atomic: a temporary folder, fsynced, renamed into place; an existing adapter at the target is replaced only then.
+ */
+public final class AdapterFiles {
+    public static final String CONFIG = "adapter_config.json";
+    public static final String WEIGHTS = "adapter_model.safetensors";
+    public static final String MANIFEST = "rectify-adapter.json";
+
+    private AdapterFiles() {
+    }
+
+    /** Writes {@code adapter} to the folder {@code dir} (created or replaced). */
+    public static void write(Adapter adapter, Path dir) {
+        ObjectMapper json = new ObjectMapper();
+        byte[] weights = Safetensors.toBytes(adapter.weights().values(), adapter.weights().shapes(),
+                Map.of("format", "pt", "rectify.adapter_id", adapter.id()));
+        ObjectNode manifest = json.createObjectNode();
+        manifest.put("id", adapter.id());
+        manifest.put("base_model_hash", adapter.baseModelHash());
+        manifest.put("kind", adapter.kind().name());
+        adapter.objective().ifPresent(o -> manifest.put("objective", o.toString()));
+        manifest.put("recipe", adapter.recipe());
+        manifest.put("created", Instant.now().toString());
+        manifest.put("weights_sha256", sha256(weights));
+        manifest.put("parameters", adapter.weights().parameterCount());
+        adapter.result().ifPresent(r -> {
+            ObjectNode m = manifest.putObject("metrics");
+            putEval(m.putObject("initial_eval"), r.initialEval());
+            putEval(m.putObject("final_eval"), r.finalEval());
+            m.put("steps", r.steps());
+            m.put("skipped_steps", r.skippedSteps());
+            m.put("trained_tokens", r.trainedTokens());
+            m.put("seconds", r.duration().toMillis() / 1000.0);
+            m.put("stopped_early", r.stoppedEarly());
+        });
+        try {
+            Path parent = dir.toAbsolutePath().getParent();
+            Files.createDirectories(parent);
+            Path tmp = Files.createTempDirectory(parent, "." + dir.getFileName() + ".");
+            try {
+                writeSynced(tmp.resolve(WEIGHTS), weights);
+                if (adapter.kind() == Adapter.Kind.LORA) {
+                    byte[] config = json.writerWithDefaultPrettyPrinter().writeValueAsBytes(peftConfig(adapter, json));
+                    writeSynced(tmp.resolve(CONFIG), config);
+                    manifest.put("config_sha256", sha256(config));
+                }
+                writeSynced(tmp.resolve(MANIFEST), json.writerWithDefaultPrettyPrinter().writeValueAsBytes(manifest));
+                syncDir(tmp);
+                Path old = null;
+                if (Files.exists(dir)) {
+                    old = parent.resolve("." + dir.getFileName() + ".old-" + System.nanoTime());
+                    Files.move(dir, old, StandardCopyOption.ATOMIC_MOVE);
+                }
+                Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+                syncDir(parent);
+                if (old != null) {
+                    deleteTree(old);
+                }
+            } finally {
+                if (Files.exists(tmp)) {
+                    deleteTree(tmp);
+                }
+            }
+        } catch (IOException e) {
+            throw new RectifyException("cannot write adapter to " + dir + " (nothing was replaced): " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Reads an adapter folder: Rectify's own (with manifest, checksum verified) or a PEFT folder made elsewhere
+     * (then {@code baseModelHash} must be given: the base it is declared for).
+     */
+    public static Adapter read(Path dir, String baseModelHashIfForeign) {
+        Path weightsFile = dir.resolve(WEIGHTS);
+        if (!Files.isRegularFile(weightsFile)) {
+            throw ModelFormatException.at(dir, "no " + WEIGHTS + " in the adapter folder");
+        }
+        ObjectMapper json = new ObjectMapper();
+        try {
+            byte[] weights = Files.readAllBytes(weightsFile);
+            JsonNode manifest = Files.isRegularFile(dir.resolve(MANIFEST)) ? json.readTree(dir.resolve(MANIFEST).toFile()) : null;
+            if (manifest != null && !sha256(weights).equals(manifest.path("weights_sha256").asText())) {
+                throw new CorruptAdapterException(weightsFile + ": checksum mismatch: the adapter's weights are corrupt or truncated");
+            }
+            if (manifest != null && manifest.hasNonNull("config_sha256") && (!Files.isRegularFile(dir.resolve(CONFIG))
+                    || !sha256(Files.readAllBytes(dir.resolve(CONFIG))).equals(manifest.get("config_sha256").asText()))) {
+                throw new CorruptAdapterException(dir.resolve(CONFIG) + ": checksum mismatch: the adapter's configuration is "
+                        + "corrupt, truncated or missing");
+            }
+            Safetensors.Contents c = Safetensors.parse(weights, weightsFile.toString());
+            Adapter.Builder b = Adapter.builder().weights(new TrainedWeights(c.values(), c.shapes()));
+            Adapter.Kind kind = manifest == null ? Adapter.Kind.LORA : Adapter.Kind.valueOf(manifest.path("kind").asText("LORA"));
+            b.kind(kind);
+            if (manifest != null) {
+                b.id(manifest.path("id").asText()).baseModelHash(manifest.path("base_model_hash").asText())
+                        .recipe(manifest.path("recipe").asText(""));
+                if (manifest.hasNonNull("objective")) {
+                    b.objective(Objective.parse(manifest.get("objective").asText()));
+                }
+                if (manifest.has("metrics")) {
+                    b.result(result(manifest.get("metrics"), new TrainedWeights(c.values(), c.shapes())));
+                }
+            } else {
+                if (baseModelHashIfForeign == null) {
+                    throw ModelFormatException.at(dir, "a PEFT adapter made elsewhere: say which base model it is for");
+                }
+                b.id(ContentHash.of("peft\n" + sha256(weights))).baseModelHash(baseModelHashIfForeign).recipe("peft:" + dir);
+            }
+            if (kind == Adapter.Kind.LORA) {
+                Path cfg = dir.resolve(CONFIG);
+                if (!Files.isRegularFile(cfg)) {
+                    throw ModelFormatException.at(dir, "no " + CONFIG + " in the LoRA adapter folder");
+                }
+                JsonNode pc = json.readTree(cfg.toFile());
+                if (!"LORA".equalsIgnoreCase(pc.path("peft_type").asText("LORA"))) {
+                    throw ModelFormatException.at(cfg, "peft_type " + pc.path("peft_type").asText() + " is not LORA");
+                }
+                if (pc.path("use_dora").asBoolean(false) || pc.path("use_rslora").asBoolean(false)) {
+                    throw ModelFormatException.at(cfg, "DoRA and rsLoRA adapters are not supported");
+                }
+                int r = pc.path("r").asInt(-1);
+                double alpha = pc.path("lora_alpha").asDouble(r);
+                Set<String> targets = new LinkedHashSet<>();
+                JsonNode tm = pc.path("target_modules");
+                if (tm.isArray()) {
+                    tm.forEach(t -> targets.add(t.asText()));
+                } else if (tm.isTextual()) {
+                    throw ModelFormatException.at(cfg, "target_modules as a regular expression is not supported; list the modules");
+                }
+                if (r < 1 || targets.isEmpty()) {
+                    throw ModelFormatException.at(cfg, "needs r >= 1 and a target_modules list");
+                }
+                for (Map.Entry<String, long[]> e : c.shapes().entrySet()) {
+                    boolean isA = e.getKey().endsWith(".lora_A.weight");
+                    boolean isB = e.getKey().endsWith(".lora_B.weight");
+                    if (!isA && !isB) {
+                        throw ModelFormatException.at(weightsFile, "tensor " + e.getKey() + " is not a LoRA A/B weight");
+                    }
+                    long[] s = e.getValue();
+                    if (s.length != 2 || (isA && s[0] != r) || (isB && s[1] != r)) {
+                        throw ModelFormatException.at(weightsFile, "tensor " + e.getKey() + " has shape "
+                                + java.util.Arrays.toString(s) + ", which does not match rank " + r);
+                    }
+                }
+                b.lora(r, alpha, targets);
+            }
+            return b.build();
+        } catch (IOException e) {
+            throw ModelFormatException.at(dir, "cannot read the adapter: " + e.getMessage(), e);
+        }
+    }
+
+    private static ObjectNode peftConfig(Adapter a, ObjectMapper json) {
+        ObjectNode c = json.createObjectNode();
+        c.put("peft_type", "LORA");
+        c.put("task_type", "CAUSAL_LM");
+        c.put("r", a.rank());
+        c.put("lora_alpha", a.alpha());
+        c.put("lora_dropout", 0.0);
+        c.put("bias", "none");
+        c.put("fan_in_fan_out", false);
+        c.put("inference_mode", true);
+        c.put("init_lora_weights", true);
+        c.put("use_rslora", false);
+        c.put("use_dora", false);
+        c.putNull("modules_to_save");
+        c.put("base_model_name_or_path", "rectify:" + a.baseModelHash());
+        ArrayNode t = c.putArray("target_modules");
+        a.targetModules().stream().sorted().forEach(t::add);
+        return c;
+    }
+
+    private static TrainingResult result(JsonNode m, TrainedWeights w) {
+        return new TrainingResult(w, eval(m.path("initial_eval")), eval(m.path("final_eval")), m.path("steps").asInt(),
+                m.path("skipped_steps").asInt(), m.path("trained_tokens").asLong(),
+                Duration.ofMillis(Math.round(m.path("seconds").asDouble() * 1000)), m.path("stopped_early").asBoolean(false),
+                List.of());
+    }
+
+    private static EvalMetrics eval(JsonNode n) {
+        if (!n.has("tokens")) {
+            return EvalMetrics.NONE;
+        }
+        return new EvalMetrics(n.path("loss").asDouble(), n.path("nll").asDouble(), n.path("token_accuracy").asDouble(),
+                n.path("tokens").asLong());
+    }
+
+    private static void putEval(ObjectNode n, EvalMetrics m) {
+        if (m == null || m.isEmpty()) {
+            return;
+        }
+        n.put("loss", m.loss());
+        n.put("nll", m.nll());
+        n.put("token_accuracy", m.tokenAccuracy());
+        n.put("tokens", m.tokens());
+    }
+
+    private static String sha256(byte[] data) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(data));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void writeSynced(Path file, byte[] data) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap(data));
+            ch.force(true);
+        }
+    }
+
+    private static void syncDir(Path dir) {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException e) {
+            // some file systems cannot sync directories; the files themselves are synced
+        }
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        try (var s = Files.walk(p)) {
+            for (Path x : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(x);
+            }
+        }
+    }
+}

@@ -1,0 +1,414 @@
+package dev.rectify.train;
+
+import dev.rectify.core.InvalidArgumentException;
+import dev.rectify.core.CancellationToken;
+import dev.rectify.core.Example;
+import dev.rectify.core.Objective;
+import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Everything a fine-tuning run takes, immutable; build with {@link #builder()}. Defaults: DFT, LoRA r=16 α=32 on
+ * the attention and MLP projections, 3 epochs, learning rate 2e-4 (LoRA) or 5e-5 (full), cosine schedule with 10%
+ * warmup, batch 8 in micro-batches of 4, AdamW β=(0.9, 0.95), weight decay 0.01, gradient clipping at 1.0,
+ * normalisation by the step's token count, 10% of the examples (at least 2, when there are 20 or more) held out for
+ * evaluation, seed 42.
+ */
+public final class FineTuneOptions {
+    private final Objective objective;
+    private final boolean fullFineTuning;
+    private final String fullPattern;
+    private final int loraRank;
+    private final double loraAlpha;
+    private final Set<String> loraTargets;
+    private final int epochs;
+    private final int maxSteps;
+    private final double learningRate;
+    private final LrSchedule schedule;
+    private final double warmupRatio;
+    private final int batchSize;
+    private final int microBatchSize;
+    private final int maxSeqLength;
+    private final double evalFraction;
+    private final List<Example> evalExamples;
+    private final int evalEvery;
+    private final int earlyStoppingPatience;
+    private final long seed;
+    private final double maxGradNorm;
+    private final double weightDecay;
+    private final double beta1;
+    private final double beta2;
+    private final Normalization normalization;
+    private final int maxNonFiniteSteps;
+    private final Path runDir;
+    private final int checkpointEvery;
+    private final boolean resume;
+    private final ProgressListener onProgress;
+    private final CancellationToken cancellation;
+
+    private FineTuneOptions(Builder b) {
+        this.objective = b.objective;
+        this.fullFineTuning = b.fullFineTuning;
+        this.fullPattern = b.fullPattern;
+        this.loraRank = b.loraRank;
+        this.loraAlpha = b.loraAlpha;
+        // sorted: iteration order must not depend on the JVM (it feeds content hashes)
+        this.loraTargets = java.util.Collections.unmodifiableSortedSet(new java.util.TreeSet<>(b.loraTargets));
+        this.epochs = b.epochs;
+        this.maxSteps = b.maxSteps;
+        this.learningRate = b.learningRate > 0 ? b.learningRate : (b.fullFineTuning ? 5e-5 : 2e-4);
+        this.schedule = b.schedule;
+        this.warmupRatio = b.warmupRatio;
+        this.batchSize = b.batchSize;
+        this.microBatchSize = Math.min(b.microBatchSize, b.batchSize);
+        this.maxSeqLength = b.maxSeqLength;
+        this.evalFraction = b.evalFraction;
+        this.evalExamples = b.evalExamples == null ? null : List.copyOf(b.evalExamples);
+        this.evalEvery = b.evalEvery;
+        this.earlyStoppingPatience = b.earlyStoppingPatience;
+        this.seed = b.seed;
+        this.maxGradNorm = b.maxGradNorm;
+        this.weightDecay = b.weightDecay;
+        this.beta1 = b.beta1;
+        this.beta2 = b.beta2;
+        this.normalization = b.normalization;
+        this.maxNonFiniteSteps = b.maxNonFiniteSteps;
+        this.runDir = b.runDir;
+        this.checkpointEvery = b.checkpointEvery;
+        this.resume = b.resume;
+        this.onProgress = b.onProgress;
+        this.cancellation = b.cancellation;
+    }
+
+    /** Defaults with {@code objective}. */
+    public static FineTuneOptions of(Objective objective) {
+        return builder().objective(objective).build();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder holding these options. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.objective = objective;
+        b.fullFineTuning = fullFineTuning;
+        b.fullPattern = fullPattern;
+        b.loraRank = loraRank;
+        b.loraAlpha = loraAlpha;
+        b.loraTargets = new LinkedHashSet<>(loraTargets);
+        b.epochs = epochs;
+        b.maxSteps = maxSteps;
+        b.learningRate = learningRate;
+        b.schedule = schedule;
+        b.warmupRatio = warmupRatio;
+        b.batchSize = batchSize;
+        b.microBatchSize = microBatchSize;
+        b.maxSeqLength = maxSeqLength;
+        b.evalFraction = evalFraction;
+        b.evalExamples = evalExamples;
+        b.evalEvery = evalEvery;
+        b.earlyStoppingPatience = earlyStoppingPatience;
+        b.seed = seed;
+        b.maxGradNorm = maxGradNorm;
+        b.weightDecay = weightDecay;
+        b.beta1 = beta1;
+        b.beta2 = beta2;
+        b.normalization = normalization;
+        b.maxNonFiniteSteps = maxNonFiniteSteps;
+        b.runDir = runDir;
+        b.checkpointEvery = checkpointEvery;
+        b.resume = resume;
+        b.onProgress = onProgress;
+        b.cancellation = cancellation;
+        return b;
+    }
+
+    /**
+     * What determines the trained weights (objective, method, hyperparameters, seed, data split), as a stable string:
+     * two runs with equal canonical options, base model and data give the same adapter.
+     */
+    public String canonical() {
+        return "objective=" + objective + ";mode=" + (fullFineTuning ? "full:" + fullPattern : "lora:r=" + loraRank
+                + ",alpha=" + loraAlpha + ",targets=" + new java.util.TreeSet<>(loraTargets)) + ";epochs=" + epochs
+                + ";maxSteps=" + maxSteps + ";lr=" + learningRate + ";schedule=" + schedule + ";warmup=" + warmupRatio
+                + ";batch=" + batchSize + ";micro=" + microBatchSize + ";maxSeq=" + maxSeqLength + ";evalFraction="
+                + evalFraction + ";evalExamples=" + (evalExamples == null ? "split" : evalExamples.hashCode())
+                + ";patience=" + earlyStoppingPatience + ";evalEvery=" + evalEvery + ";seed=" + seed + ";clip="
+                + maxGradNorm + ";wd=" + weightDecay + ";betas=" + beta1 + "," + beta2 + ";norm=" + normalization;
+    }
+
+    public Objective objective() { return objective; }
+    public boolean fullFineTuning() { return fullFineTuning; }
+    public String fullFineTuningPattern() { return fullPattern; }
+    public int loraRank() { return loraRank; }
+    public double loraAlpha() { return loraAlpha; }
+    public Set<String> loraTargets() { return loraTargets; }
+    public int epochs() { return epochs; }
+    /** Optimizer steps to run, or -1 to run {@link #epochs()} epochs. */
+    public int maxSteps() { return maxSteps; }
+    public double learningRate() { return learningRate; }
+    public LrSchedule schedule() { return schedule; }
+    public double warmupRatio() { return warmupRatio; }
+    public int batchSize() { return batchSize; }
+    public int microBatchSize() { return microBatchSize; }
+    public int maxSeqLength() { return maxSeqLength; }
+    public double evalFraction() { return evalFraction; }
+    /** Explicit held-out examples, or null to split {@link #evalFraction()} off the training examples. */
+    public List<Example> evalExamples() { return evalExamples; }
+    /** Evaluate every this many steps (0: at the end of each epoch). */
+    public int evalEvery() { return evalEvery; }
+    public int earlyStoppingPatience() { return earlyStoppingPatience; }
+    public long seed() { return seed; }
+    public double maxGradNorm() { return maxGradNorm; }
+    public double weightDecay() { return weightDecay; }
+    public double beta1() { return beta1; }
+    public double beta2() { return beta2; }
+    public Normalization normalization() { return normalization; }
+    public int maxNonFiniteSteps() { return maxNonFiniteSteps; }
+    /** Where checkpoints go, or null for a folder under Rectify's home named after the run. */
+    public Path runDir() { return runDir; }
+    /** Save a checkpoint every this many steps (0: only at the end). */
+    public int checkpointEvery() { return checkpointEvery; }
+    public boolean resume() { return resume; }
+    public ProgressListener onProgress() { return onProgress; }
+    public CancellationToken cancellation() { return cancellation; }
+
+    @Override
+    public String toString() {
+        return "FineTuneOptions[" + canonical() + "]";
+    }
+
+    /** Builder for {@link FineTuneOptions}; every setter validates its value. */
+    public static final class Builder {
+        private Objective objective = Objective.DFT;
+        private boolean fullFineTuning;
+        private String fullPattern = ".*";
+        private int loraRank = 16;
+        private double loraAlpha = 32;
+        private Set<String> loraTargets = new LinkedHashSet<>(
+                List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"));
+        private int epochs = 3;
+        private int maxSteps = -1;
+        private double learningRate = -1;
+        private LrSchedule schedule = LrSchedule.COSINE;
+        private double warmupRatio = 0.1;
+        private int batchSize = 8;
+        private int microBatchSize = 4;
+        private int maxSeqLength = 512;
+        private double evalFraction = 0.1;
+        private List<Example> evalExamples;
+        private int evalEvery;
+        private int earlyStoppingPatience;
+        private long seed = 42;
+        private double maxGradNorm = 1.0;
+        private double weightDecay = 0.01;
+        private double beta1 = 0.9;
+        private double beta2 = 0.95;
+        private Normalization normalization = Normalization.STEP_TOKENS;
+        private int maxNonFiniteSteps = 5;
+        private Path runDir;
+        private int checkpointEvery;
+        private boolean resume;
+        private ProgressListener onProgress = p -> { };
+        private CancellationToken cancellation = new CancellationToken();
+
+        private Builder() {
+        }
+
+        public Builder objective(Objective o) {
+            this.objective = Objects.requireNonNull(o, "objective");
+            return this;
+        }
+
+        /** LoRA with rank {@code r} and scaling numerator {@code alpha} (the default method). */
+        public Builder lora(int r, double alpha) {
+            require(r >= 1 && r <= 4096, "LoRA rank must be in [1, 4096], got " + r);
+            require(alpha > 0 && Double.isFinite(alpha), "LoRA alpha must be > 0, got " + alpha);
+            this.fullFineTuning = false;
+            this.loraRank = r;
+            this.loraAlpha = alpha;
+            return this;
+        }
+
+        /** LoRA target modules by name (q_proj, ...; c_attn, c_proj, c_fc for GPT-2 exports). */
+        public Builder loraTargets(String... modules) {
+            require(modules.length > 0, "at least one LoRA target module is needed");
+            this.loraTargets = new LinkedHashSet<>(List.of(modules));
+            return this;
+        }
+
+        /** Trains every float weight of rank >= 2 instead of LoRA. */
+        public Builder fullFineTuning() {
+            return fullFineTuning(".*");
+        }
+
+        /** Trains the weights whose names match {@code regex} instead of LoRA. */
+        public Builder fullFineTuning(String regex) {
+            try {
+                java.util.regex.Pattern.compile(regex);
+            } catch (java.util.regex.PatternSyntaxException e) {
+                throw new InvalidArgumentException("bad weight-name pattern '" + regex + "': " + e.getDescription());
+            }
+            this.fullFineTuning = true;
+            this.fullPattern = regex;
+            return this;
+        }
+
+        public Builder epochs(int n) {
+            require(n >= 1 && n <= 10_000, "epochs must be in [1, 10000], got " + n);
+            this.epochs = n;
+            this.maxSteps = -1;
+            return this;
+        }
+
+        /** Stop after {@code n} optimizer steps (instead of a number of epochs). */
+        public Builder maxSteps(int n) {
+            require(n >= 1, "maxSteps must be >= 1, got " + n);
+            this.maxSteps = n;
+            return this;
+        }
+
+        public Builder learningRate(double lr) {
+            require(lr > 0 && lr < 1, "learning rate must be in (0, 1), got " + lr);
+            this.learningRate = lr;
+            return this;
+        }
+
+        public Builder schedule(LrSchedule s) {
+            this.schedule = Objects.requireNonNull(s, "schedule");
+            return this;
+        }
+
+        public Builder warmupRatio(double r) {
+            require(r >= 0 && r < 1, "warmup ratio must be in [0, 1), got " + r);
+            this.warmupRatio = r;
+            return this;
+        }
+
+        /** Examples per optimizer step (gradients are accumulated over micro-batches). */
+        public Builder batchSize(int n) {
+            require(n >= 1 && n <= 1 << 16, "batch size must be in [1, 65536], got " + n);
+            this.batchSize = n;
+            return this;
+        }
+
+        /** Examples per forward/backward pass. */
+        public Builder microBatchSize(int n) {
+            require(n >= 1 && n <= 1 << 16, "micro-batch size must be in [1, 65536], got " + n);
+            this.microBatchSize = n;
+            return this;
+        }
+
+        /** Longest sequence trained on (longer examples are right-truncated). */
+        public Builder maxSeqLength(int n) {
+            require(n >= 2, "maxSeqLength must be >= 2, got " + n);
+            this.maxSeqLength = n;
+            return this;
+        }
+
+        /** Fraction of the examples held out for evaluation (0: none). */
+        public Builder evalFraction(double f) {
+            require(f >= 0 && f < 1, "eval fraction must be in [0, 1), got " + f);
+            this.evalFraction = f;
+            return this;
+        }
+
+        /** Explicit held-out examples (then none are split off the training examples). */
+        public Builder evalExamples(List<Example> examples) {
+            this.evalExamples = examples;
+            return this;
+        }
+
+        public Builder evalEvery(int steps) {
+            require(steps >= 0, "evalEvery must be >= 0, got " + steps);
+            this.evalEvery = steps;
+            return this;
+        }
+
+        /** Stop after this many evaluations without a better held-out NLL (0: never). */
+        public Builder earlyStoppingPatience(int n) {
+            require(n >= 0, "patience must be >= 0, got " + n);
+            this.earlyStoppingPatience = n;
+            return this;
+        }
+
+        public Builder seed(long s) {
+            this.seed = s;
+            return this;
+        }
+
+        /** Clip the global gradient norm to this value (0: no clipping). */
+        public Builder maxGradNorm(double n) {
+            require(n >= 0 && Double.isFinite(n), "maxGradNorm must be >= 0, got " + n);
+            this.maxGradNorm = n;
+            return this;
+        }
+
+        public Builder weightDecay(double wd) {
+            require(wd >= 0 && wd < 1, "weight decay must be in [0, 1), got " + wd);
+            this.weightDecay = wd;
+            return this;
+        }
+
+        public Builder betas(double b1, double b2) {
+            require(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1, "betas must be in [0, 1), got " + b1 + ", " + b2);
+            this.beta1 = b1;
+            this.beta2 = b2;
+            return this;
+        }
+
+        public Builder normalization(Normalization n) {
+            this.normalization = Objects.requireNonNull(n, "normalization");
+            return this;
+        }
+
+        /** Fail the run after this many steps skipped for a non-finite loss. */
+        public Builder maxNonFiniteSteps(int n) {
+            require(n >= 0, "maxNonFiniteSteps must be >= 0, got " + n);
+            this.maxNonFiniteSteps = n;
+            return this;
+        }
+
+        public Builder runDir(Path dir) {
+            this.runDir = dir;
+            return this;
+        }
+
+        public Builder checkpointEvery(int steps) {
+            require(steps >= 0, "checkpointEvery must be >= 0, got " + steps);
+            this.checkpointEvery = steps;
+            return this;
+        }
+
+        /** Continue from the last checkpoint in {@link #runDir} when there is one. */
+        public Builder resume(boolean r) {
+            this.resume = r;
+            return this;
+        }
+
+        public Builder onProgress(ProgressListener l) {
+            this.onProgress = Objects.requireNonNull(l, "listener");
+            return this;
+        }
+
+        public Builder cancellation(CancellationToken t) {
+            this.cancellation = Objects.requireNonNull(t, "cancellation");
+            return this;
+        }
+
+        public FineTuneOptions build() {
+            return new FineTuneOptions(this);
+        }
+
+        private static void require(boolean ok, String message) {
+            if (!ok) {
+                throw new InvalidArgumentException(message);
+            }
+        }
+    }
+}
