@@ -83,15 +83,19 @@ final class AttentionLowerings {
         return ctx.reshape(expanded, 0L, ctx.dim(q, 1), -1L, ctx.dim(k, 3));
     }
 
+    /** How masks and softcap combine in one op. */
+    record Masking(String soft, double filter, String hard, String bias, double softcap, boolean softcapLast) {
+    }
+
     /**
-     * softmax(scale·QKᵀ [softcapped] + mask + bias)·V on [B, N, S, H] tensors in compute type {@code ct}.
+     * softmax(scale·QKᵀ ⊕ masks)·V on [B, N, S, H] tensors in compute type {@code ct}. Masks broadcast to
+     * [B, N, S, T]: {@code soft} (bool, visible where true) adds {@code filter} where hidden, {@code hard} hides
+     * positions completely, {@code bias} is added as is. softcap (c·tanh(x/c)) applies to the scaled scores before
+     * the masks, or after them when {@code softcapLast} (ONNX Runtime 1.24's ONNX Attention).
      *
-     * @param scale   0 for 1/√H
-     * @param allowed bool broadcastable to [B, N, S, T], or null
-     * @param bias    additive compute-type tensor broadcastable to [B, N, S, T], or null
+     * @param scale 0 for 1/√H
      */
-    static String attend(Lower ctx, int ct, String q, String k, String v, double scale, double softcap, String allowed,
-            double filter, String bias) {
+    static String attend(Lower ctx, int ct, String q, String k, String v, double scale, Masking m) {
         String scores = ctx.op("MatMul", q, ctx.transpose(k, 0, 1, 3, 2));
         String sc;
         if (scale != 0) {
@@ -101,17 +105,27 @@ final class AttentionLowerings {
             sc = ctx.op("Div", ctx.scalar(1.0, ct), ctx.op("Sqrt", h));
         }
         scores = ctx.op("Mul", scores, sc);
-        if (softcap > 0) {
-            String cap = ctx.scalar(softcap, ct);
-            scores = ctx.op("Mul", ctx.op("Tanh", ctx.op("Div", scores, cap)), cap);
+        if (m.softcap() > 0 && !m.softcapLast()) {
+            scores = softcap(ctx, ct, scores, m.softcap());
         }
-        if (allowed != null) {
-            scores = ctx.op("Add", scores, ctx.op("Where", allowed, ctx.scalar(0.0, ct), ctx.scalar(filter, ct)));
+        if (m.soft() != null) {
+            scores = ctx.op("Add", scores, ctx.op("Where", m.soft(), ctx.scalar(0.0, ct), ctx.scalar(m.filter(), ct)));
         }
-        if (bias != null) {
-            scores = ctx.op("Add", scores, bias);
+        if (m.hard() != null) {
+            scores = ctx.op("Add", scores, ctx.op("Where", m.hard(), ctx.scalar(0.0, ct), ctx.scalar(LOWEST, ct)));
+        }
+        if (m.bias() != null) {
+            scores = ctx.op("Add", scores, m.bias());
+        }
+        if (m.softcap() > 0 && m.softcapLast()) {
+            scores = softcap(ctx, ct, scores, m.softcap());
         }
         return ctx.op("MatMul", ctx.softmaxLast(scores), v);
+    }
+
+    private static String softcap(Lower ctx, int ct, String x, double c) {
+        String cap = ctx.scalar(c, ct);
+        return ctx.op("Mul", ctx.op("Tanh", ctx.op("Div", x, cap)), cap);
     }
 
     /** Writes {@code x} (compute type) to output {@code i} in type {@code t}, when that output is wanted. */
@@ -191,18 +205,17 @@ final class AttentionLowerings {
         if (ctx.has(7)) {
             v = ctx.concat(2, ctx.up(ctx.in(7)), v);
         }
-        String allowed = null;
         String tt = dimScalar(ctx, k, 2);
-        if (ctx.has(4)) {
-            allowed = paddingMask(ctx, ctx.in(4), tt);
-        }
+        String padding = ctx.has(4) ? paddingMask(ctx, ctx.in(4), tt) : null;
+        String hard = null;
         if (ctx.attr("unidirectional", 0L) != 0) {
+            // MultiHeadAttention skips future keys outright; padding adds mask_filter_value
             String s = dimScalar(ctx, q, 2);
-            allowed = and(ctx, allowed, causal(ctx, s, tt, ctx.op("Sub", tt, s)));
+            hard = causal(ctx, s, tt, ctx.op("Sub", tt, s));
         }
         String bias = ctx.has(5) ? ctx.up(ctx.in(5)) : null;
-        String y = attend(ctx, ct, q, k, v, ctx.attr("scale", 0f), 0, allowed, ctx.attr("mask_filter_value",
-                (float) MHA_FILTER), bias);
+        String y = attend(ctx, ct, q, k, v, ctx.attr("scale", 0f), new Masking(padding,
+                ctx.attr("mask_filter_value", (float) MHA_FILTER), hard, bias, 0, false));
         emitOut(ctx, 0, fromHeads(ctx, y), t);
         emitOut(ctx, 1, k, t);
         emitOut(ctx, 2, v, t);
@@ -263,8 +276,9 @@ final class AttentionLowerings {
             allowed = and(ctx, allowed, causal(ctx, s, tt, ctx.op("Sub", tt, s)));
         }
         String bias = ctx.has(5) ? ctx.up(ctx.in(5)) : null;
-        String y = attend(ctx, ct, q, k, v, ctx.attr("scale", 0f), 0, allowed,
-                ctx.attr("mask_filter_value", (float) MHA_FILTER), bias);
+        // Attention sets mask_filter_value once at every hidden position, causal or padded
+        String y = attend(ctx, ct, q, k, v, ctx.attr("scale", 0f), new Masking(allowed,
+                ctx.attr("mask_filter_value", (float) MHA_FILTER), null, bias, 0, false));
         emitOut(ctx, 0, fromHeads(ctx, y), t);
         if (ctx.wants(1)) {
             emitOut(ctx, 1, ctx.concat(0, ctx.unsqueeze(k, 0), ctx.unsqueeze(v, 0)), t);
@@ -278,7 +292,7 @@ final class AttentionLowerings {
      * past_key / past_value [B,Nk,P,H], seqlens_k [B] (total length − 1 per row), total_sequence_length,
      * cos_cache / sin_cache (do_rotary), position_ids, attention_bias. Causal: row b's query s sees keys
      * j ≤ past_b + s with j &lt; seqlens_k[b] + 1 (past_b = 0 for a first prompt, else total_b − S), and with
-     * local_window_size w &gt; 0 only j &gt; past_b + s − w. Outputs: output, present_key, present_value.
+     * local_window_size w &gt; 0 only j &gt; past_b + s − w; hidden keys are skipped outright. Outputs: output, present_key, present_value.
      */
     private static void groupQuery(Lower ctx) {
         long heads = ctx.attr("num_heads", 0L);
@@ -347,7 +361,7 @@ final class AttentionLowerings {
         }
         String bias = ctx.has(10) ? ctx.up(ctx.in(10)) : null;
         String y = attend(ctx, ct, q, repeatKv(ctx, k, heads, kvHeads), repeatKv(ctx, v, heads, kvHeads),
-                ctx.attr("scale", 0f), ctx.attr("softcap", 0f), allowed, LOWEST, bias);
+                ctx.attr("scale", 0f), new Masking(null, 0, allowed, bias, ctx.attr("softcap", 0f), false));
         emitOut(ctx, 0, fromHeads(ctx, y), t);
         emitOut(ctx, 1, k, t);
         emitOut(ctx, 2, v, t);
@@ -408,7 +422,8 @@ final class AttentionLowerings {
         }
         String kr = repeatKvDynamic(ctx, k, q);
         String vr = repeatKvDynamic(ctx, v, q);
-        String y = attend(ctx, ct, q, kr, vr, ctx.attr("scale", 0f), ctx.attr("softcap", 0f), allowed, LOWEST, bias);
+        String y = attend(ctx, ct, q, kr, vr, ctx.attr("scale", 0f), new Masking(null, 0, allowed, bias,
+                ctx.attr("softcap", 0f), true));
         emitOut(ctx, 0, threeD ? fromHeads(ctx, y) : y, t);
         emitOut(ctx, 1, k, t);
         emitOut(ctx, 2, v, t);

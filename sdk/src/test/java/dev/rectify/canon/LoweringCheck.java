@@ -111,13 +111,18 @@ final class LoweringCheck {
             scale = Math.max(scale, Math.abs(v));
         }
         double worst = 0;
+        StringBuilder bad = new StringBuilder();
         for (int i = 0; i < fused.length; i++) {
             double d = Math.abs(fused[i] - low[i]);
             double denom = Math.abs(fused[i]) + 1e-2 * scale + 1e-30;
             worst = Math.max(worst, d / denom);
-            if (!(d <= tol * denom)) {
-                fail(name + "[" + i + "]: fused " + fused[i] + " vs lowered " + low[i] + " (tolerance " + tol + ")");
+            if (!(d <= tol * denom) && bad.length() < 400) {
+                bad.append(name).append('[').append(i).append("]: fused ").append(fused[i]).append(" vs lowered ")
+                        .append(low[i]).append("; ");
             }
+        }
+        if (bad.length() > 0) {
+            fail(bad + "(tolerance " + tol + ")");
         }
         return worst;
     }
