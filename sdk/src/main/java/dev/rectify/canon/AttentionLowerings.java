@@ -300,6 +300,9 @@ final class AttentionLowerings {
         if (heads <= 0 || kvHeads <= 0) {
             throw ctx.fail("num_heads / kv_num_heads are missing", "Set both on the node");
         }
+        if (!ctx.has(5)) {
+            throw ctx.fail("seqlens_k (input 5) is missing", "Give the node its seqlens_k input");
+        }
         if (ctx.attr("smooth_softmax", 0L) != 0 || ctx.has(11)) {
             throw ctx.fail("smooth_softmax / head_sink are set", "Train from an export without attention sinks");
         }
