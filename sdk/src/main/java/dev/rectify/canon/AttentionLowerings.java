@@ -10,8 +10,8 @@ import java.util.Map;
  * MultiHeadAttention, Attention (packed QKV weights, unidirectional, past), GroupQueryAttention (kv heads, local
  * window, softcap, rotary inside) and ONNX Attention-23. Scores are computed in float for half-precision inputs
  * (as ORT's CPU kernels accumulate); masked positions get the op's mask_filter_value added once (ORT's kernels
- * set, not add, the filter value, so a position masked twice is not pushed to -inf). The files' sizes: this is the
- * one class that knows the four ops' input conventions, which share one core ({@link #attend}).
+ * set, not add, the filter value, so a position masked twice is not pushed to -inf). Above 400 lines because it
+ * holds the four ops' input conventions, which share one core ({@link #attend}).
  */
 final class AttentionLowerings {
     private static final double MHA_FILTER = -10000.0;

@@ -13,6 +13,7 @@ import dev.rectify.onnx.OnnxModel;
 import dev.rectify.onnx.Tensors;
 import dev.rectify.ort.Tensor;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -62,7 +63,7 @@ class AttentionLoweringTest {
         if (mask.equals("2d")) {
             g.input("mask", INT32, B, t);
             int[] m = new int[B * t];
-            java.util.Arrays.fill(m, 1);
+            Arrays.fill(m, 1);
             m[0] = 0; // left padding in row 0
             m[2 * t - 1] = 0;
             m[2 * t - 2] = 0;
@@ -128,7 +129,7 @@ class AttentionLoweringTest {
         if (mask) {
             g.input("mask", INT32, B, t);
             int[] m = new int[B * t];
-            java.util.Arrays.fill(m, 1);
+            Arrays.fill(m, 1);
             m[0] = 0;
             feeds.put("mask", LoweringCheck.ints(m, B, t));
             ins.set(3, "mask");
@@ -202,7 +203,7 @@ class AttentionLoweringTest {
         }
         ins.addAll(List.of("seqlens", "total"));
         int[] seqlens = new int[B];
-        java.util.Arrays.fill(seqlens, total - 1);
+        Arrays.fill(seqlens, total - 1);
         feeds.put("seqlens", LoweringCheck.ints(seqlens, B));
         feeds.put("total", LoweringCheck.ints(new int[] {total}));
         if (rotary) {

@@ -9,6 +9,7 @@ import dev.rectify.ort.ElementType;
 import dev.rectify.ort.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
@@ -63,7 +64,7 @@ class WildModelLoweringTest {
 
     private static Tensor ones(ElementType type, int b, int t) {
         long[] v = new long[b * t];
-        java.util.Arrays.fill(v, 1);
+        Arrays.fill(v, 1);
         return longsAs(v, type, b, t);
     }
 
