@@ -3,6 +3,8 @@ package dev.rectify.train;
 import dev.rectify.core.io.ContentHash;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.autodiff.UnsupportedOpException;
+import dev.rectify.canon.Canonicalizer;
+import dev.rectify.canon.UnlowerableOpException;
 import dev.rectify.lora.LoraInjector;
 import dev.rectify.lora.LoraTarget;
 import dev.rectify.onnx.Builders;
@@ -113,6 +115,7 @@ public final class ArtifactBuilder {
                     + "or later: re-export it (torch.onnx.export(..., opset_version=17))");
         }
         Graph g = base.graph();
+        lowerFusedOps(g, opset);
         checkTrainable(g);
         // old-style exports list initializers among the inputs too: frozen weights must not become user inputs
         g.inputs().removeIf(v -> g.isInitializer(v.getName()));
@@ -196,6 +199,19 @@ public final class ArtifactBuilder {
             }
             todo.addAll(n.inputs());
             todo.addAll(n.implicitInputs());
+        }
+    }
+
+    /**
+     * Rewrites fused inference ops (ORT's SkipLayerNormalization, MultiHeadAttention, RotaryEmbedding…) into standard
+     * ops before LoRA injection and differentiation. Only the training artifacts see the lowered graph; inference and
+     * serving keep the fused model.
+     */
+    private static void lowerFusedOps(Graph g, int opset) {
+        try {
+            Canonicalizer.standard().lower(g, opset);
+        } catch (UnlowerableOpException e) {
+            throw new UntrainableModelException("the base model cannot be trained: " + e.getMessage(), e);
         }
     }
 
