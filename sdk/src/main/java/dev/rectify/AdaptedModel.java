@@ -77,7 +77,8 @@ public final class AdaptedModel extends TextGeneration implements AutoCloseable 
 
     @Override
     dev.rectify.generate.TokenScorer scorer() {
-        return new dev.rectify.generate.TokenScorer(session, CausalLmSignature.of(session, base.config()), base.padTokenId());
+        return new dev.rectify.generate.TokenScorer(session, CausalLmSignature.of(session, base.config()), base.padTokenId(),
+                base.config().vocabSize());
     }
 
     /**
