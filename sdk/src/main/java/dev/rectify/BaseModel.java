@@ -33,6 +33,9 @@ public final class BaseModel extends TextGeneration implements AutoCloseable {
     /** Model file names Rectify looks for, in order, for the export with a KV cache. */
     public static final List<String> KV_CACHE_FILES = List.of("model_with_past.onnx", "decoder_with_past_model.onnx");
 
+    /** The no-past graph of Optimum's split export (with {@code decoder_with_past_model.onnx}). */
+    private static final String OPTIMUM_DECODER = "decoder_model.onnx";
+
     private static final Logger LOG = LoggerFactory.getLogger(BaseModel.class);
 
     private final Path dir;
@@ -71,10 +74,16 @@ public final class BaseModel extends TextGeneration implements AutoCloseable {
             kvFile = model;
         } else {
             model = dir.resolve("model.onnx");
+            if (!Files.isRegularFile(model) && Files.isRegularFile(dir.resolve(OPTIMUM_DECODER))) {
+                model = dir.resolve(OPTIMUM_DECODER); // Optimum's split layout, beside decoder_with_past_model.onnx
+            }
             if (!Files.isRegularFile(model)) {
                 throw ModelFormatException.at(dir, "no model.onnx in the model folder (expected model.onnx, tokenizer.json, "
                         + "and optionally model_with_past.onnx, tokenizer_config.json, config.json; or a genai_config.json "
-                        + "naming the graph)");
+                        + "naming the graph)"
+                        + (Files.isRegularFile(dir.resolve("decoder_model_merged.onnx")) ? "; Optimum's merged decoder "
+                                + "(decoder_model_merged.onnx, with use_cache_branch) is not supported for inference: re-export with "
+                                + "--no-post-process (separate decoder_model.onnx and decoder_with_past_model.onnx)" : ""));
             }
             kvFile = KV_CACHE_FILES.stream().map(dir::resolve).filter(Files::isRegularFile).findFirst().orElse(model);
         }
