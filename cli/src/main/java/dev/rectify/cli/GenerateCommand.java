@@ -30,17 +30,20 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--chat", description = "Wrap the prompt as a user message with the model's chat template.")
     boolean chat;
 
-    @Option(names = {"-n", "--max-new-tokens"}, defaultValue = "128", description = "Most tokens to generate (default ${DEFAULT-VALUE}).")
-    int maxNewTokens;
+    // Sampling options left out take the model's generation_config.json values (greedy, 128 tokens without one).
+    @Option(names = {"-n", "--max-new-tokens"}, description = "Most tokens to generate (default: the model's "
+            + "generation_config.json, else 128).")
+    Integer maxNewTokens;
 
-    @Option(names = {"-t", "--temperature"}, defaultValue = "0", description = "0 = greedy (default); > 0 samples.")
-    double temperature;
+    @Option(names = {"-t", "--temperature"}, description = "0 = greedy; > 0 samples (default: the model's "
+            + "generation_config.json, else greedy).")
+    Double temperature;
 
-    @Option(names = "--top-k", defaultValue = "0", description = "Sample among the k most likely tokens (0 = all).")
-    int topK;
+    @Option(names = "--top-k", description = "Sample among the k most likely tokens (0 = all; default: the model's).")
+    Integer topK;
 
-    @Option(names = "--top-p", defaultValue = "1", description = "Nucleus sampling mass (1 = off).")
-    double topP;
+    @Option(names = "--top-p", description = "Nucleus sampling mass (1 = off; default: the model's).")
+    Double topP;
 
     @Option(names = {"-s", "--seed"}, defaultValue = "0", description = "Sampling seed (default ${DEFAULT-VALUE}).")
     long seed;
@@ -56,10 +59,13 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Sampling sampling = Sampling.sample(temperature).topK(topK).topP(topP).seed(seed).maxNewTokens(maxNewTokens).stop(stop);
         Device dev = Device.parse(device);
         PrintWriter out = spec.commandLine().getOut();
         try (BaseModel m = Models.open(model, dev)) {
+            Sampling d = m.defaultSampling();
+            Sampling sampling = Sampling.sample(temperature != null ? temperature : d.temperature())
+                    .topK(topK != null ? topK : d.topK()).topP(topP != null ? topP : d.topP()).seed(seed)
+                    .maxNewTokens(maxNewTokens != null ? maxNewTokens : d.maxNewTokens()).stop(stop);
             long start = System.nanoTime();
             Generation g = chat ? m.chat(List.of(ChatMessage.user(prompt)), sampling, t -> { out.print(t); out.flush(); })
                     : m.generate(prompt, sampling, t -> { out.print(t); out.flush(); });

@@ -86,7 +86,8 @@ public final class AdaptedModel extends TextGeneration implements AutoCloseable 
 
     @Override
     protected TokenScorer scorer() {
-        return new dev.rectify.generate.TokenScorer(session, CausalLmSignature.of(session, base.config()), base.padTokenId());
+        return new TokenScorer(session, CausalLmSignature.of(session, base.config()), base.padTokenId(),
+                base.config().vocabSize());
     }
 
     /**

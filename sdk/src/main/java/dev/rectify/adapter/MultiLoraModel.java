@@ -106,7 +106,7 @@ public final class MultiLoraModel implements AutoCloseable {
     /** Generates a completion of a raw text prompt with adapter {@code adapterId} (null: the base). */
     public Generation generate(String adapterId, String prompt, Sampling sampling) {
         List<long[]> ids = new ArrayList<>(1);
-        ids.add(base.tokenizer().encode(Objects.requireNonNull(prompt, "prompt")));
+        ids.add(base.encodePrompt(Objects.requireNonNull(prompt, "prompt")));
         return generate(adapterId, ids, sampling, (i, t) -> { }).get(0);
     }
 

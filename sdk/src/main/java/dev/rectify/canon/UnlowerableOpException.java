@@ -1,6 +1,6 @@
 package dev.rectify.canon;
 
-import dev.rectify.RectifyException;
+import dev.rectify.core.RectifyException;
 import dev.rectify.onnx.Node;
 
 /**

@@ -6,7 +6,6 @@ import dev.rectify.ort.InferenceSession;
 import dev.rectify.ort.Outputs;
 import dev.rectify.ort.RunOptions;
 import dev.rectify.ort.Tensor;
-import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -17,7 +16,8 @@ import java.util.Set;
 /**
  * Autoregressive decoding over an exported causal LM: several prompts at once with left padding, the KV cache
  * when the export has one (else the whole sequence is recomputed each step), greedy or sampled tokens, stop
- * strings, end-of-sequence, a token budget, and streaming. Stateless between calls and safe to share.
+ * strings, end-of-sequence, a token budget, and streaming. Inputs and the KV cache are fed in the graph's own
+ * types ({@link CausalLmSignature}); logits are read as float32. Stateless between calls and safe to share.
  */
 public final class Generator {
     private final InferenceSession session;
@@ -27,12 +27,19 @@ public final class Generator {
     private final long padId;
     private final int contextLength;
     private final int vocab;
+    private final boolean useCache;
 
     /**
      * @param contextLength the model's context window in tokens, or -1 when unknown (then only memory limits it)
      */
     public Generator(InferenceSession session, CausalLmSignature sig, Tokenizer tokenizer, Set<Long> eosIds, long padId,
             int contextLength, int vocabSize) {
+        this(session, sig, tokenizer, eosIds, padId, contextLength, vocabSize, sig.hasKvCache());
+    }
+
+    private Generator(InferenceSession session, CausalLmSignature sig, Tokenizer tokenizer, Set<Long> eosIds, long padId,
+            int contextLength, int vocabSize, boolean useCache) {
+        this.useCache = useCache;
         this.session = Objects.requireNonNull(session);
         this.sig = Objects.requireNonNull(sig);
         this.tokenizer = Objects.requireNonNull(tokenizer);
@@ -42,9 +49,18 @@ public final class Generator {
         this.vocab = vocabSize;
     }
 
+    /**
+     * A generator that recomputes the whole sequence at every token even when the graph has a KV cache (which is
+     * then fed empty): the reference that KV-cache decoding must equal.
+     */
+    public static Generator recomputing(InferenceSession session, CausalLmSignature sig, Tokenizer tokenizer,
+            Set<Long> eosIds, long padId, int contextLength, int vocabSize) {
+        return new Generator(session, sig, tokenizer, eosIds, padId, contextLength, vocabSize, false);
+    }
+
     /** Whether this generator decodes with a KV cache. */
     public boolean usesKvCache() {
-        return sig.hasKvCache();
+        return useCache;
     }
 
     /** Generates for each prompt (already tokenized); {@code runOptions} (adapters) may be null. */
@@ -63,6 +79,7 @@ public final class Generator {
             if (contextLength > 0 && n >= contextLength) {
                 throw new ContextLengthException(i, n, contextLength);
             }
+            ModelInputs.checkVocabulary("prompt " + i, prompts.get(i), vocab);
             maxPrompt = Math.max(maxPrompt, n);
         }
         int budget = sampling.maxNewTokens();
@@ -74,7 +91,7 @@ public final class Generator {
             rows[i] = new Row(prompts.get(i), new TokenPicker(sampling), new TextStream(tokenizer, sampling.stop()),
                     sampling.stopAtEos());
         }
-        if (sig.hasKvCache()) {
+        if (useCache) {
             decodeWithCache(rows, maxPrompt, budget, sampling, listener, runOptions);
         } else {
             decodeByRecompute(rows, maxPrompt, budget, sampling, listener, runOptions);
@@ -99,41 +116,21 @@ public final class Generator {
             RunOptions runOptions) {
         int b = rows.length;
         int len = maxPrompt; // total sequence length fed so far (including left padding)
-        Map<String, Tensor> past = new HashMap<>();
-        try {
-            for (int l = 0; l < sig.layers(); l++) {
-                past.put(sig.pastKeyNames().get(l), Tensor.zeros(ElementType.FLOAT, b, sig.kvHeads(), 0, sig.headDim()));
-                past.put(sig.pastValueNames().get(l), Tensor.zeros(ElementType.FLOAT, b, sig.kvHeads(), 0, sig.headDim()));
-            }
+        try (KvCache cache = KvCache.empty(sig, b)) {
             long[] ids = leftPadded(rows, maxPrompt);
             long[] mask = maskOf(rows, maxPrompt);
             long[] pos = positions(mask, b, maxPrompt);
             int step = maxPrompt;
             List<String> outs = new ArrayList<>();
-            outs.add("logits");
-            outs.addAll(sig.presentKeyNames());
-            outs.addAll(sig.presentValueNames());
+            outs.add(sig.names().logits());
+            outs.addAll(cache.presentNames());
             for (int t = 0; t < budget; t++) {
-                Map<String, Tensor> feeds = new HashMap<>(past);
-                try (Tensor idT = Tensor.ofLongs(ids, b, step);
-                        Tensor maskT = sig.hasAttentionMask() ? Tensor.ofLongs(mask, b, len) : null;
-                        Tensor posT = sig.hasPositionIds() ? Tensor.ofLongs(pos, b, step) : null) {
-                    feeds.put("input_ids", idT);
-                    if (maskT != null) {
-                        feeds.put("attention_mask", maskT);
-                    }
-                    if (posT != null) {
-                        feeds.put("position_ids", posT);
-                    }
-                    try (Outputs o = session.run(feeds, outs, runOptions)) {
-                        pickAll(rows, o.get("logits"), step, listener);
-                        for (int l = 0; l < sig.layers(); l++) {
-                            past.put(sig.pastKeyNames().get(l), swap(past.get(sig.pastKeyNames().get(l)),
-                                    o.take(sig.presentKeyNames().get(l))));
-                            past.put(sig.pastValueNames().get(l), swap(past.get(sig.pastValueNames().get(l)),
-                                    o.take(sig.presentValueNames().get(l))));
-                        }
-                    }
+                Map<String, Tensor> feeds = new HashMap<>();
+                cache.feed(feeds);
+                try (ModelInputs in = new ModelInputs(sig, feeds, b, ids, step, mask, len, pos);
+                        Outputs o = session.run(feeds, outs, runOptions)) {
+                    pickAll(rows, ModelInputs.logits(sig, o), step, listener);
+                    cache.advance(o);
                 }
                 if (allDone(rows) || t == budget - 1) {
                     break;
@@ -149,8 +146,6 @@ public final class Generator {
                 pos = nextPos;
                 step = 1;
             }
-        } finally {
-            past.values().forEach(Tensor::close);
         }
     }
 
@@ -171,18 +166,11 @@ public final class Generator {
             }
             long[] pos = positions(mask, b, len);
             Map<String, Tensor> feeds = new HashMap<>();
-            try (Tensor idT = Tensor.ofLongs(ids, b, len);
-                    Tensor maskT = sig.hasAttentionMask() ? Tensor.ofLongs(mask, b, len) : null;
-                    Tensor posT = sig.hasPositionIds() ? Tensor.ofLongs(pos, b, len) : null) {
-                feeds.put("input_ids", idT);
-                if (maskT != null) {
-                    feeds.put("attention_mask", maskT);
-                }
-                if (posT != null) {
-                    feeds.put("position_ids", posT);
-                }
-                try (Outputs o = session.run(feeds, List.of("logits"), runOptions)) {
-                    pickAll(rows, o.get("logits"), len, listener);
+            try (KvCache empty = KvCache.empty(sig, b);
+                    ModelInputs in = new ModelInputs(sig, feeds, b, ids, len, mask, len, pos)) {
+                empty.feed(feeds);
+                try (Outputs o = session.run(feeds, List.of(sig.names().logits()), runOptions)) {
+                    pickAll(rows, ModelInputs.logits(sig, o), len, listener);
                 }
             }
             if (allDone(rows)) {
@@ -191,25 +179,19 @@ public final class Generator {
         }
     }
 
-    private static Tensor swap(Tensor old, Tensor replacement) {
-        old.close();
-        return replacement;
-    }
-
     /** Picks the next token of every unfinished row from the last position's logits. */
     private void pickAll(Row[] rows, Tensor logits, int step, TokenListener listener) {
         int v = (int) logits.dim(2);
         if (vocab > 0 && v < vocab) {
             throw new InvalidArgumentException("logits have " + v + " entries per token, config.json says vocab_size " + vocab);
         }
-        FloatBuffer fb = logits.floatView();
         float[] row = new float[v];
         for (int i = 0; i < rows.length; i++) {
             Row r = rows[i];
             if (r.reason != null) {
                 continue;
             }
-            fb.get(((i * step) + step - 1) * v, row);
+            logits.readFloats(((long) (i * step) + step - 1) * v, row); // float16/bfloat16 logits are widened
             int token = r.picker.pick(row, 0, v);
             long now = System.nanoTime();
             if (r.firstTokenAt == 0) {

@@ -1,10 +1,8 @@
 package dev.rectify.generate;
 
-import dev.rectify.ort.ElementType;
 import dev.rectify.ort.InferenceSession;
 import dev.rectify.ort.Outputs;
 import dev.rectify.ort.Tensor;
-import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -12,18 +10,26 @@ import java.util.Map;
 
 /**
  * Scores given continuations under a model: for every target token, its probability under teacher forcing. Works
- * on exports with or without a KV cache (an empty cache is fed). The basis of held-out NLL, token accuracy and the
+ * on exports with or without a KV cache (an empty cache is fed), in any of the conventions
+ * {@link CausalLmSignature} accepts; half-precision logits are widened to float32 before the softmax. The basis of held-out NLL, token accuracy and the
  * token-probability histograms of the DFT paper.
  */
 public final class TokenScorer {
     private final InferenceSession session;
     private final CausalLmSignature sig;
     private final long padId;
+    private final int vocabSize;
 
     public TokenScorer(InferenceSession session, CausalLmSignature sig, long padId) {
+        this(session, sig, padId, -1);
+    }
+
+    /** @param vocabSize the model's vocabulary; token ids outside it are rejected ({@code -1}: not checked) */
+    public TokenScorer(InferenceSession session, CausalLmSignature sig, long padId, int vocabSize) {
         this.session = session;
         this.sig = sig;
         this.padId = padId;
+        this.vocabSize = vocabSize;
     }
 
     /** Per-sequence scores: the probability of each target token and whether it was the argmax. */
@@ -43,6 +49,9 @@ public final class TokenScorer {
      */
     public List<Scores> score(List<long[]> ids, List<boolean[]> target, int batchSize) {
         List<Scores> out = new ArrayList<>(ids.size());
+        for (int i = 0; i < ids.size(); i++) {
+            ModelInputs.checkVocabulary("sequence " + i, ids.get(i), vocabSize);
+        }
         for (int from = 0; from < ids.size(); from += batchSize) {
             int to = Math.min(ids.size(), from + batchSize);
             out.addAll(scoreBatch(ids.subList(from, to), target.subList(from, to)));
@@ -67,23 +76,12 @@ public final class TokenScorer {
         }
         long[] pos = Generator.positions(mask, b, len);
         Map<String, Tensor> feeds = new HashMap<>();
-        List<Tensor> owned = new ArrayList<>();
-        try {
-            owned.add(put(feeds, "input_ids", Tensor.ofLongs(in, b, len)));
-            if (sig.hasAttentionMask()) {
-                owned.add(put(feeds, "attention_mask", Tensor.ofLongs(mask, b, len)));
-            }
-            if (sig.hasPositionIds()) {
-                owned.add(put(feeds, "position_ids", Tensor.ofLongs(pos, b, len)));
-            }
-            for (int l = 0; l < sig.layers(); l++) {
-                owned.add(put(feeds, sig.pastKeyNames().get(l), Tensor.zeros(ElementType.FLOAT, b, sig.kvHeads(), 0, sig.headDim())));
-                owned.add(put(feeds, sig.pastValueNames().get(l), Tensor.zeros(ElementType.FLOAT, b, sig.kvHeads(), 0, sig.headDim())));
-            }
-            try (Outputs o = session.run(feeds, List.of("logits"))) {
-                Tensor logits = o.get("logits");
+        try (KvCache empty = KvCache.empty(sig, b);
+                ModelInputs inputs = new ModelInputs(sig, feeds, b, in, len, mask, len, pos)) {
+            empty.feed(feeds);
+            try (Outputs o = session.run(feeds, List.of(sig.names().logits()))) {
+                Tensor logits = ModelInputs.logits(sig, o);
                 int v = (int) logits.dim(2);
-                FloatBuffer fb = logits.floatView();
                 float[] row = new float[v];
                 List<Scores> out = new ArrayList<>(b);
                 for (int i = 0; i < b; i++) {
@@ -95,7 +93,7 @@ public final class TokenScorer {
                         if (!tg[t]) {
                             continue;
                         }
-                        fb.get(((i * len) + t - 1) * v, row);
+                        logits.readFloats(((long) (i * len) + t - 1) * v, row); // widened from float16/bfloat16
                         double max = Double.NEGATIVE_INFINITY;
                         int arg = 0;
                         for (int k = 0; k < v; k++) {
@@ -120,13 +118,6 @@ public final class TokenScorer {
                 }
                 return out;
             }
-        } finally {
-            owned.forEach(Tensor::close);
         }
-    }
-
-    private static Tensor put(Map<String, Tensor> feeds, String name, Tensor t) {
-        feeds.put(name, t);
-        return t;
     }
 }

@@ -2,12 +2,15 @@ package dev.rectify.model;
 
 import dev.rectify.core.ChatMessage;
 import dev.rectify.core.ModelFormatException;
+import dev.rectify.core.io.ContentHash;
 import dev.rectify.ort.Device;
 import dev.rectify.data.ExampleEncoder;
 import dev.rectify.generate.CausalLmSignature;
 import dev.rectify.generate.ChatTemplate;
+import dev.rectify.generate.GenAiConfig;
 import dev.rectify.generate.Generator;
 import dev.rectify.generate.ModelConfig;
+import dev.rectify.generate.Sampling;
 import dev.rectify.generate.TokenScorer;
 import dev.rectify.generate.Tokenizer;
 import dev.rectify.generate.TokenizerConfig;
@@ -26,24 +29,33 @@ import org.slf4j.LoggerFactory;
  * An ONNX-exported causal LM opened from a folder: {@code model.onnx} (required), an optional KV-cache export
  * ({@code model_with_past.onnx} or {@code decoder_with_past_model.onnx}; or {@code model.onnx} itself when it has
  * {@code past_key_values.*} inputs), {@code tokenizer.json}, and optionally {@code tokenizer_config.json},
- * {@code config.json}, {@code generation_config.json}. Thread-safe; close it to free native memory.
+ * {@code config.json}, {@code generation_config.json}. A folder with an ONNX Runtime GenAI configuration
+ * ({@code genai_config.json}, or its {@code model} block in {@code config.json}) may instead name its one graph
+ * (e.g. {@code past.onnx}), whose KV cache is always an input. The graph runs in its own precision. Thread-safe;
+ * close it to free native memory.
  */
 public final class BaseModel extends TextGeneration implements AutoCloseable {
     /** Model file names Rectify looks for, in order, for the export with a KV cache. */
     public static final List<String> KV_CACHE_FILES = List.of("model_with_past.onnx", "decoder_with_past_model.onnx");
 
+    /** The no-past graph of Optimum's split export (with {@code decoder_with_past_model.onnx}). */
+    private static final String OPTIMUM_DECODER = "decoder_model.onnx";
+
     private static final Logger LOG = LoggerFactory.getLogger(BaseModel.class);
 
     private final Path dir;
+    private final Path modelFile;
     private final Device device;
     private final Tokenizer tokenizer;
     private final TokenizerConfig tokenizerConfig;
     private final ModelConfig config;
     private final ChatTemplate chatTemplate;
     private final InferenceSession decodeSession;
+    private final CausalLmSignature decodeSignature;
     private final Generator generator;
     private final Set<Long> eosIds;
     private final long padId;
+    private final long addedBosId;
     private final int contextLength;
     private volatile InferenceSession fullSession;
     private volatile Generator recomputeGenerator;
@@ -51,34 +63,59 @@ public final class BaseModel extends TextGeneration implements AutoCloseable {
     private BaseModel(Path dir, Device device) {
         this.dir = dir;
         this.device = device;
-        Path model = dir.resolve("model.onnx");
         if (!Files.isDirectory(dir)) {
             throw ModelFormatException.at(dir, "model folder not found");
         }
-        if (!Files.isRegularFile(model)) {
-            throw ModelFormatException.at(dir, "no model.onnx in the model folder (expected model.onnx, tokenizer.json, "
-                    + "and optionally model_with_past.onnx, tokenizer_config.json, config.json)");
+        ModelConfig cfg = ModelConfig.read(dir);
+        GenAiConfig genai = cfg.genaiConfig().orElse(null);
+        Path model;
+        Path kvFile;
+        if (genai != null && genai.decoderFile() != null) {
+            model = dir.resolve(genai.decoderFile()).normalize();
+            if (!model.startsWith(dir.normalize()) || !Files.isRegularFile(model)) {
+                throw ModelFormatException.at(genai.source(), "names the decoder graph '" + genai.decoderFile()
+                        + "', which is not a file in " + dir);
+            }
+            kvFile = model;
+        } else {
+            model = dir.resolve("model.onnx");
+            if (!Files.isRegularFile(model) && Files.isRegularFile(dir.resolve(OPTIMUM_DECODER))) {
+                model = dir.resolve(OPTIMUM_DECODER); // Optimum's split layout, beside decoder_with_past_model.onnx
+            }
+            if (!Files.isRegularFile(model)) {
+                throw ModelFormatException.at(dir, "no model.onnx in the model folder (expected model.onnx, tokenizer.json, "
+                        + "and optionally model_with_past.onnx, tokenizer_config.json, config.json; or a genai_config.json "
+                        + "naming the graph)"
+                        + (Files.isRegularFile(dir.resolve("decoder_model_merged.onnx")) ? "; Optimum's merged decoder "
+                                + "(decoder_model_merged.onnx, with use_cache_branch) is not supported for inference: re-export with "
+                                + "--no-post-process (separate decoder_model.onnx and decoder_with_past_model.onnx)" : ""));
+            }
+            kvFile = KV_CACHE_FILES.stream().map(dir::resolve).filter(Files::isRegularFile).findFirst().orElse(model);
         }
+        this.modelFile = model;
+        this.config = cfg;
         this.tokenizer = Tokenizer.open(dir.resolve("tokenizer.json"));
         InferenceSession decode = null;
         try {
             this.tokenizerConfig = TokenizerConfig.read(dir);
-            this.config = ModelConfig.read(dir);
             this.chatTemplate = tokenizerConfig.chatTemplate() == null ? null
                     : new ChatTemplate(tokenizerConfig.chatTemplate(), tokenizerConfig);
             this.eosIds = eosIds(config, tokenizerConfig, tokenizer);
             this.padId = padId(config, tokenizerConfig, tokenizer, eosIds);
             this.contextLength = config.maxPositionEmbeddings() > 0 ? config.maxPositionEmbeddings()
                     : (int) Math.min(Integer.MAX_VALUE, tokenizerConfig.modelMaxLength());
-            Path kvFile = KV_CACHE_FILES.stream().map(dir::resolve).filter(Files::isRegularFile).findFirst().orElse(null);
-            decode = InferenceSession.open(kvFile != null ? kvFile : model, device.sessionConfig());
+            this.addedBosId = addedBosId(config, tokenizerConfig, tokenizer, dir);
+            decode = InferenceSession.open(kvFile, device.sessionConfig());
             CausalLmSignature sig = CausalLmSignature.of(decode, config);
             if (!sig.hasKvCache()) {
                 LOG.warn("{} has no KV-cache export: generation recomputes the whole sequence at every token (slower). "
                         + "Export with past_key_values (Optimum's text-generation-with-past) to fix.", dir);
-                fullSession = decode;
+            }
+            if (kvFile.equals(model)) {
+                fullSession = decode; // one graph: recomputation feeds it an empty KV cache
             }
             this.decodeSession = decode;
+            this.decodeSignature = sig;
             this.generator = new Generator(decode, sig, tokenizer, eosIds, padId, contextLength, config.vocabSize());
         } catch (RuntimeException e) {
             if (decode != null) {
@@ -117,6 +154,20 @@ public final class BaseModel extends TextGeneration implements AutoCloseable {
         return java.util.Collections.unmodifiableSet(ids); // keeps order: the first id is the default pad
     }
 
+    // tokenizer_config.json's add_bos_token: the bos token's id in the tokenizer, else the config's bos_token_id
+    private static long addedBosId(ModelConfig c, TokenizerConfig t, Tokenizer tok, Path dir) {
+        if (!t.addBosToken()) {
+            return -1;
+        }
+        long id = t.bosToken() == null ? -1 : tok.specialTokenId(t.bosToken());
+        id = id >= 0 ? id : c.bosTokenId();
+        if (id < 0) {
+            throw ModelFormatException.at(dir.resolve("tokenizer_config.json"), "add_bos_token is true but no bos token "
+                    + "is defined (set bos_token to a special token of tokenizer.json, or bos_token_id in config.json)");
+        }
+        return id;
+    }
+
     private static long padId(ModelConfig c, TokenizerConfig t, Tokenizer tok, Set<Long> eos) {
         if (c.padTokenId() >= 0) {
             return c.padTokenId();
@@ -148,7 +199,28 @@ public final class BaseModel extends TextGeneration implements AutoCloseable {
 
     @Override
     protected TokenScorer scorer() {
-        return new TokenScorer(decodeSession, CausalLmSignature.of(decodeSession, config), padId);
+        return new TokenScorer(decodeSession, decodeSignature, padId, config.vocabSize());
+    }
+
+    /**
+     * Token ids of a prompt as the model's tokenizer gives them to it: with the bos token first when
+     * {@code tokenizer_config.json} sets {@code add_bos_token} and the text does not already begin with it (as a
+     * rendered chat template does).
+     */
+    public long[] encodePrompt(String text) {
+        long[] ids = tokenizer.encode(text);
+        if (addedBosId < 0 || (ids.length > 0 && ids[0] == addedBosId)) {
+            return ids;
+        }
+        long[] out = new long[ids.length + 1];
+        out[0] = addedBosId;
+        System.arraycopy(ids, 0, out, 1, ids.length);
+        return out;
+    }
+
+    /** The sampling {@code generation_config.json} asks for (greedy, 128 tokens when the folder has none). */
+    public Sampling defaultSampling() {
+        return config.generation().sampling();
     }
 
     /**
@@ -173,15 +245,18 @@ public final class BaseModel extends TextGeneration implements AutoCloseable {
         return generator;
     }
 
-    /** A generator that recomputes the whole sequence at each token, over {@code model.onnx} (for checks). */
+    /**
+     * A generator that recomputes the whole sequence at each token, over {@code model.onnx} or the folder's one
+     * graph (fed an empty KV cache): the reference for checks.
+     */
     public Generator recomputeGenerator() {
         Generator g = recomputeGenerator;
         if (g == null) {
             synchronized (this) {
                 if (recomputeGenerator == null) {
                     InferenceSession s = fullSession();
-                    recomputeGenerator = new Generator(s, CausalLmSignature.of(s, config), tokenizer, eosIds, padId,
-                            contextLength, config.vocabSize());
+                    recomputeGenerator = Generator.recomputing(s, CausalLmSignature.of(s, config), tokenizer, eosIds,
+                            padId, contextLength, config.vocabSize());
                 }
                 g = recomputeGenerator;
             }
@@ -189,13 +264,16 @@ public final class BaseModel extends TextGeneration implements AutoCloseable {
         return g;
     }
 
-    /** The session over {@code model.onnx} (no KV cache), opened on first use. */
+    /**
+     * The session over {@code model.onnx} (no KV cache), opened on first use; the decode session itself when the
+     * folder has one graph.
+     */
     public InferenceSession fullSession() {
         InferenceSession s = fullSession;
         if (s == null) {
             synchronized (this) {
                 if (fullSession == null) {
-                    fullSession = InferenceSession.open(dir.resolve("model.onnx"), device.sessionConfig());
+                    fullSession = InferenceSession.open(modelFile, device.sessionConfig());
                 }
                 s = fullSession;
             }
@@ -212,9 +290,14 @@ public final class BaseModel extends TextGeneration implements AutoCloseable {
         return dir;
     }
 
-    /** sha-256 of {@code model.onnx} and its external data: the identity adapters are tied to. */
+    /** sha-256 of {@link #modelFile()} and its external data: the identity adapters are tied to. */
     public String contentHash() {
-        return dev.rectify.core.io.ContentHash.ofModel(dir.resolve("model.onnx"));
+        return ContentHash.ofModel(modelFile);
+    }
+
+    /** The model's graph file: {@code model.onnx}, or the decoder graph a GenAI configuration names. */
+    public Path modelFile() {
+        return modelFile;
     }
 
     public Device device() {

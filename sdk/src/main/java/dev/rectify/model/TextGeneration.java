@@ -56,7 +56,7 @@ public abstract class TextGeneration implements TextModel {
     public List<Generation> generate(List<String> prompts, Sampling sampling, TokenListener listener) {
         List<long[]> ids = new ArrayList<>(prompts.size());
         for (String p : prompts) {
-            ids.add(base().tokenizer().encode(Objects.requireNonNull(p, "prompt")));
+            ids.add(base().encodePrompt(Objects.requireNonNull(p, "prompt")));
         }
         return generatorForText().generate(ids, sampling, listener, null);
     }

@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
+import java.nio.ShortBuffer;
 import java.util.Arrays;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.IntPointer;
@@ -45,6 +46,13 @@ public final class Tensor implements AutoCloseable {
     public static Tensor ofLongs(long[] data, long... shape) {
         Tensor t = allocate(ElementType.INT64, shape, data.length);
         t.byteView().asLongBuffer().put(data);
+        return t;
+    }
+
+    /** An int32 tensor holding a copy of {@code data}. */
+    public static Tensor ofInts(int[] data, long... shape) {
+        Tensor t = allocate(ElementType.INT32, shape, data.length);
+        t.byteView().asIntBuffer().put(data);
         return t;
     }
 
@@ -185,6 +193,29 @@ public final class Tensor implements AutoCloseable {
         float[] out = new float[b.remaining()];
         b.get(out);
         return out;
+    }
+
+    /**
+     * Copies {@code dst.length} elements starting at element {@code offset} into {@code dst} as float32: FLOAT is
+     * copied, FLOAT16 and BFLOAT16 are widened exactly (how half-precision logits are read for sampling).
+     */
+    public void readFloats(long offset, float[] dst) {
+        if (offset < 0 || offset + dst.length > count) {
+            throw new InvalidArgumentException("reading " + dst.length + " elements at " + offset + " from a tensor of "
+                    + count);
+        }
+        switch (type) {
+            case FLOAT -> floatView().get((int) offset, dst);
+            case FLOAT16, BFLOAT16 -> {
+                ShortBuffer b = byteView().asShortBuffer();
+                boolean half = type == ElementType.FLOAT16;
+                for (int i = 0; i < dst.length; i++) {
+                    short s = b.get((int) offset + i);
+                    dst[i] = half ? HalfFloats.halfToFloat(s) : HalfFloats.bfloat16ToFloat(s);
+                }
+            }
+            default -> throw new InvalidArgumentException("tensor is " + type + ", not a floating-point type");
+        }
     }
 
     /** A copy of the data as longs. */

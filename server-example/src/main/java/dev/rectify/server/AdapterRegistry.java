@@ -248,7 +248,7 @@ public class AdapterRegistry {
     /** One generation with a LoRA adapter on the shared session; a store entry gone missing is stored again once. */
     private Generation generateLora(String model, String id, String prompt, Sampling sampling, TokenListener listener) {
         List<long[]> ids = new ArrayList<>(1);
-        ids.add(base.tokenizer().encode(prompt));
+        ids.add(base.encodePrompt(prompt));
         try {
             return multi.generate(id, ids, sampling, listener).get(0);
         } catch (AdapterNotFoundException e) {
@@ -444,7 +444,7 @@ public class AdapterRegistry {
         }
 
         public int countTokens(String text) {
-            return base.tokenizer().encode(text).length;
+            return base.encodePrompt(text).length;
         }
 
         public Generation generate(String prompt, Sampling sampling, TokenListener listener) {
