@@ -1,6 +1,8 @@
 package dev.rectify.generate.jinja;
 
 import dev.rectify.generate.jinja.Ast.Node;
+import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.time.LocalDateTime;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -102,9 +104,9 @@ public final class JinjaTemplate {
         if (v instanceof Float f) {
             return Double.parseDouble(Float.toString(f));
         }
-        if (v instanceof java.math.BigDecimal || v instanceof java.math.BigInteger) {
+        if (v instanceof BigDecimal || v instanceof BigInteger) {
             Number n = (Number) v;
-            return v instanceof java.math.BigInteger ? (Object) n.longValue() : (Object) n.doubleValue();
+            return v instanceof BigInteger ? (Object) n.longValue() : (Object) n.doubleValue();
         }
         if (v instanceof CharSequence || v instanceof Character) {
             return v.toString();

@@ -13,6 +13,9 @@ import java.util.Set;
  * precedence (filters and {@code is} tests bind tighter than arithmetic; {@code ~} sits between {@code +} and
  * {@code *}). Statements: if/elif/else, for (with else, loop filter, tuple targets), set (plain, tuple, namespace
  * attribute, block), macro, break/continue (loopcontrols), raw, and transformers' generation block.
+ *
+ * <p>Over 400 lines because a recursive-descent grammar reads best as one file: one short method per rule, in
+ * Jinja2's order of precedence.
  */
 final class Parser {
     private final List<Token> tokens;

@@ -11,6 +11,9 @@ import java.util.Map;
  * Double and String; lists are {@link List}, dicts are insertion-ordered {@link Map}s, tuples {@link PyTuple}.
  * Truthiness, {@code str()}/{@code repr()} (float repr included), equality, ordering, arithmetic, membership,
  * indexing with negative indices, slicing and attribute lookup follow CPython and Jinja2's sandbox.
+ *
+ * <p>Over 400 lines because these operations share one value model and are only correct together (equality is
+ * used by membership, comparison by sorting); each is a short static method.
  */
 final class Py {
     private Py() {

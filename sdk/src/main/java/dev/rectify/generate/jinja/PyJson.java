@@ -1,5 +1,6 @@
 package dev.rectify.generate.jinja;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -67,7 +68,7 @@ final class PyJson {
                 b.append("{}");
                 return;
             }
-            List<? extends Map.Entry<?, ?>> entries = new java.util.ArrayList<>(m.entrySet());
+            List<? extends Map.Entry<?, ?>> entries = new ArrayList<>(m.entrySet());
             if (sortKeys) {
                 entries.sort((x, y) -> Py.compare(x.getKey(), y.getKey(), "<"));
             }

@@ -1,7 +1,9 @@
 package dev.rectify.generate.jinja;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -23,7 +25,7 @@ final class PyMethods {
             return switch (name) {
                 case "items" -> (a, k) -> {
                     List<Object> r = new ArrayList<>();
-                    m.forEach((key, v) -> r.add(new PyTuple(java.util.Arrays.asList(key, v))));
+                    m.forEach((key, v) -> r.add(new PyTuple(Arrays.asList(key, v))));
                     return r;
                 };
                 case "keys" -> (a, k) -> new ArrayList<Object>(m.keySet());
@@ -116,9 +118,9 @@ final class PyMethods {
                     return false;
                 };
             case "upper":
-                return (a, k) -> s.toUpperCase(java.util.Locale.ROOT);
+                return (a, k) -> s.toUpperCase(Locale.ROOT);
             case "lower":
-                return (a, k) -> s.toLowerCase(java.util.Locale.ROOT);
+                return (a, k) -> s.toLowerCase(Locale.ROOT);
             case "title":
                 return (a, k) -> title(s);
             case "capitalize":
@@ -270,7 +272,7 @@ final class PyMethods {
         if (s.isEmpty()) {
             return s;
         }
-        return Character.toUpperCase(s.charAt(0)) + s.substring(1).toLowerCase(java.util.Locale.ROOT);
+        return Character.toUpperCase(s.charAt(0)) + s.substring(1).toLowerCase(Locale.ROOT);
     }
 
     static String replace(String s, String old, String with, long count) {
