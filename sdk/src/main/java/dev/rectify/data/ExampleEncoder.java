@@ -4,15 +4,19 @@ import dev.rectify.core.ChatMessage;
 import dev.rectify.core.Example;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.generate.ChatTemplate;
+import dev.rectify.generate.EndOfTurn;
 import dev.rectify.generate.Tokenizer;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * Tokenizes examples for training. With a chat template, a prompt/completion pair is the conversation
- * [user: prompt, assistant: completion]; every trained assistant message contributes its content tokens plus the
- * end-of-sequence token as targets, and everything else (system, user, untrained assistant turns, the template's
- * markup) is context. Without a template the prompt and completion are concatenated as raw text, followed by the
+ * [user: prompt, assistant: completion]; every trained assistant message contributes what the model writes after
+ * the generation prompt as targets: its content and the special token the template closes the turn with (the
+ * end-of-turn token, e.g. {@code <|im_end|>}, {@code <|eot_id|>}, {@code <end_of_turn>}, {@code <|end|>}, even
+ * where it differs from {@code eos_token}; the end-of-sequence token is appended only when the template closes
+ * turns with no special token). Everything else (system, user, untrained assistant turns, the template's markup)
+ * is context. Without a template the prompt and completion are concatenated as raw text, followed by the
  * end-of-sequence token.
  *
  * <p>Truncation: sequences longer than {@code maxLength} keep their first {@code maxLength} tokens (right
@@ -26,7 +30,8 @@ public final class ExampleEncoder {
 
     /**
      * @param template the chat template, or null to concatenate raw text
-     * @param eosId    the end-of-sequence id appended after each completion
+     * @param eosId    the end-of-sequence id appended after each raw completion (and after chat replies whose
+     *                 template closes the turn with no special token)
      */
     public ExampleEncoder(Tokenizer tokenizer, ChatTemplate template, long eosId, int maxLength) {
         if (maxLength < 2) {
@@ -65,39 +70,7 @@ public final class ExampleEncoder {
             ids.add(eosId);
             target.add(true);
         } else {
-            List<ChatMessage> msgs = ex.asMessages();
-            String rendered = "";
-            for (int m = 0; m < msgs.size(); m++) {
-                ChatMessage msg = msgs.get(m);
-                boolean trained = msg.role().equals("assistant") && msg.weight() > 0;
-                if (msg.role().equals("assistant")) {
-                    // context up to where the assistant's reply starts
-                    String head = template.render(msgs.subList(0, m), true);
-                    append(ids, target, tokenizer.encode(suffix(head, rendered, index)), false);
-                    long[] content = tokenizer.encode(msg.content());
-                    if (trained) {
-                        requireTokens(index, content);
-                    }
-                    append(ids, target, content, trained);
-                    String full = template.render(msgs.subList(0, m + 1), false);
-                    String after = suffix(full, head + msg.content(), index);
-                    // the closing markup: its first token is the end-of-sequence token, trained with the reply
-                    long[] close = tokenizer.encode(after);
-                    for (int k = 0; k < close.length; k++) {
-                        ids.add(close[k]);
-                        target.add(trained && k == 0 && close[k] == eosId);
-                    }
-                    if (trained && (close.length == 0 || close[0] != eosId)) {
-                        ids.add(eosId);
-                        target.add(true);
-                    }
-                    rendered = full;
-                } else if (m == msgs.size() - 1) {
-                    String full = template.render(msgs, false);
-                    append(ids, target, tokenizer.encode(suffix(full, rendered, index)), false);
-                    rendered = full;
-                }
-            }
+            encodeChat(index, ex.asMessages(), ids, target);
         }
         int n = Math.min(ids.size(), maxLength);
         long[] outIds = new long[n];
@@ -124,13 +97,63 @@ public final class ExampleEncoder {
         return i;
     }
 
-    private static String suffix(String full, String prefix, int index) {
-        if (!full.startsWith(prefix)) {
-            throw new InvalidArgumentException("example " + index + ": the chat template does not render conversations "
-                    + "incrementally (a longer conversation does not start with the shorter one's text), so targets "
-                    + "cannot be located");
+    /**
+     * Renders the whole conversation once; for each assistant message, everything the model writes after the
+     * generation prompt (its reply and the template's end-of-turn special token, e.g. {@code <|eot_id|>}) is the
+     * span it is trained on, and everything else is context.
+     */
+    private void encodeChat(int index, List<ChatMessage> msgs, List<Long> ids, List<Boolean> target) {
+        String full = template.render(msgs, false);
+        int cursor = 0;
+        for (int m = 0; m < msgs.size(); m++) {
+            ChatMessage msg = msgs.get(m);
+            if (!msg.role().equals("assistant")) {
+                continue;
+            }
+            boolean trained = msg.weight() > 0;
+            if (trained) {
+                requireTokens(index, tokenizer.encode(msg.content()));
+            }
+            String head = template.render(msgs.subList(0, m), true);
+            if (!full.startsWith(head) || head.length() < cursor) {
+                throw new InvalidArgumentException("example " + index + ": the chat template does not render "
+                        + "conversations incrementally (the conversation up to message " + m + " with a generation prompt "
+                        + "is not a prefix of the whole conversation), so targets cannot be located");
+            }
+            int contentEnd = contentEnd(full, head.length(), msg.content());
+            if (contentEnd < 0) {
+                throw new InvalidArgumentException("example " + index + ": the chat template changes assistant message "
+                        + m + "'s text beyond trimming whitespace, so its tokens cannot be located in the rendered "
+                        + "conversation");
+            }
+            int[] eot = EndOfTurn.find(full, contentEnd, tokenizer.specialTokens());
+            int replyEnd = eot == null ? contentEnd : eot[1];
+            append(ids, target, tokenizer.encode(full.substring(cursor, head.length())), false);
+            long[] reply = tokenizer.encode(full.substring(head.length(), replyEnd));
+            append(ids, target, reply, trained);
+            if (eot == null && trained) {
+                // the template closes the turn without a special token: the end-of-sequence token ends the reply
+                ids.add(eosId);
+                target.add(true);
+            }
+            cursor = replyEnd;
         }
-        return full.substring(prefix.length());
+        append(ids, target, tokenizer.encode(full.substring(cursor)), false);
+    }
+
+    // Where the assistant's text ends in the render, searching from the generation prompt: as written, or trimmed
+    // (templates such as Llama-3's and Gemma's apply |trim); -1 when it is not there.
+    private static int contentEnd(String full, int from, String content) {
+        int at = full.indexOf(content, from);
+        if (at >= 0 && full.substring(from, at).isBlank()) {
+            return at + content.length();
+        }
+        String trimmed = content.strip();
+        at = full.indexOf(trimmed, from);
+        if (at >= 0 && full.substring(from, at).isBlank()) {
+            return at + trimmed.length();
+        }
+        return -1;
     }
 
     private static void requireTokens(int index, long[] completion) {

@@ -8,6 +8,7 @@ import dev.rectify.data.ExampleEncoder;
 import dev.rectify.generate.CausalLmSignature;
 import dev.rectify.generate.ChatTemplate;
 import dev.rectify.generate.GenAiConfig;
+import dev.rectify.generate.EndOfTurn;
 import dev.rectify.generate.Generator;
 import dev.rectify.generate.ModelConfig;
 import dev.rectify.generate.Sampling;
@@ -100,7 +101,7 @@ public final class BaseModel extends TextGeneration implements AutoCloseable {
             this.tokenizerConfig = TokenizerConfig.read(dir);
             this.chatTemplate = tokenizerConfig.chatTemplate() == null ? null
                     : new ChatTemplate(tokenizerConfig.chatTemplate(), tokenizerConfig);
-            this.eosIds = eosIds(config, tokenizerConfig, tokenizer);
+            this.eosIds = eosIds(config, tokenizerConfig, tokenizer, chatTemplate);
             this.padId = padId(config, tokenizerConfig, tokenizer, eosIds);
             this.contextLength = config.maxPositionEmbeddings() > 0 ? config.maxPositionEmbeddings()
                     : (int) Math.min(Integer.MAX_VALUE, tokenizerConfig.modelMaxLength());
@@ -146,10 +147,13 @@ public final class BaseModel extends TextGeneration implements AutoCloseable {
         return open(BundledModel.directory(), device);
     }
 
-    private static Set<Long> eosIds(ModelConfig c, TokenizerConfig t, Tokenizer tok) {
+    private static Set<Long> eosIds(ModelConfig c, TokenizerConfig t, Tokenizer tok, ChatTemplate template) {
         Set<Long> ids = new LinkedHashSet<>(c.eosTokenIds());
         if (t.eosToken() != null && tok.specialTokenId(t.eosToken()) >= 0) {
             ids.add(tok.specialTokenId(t.eosToken()));
+        }
+        if (template != null) { // the token the chat template ends assistant turns with, e.g. <|eot_id|>
+            EndOfTurn.of(template, tok).map(tok::specialTokenId).filter(id -> id >= 0).ifPresent(ids::add);
         }
         return java.util.Collections.unmodifiableSet(ids); // keeps order: the first id is the default pad
     }
@@ -320,7 +324,10 @@ public final class BaseModel extends TextGeneration implements AutoCloseable {
         return Optional.ofNullable(chatTemplate);
     }
 
-    /** End-of-sequence token ids (config, generation config and the tokenizer's eos token). */
+    /**
+     * End-of-sequence token ids (config, generation config, the tokenizer's eos token, and the chat template's
+     * end-of-turn token): generation stops on any of them.
+     */
     public Set<Long> eosTokenIds() {
         return eosIds;
     }
