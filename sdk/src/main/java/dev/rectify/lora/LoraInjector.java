@@ -29,6 +29,7 @@ import java.util.SplittableRandom;
  *   <li>the node is named {@code /<module path>/<op>} with a target as the module's last component (constant-folded
  *       exports such as Optimum's: {@code /model/layers.0/self_attn/q_proj/MatMul} with weight {@code onnx::MatMul_N}).</li>
  * </ol>
+ * The target {@value LoraTargets#ALL_LINEAR} matches every such projection inside the decoder layers (never the head).
  * A and B are added as initializers (A: PEFT's kaiming_uniform(a=√5), i.e. U(−1/√in, 1/√in), seeded per module;
  * B: zeros; or the config's initial values), so with B = 0 the graph computes exactly what it did before.
  */
@@ -156,6 +157,9 @@ public final class LoraInjector {
     }
 
     private boolean isTarget(String module) {
+        if (config.targetModules().contains(LoraTargets.ALL_LINEAR) && LoraTargets.isLayerProjection(module)) {
+            return true;
+        }
         int dot = module.lastIndexOf('.');
         return config.targetModules().contains(module.substring(dot + 1));
     }
