@@ -3,6 +3,7 @@ package dev.rectify.lora;
 import dev.rectify.InvalidArgumentException;
 import dev.rectify.onnx.Attributes;
 import dev.rectify.onnx.Graph;
+import dev.rectify.onnx.HalfFloats;
 import dev.rectify.onnx.Node;
 import dev.rectify.onnx.Tensors;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto;
@@ -184,14 +185,14 @@ public final class LoraInjector {
     private static long[] weightDims(Graph graph, String w) {
         Optional<TensorProto> init = graph.initializer(w);
         if (init.isPresent()) {
-            return init.get().getDataType() == DataType.FLOAT_VALUE ? Tensors.dims(init.get()) : null;
+            return isFloat(init.get().getDataType()) ? Tensors.dims(init.get()) : null;
         }
         Optional<ValueInfoProto> in = graph.input(w);
         if (in.isEmpty() || !in.get().getType().hasTensorType()) {
             return null;
         }
         TypeProto.Tensor t = in.get().getType().getTensorType();
-        if (t.getElemType() != DataType.FLOAT_VALUE || !t.hasShape()) {
+        if (!isFloat(t.getElemType()) || !t.hasShape()) {
             return null;
         }
         long[] dims = new long[t.getShape().getDimCount()];
@@ -202,6 +203,11 @@ public final class LoraInjector {
             dims[i] = t.getShape().getDim(i).getDimValue();
         }
         return dims;
+    }
+
+    /** float32, or a half-precision base weight (serving and merging on a float16/bfloat16 model). */
+    private static boolean isFloat(int type) {
+        return type == DataType.FLOAT_VALUE || HalfFloats.isHalf(type);
     }
 
     private TensorProto initial(String name, String module, long rows, long cols, boolean isA) {
