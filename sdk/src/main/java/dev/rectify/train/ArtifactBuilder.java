@@ -31,10 +31,9 @@ import java.util.regex.Pattern;
 /**
  * Builds ONNX Runtime training artifacts — {@code training_model.onnx}, {@code eval_model.onnx},
  * {@code optimizer_model.onnx}, {@code checkpoint} — from a base inference export ({@code input_ids,
- * attention_mask, position_ids → logits}; a with-past export, Optimum's merged decoder and float16/bfloat16 bases
- * are brought to that form first by {@link TrainableLayout})
- * and a {@link TrainingPlan}, exactly as
- * ort-training-facts.md §4/§7 states:
+ * attention_mask, position_ids → logits}, no KV cache; with-past exports, Optimum's merged decoder and
+ * float16/bfloat16 bases are first brought to that form by {@link TrainableLayout}) and a {@link TrainingPlan},
+ * exactly as ort-training-facts.md §4/§7 states:
  * <ul>
  *   <li>trainable parameters (LoRA A/B, or the selected base weights) become graph inputs, each with a
  *       {@code <p>_grad.accumulation.buffer} input and one {@code com.microsoft.InPlaceAccumulatorV2}; then

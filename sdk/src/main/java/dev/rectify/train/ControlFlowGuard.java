@@ -4,7 +4,6 @@ import dev.rectify.onnx.Graph;
 import dev.rectify.onnx.Node;
 import java.util.Collection;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Set;
 
 /**
@@ -32,19 +31,9 @@ final class ControlFlowGuard {
                             + "merged decoder) or leave that parameter out of the selection");
                 }
             }
-            boolean hit = false;
-            for (String in : n.inputs()) {
-                hit |= derived.contains(in);
-            }
-            hit |= implicit.stream().anyMatch(derived::contains);
-            if (hit) {
+            if (n.inputs().stream().anyMatch(derived::contains)) {
                 derived.addAll(n.outputs());
             }
         }
-    }
-
-    /** The control-flow nodes of {@code g}, for messages and tests. */
-    static List<Node> controlFlowNodes(Graph g) {
-        return g.nodes().stream().filter(n -> !n.subgraphs().isEmpty()).toList();
     }
 }
