@@ -10,6 +10,7 @@ import dev.rectify.lora.MultiLoraGraph;
 import dev.rectify.lora.OnnxAdapterFormat;
 import dev.rectify.lora.ServingLayout;
 import dev.rectify.onnx.Graph;
+import dev.rectify.onnx.HalfFloats;
 import dev.rectify.onnx.OnnxModel;
 import dev.rectify.onnx.Tensors;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
@@ -79,6 +80,45 @@ class HalfPrecisionTrainingTest {
         assertEquals(l32, l16, 5e-3 * l32, "the float16 base's loss is the float32 model's within float16 rounding");
         float[] l = TrainingLayoutsTest.losses(a16, 20, 2e-2f);
         System.out.println("float16 base, LoRA SFT loss: " + l[0] + " -> " + l[19]);
+        assertTrue(l[19] < 0.7 * l[0], "loss " + l[0] + " -> " + l[19]);
+    }
+
+    /** nopast.onnx in bfloat16 (weights, constants, casts, logits), as a bfloat16 export declares it. */
+    static OnnxModel toBfloat16(OnnxModel m) {
+        Graph g = m.graph();
+        for (var t : List.copyOf(g.initializers().values())) {
+            if (t.getDataType() == DataType.FLOAT_VALUE) {
+                g.putInitializer(HalfFloats.tensor(t.getName(), Tensors.toFloatArray(t), DataType.BFLOAT16_VALUE,
+                        Tensors.dims(t)));
+            }
+        }
+        for (var n : g.nodes()) {
+            var v = n.attributes().get("value");
+            if (n.opType().equals("Constant") && v != null && v.hasT() && v.getT().getDataType() == DataType.FLOAT_VALUE) {
+                n.attr("value", HalfFloats.tensor("", Tensors.toFloatArray(v.getT()), DataType.BFLOAT16_VALUE,
+                        Tensors.dims(v.getT())));
+            }
+            if (n.opType().equals("Cast") && n.attribute("to").orElseThrow().getI() == DataType.FLOAT_VALUE) {
+                n.attr("to", (long) DataType.BFLOAT16_VALUE);
+            }
+        }
+        var out = g.output("logits").orElseThrow().toBuilder();
+        out.getTypeBuilder().getTensorTypeBuilder().setElemType(DataType.BFLOAT16_VALUE);
+        g.outputs().set(0, out.build());
+        g.valueInfos().clear();
+        return m.withGraph(g);
+    }
+
+    @Test
+    void loraOverABfloat16BaseMatchesFloat32AndTrains() {
+        OnnxModel bf16 = toBfloat16(OnnxModel.read(TrainingLayoutsTest.fixture("nopast.onnx")));
+        assertEquals(DataType.BFLOAT16_VALUE, bf16.graph().initializer("lm_head.weight").orElseThrow().getDataType());
+        TrainingArtifacts a16 = ArtifactBuilder.defaults().build(bf16, "bf16", lora(), tmp.resolve("bf16"));
+        assertParametersAreFloat32(a16);
+        float l32 = firstLoss(build("nopast.onnx", lora(), "lora32b"));
+        float[] l = TrainingLayoutsTest.losses(a16, 20, 2e-2f);
+        System.out.println("bfloat16 base: loss " + l[0] + " (float32 base " + l32 + ") -> " + l[19]);
+        assertEquals(l32, l[0], 5e-3 * l32, "within bfloat16 rounding of the weights");
         assertTrue(l[19] < 0.7 * l[0], "loss " + l[0] + " -> " + l[19]);
     }
 
