@@ -63,7 +63,12 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--lora-alpha", description = "LoRA alpha (default 2 x rank).")
     Double loraAlpha;
 
-    @Option(names = "--full", description = "Full fine-tuning of every weight instead of LoRA.")
+    @Option(names = "--lora-targets", split = ",", paramLabel = "MODULE[,MODULE...]",
+            description = "LoRA target modules, e.g. q_proj,v_proj or c_attn (default: all-linear, every linear "
+                    + "projection inside the decoder layers, never the head).")
+    List<String> loraTargets;
+
+    @Option(names = "--full", description = "Full fine-tuning of every float weight of rank >= 2 instead of LoRA.")
     boolean full;
 
     @Option(names = {"--learning-rate", "--lr"}, description = "Peak learning rate (default 2e-4 LoRA, 5e-5 full).")
@@ -107,9 +112,15 @@ final class FinetuneCommand implements Callable<Integer> {
                 .batchSize(batchSize).microBatchSize(microBatchSize).maxSeqLength(maxSeqLength).seed(seed)
                 .evalFraction(evalFraction).checkpointEvery(checkpointEvery).resume(resume).runDir(runDir);
         if (full) {
+            if (loraTargets != null) {
+                throw new InvalidArgumentException("--lora-targets and --full do not go together");
+            }
             b.fullFineTuning();
         } else {
             b.lora(loraRank, loraAlpha != null ? loraAlpha : 2.0 * loraRank);
+            if (loraTargets != null) {
+                b.loraTargets(loraTargets.toArray(new String[0]));
+            }
         }
         if (epochs != null) {
             b.epochs(epochs);

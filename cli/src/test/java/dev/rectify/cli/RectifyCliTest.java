@@ -42,6 +42,20 @@ class RectifyCliTest {
     }
 
     @Test
+    void finetuneTakesLoraTargets(@TempDir Path dir) throws Exception {
+        Path data = dir.resolve("d.jsonl");
+        java.nio.file.Files.writeString(data, "{\"prompt\": \"2+2=\", \"completion\": \"4\"}\n".repeat(4));
+        Run bad = run("finetune", "--model", MODEL, "--lora-targets", "c_attn,no_such_proj", "--max-steps", "1",
+                "--out", dir.resolve("a").toString(), data.toString());
+        assertEquals(1, bad.code(), bad.out());
+        assertTrue(bad.err().contains("no_such_proj") && bad.err().contains("q_proj"), "the named targets were used: " + bad.err());
+        Run both = run("finetune", "--model", MODEL, "--full", "--lora-targets", "q_proj", data.toString());
+        assertEquals(1, both.code());
+        assertTrue(both.err().contains("--lora-targets"), both.err());
+        assertTrue(run("finetune", "--help").out().contains("--lora-targets"));
+    }
+
+    @Test
     void errorsAreOneClearLineAndNonZero(@TempDir Path empty) {
         Run missing = run("generate", "--model", empty.toString(), "--prompt", "hi");
         assertEquals(1, missing.code());

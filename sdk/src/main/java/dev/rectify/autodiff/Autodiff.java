@@ -52,6 +52,14 @@ public final class Autodiff {
         return new Autodiff(m);
     }
 
+    /**
+     * Whether input {@code i} of {@code node} can carry gradient at all: false for edges that never do, whatever
+     * the rule (indices, shapes, comparisons, integer casts, Gather's indices, ...).
+     */
+    public static boolean carriesGradient(Node node, int i) {
+        return !node.input(i).isEmpty() && !Engine.isStopEdge(node, i);
+    }
+
     /** Names of the ops with rules: "Add" for ONNX ops, "com.microsoft:GatherGrad" style for others. */
     public Set<String> supportedOps() {
         return Collections.unmodifiableSet(new TreeSet<>(rules.keySet()));

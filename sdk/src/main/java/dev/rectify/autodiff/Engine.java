@@ -184,10 +184,12 @@ final class Engine {
         }
         em.prefix("Grad/");
         Map<String, String> out = new LinkedHashMap<>();
+        Set<String> unreached = new java.util.LinkedHashSet<>();
         for (String w : request.wrt()) {
             String g = fwd.contains(w) ? accumulate(w) : null;
             String name = w + "_grad";
             if (g == null) {
+                unreached.add(w);
                 em.prefix(w + "_Grad/");
                 GradientContext ctx = new GradientContext(em, Node.of("Identity", List.of(w), List.of()), new boolean[1],
                         new String[0], this::add);
@@ -198,7 +200,7 @@ final class Engine {
             }
             out.put(w, g);
         }
-        return new GradientResult(out);
+        return new GradientResult(out, unreached);
     }
 
     private String identity(String g, String w) {

@@ -1,5 +1,6 @@
 package dev.rectify.job;
 
+import dev.rectify.core.ModelFormatException;
 import dev.rectify.core.RectifyException;
 import dev.rectify.model.BundledModel;
 import dev.rectify.ort.Device;
@@ -12,17 +13,24 @@ import dev.rectify.data.EncodedExample;
 import dev.rectify.data.ExampleEncoder;
 import dev.rectify.lora.LoraConfig;
 import dev.rectify.adapter.AdapterStore;
+import dev.rectify.lora.LoraTargets;
+import dev.rectify.onnx.Graph;
+import dev.rectify.onnx.OnnxModel;
 import dev.rectify.train.ArtifactCache;
 import dev.rectify.core.io.ContentHash;
 import dev.rectify.train.Trainer;
 import dev.rectify.train.TrainingArtifacts;
 import dev.rectify.train.TrainingPlan;
+import dev.rectify.train.TrainableLayout;
 import dev.rectify.train.TrainingResult;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 
 /** One fine-tuning request: split, tokenize, build (or reuse) artifacts, train, wrap the weights as an Adapter. */
 public final class FineTuneRun {
@@ -60,16 +68,18 @@ public final class FineTuneRun {
         List<EncodedExample> trainEnc = encoder.encodeAll(train);
         List<EncodedExample> evalEnc = eval.isEmpty() ? List.of() : encoder.encodeAll(eval);
 
-        TrainingPlan plan = plan(options, base.device());
         Path modelFile = base.directory().resolve("model.onnx");
+        Set<String> targets = options.fullFineTuning() ? Set.of() : loraTargets(modelFile, base.config().modelType(),
+                options.loraTargets());
+        TrainingPlan plan = plan(options, base.device(), targets);
         String baseHash = base.contentHash();
         String id = ContentHash.of(baseHash + "\n" + dataHash(examples, options) + "\n" + options.canonical());
         if (store == null) {
-            return train(id, baseHash, modelFile, plan, trainEnc, evalEnc);
+            return train(id, baseHash, modelFile, plan, targets, trainEnc, evalEnc);
         }
         if (options.resume() || options.runDir() != null) {
             // a run the caller manages (its own checkpoint folder, or resuming one): always train, then store
-            Adapter a = train(id, baseHash, modelFile, plan, trainEnc, evalEnc);
+            Adapter a = train(id, baseHash, modelFile, plan, targets, trainEnc, evalEnc);
             try {
                 store.put(a);
             } catch (RectifyException e) {
@@ -79,12 +89,12 @@ public final class FineTuneRun {
         }
         // the same base, data, objective and options name the same adapter: reuse it, and train concurrent
         // identical requests once
-        Adapter a = store.getOrCreate(id, () -> train(id, baseHash, modelFile, plan, trainEnc, evalEnc));
+        Adapter a = store.getOrCreate(id, () -> train(id, baseHash, modelFile, plan, targets, trainEnc, evalEnc));
         return a.options().orElse(null) == options ? a : a.withOptions(options);
     }
 
-    private Adapter train(String id, String baseHash, Path modelFile, TrainingPlan plan, List<EncodedExample> trainEnc,
-            List<EncodedExample> evalEnc) {
+    private Adapter train(String id, String baseHash, Path modelFile, TrainingPlan plan, Set<String> targets,
+            List<EncodedExample> trainEnc, List<EncodedExample> evalEnc) {
         TrainingArtifacts artifacts = ArtifactCache.at(BundledModel.home().resolve("artifacts")).getOrBuild(modelFile, plan);
         Path runDir = options.runDir() != null ? options.runDir() : BundledModel.home().resolve("runs").resolve(id.substring(0, 24));
         Trainer trainer = new Trainer(artifacts, options, base.device().sessionConfig(), base.padTokenId(), runDir);
@@ -94,20 +104,46 @@ public final class FineTuneRun {
         if (options.fullFineTuning()) {
             b.kind(Adapter.Kind.FULL);
         } else {
-            b.kind(Adapter.Kind.LORA).lora(options.loraRank(), options.loraAlpha(), options.loraTargets());
+            b.kind(Adapter.Kind.LORA).lora(options.loraRank(), options.loraAlpha(), targets);
         }
         return b.build();
     }
 
+    /**
+     * The concrete LoRA target modules for {@code modelFile}: {@code requested} unless it asks for the default
+     * ({@value LoraTargets#ALL_LINEAR}), which is resolved on the graph as training sees it ({@link LoraTargets#resolve}).
+     */
+    static Set<String> loraTargets(Path modelFile, String modelType, Set<String> requested) {
+        if (!requested.isEmpty() && !requested.contains(LoraTargets.ALL_LINEAR)) {
+            return requested;
+        }
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(modelFile); // the graph only: external weights are not needed for names
+        } catch (IOException e) {
+            throw ModelFormatException.at(modelFile, "cannot read: " + e.getMessage(), e);
+        }
+        Graph g = TrainableLayout.prepare(OnnxModel.parse(bytes).graph());
+        return LoraTargets.resolve(g, requested, modelType);
+    }
+
     static TrainingPlan plan(FineTuneOptions o, Device device) {
+        return plan(o, device, o.loraTargets());
+    }
+
+    static TrainingPlan plan(FineTuneOptions o, Device device, Set<String> loraTargets) {
         // the order-independent (repeatable) clipping runs its sequence ops on the CPU; on CUDA, ORT's fused kernel
         TrainingPlan.Builder b = TrainingPlan.builder().objective(o.objective()).normalization(o.normalization())
                 .betas(o.beta1(), o.beta2()).weightDecay(o.weightDecay()).maxGradNorm(o.maxGradNorm())
                 .deterministicClipping(device.provider().kind() == dev.rectify.ort.ExecutionProvider.Kind.CPU);
         if (o.fullFineTuning()) {
-            b.fullFineTuning(o.fullFineTuningPattern());
+            if (o.fullFineTuningPattern() == null) {
+                b.fullFineTuning();
+            } else {
+                b.fullFineTuning(o.fullFineTuningPattern());
+            }
         } else {
-            b.lora(LoraConfig.builder().rank(o.loraRank()).alpha(o.loraAlpha()).targetModules(o.loraTargets()).seed(o.seed()).build());
+            b.lora(LoraConfig.builder().rank(o.loraRank()).alpha(o.loraAlpha()).targetModules(loraTargets).seed(o.seed()).build());
         }
         return b.build();
     }

@@ -3,6 +3,7 @@ package dev.rectify.lora;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.onnx.Attributes;
 import dev.rectify.onnx.Graph;
+import dev.rectify.onnx.HalfFloats;
 import dev.rectify.onnx.Node;
 import dev.rectify.onnx.Tensors;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto;
@@ -29,6 +30,7 @@ import java.util.SplittableRandom;
  *   <li>the node is named {@code /<module path>/<op>} with a target as the module's last component (constant-folded
  *       exports such as Optimum's: {@code /model/layers.0/self_attn/q_proj/MatMul} with weight {@code onnx::MatMul_N}).</li>
  * </ol>
+ * The target {@value LoraTargets#ALL_LINEAR} matches every such projection inside the decoder layers (never the head).
  * A and B are added as initializers (A: PEFT's kaiming_uniform(a=√5), i.e. U(−1/√in, 1/√in), seeded per module;
  * B: zeros; or the config's initial values), so with B = 0 the graph computes exactly what it did before.
  */
@@ -156,6 +158,9 @@ public final class LoraInjector {
     }
 
     private boolean isTarget(String module) {
+        if (config.targetModules().contains(LoraTargets.ALL_LINEAR) && LoraTargets.isLayerProjection(module)) {
+            return true;
+        }
         int dot = module.lastIndexOf('.');
         return config.targetModules().contains(module.substring(dot + 1));
     }
@@ -180,14 +185,14 @@ public final class LoraInjector {
     private static long[] weightDims(Graph graph, String w) {
         Optional<TensorProto> init = graph.initializer(w);
         if (init.isPresent()) {
-            return init.get().getDataType() == DataType.FLOAT_VALUE ? Tensors.dims(init.get()) : null;
+            return isFloat(init.get().getDataType()) ? Tensors.dims(init.get()) : null;
         }
         Optional<ValueInfoProto> in = graph.input(w);
         if (in.isEmpty() || !in.get().getType().hasTensorType()) {
             return null;
         }
         TypeProto.Tensor t = in.get().getType().getTensorType();
-        if (t.getElemType() != DataType.FLOAT_VALUE || !t.hasShape()) {
+        if (!isFloat(t.getElemType()) || !t.hasShape()) {
             return null;
         }
         long[] dims = new long[t.getShape().getDimCount()];
@@ -198,6 +203,11 @@ public final class LoraInjector {
             dims[i] = t.getShape().getDim(i).getDimValue();
         }
         return dims;
+    }
+
+    /** float32, or a half-precision base weight (serving and merging on a float16/bfloat16 model). */
+    private static boolean isFloat(int type) {
+        return type == DataType.FLOAT_VALUE || HalfFloats.isHalf(type);
     }
 
     private TensorProto initial(String name, String module, long rows, long cols, boolean isA) {

@@ -3,9 +3,11 @@ package dev.rectify.lora;
 import dev.rectify.adapter.ServingLayout;
 import dev.rectify.onnx.Builders;
 import dev.rectify.onnx.Graph;
+import dev.rectify.onnx.HalfFloats;
 import dev.rectify.onnx.Node;
 import dev.rectify.onnx.OnnxModel;
 import dev.rectify.onnx.Tensors;
+import dev.rectify.onnx.proto.OnnxProto.TensorProto;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -60,29 +62,52 @@ public final class MultiLoraGraph {
             } else if (slot.inFeatures() != t.inFeatures() || slot.outFeatures() != t.outFeatures()) {
                 throw new dev.rectify.core.ModelFormatException("module " + t.module() + " is used by projections of different shapes");
             }
-            rewire(g, byName.get(t.nodeName()), slot);
+            rewire(g, byName.get(t.nodeName()), slot, weightType(g, t.baseWeight()));
         }
         return new Built(base.withGraph(g), new ServingLayout(new ArrayList<>(slots.values())));
     }
 
-    private static void rewire(Graph g, Node node, LoraSlot s) {
-        String x = node.input(0);
+    private static int weightType(Graph g, String weight) {
+        return g.initializer(weight).map(TensorProto::getDataType).orElse(g.input(weight)
+                .map(v -> v.getType().getTensorType().getElemType()).orElse(DataType.FLOAT_VALUE));
+    }
+
+    /**
+     * y' = y + delta after {@code node}. On a float16/bfloat16 projection the branch runs in float32 (the adapter's
+     * own precision): x is cast up and delta cast back to the weight's type before the Add.
+     */
+    private static void rewire(Graph g, Node node, LoraSlot s, int weightType) {
+        String x0 = node.input(0);
         String y = node.output(0);
         String base = g.uniqueName(y + ".lora_base");
         node.outputs().set(0, base);
         String p = "/lora_serve/" + s.module() + "/";
+        boolean half = HalfFloats.isHalf(weightType);
+        List<Node> casts = new ArrayList<>();
+        String x = x0;
+        if (half) {
+            x = g.uniqueName(p + "x_float");
+            casts.add(Node.of("Cast", List.of(x0), List.of(x)).attr("to", (long) DataType.FLOAT_VALUE)
+                    .name(g.uniqueName(p + "CastX")));
+        }
         String at = g.uniqueName(p + "A_T");
         String xa = g.uniqueName(p + "xA");
         String xas = g.uniqueName(p + "xA_scaled");
         String bt = g.uniqueName(p + "B_T");
         String d = g.uniqueName(p + "delta");
-        List<Node> added = List.of(
+        List<Node> added = new ArrayList<>(casts);
+        added.addAll(List.of(
                 Node.of("Transpose", List.of(s.loraA()), List.of(at)).attrInts("perm", 1, 0).name(g.uniqueName(p + "TransposeA")),
                 Node.of("MatMul", List.of(x, at), List.of(xa)).name(g.uniqueName(p + "MatMulA")),
                 Node.of("Mul", List.of(xa, ServingLayout.SCALE_INPUT), List.of(xas)).name(g.uniqueName(p + "Scale")),
                 Node.of("Transpose", List.of(s.loraB()), List.of(bt)).attrInts("perm", 1, 0).name(g.uniqueName(p + "TransposeB")),
-                Node.of("MatMul", List.of(xas, bt), List.of(d)).name(g.uniqueName(p + "MatMulB")),
-                Node.of("Add", List.of(base, d), List.of(y)).name(g.uniqueName(p + "Add")));
+                Node.of("MatMul", List.of(xas, bt), List.of(d)).name(g.uniqueName(p + "MatMulB"))));
+        if (half) {
+            String dh = g.uniqueName(p + "delta_half");
+            added.add(Node.of("Cast", List.of(d), List.of(dh)).attr("to", (long) weightType).name(g.uniqueName(p + "CastDelta")));
+            d = dh;
+        }
+        added.add(Node.of("Add", List.of(base, d), List.of(y)).name(g.uniqueName(p + "Add")));
         g.nodes().addAll(g.nodes().indexOf(node) + 1, added);
     }
 }

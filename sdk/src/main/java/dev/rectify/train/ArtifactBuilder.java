@@ -34,8 +34,9 @@ import java.util.regex.Pattern;
 /**
  * Builds ONNX Runtime training artifacts — {@code training_model.onnx}, {@code eval_model.onnx},
  * {@code optimizer_model.onnx}, {@code checkpoint} — from a base inference export ({@code input_ids,
- * attention_mask, position_ids → logits}, no KV cache) and a {@link TrainingPlan}, exactly as
- * ort-training-facts.md §4/§7 states:
+ * attention_mask, position_ids → logits}, no KV cache; with-past exports, Optimum's merged decoder and
+ * float16/bfloat16 bases are first brought to that form by {@link TrainableLayout}) and a {@link TrainingPlan},
+ * exactly as ort-training-facts.md §4/§7 states:
  * <ul>
  *   <li>trainable parameters (LoRA A/B, or the selected base weights) become graph inputs, each with a
  *       {@code <p>_grad.accumulation.buffer} input and one {@code com.microsoft.InPlaceAccumulatorV2}; then
@@ -53,7 +54,7 @@ import java.util.regex.Pattern;
  */
 public final class ArtifactBuilder {
     /** Bumped whenever the artifacts this class writes change. Part of the cache key. */
-    public static final String VERSION = "rectify-artifacts-2";
+    public static final String VERSION = "rectify-artifacts-3";
     public static final String LOGITS = "logits";
     public static final String GRAD_NORM_SQ = "grad_norm_sq";
     public static final String GRAD_DEBUG_PREFIX = "grad_debug.";
@@ -115,11 +116,13 @@ public final class ArtifactBuilder {
                     + "or later: re-export it (torch.onnx.export(..., opset_version=17))");
         }
         Graph g = base.graph();
+        TrainableLayout.prepare(g); // merged decoder, with-past export, half precision: see the class
         lowerFusedOps(g, opset);
         checkTrainable(g);
         // old-style exports list initializers among the inputs too: frozen weights must not become user inputs
         g.inputs().removeIf(v -> g.isInitializer(v.getName()));
         List<TensorProto> params = selectAndInject(g, plan);
+        ControlFlowGuard.check(g, params.stream().map(TensorProto::getName).toList());
         for (TensorProto p : params) {
             g.removeInitializer(p.getName());
         }
@@ -176,13 +179,6 @@ public final class ArtifactBuilder {
             throw new UntrainableModelException("the base model has no 'logits' output (outputs: " + g.outputNames()
                     + "); export a causal LM whose output is named 'logits' [batch, sequence, vocab]");
         }
-        List<String> past = g.inputNames().stream().filter(n -> n.startsWith("past_key_values") || n.startsWith("past."))
-                .toList();
-        if (!past.isEmpty()) {
-            throw new UntrainableModelException("the base model takes a KV cache (" + past.get(0)
-                    + (past.size() > 1 ? " and " + (past.size() - 1) + " more" : "") + "); training needs the export "
-                    + "without past key/values (model.onnx, not model_with_past.onnx / decoder_with_past)");
-        }
         Map<String, Node> producers = g.producerIndex();
         ArrayDeque<String> todo = new ArrayDeque<>(List.of(LOGITS));
         Set<Node> seen = new HashSet<>();
@@ -228,9 +224,13 @@ public final class ArtifactBuilder {
             }
             return out;
         }
-        Set<String> used = g.consumerIndex().keySet();
+        TiedWeights.retie(g); // a folded copy of a tied embedding trains as the embedding itself
+        Set<String> used = new HashSet<>(g.consumerIndex().keySet());
+        g.nodes().forEach(n -> used.addAll(n.implicitInputs()));
         Pattern p = plan.fullFineTuningPattern() == null ? null : Pattern.compile(plan.fullFineTuningPattern());
+        LossPaths paths = LossPaths.to(g, LOGITS);
         List<String> candidates = new ArrayList<>();
+        List<String> picked = new ArrayList<>();
         for (TensorProto t : g.initializers().values()) {
             if (t.getDataType() != DataType.FLOAT_VALUE || !used.contains(t.getName())) {
                 continue;
@@ -239,7 +239,20 @@ public final class ArtifactBuilder {
             boolean pick = p != null ? p.matcher(t.getName()).find()
                     : t.getDimsCount() >= 2 && !BUFFER_NAMES.matcher(t.getName()).find();
             if (pick) {
-                out.add(Tensors.withRawData(t));
+                picked.add(t.getName());
+            }
+        }
+        ControlFlowGuard.check(g, picked);
+        Set<String> unreached = paths.unreached(picked);
+        if (p != null && !unreached.isEmpty()) {
+            throw new UntrainableModelException("full fine-tuning pattern '" + p + "' selects " + unreached.size()
+                    + " tensor(s) that cannot change the logits (no differentiable path: " + String.join(", ",
+                    List.copyOf(unreached).subList(0, Math.min(5, unreached.size()))) + (unreached.size() > 5 ? ", ..."
+                    : "") + "); they would get zero gradients and only weight decay. Narrow the pattern");
+        }
+        for (String name : picked) {
+            if (!unreached.contains(name)) { // by default, tensors off the path to the logits are buffers, not weights
+                out.add(Tensors.withRawData(g.initializer(name).orElseThrow()));
             }
         }
         if (out.isEmpty()) {
@@ -289,7 +302,8 @@ public final class ArtifactBuilder {
         for (String n : names) {
             if (grads.get(n) == null || grads.get(n).isEmpty()) {
                 throw new UntrainableModelException("trainable parameter '" + n + "' does not influence the logits "
-                        + "(no gradient reaches it); leave it out of the selection");
+                        + "(no differentiable path reaches it: it would get zero gradients and only weight decay); "
+                        + "leave it out of the selection");
             }
         }
         for (TensorProto p : params) {

@@ -12,7 +12,8 @@ import java.util.Map;
 public interface Differentiator {
     /**
      * @param seeds tensor → existing tensor holding d(loss)/d(tensor)
-     * @param wrt   tensors (trainable parameters) to return gradients for
+     * @param wrt   tensors (trainable parameters) to return gradients for; one with no differentiable path to a
+     *              seed is left out of the returned map (the artifact builder then refuses to train it)
      */
     Map<String, String> differentiate(Graph graph, int opset, Map<String, String> seeds, List<String> wrt);
 

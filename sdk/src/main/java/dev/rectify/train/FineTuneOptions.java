@@ -4,6 +4,7 @@ import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.core.CancellationToken;
 import dev.rectify.core.Example;
 import dev.rectify.core.Objective;
+import dev.rectify.lora.LoraTargets;
 import java.nio.file.Path;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -133,7 +134,7 @@ public final class FineTuneOptions {
      * two runs with equal canonical options, base model and data give the same adapter.
      */
     public String canonical() {
-        return "objective=" + objective + ";mode=" + (fullFineTuning ? "full:" + fullPattern : "lora:r=" + loraRank
+        return "objective=" + objective + ";mode=" + (fullFineTuning ? "full:" + (fullPattern == null ? "rank>=2" : fullPattern) : "lora:r=" + loraRank
                 + ",alpha=" + loraAlpha + ",targets=" + new java.util.TreeSet<>(loraTargets)) + ";epochs=" + epochs
                 + ";maxSteps=" + maxSteps + ";lr=" + learningRate + ";schedule=" + schedule + ";warmup=" + warmupRatio
                 + ";batch=" + batchSize + ";micro=" + microBatchSize + ";maxSeq=" + maxSeqLength + ";evalFraction="
@@ -144,6 +145,7 @@ public final class FineTuneOptions {
 
     public Objective objective() { return objective; }
     public boolean fullFineTuning() { return fullFineTuning; }
+    /** Full fine-tuning's weight-name regex; null = every float weight of rank >= 2 on the path to the logits. */
     public String fullFineTuningPattern() { return fullPattern; }
     public int loraRank() { return loraRank; }
     public double loraAlpha() { return loraAlpha; }
@@ -187,11 +189,10 @@ public final class FineTuneOptions {
     public static final class Builder {
         private Objective objective = Objective.DFT;
         private boolean fullFineTuning;
-        private String fullPattern = ".*";
+        private String fullPattern;
         private int loraRank = 16;
         private double loraAlpha = 32;
-        private Set<String> loraTargets = new LinkedHashSet<>(
-                List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"));
+        private Set<String> loraTargets = new LinkedHashSet<>(List.of(LoraTargets.ALL_LINEAR));
         private int epochs = 3;
         private int maxSteps = -1;
         private double learningRate = -1;
@@ -235,7 +236,11 @@ public final class FineTuneOptions {
             return this;
         }
 
-        /** LoRA target modules by name (q_proj, ...; c_attn, c_proj, c_fc for GPT-2 exports). */
+        /**
+         * LoRA target modules by name (q_proj, ...; c_attn, c_proj, c_fc for GPT-2 exports). The default,
+         * {@value LoraTargets#ALL_LINEAR}, is every linear projection inside the decoder layers, never the head (or
+         * the model type's usual list when config.json names a known model_type).
+         */
         public Builder loraTargets(String... modules) {
             require(modules.length > 0, "at least one LoRA target module is needed");
             this.loraTargets = new LinkedHashSet<>(List.of(modules));
@@ -244,7 +249,9 @@ public final class FineTuneOptions {
 
         /** Trains every float weight of rank >= 2 instead of LoRA. */
         public Builder fullFineTuning() {
-            return fullFineTuning(".*");
+            this.fullFineTuning = true;
+            this.fullPattern = null; // not ".*": that also matches norms, biases and buffers such as rotary tables
+            return this;
         }
 
         /** Trains the weights whose names match {@code regex} instead of LoRA. */

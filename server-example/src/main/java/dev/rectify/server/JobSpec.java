@@ -5,16 +5,19 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rectify.train.FineTuneOptions;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.core.Objective;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.regex.Pattern;
 
 /**
  * A fine-tuning job's method and resolved hyperparameters, parsed from the request ({@code method: {type, <type>:
  * {hyperparameters}}} or the older top-level {@code hyperparameters}) and stored with the job as JSON.
  * Hyperparameters: n_epochs, batch_size, learning_rate_multiplier (× 2e-4) or learning_rate, and the extensions
- * lora_rank, lora_alpha, max_steps, max_seq_length, checkpoint_every. "auto" means the default.
+ * lora_rank, lora_alpha, lora_targets (a list of module names; default every linear projection in the decoder
+ * layers), max_steps, max_seq_length, checkpoint_every. "auto" means the default.
  */
 public record JobSpec(String methodType, int nEpochs, int batchSize, double learningRate, Double learningRateMultiplier,
-        int loraRank, double loraAlpha, Integer maxSteps, int maxSeqLength, int checkpointEvery) {
+        int loraRank, double loraAlpha, Integer maxSteps, int maxSeqLength, int checkpointEvery, List<String> loraTargets) {
     static final double BASE_LEARNING_RATE = 2e-4;
     private static final Pattern SUFFIX = Pattern.compile("[A-Za-z0-9_-]{1,40}");
 
@@ -46,9 +49,10 @@ public record JobSpec(String methodType, int nEpochs, int batchSize, double lear
         for (var it = hp.fieldNames(); it.hasNext();) {
             String f = it.next();
             if (!java.util.Set.of("n_epochs", "batch_size", "learning_rate_multiplier", "learning_rate", "lora_rank", "lora_alpha",
-                    "max_steps", "max_seq_length", "checkpoint_every").contains(f)) {
+                    "lora_targets", "max_steps", "max_seq_length", "checkpoint_every").contains(f)) {
                 throw ApiException.invalid(p + f, "unknown hyperparameter '" + f + "' (known: n_epochs, batch_size, "
-                        + "learning_rate_multiplier, learning_rate, lora_rank, lora_alpha, max_steps, max_seq_length, checkpoint_every)");
+                        + "learning_rate_multiplier, learning_rate, lora_rank, lora_alpha, lora_targets, max_steps, "
+                        + "max_seq_length, checkpoint_every)");
             }
         }
         int epochs = orDefault(auto(hp, "n_epochs", p, 1, 10_000), 3);
@@ -65,7 +69,8 @@ public record JobSpec(String methodType, int nEpochs, int batchSize, double lear
             throw ApiException.invalid(p + "learning_rate", "give learning_rate_multiplier or learning_rate, not both");
         }
         double effective = lr != null ? lr : BASE_LEARNING_RATE * (mult == null ? 1.0 : mult);
-        JobSpec spec = new JobSpec(type, epochs, batch, effective, mult, rank, alpha, maxSteps, maxSeq, ckpt);
+        JobSpec spec = new JobSpec(type, epochs, batch, effective, mult, rank, alpha, maxSteps, maxSeq, ckpt,
+                targets(hp, p + "lora_targets"));
         try {
             spec.options().build();
         } catch (InvalidArgumentException e) {
@@ -80,6 +85,26 @@ public record JobSpec(String methodType, int nEpochs, int batchSize, double lear
             throw ApiException.invalid("suffix", "'suffix' must be 1 to 40 letters, digits, '_' or '-', got " + Ids.quote(s));
         }
         return s;
+    }
+
+    /** lora_targets: "auto"/absent (null: the default), or a non-empty list of module names. */
+    private static List<String> targets(JsonNode hp, String field) {
+        if (isAuto(hp, "lora_targets")) {
+            return null;
+        }
+        JsonNode t = hp.get("lora_targets");
+        if (!t.isArray() || t.isEmpty()) {
+            throw ApiException.invalid(field, "'" + field + "' must be \"auto\" or a non-empty list of module names "
+                    + "such as [\"q_proj\", \"v_proj\"], got " + t);
+        }
+        List<String> out = new ArrayList<>();
+        for (JsonNode x : t) {
+            if (!x.isTextual() || x.asText().isBlank()) {
+                throw ApiException.invalid(field, "'" + field + "' must hold module names, found " + x);
+            }
+            out.add(x.asText());
+        }
+        return List.copyOf(out);
     }
 
     private static int orDefault(Integer v, int d) {
@@ -113,6 +138,9 @@ public record JobSpec(String methodType, int nEpochs, int batchSize, double lear
         if (maxSteps != null) {
             b.maxSteps(maxSteps);
         }
+        if (loraTargets != null) {
+            b.loraTargets(loraTargets.toArray(new String[0]));
+        }
         return b;
     }
 
@@ -128,6 +156,11 @@ public record JobSpec(String methodType, int nEpochs, int batchSize, double lear
         h.put("learning_rate", learningRate);
         h.put("lora_rank", loraRank);
         h.put("lora_alpha", loraAlpha);
+        if (loraTargets == null) {
+            h.put("lora_targets", "auto");
+        } else {
+            loraTargets.forEach(h.putArray("lora_targets")::add);
+        }
         if (maxSteps == null) {
             h.putNull("max_steps");
         } else {
@@ -150,6 +183,12 @@ public record JobSpec(String methodType, int nEpochs, int batchSize, double lear
                 n.path("learning_rate").asDouble(), n.path("learning_rate_multiplier").isNumber() ? n.get("learning_rate_multiplier").asDouble() : null,
                 n.path("lora_rank").asInt(), n.path("lora_alpha").asDouble(),
                 n.path("max_steps").isNumber() ? n.get("max_steps").asInt() : null, n.path("max_seq_length").asInt(),
-                n.path("checkpoint_every").asInt());
+                n.path("checkpoint_every").asInt(), n.path("lora_targets").isArray() ? storedTargets(n.get("lora_targets")) : null);
+    }
+
+    private static List<String> storedTargets(JsonNode a) {
+        List<String> out = new ArrayList<>();
+        a.forEach(x -> out.add(x.asText()));
+        return List.copyOf(out);
     }
 }

@@ -141,6 +141,9 @@ class BadInputTest implements TestPropertyProvider {
                 + "\"method\": {\"type\": \"dft\", \"dft\": {\"hyperparameters\": {\"learning_rate\": 5}}}}"), 400, "learning rate");
         error(api().post("/v1/fine_tuning/jobs", Api.ADMIN_KEY, job
                 + "\"method\": {\"type\": \"dft\", \"dft\": {\"hyperparameters\": {\"warp\": 9}}}}"), 400, "unknown hyperparameter");
+        error(api().post("/v1/fine_tuning/jobs", Api.ADMIN_KEY, job
+                + "\"method\": {\"type\": \"dft\", \"dft\": {\"hyperparameters\": {\"lora_targets\": \"q_proj\"}}}}"), 400,
+                "lora_targets");
         error(api().post("/v1/fine_tuning/jobs", Api.ADMIN_KEY, job + "\"suffix\": \"../x\"}"), 400, "suffix");
         error(api().post("/v1/fine_tuning/jobs", Api.ADMIN_KEY, "{\"model\": \"gpt-4o\", \"training_file\": \"" + fileId + "\"}"), 404,
                 "does not exist");

@@ -1,0 +1,22 @@
+package dev.rectify.train;
+
+import dev.rectify.onnx.Graph;
+
+/**
+ * Brings a causal LM graph as published to the layout training uses ({@code input_ids, attention_mask[,
+ * position_ids] → logits}, no KV cache, float32 compute): Optimum's merged decoder is inlined through its no-cache
+ * branch ({@link NoCacheBranchInliner}), a with-past export gets an empty cache ({@link EmptyPastFeeder}), and a
+ * float16/bfloat16 base computes in float32 ({@link HalfPrecisionUpcast}). Inference keeps the original graph.
+ */
+public final class TrainableLayout {
+    private TrainableLayout() {
+    }
+
+    /** Rewrites {@code g} in place and returns it. */
+    public static Graph prepare(Graph g) {
+        NoCacheBranchInliner.inline(g);
+        EmptyPastFeeder.feedEmpty(g);
+        HalfPrecisionUpcast.upcast(g);
+        return g;
+    }
+}
