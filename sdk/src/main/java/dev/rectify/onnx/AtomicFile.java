@@ -47,6 +47,12 @@ final class AtomicFile implements AutoCloseable {
         return out;
     }
 
+    /** The temporary file's channel, for writes that bypass {@link #stream()} (flushed first). */
+    FileChannel channel() throws IOException {
+        out.flush();
+        return channel;
+    }
+
     /** Flushes, fsyncs and closes the temporary file. */
     void sync() throws IOException {
         if (!synced) {
