@@ -37,7 +37,7 @@ import java.util.SplittableRandom;
  * 896, 14/2, 4864), {@code 1.5b} (Qwen2.5-1.5B: 151936, 28, 1536, 12/2 with head dim 128, 8960). Peak RSS is the
  * kernel's high-water mark (VmHWM), reset between phases through {@code /proc/self/clear_refs}.
  * <pre>java -cp ... dev.rectify.bench.ScaleBench [--shapes 30m,125m] [--threads 2] [--batch 2] [--seq 128]
- *     [--warmup 1] [--steps 3] [--xmx 1g] [--work DIR] [--peer true] [--recompute false] [--loss-chunk 0]
+ *     [--warmup 1] [--steps 3] [--xmx 1g] [--work DIR] [--peer true]
  *     [--ort key=value]... [--reuse-artifacts false]</pre>
  */
 public final class ScaleBench {
@@ -82,10 +82,8 @@ public final class ScaleBench {
     private static void driver(Options o) throws IOException, InterruptedException {
         Files.createDirectories(o.work);
         System.out.printf("scale benchmark: ONNX Runtime %s, Java %s, %d cores, %d threads, batch %dx%d, LoRA r=8 alpha 16 "
-                + "on q/k/v/o/gate/up/down, DFT, AdamW, clip 1.0, %d warmup + %d timed steps; Rectify child JVMs -Xmx%s; "
-                + "recompute %s, loss chunk %d%n", OrtRuntime.get().version(), Runtime.version(),
-                Runtime.getRuntime().availableProcessors(), o.threads, o.batch, o.seq, o.warmup, o.steps, o.xmx, o.recompute,
-                o.lossChunk);
+                + "on q/k/v/o/gate/up/down, DFT, AdamW, clip 1.0, %d warmup + %d timed steps; Rectify child JVMs -Xmx%s%n", OrtRuntime.get().version(), Runtime.version(),
+                Runtime.getRuntime().availableProcessors(), o.threads, o.batch, o.seq, o.warmup, o.steps, o.xmx);
         System.out.println("uptime at start: " + uptime());
         List<JsonNode[]> rows = new ArrayList<>();
         for (String name : o.shapes) {
@@ -287,8 +285,6 @@ public final class ScaleBench {
         String xmx = "1g";
         Path work = Path.of("src-test/target/scale-bench");
         boolean peer = true;
-        boolean recompute;
-        int lossChunk;
         boolean reuse;
         List<String> ortEntries = new ArrayList<>();
 
@@ -306,8 +302,6 @@ public final class ScaleBench {
                     case "--xmx" -> o.xmx = args[++i];
                     case "--work" -> o.work = Path.of(args[++i]);
                     case "--peer" -> o.peer = Boolean.parseBoolean(args[++i]);
-                    case "--recompute" -> o.recompute = Boolean.parseBoolean(args[++i]);
-                    case "--loss-chunk" -> o.lossChunk = Integer.parseInt(args[++i]);
                     case "--reuse-artifacts" -> o.reuse = Boolean.parseBoolean(args[++i]);
                     case "--ort" -> o.ortEntries.add(args[++i]);
                     default -> throw new IllegalArgumentException("unknown argument " + args[i]);
@@ -323,8 +317,7 @@ public final class ScaleBench {
                 a.add(e);
             }
             a.addAll(List.of("--threads", String.valueOf(threads), "--batch", String.valueOf(batch), "--seq", String.valueOf(seq),
-                    "--warmup", String.valueOf(warmup), "--steps", String.valueOf(steps), "--work", work.toString(),
-                    "--recompute", String.valueOf(recompute), "--loss-chunk", String.valueOf(lossChunk)));
+                    "--warmup", String.valueOf(warmup), "--steps", String.valueOf(steps), "--work", work.toString()));
             return a;
         }
     }
