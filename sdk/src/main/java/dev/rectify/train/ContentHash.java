@@ -1,11 +1,15 @@
 package dev.rectify.train;
 
+import com.google.protobuf.CodedInputStream;
 import dev.rectify.ModelFormatException;
 import dev.rectify.onnx.OnnxModel;
+import dev.rectify.onnx.proto.OnnxProto.ModelProto;
 import dev.rectify.onnx.proto.OnnxProto.StringStringEntryProto;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -59,11 +63,19 @@ public final class ContentHash {
     }
 
     private static String compute(Path model) throws IOException {
-        byte[] bytes = Files.readAllBytes(model);
+        // memory-mapped and parsed with aliasing: the weights are digested without entering the Java heap
+        MappedByteBuffer bytes;
+        try (FileChannel ch = FileChannel.open(model)) {
+            bytes = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size());
+        }
         MessageDigest md = sha256();
-        md.update(bytes);
+        md.update(bytes.duplicate());
         TreeSet<String> locations = new TreeSet<>();
-        for (TensorProto t : OnnxModel.parse(bytes).proto().getGraph().getInitializerList()) {
+        CodedInputStream cin = CodedInputStream.newInstance(bytes.duplicate());
+        cin.enableAliasing(true);
+        cin.setSizeLimit(Integer.MAX_VALUE);
+        for (TensorProto t : OnnxModel.of(ModelProto.parseFrom(cin)).proto().getGraph()
+                .getInitializerList()) {
             if (t.getDataLocation() == TensorProto.DataLocation.EXTERNAL) {
                 for (StringStringEntryProto e : t.getExternalDataList()) {
                     if (e.getKey().equals("location")) {
