@@ -3,6 +3,7 @@ package dev.rectify.onnx;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.UnsafeByteOperations;
 import dev.rectify.InvalidArgumentException;
 import dev.rectify.ModelFormatException;
 import dev.rectify.onnx.proto.OnnxProto.GraphProto;
@@ -77,7 +78,8 @@ public final class OnnxModel {
 
     /** Parses a (memory-mapped) buffer with aliasing: bytes fields refer to the buffer instead of being copied. */
     static ModelProto parseProto(ByteBuffer buffer, String what) {
-        return parseProto(CodedInputStream.newInstance(buffer), what);
+        // through an immutable ByteString: protobuf aliases only buffers it knows to be immutable
+        return parseProto(UnsafeByteOperations.unsafeWrap(buffer).newCodedInput(), what);
     }
 
     private static ModelProto parseProto(CodedInputStream in, String what) {

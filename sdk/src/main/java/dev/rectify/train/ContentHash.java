@@ -1,6 +1,7 @@
 package dev.rectify.train;
 
 import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.UnsafeByteOperations;
 import dev.rectify.ModelFormatException;
 import dev.rectify.onnx.OnnxModel;
 import dev.rectify.onnx.proto.OnnxProto.ModelProto;
@@ -71,7 +72,7 @@ public final class ContentHash {
         MessageDigest md = sha256();
         md.update(bytes.duplicate());
         TreeSet<String> locations = new TreeSet<>();
-        CodedInputStream cin = CodedInputStream.newInstance(bytes.duplicate());
+        CodedInputStream cin = UnsafeByteOperations.unsafeWrap(bytes.duplicate()).newCodedInput(); // aliased: no copy
         cin.enableAliasing(true);
         cin.setSizeLimit(Integer.MAX_VALUE);
         for (TensorProto t : OnnxModel.of(ModelProto.parseFrom(cin)).proto().getGraph()
