@@ -22,7 +22,9 @@ Two commands:
     /usr/bin/python3 src-test/bench/torch_train_peer.py train BATCH.json --model-dir DIR --threads 2 \
         [--rank 8] [--alpha 16] [--warmup 2] [--steps 5] [--lr 1e-4] [--max-grad-norm 1.0]
 
-The last line of stdout is one JSON object. Set OMP_NUM_THREADS/OPENBLAS_NUM_THREADS to --threads in the
+The last line of stdout is one JSON object; it includes peak_rss_load_kb (VmHWM after loading the weights and
+injecting LoRA) and peak_rss_train_kb (VmHWM of the training steps alone: the high-water mark is reset through
+/proc/self/clear_refs after loading), used by the scale benchmark (ScaleBench). Set OMP_NUM_THREADS/OPENBLAS_NUM_THREADS to --threads in the
 environment (TrainBench does) so that OpenBLAS uses the same number of threads as torch and Rectify.
 OMP_WAIT_POLICY defaults to PASSIVE here (see below): with libgomp spinning, steps were 3-6x slower.
 """
@@ -153,6 +155,27 @@ def inject_lora(model, r, alpha):
     return count, trainable
 
 
+def vm_kb(field):
+    """A /proc/self/status field in kB (VmRSS, VmHWM), or -1 where there is no /proc."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return -1
+
+
+def reset_peak_rss():
+    """Resets VmHWM to the current RSS (Linux: writing 5 to /proc/self/clear_refs)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
 def objective_loss(logits, labels, objective):
     nll = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
                                       ignore_index=-100, reduction="none")
@@ -191,6 +214,10 @@ def cmd_train(args):
     labels[:, :-1] = ids[:, 1:]
     ids, mask, pos, labels = ids.to(dev), mask.to(dev), pos.to(dev), labels.to(dev)
     tokens = int(mask.sum())
+    import gc
+    gc.collect()
+    peak_load = vm_kb("VmHWM")
+    reset_peak_rss()
     print(f"batch {tuple(ids.shape)}, {tokens} tokens, {int((labels != -100).sum())} targets")
 
     def step(objective):
@@ -219,7 +246,7 @@ def cmd_train(args):
                   f"{'' if i >= args.warmup else ' (warmup)'}")
     result = {"peer": "pytorch", "torch": torch.__version__, "blas": libs, "threads": torch.get_num_threads(),
               "tokens_per_step": tokens, "trainable_parameters": n_train, "parameters": model.num_parameters(),
-              "lora_modules": adapted}
+              "lora_modules": adapted, "peak_rss_load_kb": peak_load, "peak_rss_train_kb": vm_kb("VmHWM")}
     for o in objectives:
         med = statistics.median(times[o])
         result[o] = {"step_s": med, "tokens_per_s": tokens / med, "steps_s": times[o],

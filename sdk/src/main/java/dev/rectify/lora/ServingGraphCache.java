@@ -1,5 +1,6 @@
 package dev.rectify.lora;
 
+import dev.rectify.onnx.ModelHash;
 import dev.rectify.adapter.ServingLayout;
 import dev.rectify.core.io.AtomicFile;
 import dev.rectify.core.io.FileTrees;
@@ -46,7 +47,7 @@ public final class ServingGraphCache {
 
     /** The cache key of a base export and target set. */
     public String key(Path baseExport, Set<String> targetModules) {
-        return ContentHash.of(VERSION + "\n" + ContentHash.ofModel(baseExport) + "\n" + new TreeSet<>(targetModules));
+        return ContentHash.of(VERSION + "\n" + ModelHash.of(baseExport) + "\n" + new TreeSet<>(targetModules));
     }
 
     /** The serving graph for {@code baseExport}, building it on a miss. */

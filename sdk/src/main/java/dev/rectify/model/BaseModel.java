@@ -1,5 +1,6 @@
 package dev.rectify.model;
 
+import dev.rectify.onnx.ModelHash;
 import dev.rectify.core.ChatMessage;
 import dev.rectify.core.ModelFormatException;
 import dev.rectify.core.io.ContentHash;
@@ -296,7 +297,7 @@ public final class BaseModel extends TextGeneration implements AutoCloseable {
 
     /** sha-256 of {@link #modelFile()} and its external data: the identity adapters are tied to. */
     public String contentHash() {
-        return ContentHash.ofModel(modelFile);
+        return ModelHash.of(modelFile);
     }
 
     /** The model's graph file: {@code model.onnx}, or the decoder graph a GenAI configuration names. */

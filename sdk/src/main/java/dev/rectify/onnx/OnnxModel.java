@@ -6,11 +6,13 @@ import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.core.ModelFormatException;
+import com.google.protobuf.UnsafeByteOperations;
 import dev.rectify.onnx.proto.OnnxProto.GraphProto;
 import dev.rectify.onnx.proto.OnnxProto.ModelProto;
 import dev.rectify.onnx.proto.OnnxProto.OperatorSetIdProto;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -72,7 +74,16 @@ public final class OnnxModel {
     }
 
     private static ModelProto parseProto(byte[] bytes, String what) {
-        CodedInputStream in = CodedInputStream.newInstance(bytes);
+        return parseProto(CodedInputStream.newInstance(bytes), what);
+    }
+
+    /** Parses a (memory-mapped) buffer with aliasing: bytes fields refer to the buffer instead of being copied. */
+    static ModelProto parseProto(ByteBuffer buffer, String what) {
+        // through an immutable ByteString: protobuf aliases only buffers it knows to be immutable
+        return parseProto(UnsafeByteOperations.unsafeWrap(buffer).newCodedInput(), what);
+    }
+
+    private static ModelProto parseProto(CodedInputStream in, String what) {
         in.enableAliasing(true);
         in.setSizeLimit(Integer.MAX_VALUE);
         in.setRecursionLimit(RECURSION_LIMIT);
@@ -143,14 +154,14 @@ public final class OnnxModel {
         }
     }
 
-    private static void checkSize(ModelProto m, Path file) {
+    static void checkSize(ModelProto m, Path file) {
         if (m.getSerializedSize() < 0) {
             throw new InvalidArgumentException("cannot write " + file + ": the model exceeds protobuf's 2 GiB limit; "
                     + "write it with external data");
         }
     }
 
-    private static void writeProto(ModelProto m, OutputStream out) throws IOException {
+    static void writeProto(ModelProto m, OutputStream out) throws IOException {
         CodedOutputStream cos = CodedOutputStream.newInstance(out, 1 << 16);
         m.writeTo(cos);
         cos.flush();

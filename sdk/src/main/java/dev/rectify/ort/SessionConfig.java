@@ -22,8 +22,12 @@ public final class SessionConfig {
     private final Map<String, String> entries;
     private final boolean spinning;
     private final boolean cudaTf32;
+    private final boolean cpuArena;
+    private final boolean memoryPattern;
 
     private SessionConfig(Builder b) {
+        this.cpuArena = b.cpuArena;
+        this.memoryPattern = b.memoryPattern;
         this.spinning = b.spinning;
         this.cudaTf32 = b.cudaTf32;
         this.intraOpThreads = b.intraOpThreads;
@@ -50,6 +54,8 @@ public final class SessionConfig {
         b.entries.putAll(entries);
         b.spinning = spinning;
         b.cudaTf32 = cudaTf32;
+        b.cpuArena = cpuArena;
+        b.memoryPattern = memoryPattern;
         return b;
     }
 
@@ -73,6 +79,16 @@ public final class SessionConfig {
         return entries;
     }
 
+    /** Whether CPU tensors come from ORT's arena (ORT's default) rather than straight from the system allocator. */
+    public boolean cpuArena() {
+        return cpuArena;
+    }
+
+    /** Whether ORT pre-plans one block per run from the shapes it has seen (ORT's default). */
+    public boolean memoryPattern() {
+        return memoryPattern;
+    }
+
     /** Whether idle ORT worker threads spin (ORT's default) instead of sleeping (Rectify's default). */
     public boolean spinning() {
         return spinning;
@@ -89,6 +105,12 @@ public final class SessionConfig {
             rt.check(api.SetIntraOpNumThreads(opts, intraOpThreads), "setting intra-op threads");
             rt.check(api.SetInterOpNumThreads(opts, interOpThreads), "setting inter-op threads");
             rt.check(api.SetSessionGraphOptimizationLevel(opts, optimization.ortValue), "setting the optimisation level");
+            if (!cpuArena) {
+                rt.check(api.DisableCpuMemArena(opts), "disabling the CPU memory arena");
+            }
+            if (!memoryPattern) {
+                rt.check(api.DisableMemPattern(opts), "disabling memory patterns");
+            }
             String spin = spinning ? "1" : "0";
             for (String key : new String[] {"session.intra_op.allow_spinning", "session.inter_op.allow_spinning"}) {
                 if (!entries.containsKey(key)) {
@@ -130,18 +152,21 @@ public final class SessionConfig {
     public boolean equals(Object o) {
         return o instanceof SessionConfig c && c.intraOpThreads == intraOpThreads && c.interOpThreads == interOpThreads
                 && c.optimization == optimization && c.provider.equals(provider) && c.entries.equals(entries)
-                && c.spinning == spinning && c.cudaTf32 == cudaTf32;
+                && c.spinning == spinning && c.cudaTf32 == cudaTf32 && c.cpuArena == cpuArena
+                && c.memoryPattern == memoryPattern;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(intraOpThreads, interOpThreads, optimization, provider, entries, spinning, cudaTf32);
+        return Objects.hash(intraOpThreads, interOpThreads, optimization, provider, entries, spinning, cudaTf32, cpuArena,
+                memoryPattern);
     }
 
     @Override
     public String toString() {
         return "SessionConfig[" + provider.ortName() + ", intraOp=" + intraOpThreads + ", interOp=" + interOpThreads
-                + ", " + optimization + (spinning ? ", spinning" : "") + (entries.isEmpty() ? "" : ", " + entries) + "]";
+                + ", " + optimization + (spinning ? ", spinning" : "") + (cpuArena ? "" : ", no arena")
+                + (memoryPattern ? "" : ", no memory pattern") + (entries.isEmpty() ? "" : ", " + entries) + "]";
     }
 
     /** Builder for {@link SessionConfig}. */
@@ -153,8 +178,28 @@ public final class SessionConfig {
         private final Map<String, String> entries = new LinkedHashMap<>();
         private boolean spinning;
         private boolean cudaTf32;
+        private boolean cpuArena = true;
+        private boolean memoryPattern = true;
 
         private Builder() {
+        }
+
+        /**
+         * Whether CPU tensors come from ORT's growing arena (default true). Off, each tensor is allocated and freed
+         * on its own, so memory a run no longer needs goes back to the system instead of staying in the arena.
+         */
+        public Builder cpuArena(boolean arena) {
+            this.cpuArena = arena;
+            return this;
+        }
+
+        /**
+         * Whether ORT plans one pre-sized block per run from the input shapes it has seen (default true). Off, runs
+         * allocate tensor by tensor; with variable shapes (training micro-batches) this avoids one plan per shape.
+         */
+        public Builder memoryPattern(boolean pattern) {
+            this.memoryPattern = pattern;
+            return this;
         }
 
         /**

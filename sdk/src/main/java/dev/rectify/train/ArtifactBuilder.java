@@ -1,5 +1,6 @@
 package dev.rectify.train;
 
+import dev.rectify.onnx.ModelHash;
 import dev.rectify.core.io.ContentHash;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.autodiff.UnsupportedOpException;
@@ -9,6 +10,7 @@ import dev.rectify.lora.LoraInjector;
 import dev.rectify.lora.LoraTarget;
 import dev.rectify.onnx.Builders;
 import dev.rectify.onnx.Graph;
+import dev.rectify.onnx.LazyWeights;
 import dev.rectify.onnx.Node;
 import dev.rectify.onnx.OnnxModel;
 import dev.rectify.onnx.Tensors;
@@ -64,6 +66,8 @@ public final class ArtifactBuilder {
     public static final String PROP_OBJECTIVE = "rectify.objective";
     public static final String PROP_NORMALIZATION = "rectify.normalization";
     public static final String PROP_MODE = "rectify.mode";
+    /** The frozen base weights, one copy shared by the training and eval models. */
+    public static final String FROZEN_WEIGHTS = "frozen_weights.onnx.data";
 
     /** Fused contrib ops made for inference: no gradient kernels exist for them. */
     static final Set<String> INFERENCE_ONLY_OPS = Set.of("GroupQueryAttention", "MultiHeadAttention", "Attention",
@@ -97,13 +101,17 @@ public final class ArtifactBuilder {
         return "ext=" + externalDataThreshold + ",ckext=" + checkpointExternalThreshold;
     }
 
-    /** Builds the artifacts for {@code baseModel} (a model file; its external data is read) into {@code folder}. */
+    /**
+     * Builds the artifacts for {@code baseModel} (a model file) into {@code folder}. Only the graph is read
+     * ({@link LazyWeights}): the frozen weights are copied file to file into the one data file both graphs share.
+     */
     public TrainingArtifacts build(Path baseModel, TrainingPlan plan, Path folder) {
-        return build(OnnxModel.read(baseModel), ContentHash.ofModel(baseModel), plan, folder);
+        return build(LazyWeights.open(baseModel), ModelHash.of(baseModel), plan, folder);
     }
 
     /**
-     * Builds the artifacts for an in-memory base (all data inline) into {@code folder} (created if needed; the four
+     * Builds the artifacts for an in-memory base (data inline, or references made by {@link LazyWeights#open})
+     * into {@code folder} (created if needed; the four
      * files and their data files are replaced). {@code baseHash} is recorded in the checkpoint.
      */
     public TrainingArtifacts build(OnnxModel base, String baseHash, TrainingPlan plan, Path folder) {
@@ -126,6 +134,7 @@ public final class ArtifactBuilder {
         for (TensorProto p : params) {
             g.removeInitializer(p.getName());
         }
+        FrozenTransposeFusion.apply(g);
         List<String> names = params.stream().map(TensorProto::getName).toList();
         List<String> baseInputs = g.inputNames();
         ObjectiveHead head = ObjectiveHead.of(plan.objective());
@@ -153,8 +162,11 @@ public final class ArtifactBuilder {
         Path em = dir.resolve(TrainingArtifacts.EVAL_MODEL);
         Path om = dir.resolve(TrainingArtifacts.OPTIMIZER_MODEL);
         Path ck = dir.resolve(TrainingArtifacts.CHECKPOINT);
-        model(base, train).write(tm, tm.getFileName() + ".data", externalDataThreshold);
-        model(base, eval).write(em, em.getFileName() + ".data", externalDataThreshold);
+        Map<Path, OnnxModel> graphs = new LinkedHashMap<>();
+        graphs.put(tm, model(base, train));
+        graphs.put(em, model(base, eval));
+        LazyWeights.write(graphs, FROZEN_WEIGHTS, externalDataThreshold);
+        deleteStale(dir);
         OptimizerModel.of(plan).write(om);
         CheckpointWriter cw = CheckpointWriter.create();
         params.forEach(cw::trainable);
@@ -170,6 +182,17 @@ public final class ArtifactBuilder {
                 eval.outputNames(), props);
         a.writeManifest();
         return a;
+    }
+
+    /** Removes the per-model data files of earlier builder versions, now replaced by {@link #FROZEN_WEIGHTS}. */
+    private static void deleteStale(Path dir) {
+        for (String f : List.of(TrainingArtifacts.TRAINING_MODEL + ".data", TrainingArtifacts.EVAL_MODEL + ".data")) {
+            try {
+                Files.deleteIfExists(dir.resolve(f));
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot delete the stale " + dir.resolve(f) + ": " + e.getMessage(), e);
+            }
+        }
     }
 
     // ---- checks and selection ----
@@ -252,7 +275,7 @@ public final class ArtifactBuilder {
         }
         for (String name : picked) {
             if (!unreached.contains(name)) { // by default, tensors off the path to the logits are buffers, not weights
-                out.add(Tensors.withRawData(g.initializer(name).orElseThrow()));
+                out.add(Tensors.withRawData(LazyWeights.load(g.initializer(name).orElseThrow())));
             }
         }
         if (out.isEmpty()) {

@@ -1,5 +1,6 @@
 package dev.rectify.train;
 
+import dev.rectify.onnx.ModelHash;
 import dev.rectify.core.io.AtomicFile;
 import dev.rectify.core.io.ContentHash;
 import dev.rectify.core.InvalidArgumentException;
@@ -49,7 +50,7 @@ public final class ArtifactCache {
     /** The cache key of {@code baseModel} and {@code plan} (hex sha-256). */
     public String key(Path baseModel, TrainingPlan plan) {
         return ContentHash.of(ArtifactBuilder.VERSION + "\n" + builder.canonicalOptions() + "\n"
-                + ContentHash.ofModel(baseModel) + "\n" + plan.canonical());
+                + ModelHash.of(baseModel) + "\n" + plan.canonical());
     }
 
     /** The folder an entry lives in. */

@@ -51,6 +51,12 @@ public final class AtomicFile implements AutoCloseable {
         return out;
     }
 
+    /** The temporary file's channel, for writes that bypass {@link #stream()} (flushed first). */
+    public FileChannel channel() throws IOException {
+        out.flush();
+        return channel;
+    }
+
     /** Flushes, fsyncs and closes the temporary file. */
     public void sync() throws IOException {
         if (!synced) {

@@ -1,31 +1,17 @@
 package dev.rectify.core.io;
 
-import dev.rectify.core.ModelFormatException;
-import dev.rectify.onnx.OnnxModel;
-import dev.rectify.onnx.proto.OnnxProto.StringStringEntryProto;
-import dev.rectify.onnx.proto.OnnxProto.TensorProto;
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
-import java.util.Map;
-import java.util.TreeSet;
-import java.util.concurrent.ConcurrentHashMap;
 
-/** sha-256 of a model file together with every external data file its initializers refer to. */
+/** SHA-256 in hex: the project's one place for content hashes (model files are hashed by {@code onnx.ModelHash}). */
 public final class ContentHash {
-    private record Stamp(Path path, long size, long modified) {
-    }
-
-    private static final Map<Stamp, String> MEMO = new ConcurrentHashMap<>();
-
     private ContentHash() {
     }
 
-    static MessageDigest sha256() {
+    /** A fresh SHA-256 digest. */
+    public static MessageDigest sha256() {
         try {
             return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
@@ -33,55 +19,18 @@ public final class ContentHash {
         }
     }
 
-    static String hex(byte[] digest) {
+    /** Lower-case hex of {@code digest}. */
+    public static String hex(byte[] digest) {
         return HexFormat.of().formatHex(digest);
     }
 
     /** sha-256 of a UTF-8 string, in hex. */
     public static String of(String text) {
-        return hex(sha256().digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        return hex(sha256().digest(text.getBytes(StandardCharsets.UTF_8)));
     }
 
-    /** The model's content hash (memoised by path, size and modification time). */
-    public static String ofModel(Path model) {
-        try {
-            Path abs = model.toAbsolutePath().normalize();
-            Stamp stamp = new Stamp(abs, Files.size(abs), Files.getLastModifiedTime(abs).toMillis());
-            String h = MEMO.get(stamp);
-            if (h == null) {
-                h = compute(abs);
-                MEMO.put(stamp, h);
-            }
-            return h;
-        } catch (IOException e) {
-            throw ModelFormatException.at(model, "cannot read: " + e.getMessage(), e);
-        }
-    }
-
-    private static String compute(Path model) throws IOException {
-        byte[] bytes = Files.readAllBytes(model);
-        MessageDigest md = sha256();
-        md.update(bytes);
-        TreeSet<String> locations = new TreeSet<>();
-        for (TensorProto t : OnnxModel.parse(bytes).proto().getGraph().getInitializerList()) {
-            if (t.getDataLocation() == TensorProto.DataLocation.EXTERNAL) {
-                for (StringStringEntryProto e : t.getExternalDataList()) {
-                    if (e.getKey().equals("location")) {
-                        locations.add(e.getValue());
-                    }
-                }
-            }
-        }
-        for (String loc : locations) {
-            Path f = model.getParent().resolve(loc);
-            md.update(("\0" + loc + "\0").getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            try (InputStream in = Files.newInputStream(f)) {
-                byte[] buf = new byte[1 << 20];
-                for (int n; (n = in.read(buf)) > 0; ) {
-                    md.update(buf, 0, n);
-                }
-            }
-        }
-        return hex(md.digest());
+    /** sha-256 of {@code data}, in hex. */
+    public static String of(byte[] data) {
+        return hex(sha256().digest(data));
     }
 }
