@@ -1,6 +1,6 @@
-package dev.rectify;
+package dev.rectify.job;
 
-import dev.rectify.job.FineTuneRun;
+import dev.rectify.TestModels;
 import dev.rectify.ort.Device;
 import dev.rectify.train.FineTuneOptions;
 import static org.junit.jupiter.api.Assertions.assertEquals;
