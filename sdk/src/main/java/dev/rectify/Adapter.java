@@ -144,7 +144,7 @@ public final class Adapter {
     }
 
     /** This adapter as returned to a request with {@code o} (same weights and id). */
-    Adapter withOptions(FineTuneOptions o) {
+    public Adapter withOptions(FineTuneOptions o) {
         return builder().id(id).baseModelHash(baseModelHash).kind(kind).objective(objective).lora(rank, alpha, targetModules)
                 .recipe(recipe).weights(weights).result(result).options(o).build();
     }

@@ -1,24 +1,14 @@
 package dev.rectify;
 
-import dev.rectify.data.EncodedExample;
 import dev.rectify.data.ExampleEncoder;
-import dev.rectify.lora.LoraConfig;
+import dev.rectify.job.FineTuneRequest;
+import dev.rectify.job.FineTuneService;
+import dev.rectify.job.TrainingSetup;
 import dev.rectify.store.AdapterStore;
-import dev.rectify.train.ArtifactCache;
-import dev.rectify.train.ContentHash;
-import dev.rectify.train.Trainer;
-import dev.rectify.train.TrainingArtifacts;
-import dev.rectify.train.TrainingPlan;
-import dev.rectify.train.TrainingResult;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
-import java.util.Random;
 
-/** One fine-tuning request: split, tokenize, build (or reuse) artifacts, train, wrap the weights as an Adapter. */
+/** One fine-tuning request of {@link Adapter#fineTune}: run through the job service on the calling thread. */
 final class FineTuneRun {
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(FineTuneRun.class);
     private final BaseModel base;
     private final List<Example> examples;
     private final FineTuneOptions options;
@@ -37,98 +27,11 @@ final class FineTuneRun {
     }
 
     Adapter run() {
-        if (examples == null || examples.isEmpty()) {
-            throw new InvalidArgumentException("no examples to fine-tune on: the list is empty");
-        }
-        List<Example> train = new ArrayList<>(examples);
-        List<Example> eval = options.evalExamples() == null ? new ArrayList<>() : new ArrayList<>(options.evalExamples());
-        if (options.evalExamples() == null && options.evalFraction() > 0 && examples.size() >= 20) {
-            Collections.shuffle(train, new Random(options.seed()));
-            int n = Math.max(2, (int) Math.round(options.evalFraction() * examples.size()));
-            eval.addAll(train.subList(0, n));
-            train = new ArrayList<>(train.subList(n, train.size()));
-        }
-        ExampleEncoder encoder = encoder(base, options);
-        List<EncodedExample> trainEnc = encoder.encodeAll(train);
-        List<EncodedExample> evalEnc = eval.isEmpty() ? List.of() : encoder.encodeAll(eval);
-
-        TrainingPlan plan = plan(options, base.device());
-        Path modelFile = base.directory().resolve("model.onnx");
-        String baseHash = base.contentHash();
-        String id = ContentHash.of(baseHash + "\n" + dataHash(examples, options) + "\n" + options.canonical());
-        if (store == null) {
-            return train(id, baseHash, modelFile, plan, trainEnc, evalEnc);
-        }
-        if (options.resume() || options.runDir() != null) {
-            // a run the caller manages (its own checkpoint folder, or resuming one): always train, then store
-            Adapter a = train(id, baseHash, modelFile, plan, trainEnc, evalEnc);
-            try {
-                store.put(a);
-            } catch (RectifyException e) {
-                LOG.warn("could not store adapter {}: {}", id.substring(0, 12), e.getMessage());
-            }
-            return a;
-        }
-        // the same base, data, objective and options name the same adapter: reuse it, and train concurrent
-        // identical requests once
-        Adapter a = store.getOrCreate(id, () -> train(id, baseHash, modelFile, plan, trainEnc, evalEnc));
-        return a.options().orElse(null) == options ? a : a.withOptions(options);
-    }
-
-    private Adapter train(String id, String baseHash, Path modelFile, TrainingPlan plan, List<EncodedExample> trainEnc,
-            List<EncodedExample> evalEnc) {
-        TrainingArtifacts artifacts = ArtifactCache.at(BundledModel.home().resolve("artifacts")).getOrBuild(modelFile, plan);
-        Path runDir = options.runDir() != null ? options.runDir() : BundledModel.home().resolve("runs").resolve(id.substring(0, 24));
-        Trainer trainer = new Trainer(artifacts, options, base.device().sessionConfig(), base.padTokenId(), runDir);
-        TrainingResult result = trainer.train(trainEnc, evalEnc);
-        Adapter.Builder b = Adapter.builder().id(id).baseModelHash(baseHash).objective(options.objective())
-                .recipe(options.canonical()).weights(result.weights()).result(result).options(options);
-        if (options.fullFineTuning()) {
-            b.kind(Adapter.Kind.FULL);
-        } else {
-            b.kind(Adapter.Kind.LORA).lora(options.loraRank(), options.loraAlpha(), options.loraTargets());
-        }
-        return b.build();
+        return FineTuneService.builder().adapterStore(store).build().run(FineTuneRequest.of(base, examples, options));
     }
 
     /** The encoder for {@code base}: chat template when the model has one, its end-of-sequence token. */
     static ExampleEncoder encoder(BaseModel base, FineTuneOptions options) {
-        long eos = -1;
-        if (base.tokenizerConfig().eosToken() != null) {
-            eos = base.tokenizer().specialTokenId(base.tokenizerConfig().eosToken());
-        }
-        if (eos < 0) {
-            eos = base.eosTokenIds().stream().findFirst().orElseThrow(() -> new ModelFormatException(base.directory()
-                    + ": no end-of-sequence token in config.json, generation_config.json or tokenizer_config.json"));
-        }
-        int max = base.contextLength() > 0 ? Math.min(options.maxSeqLength(), base.contextLength()) : options.maxSeqLength();
-        return new ExampleEncoder(base.tokenizer(), base.chatTemplate().orElse(null), eos, max);
-    }
-
-    static TrainingPlan plan(FineTuneOptions o, Device device) {
-        // the order-independent (repeatable) clipping runs its sequence ops on the CPU; on CUDA, ORT's fused kernel
-        TrainingPlan.Builder b = TrainingPlan.builder().objective(o.objective()).normalization(o.normalization())
-                .betas(o.beta1(), o.beta2()).weightDecay(o.weightDecay()).maxGradNorm(o.maxGradNorm())
-                .deterministicClipping(device.provider().kind() == dev.rectify.ort.ExecutionProvider.Kind.CPU);
-        if (o.fullFineTuning()) {
-            b.fullFineTuning(o.fullFineTuningPattern());
-        } else {
-            b.lora(LoraConfig.builder().rank(o.loraRank()).alpha(o.loraAlpha()).targetModules(o.loraTargets()).seed(o.seed()).build());
-        }
-        return b.build();
-    }
-
-    private static String dataHash(List<Example> examples, FineTuneOptions o) {
-        StringBuilder s = new StringBuilder();
-        for (Example e : examples) {
-            s.append(e).append('\n');
-        }
-        if (o.evalExamples() != null) {
-            s.append("eval:\n");
-            for (Example e : o.evalExamples()) {
-                s.append(e).append('\n');
-            }
-        }
-        return ContentHash.of(s.toString());
+        return TrainingSetup.encoder(base, options);
     }
 }
