@@ -82,7 +82,7 @@ class JobLifecycleTest {
         }
         try (EmbeddedServer server = ApplicationContext.run(EmbeddedServer.class, props)) {
             Api api = new Api(server.getURL().toString());
-            JsonNode j = waitFor(api, jobId, x -> JobService.TERMINAL.contains(x.get("status").asText()), 120);
+            JsonNode j = waitFor(api, jobId, x -> JobStatus.of(x.get("status").asText()).isTerminal(), 120);
             assertEquals("succeeded", j.get("status").asText(), j.toString());
             assertEquals(6, j.at("/progress/step").asInt());
             String events = api.get("/v1/fine_tuning/jobs/" + jobId + "/events?limit=100", Api.ADMIN_KEY).body();
