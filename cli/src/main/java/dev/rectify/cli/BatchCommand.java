@@ -12,31 +12,25 @@ import dev.rectify.train.FineTuneOptions;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.core.RectifyException;
 import dev.rectify.data.JsonlDataset;
-import dev.rectify.adapter.AdapterFiles;
+import dev.rectify.job.FileJobStore;
+import dev.rectify.job.FineTuneJob;
+import dev.rectify.job.FineTuneRequest;
+import dev.rectify.job.FineTuneService;
+import dev.rectify.job.JobEvent;
+import dev.rectify.job.JobStatus;
 import dev.rectify.train.EvalMetrics;
 import dev.rectify.train.TrainingResult;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.Stream;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -45,9 +39,10 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code rectify batch MANIFEST}: many fine-tuning jobs from a JSONL manifest, a bounded number at a time, resumable.
- * A job whose output already holds an adapter made from the same inputs (data, eval data, objective, options, base
- * model) is skipped; an interrupted one resumes from the last checkpoint in {@code <out>/runs/<name>}; a failing one
- * (bad data, say) fails alone. Ends with a summary table; exit code 3 when any job failed.
+ * A thin client of the SDK's job service ({@link FineTuneService} with a {@link FileJobStore} in {@code <out>/runs}):
+ * the service fingerprints each job, skips one whose identical adapter is already in its output, resumes an
+ * interrupted one from its checkpoint in {@code <out>/runs/<name>}; a failing one (bad data, say) fails alone. Ends
+ * with a summary table; exit code 3 when any job failed.
  */
 @Command(name = "batch", mixinStandardHelpOptions = true,
         description = {"Run many fine-tuning jobs from a JSONL manifest, one job a line:",
@@ -58,9 +53,11 @@ import picocli.CommandLine.Spec;
             "(default adapters/<name>) is relative to --out.",
             "Options (defaults as in rectify finetune): epochs, max_steps, lora_rank,",
             "lora_alpha, lora_targets, full, learning_rate, schedule, warmup_ratio,",
-            "batch_size, micro_batch_size, max_seq_length, seed, eval_data,",
-            "eval_fraction, eval_every, early_stopping_patience, weight_decay,",
-            "max_grad_norm, checkpoint_every.",
+            "batch_size, micro_batch_size, gradient_accumulation_steps, max_seq_length,",
+            "seed, eval_data, eval_fraction, eval_every, early_stopping_patience,",
+            "weight_decay, max_grad_norm, adam_beta1, adam_beta2, loss_type,",
+            "checkpoint_every; TRL's names too: num_train_epochs, max_length,",
+            "per_device_train_batch_size, lr_scheduler_type, eval_steps, loss_type.",
             "Run it again after an interruption: finished jobs are skipped, interrupted",
             "ones resume from their checkpoint in <out>/runs/<name>.",
             "Exit code: 0 when every job succeeded or was already done, 3 when any",
@@ -68,11 +65,9 @@ import picocli.CommandLine.Spec;
 final class BatchCommand implements Callable<Integer> {
     /** The exit code when one or more jobs failed. */
     static final int EXIT_JOBS_FAILED = 3;
-    /** Written into each finished adapter folder: the inputs it was made from. */
+    /** Written into each adapter folder the batch trains: which job, data and options made it. */
     static final String RECORD = "rectify-batch.json";
-    /** Written into each run folder: the inputs its checkpoints belong to. */
-    static final String RUN_INPUTS = "batch-inputs.txt";
-    private static final String FORMAT = "rectify-batch/1";
+    private static final String FORMAT = "rectify-batch/2";
 
     @Spec
     CommandSpec spec;
@@ -129,29 +124,19 @@ final class BatchCommand implements Callable<Integer> {
         List<JobResult> results = new ArrayList<>();
         long started = System.nanoTime();
         try (BaseModel m = Models.open(model, dev);
-                BatchProgress progress = new BatchProgress(err, jobs.size(), System.console() != null)) {
-            String baseHash = m.contentHash();
-            int threads = Math.min(parallel, jobs.size());
-            AtomicInteger n = new AtomicInteger();
-            ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
-                Thread t = new Thread(r, "rectify-batch-" + n.incrementAndGet());
-                t.setDaemon(true);
-                return t;
-            });
-            try {
-                List<Future<JobResult>> futures = new ArrayList<>();
-                for (BatchManifest.Job job : jobs) {
-                    futures.add(pool.submit(() -> runJob(job, m, baseHash, runs, progress)));
-                }
-                for (int i = 0; i < jobs.size(); i++) {
-                    results.add(await(futures.get(i), jobs.get(i)));
-                }
-            } finally {
-                pool.shutdownNow();
+                BatchProgress progress = new BatchProgress(err, jobs.size(), System.console() != null);
+                FineTuneService service = FineTuneService.builder().jobStore(new FileJobStore(runs))
+                        .parallelism(Math.min(parallel, jobs.size())).threadName("rectify-batch").build()) {
+            List<CompletableFuture<JobResult>> futures = new ArrayList<>();
+            for (BatchManifest.Job job : jobs) {
+                futures.add(submit(job, m, service, progress));
+            }
+            for (CompletableFuture<JobResult> f : futures) {
+                results.add(f.join());
             }
         }
         try {
-            Files.deleteIfExists(runs); // only when empty: checkpoints of unfinished jobs stay
+            Files.deleteIfExists(runs); // only when empty: job states and checkpoints of unfinished jobs stay
         } catch (IOException e) {
             // not empty, or not ours to remove
         }
@@ -170,35 +155,12 @@ final class BatchCommand implements Callable<Integer> {
         return EXIT_JOBS_FAILED;
     }
 
-    private static JobResult await(Future<JobResult> f, BatchManifest.Job job) {
-        try {
-            return f.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new RectifyException("interrupted while waiting for job '" + job.name() + "'", e);
-        } catch (ExecutionException e) {
-            // runJob catches what a job throws; this is an Error (out of memory, say)
-            return new JobResult(job, Status.FAILED, -1, -1, EvalMetrics.NONE, EvalMetrics.NONE, 0, describe(e.getCause()));
-        }
-    }
-
-    /** Runs (or skips) one job; every exception becomes a failed result, so one job cannot stop the others. */
-    private JobResult runJob(BatchManifest.Job job, BaseModel model, String baseHash, Path runs, BatchProgress progress) {
+    /** Submits one job; the future never fails: every exception becomes a failed result, so one job cannot stop the others. */
+    private CompletableFuture<JobResult> submit(BatchManifest.Job job, BaseModel model, FineTuneService service,
+            BatchProgress progress) {
         long t0 = System.nanoTime();
         String name = job.name();
-        int resumedAt = -1;
         try {
-            Inputs inputs = inputs(job, baseHash);
-            Adapter done = finished(job, inputs.hash());
-            if (done != null) {
-                removeStaleRunDir(runs.resolve(name), inputs.hash()); // left by a kill just after the adapter was written
-                TrainingResult r = done.result().orElse(null);
-                progress.finished(name, "skipped", "already done in " + job.output());
-                return new JobResult(job, Status.SKIPPED, r == null ? -1 : r.steps(), -1,
-                        r == null ? EvalMetrics.NONE : r.initialEval(), r == null ? EvalMetrics.NONE : r.finalEval(),
-                        seconds(t0), null);
-            }
-            checkOutputReplaceable(job.output());
             List<Example> examples = JsonlDataset.read(job.data());
             FineTuneOptions.Builder b = job.optionsBuilder();
             if (job.evalData() != null) {
@@ -207,28 +169,42 @@ final class BatchCommand implements Callable<Integer> {
             if (job.checkpointEvery() < 0) {
                 b.checkpointEvery(checkpointEvery > 0 ? checkpointEvery : autoCheckpointEvery(b.build(), examples.size()));
             }
-            Path runDir = runs.resolve(name);
-            resumedAt = prepareRunDir(runDir, inputs.hash());
-            b.runDir(runDir).resume(resumedAt >= 0).onProgress(p -> progress.update(name, p));
-            progress.started(name, resumedAt >= 0 ? "resuming from the checkpoint of step " + resumedAt + " in " + runDir
-                    : "started");
-            Adapter adapter = Rectify.fineTune(model, examples, b.build());
-            AdapterFiles.write(adapter, job.output());
-            writeRecord(job, inputs, adapter);
-            try {
-                deleteTree(runDir); // the adapter is safe: its checkpoints are no longer needed
-            } catch (RectifyException e) {
-                // best effort: a leftover run folder only costs disk
-            }
-            TrainingResult r = adapter.result().orElseThrow();
-            double secs = seconds(t0);
-            progress.finished(name, "done", String.format("%.1fs, written to %s", secs, job.output()));
-            return new JobResult(job, Status.DONE, r.steps(), resumedAt, r.initialEval(), r.finalEval(), secs, null);
+            b.onProgress(p -> progress.update(name, p));
+            FineTuneJob fj = service.submit(new FineTuneRequest(name, model, examples, b.build(), job.output()), e -> {
+                if (e.kind() == JobEvent.Kind.STATUS && e.status() == JobStatus.RUNNING) {
+                    progress.started(name, e.message());
+                }
+            });
+            return fj.result().handle((adapter, error) -> error == null ? done(job, fj, adapter, t0, progress)
+                    : failed(job, fj.resumedFromStep(), error instanceof CompletionException c ? c.getCause() : error, t0, progress));
         } catch (RuntimeException e) {
-            String error = describe(e);
-            progress.finished(name, "FAILED", error);
-            return new JobResult(job, Status.FAILED, -1, resumedAt, EvalMetrics.NONE, EvalMetrics.NONE, seconds(t0), error);
+            return CompletableFuture.completedFuture(failed(job, -1, e, t0, progress));
         }
+    }
+
+    private JobResult done(BatchManifest.Job job, FineTuneJob fj, Adapter adapter, long t0, BatchProgress progress) {
+        TrainingResult r = adapter.result().orElse(null);
+        int steps = r == null ? -1 : r.steps();
+        EvalMetrics before = r == null ? EvalMetrics.NONE : r.initialEval();
+        EvalMetrics after = r == null ? EvalMetrics.NONE : r.finalEval();
+        if (fj.reused()) {
+            progress.finished(job.name(), "skipped", "already done in " + job.output());
+            return new JobResult(job, Status.SKIPPED, steps, -1, before, after, seconds(t0), null);
+        }
+        try {
+            writeRecord(job, adapter);
+        } catch (RuntimeException e) {
+            return failed(job, fj.resumedFromStep(), e, t0, progress);
+        }
+        double secs = seconds(t0);
+        progress.finished(job.name(), "done", String.format("%.1fs, written to %s", secs, job.output()));
+        return new JobResult(job, Status.DONE, steps, fj.resumedFromStep(), before, after, secs, null);
+    }
+
+    private static JobResult failed(BatchManifest.Job job, int resumedAt, Throwable e, long t0, BatchProgress progress) {
+        String error = describe(e);
+        progress.finished(job.name(), "FAILED", error);
+        return new JobResult(job, Status.FAILED, -1, resumedAt, EvalMetrics.NONE, EvalMetrics.NONE, seconds(t0), error);
     }
 
     private static String describe(Throwable e) {
@@ -246,120 +222,21 @@ final class BatchCommand implements Callable<Integer> {
         return (int) Math.max(1, Math.min(Integer.MAX_VALUE, (steps + 19) / 20));
     }
 
-    /** What a job's adapter is made from, hashed. */
-    record Inputs(String hash, String dataSha256, String evalDataSha256, String options, String baseHash) { }
-
-    private static Inputs inputs(BatchManifest.Job job, String baseHash) {
-        String data = sha256(job.data(), "data file");
-        String eval = job.evalData() == null ? null : sha256(job.evalData(), "eval_data file");
-        // the canonical options hold everything that determines the weights (not the run folder or the cadence)
-        String options = job.optionsBuilder().build().canonical();
-        String text = FORMAT + "\nbase=" + baseHash + "\ndata=" + data + "\neval=" + (eval == null ? "split" : eval)
-                + "\noptions=" + options + "\n";
-        return new Inputs(sha256(text.getBytes(StandardCharsets.UTF_8)), data, eval, options, baseHash);
-    }
-
-    /** The adapter in the job's output when it was made from {@code inputs} and is intact, else null. */
-    private static Adapter finished(BatchManifest.Job job, String inputs) {
-        Path record = job.output().resolve(RECORD);
-        if (!Files.isRegularFile(record)) {
-            return null;
-        }
-        try {
-            if (!inputs.equals(new ObjectMapper().readTree(record.toFile()).path("inputs").asText())) {
-                return null; // other data or options: train again
-            }
-            return AdapterFiles.read(job.output(), null); // verifies the checksums
-        } catch (IOException | RuntimeException e) {
-            return null; // unreadable or corrupt: train again
-        }
-    }
-
-    /** Refuses to replace a folder that is not an adapter (an output path pointing at the wrong place). */
-    private static void checkOutputReplaceable(Path output) {
-        if (!Files.isDirectory(output)) {
-            if (Files.exists(output)) {
-                throw new InvalidArgumentException("output " + output + " exists and is not a folder: refusing to replace it");
-            }
-            return;
-        }
-        try (Stream<Path> s = Files.list(output)) {
-            boolean empty = s.findAny().isEmpty();
-            if (!empty && !Files.exists(output.resolve(AdapterFiles.MANIFEST)) && !Files.exists(output.resolve(AdapterFiles.WEIGHTS))) {
-                throw new InvalidArgumentException("output " + output + " exists and is not an adapter folder: refusing to "
-                        + "replace it (choose another output)");
-            }
-        } catch (IOException e) {
-            throw new RectifyException("cannot read " + output + ": " + e.getMessage(), e);
-        }
-    }
-
-    /**
-     * Makes {@code runDir} ready: keeps it when it belongs to the same inputs (returning the step of its checkpoint,
-     * or -1 when it has none yet), otherwise empties it and records the inputs.
-     */
-    private static int prepareRunDir(Path runDir, String inputs) {
-        try {
-            if (Files.isDirectory(runDir)) {
-                Path rec = runDir.resolve(RUN_INPUTS);
-                if (Files.isRegularFile(rec) && Files.readString(rec).strip().equals(inputs)) {
-                    return checkpointStep(runDir);
-                }
-                deleteTree(runDir); // checkpoints of other inputs cannot be resumed
-            }
-            Files.createDirectories(runDir);
-            Path tmp = runDir.resolve("." + RUN_INPUTS + ".tmp");
-            Files.writeString(tmp, inputs + "\n");
-            Files.move(tmp, runDir.resolve(RUN_INPUTS), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            return -1;
-        } catch (IOException e) {
-            throw new RectifyException("cannot prepare the run folder " + runDir + ": " + e.getMessage(), e);
-        }
-    }
-
-    /** Deletes {@code runDir} when it holds checkpoints of {@code inputs}, whose adapter is already written. */
-    private static void removeStaleRunDir(Path runDir, String inputs) {
-        try {
-            Path rec = runDir.resolve(RUN_INPUTS);
-            if (Files.isRegularFile(rec) && Files.readString(rec).strip().equals(inputs)) {
-                deleteTree(runDir);
-            }
-        } catch (IOException | RectifyException e) {
-            // best effort
-        }
-    }
-
-    /** The step of the newest complete checkpoint in {@code runDir}, or -1. */
-    private static int checkpointStep(Path runDir) throws IOException {
-        Path latest = runDir.resolve("latest");
-        if (!Files.isRegularFile(latest)) {
-            return -1;
-        }
-        String name = Files.readString(latest).strip();
-        if (!name.matches("step-\\d+") || !Files.isDirectory(runDir.resolve(name))) {
-            return -1;
-        }
-        return Integer.parseInt(name.substring(5));
-    }
-
-    private static void writeRecord(BatchManifest.Job job, Inputs inputs, Adapter adapter) {
+    /** {@code <output>/rectify-batch.json}: which job, data and options made the adapter (for people; not read back). */
+    private static void writeRecord(BatchManifest.Job job, Adapter adapter) {
         ObjectMapper json = new ObjectMapper();
         ObjectNode r = json.createObjectNode();
         r.put("format", FORMAT);
         r.put("job", job.name());
-        r.put("inputs", inputs.hash());
         r.put("adapter_id", adapter.id());
-        r.put("base_model_hash", inputs.baseHash());
+        r.put("base_model_hash", adapter.baseModelHash());
         r.put("data", job.data().toString());
-        r.put("data_sha256", inputs.dataSha256());
         if (job.evalData() != null) {
             r.put("eval_data", job.evalData().toString());
-            r.put("eval_data_sha256", inputs.evalDataSha256());
         }
         r.put("objective", job.objective().toString());
         ObjectNode opts = r.putObject("options");
         job.options().forEach(opts::set);
-        r.put("canonical_options", inputs.options());
         r.put("finished", Instant.now().toString());
         Path tmp = job.output().resolve("." + RECORD + ".tmp");
         try {
@@ -437,46 +314,6 @@ final class BatchCommand implements Callable<Integer> {
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
             err.println("rectify: warning: cannot write the summary " + file + ": " + e.getMessage());
-        }
-    }
-
-    private static String sha256(Path file, String what) {
-        MessageDigest md = digest();
-        try (InputStream in = Files.newInputStream(file)) {
-            byte[] buf = new byte[1 << 16];
-            for (int k; (k = in.read(buf)) > 0;) {
-                md.update(buf, 0, k);
-            }
-        } catch (NoSuchFileException e) {
-            throw new InvalidArgumentException(file + ": " + what + " not found");
-        } catch (IOException e) {
-            throw new InvalidArgumentException(file + ": cannot read the " + what + ": " + e.getMessage());
-        }
-        return HexFormat.of().formatHex(md.digest());
-    }
-
-    private static String sha256(byte[] bytes) {
-        return HexFormat.of().formatHex(digest().digest(bytes));
-    }
-
-    private static MessageDigest digest() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static void deleteTree(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException e) {
-            throw new RectifyException("cannot delete " + dir + ": " + e.getMessage(), e);
         }
     }
 }

@@ -8,6 +8,7 @@ import dev.rectify.train.FineTuneOptions;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.core.Objective;
 import dev.rectify.train.LrSchedule;
+import dev.rectify.train.HyperparameterNames;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -20,7 +21,6 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -38,30 +38,13 @@ final class BatchManifest {
     /** The fields of a job line. */
     static final Set<String> FIELDS = Set.of("name", "data", "objective", "options", "output");
 
-    /** The option keys, and what they take. */
+    /** The option keys, and what they take: the SDK's hyperparameter names (ours and TRL's) and the batch's own. */
     static final Map<String, String> OPTIONS;
 
     static {
-        Map<String, String> o = new LinkedHashMap<>();
-        o.put("epochs", "integer");
-        o.put("max_steps", "integer");
-        o.put("lora_rank", "integer");
-        o.put("lora_alpha", "number");
-        o.put("lora_targets", "list of module names");
-        o.put("full", "boolean");
-        o.put("learning_rate", "number");
-        o.put("schedule", "cosine, linear or constant");
-        o.put("warmup_ratio", "number");
-        o.put("batch_size", "integer");
-        o.put("micro_batch_size", "integer");
-        o.put("max_seq_length", "integer");
-        o.put("seed", "integer");
+        Map<String, String> o = new LinkedHashMap<>(HyperparameterNames.NAMES);
+        HyperparameterNames.ALIASES.forEach((alias, name) -> o.put(alias, "alias of " + name));
         o.put("eval_data", "path");
-        o.put("eval_fraction", "number");
-        o.put("eval_every", "integer");
-        o.put("early_stopping_patience", "integer");
-        o.put("weight_decay", "number");
-        o.put("max_grad_norm", "number");
         o.put("checkpoint_every", "integer");
         OPTIONS = java.util.Collections.unmodifiableMap(o);
     }
@@ -75,8 +58,8 @@ final class BatchManifest {
      * @param line the 1-based manifest line
      * @param options the option keys given, sorted
      */
-    record Job(int line, String name, Path data, Objective objective, Map<String, JsonNode> options, Path evalData,
-            Path output) {
+    record Job(int line, String name, Path data, Objective objective, boolean objectiveGiven, Map<String, JsonNode> options,
+            Path evalData, Path output) {
         /** Options of this job (everything that determines the weights), without run folder or listeners. */
         FineTuneOptions.Builder optionsBuilder() {
             return BatchManifest.builder(this);
@@ -177,7 +160,7 @@ final class BatchManifest {
                 }
                 for (Iterator<Map.Entry<String, JsonNode>> it = opts.fields(); it.hasNext();) {
                     Map.Entry<String, JsonNode> e = it.next();
-                    if (!OPTIONS.containsKey(e.getKey())) {
+                    if (!OPTIONS.containsKey(e.getKey())) { // one message for the whole line, before any value is read
                         throw new InvalidArgumentException("unknown option \"" + e.getKey() + "\" (known: "
                                 + String.join(", ", OPTIONS.keySet()) + ")");
                     }
@@ -194,7 +177,7 @@ final class BatchManifest {
             }
             String outText = n.has("output") ? text(n, "output", true) : "adapters/" + name;
             Path output = path(outDir.toAbsolutePath().normalize(), outText, "output");
-            Job job = new Job(lineNo, name, data, objective, options, evalData, output);
+            Job job = new Job(lineNo, name, data, objective, n.has("objective"), options, evalData, output);
             builder(job).build(); // checks every value
             return job;
         } catch (InvalidArgumentException e) {
@@ -202,89 +185,26 @@ final class BatchManifest {
         }
     }
 
-    /** The options of {@code job} on a builder (LoRA alpha defaults to twice the rank, as in {@code finetune}). */
+    /**
+     * The options of {@code job} on a builder, through the SDK's one hyperparameter mapping (its defaults, its
+     * aliases, its checks); the top-level objective and a {@code loss_type} option must agree.
+     */
     static FineTuneOptions.Builder builder(Job job) {
-        Map<String, JsonNode> o = job.options();
-        FineTuneOptions.Builder b = FineTuneOptions.builder().objective(job.objective());
-        if (o.containsKey("full") && bool(o, "full")) {
-            if (o.containsKey("lora_rank") || o.containsKey("lora_alpha") || o.containsKey("lora_targets")) {
-                throw new InvalidArgumentException("options full and lora_* do not go together");
+        Map<String, JsonNode> hyperparameters = new TreeMap<>(job.options());
+        hyperparameters.remove("eval_data");
+        hyperparameters.remove("checkpoint_every");
+        FineTuneOptions.Builder b = HyperparameterNames.apply(hyperparameters,
+                FineTuneOptions.builder().objective(job.objective()), "option ");
+        if (job.objectiveGiven() && hyperparameters.containsKey("loss_type") && !b.build().objective().equals(job.objective())) {
+            throw new InvalidArgumentException("\"objective\": \"" + job.objective() + "\" and option loss_type "
+                    + hyperparameters.get("loss_type") + " disagree: give one");
+        }
+        if (job.options().containsKey("checkpoint_every")) {
+            JsonNode v = job.options().get("checkpoint_every");
+            if (!v.isIntegralNumber() || !v.canConvertToInt()) {
+                throw new InvalidArgumentException("option checkpoint_every must be an integer, found " + v);
             }
-            b.fullFineTuning();
-        } else {
-            int rank = o.containsKey("lora_rank") ? integer(o, "lora_rank") : 16;
-            b.lora(rank, o.containsKey("lora_alpha") ? number(o, "lora_alpha") : 2.0 * rank);
-            if (o.containsKey("lora_targets")) {
-                JsonNode t = o.get("lora_targets");
-                if (!t.isArray() || t.isEmpty()) {
-                    throw new InvalidArgumentException("option lora_targets must be a non-empty list of module names, found " + t);
-                }
-                List<String> targets = new ArrayList<>();
-                for (JsonNode x : t) {
-                    if (!x.isTextual() || x.asText().isBlank()) {
-                        throw new InvalidArgumentException("option lora_targets must hold module names, found " + x);
-                    }
-                    targets.add(x.asText());
-                }
-                b.loraTargets(targets.toArray(new String[0]));
-            }
-        }
-        if (o.containsKey("epochs")) {
-            b.epochs(integer(o, "epochs"));
-        }
-        if (o.containsKey("max_steps")) {
-            b.maxSteps(integer(o, "max_steps"));
-        }
-        if (o.containsKey("learning_rate")) {
-            b.learningRate(number(o, "learning_rate"));
-        }
-        if (o.containsKey("schedule")) {
-            JsonNode s = o.get("schedule");
-            try {
-                if (!s.isTextual()) {
-                    throw new IllegalArgumentException();
-                }
-                b.schedule(LrSchedule.valueOf(s.asText().toUpperCase(Locale.ROOT)));
-            } catch (IllegalArgumentException e) {
-                throw new InvalidArgumentException("option schedule must be cosine, linear or constant, found " + s);
-            }
-        }
-        if (o.containsKey("warmup_ratio")) {
-            b.warmupRatio(number(o, "warmup_ratio"));
-        }
-        if (o.containsKey("batch_size")) {
-            b.batchSize(integer(o, "batch_size"));
-        }
-        if (o.containsKey("micro_batch_size")) {
-            b.microBatchSize(integer(o, "micro_batch_size"));
-        }
-        if (o.containsKey("max_seq_length")) {
-            b.maxSeqLength(integer(o, "max_seq_length"));
-        }
-        if (o.containsKey("seed")) {
-            JsonNode s = o.get("seed");
-            if (!s.isIntegralNumber() || !s.canConvertToLong()) {
-                throw new InvalidArgumentException("option seed must be an integer, found " + s);
-            }
-            b.seed(s.longValue());
-        }
-        if (o.containsKey("eval_fraction")) {
-            b.evalFraction(number(o, "eval_fraction"));
-        }
-        if (o.containsKey("eval_every")) {
-            b.evalEvery(integer(o, "eval_every"));
-        }
-        if (o.containsKey("early_stopping_patience")) {
-            b.earlyStoppingPatience(integer(o, "early_stopping_patience"));
-        }
-        if (o.containsKey("weight_decay")) {
-            b.weightDecay(number(o, "weight_decay"));
-        }
-        if (o.containsKey("max_grad_norm")) {
-            b.maxGradNorm(number(o, "max_grad_norm"));
-        }
-        if (o.containsKey("checkpoint_every")) {
-            b.checkpointEvery(integer(o, "checkpoint_every"));
+            b.checkpointEvery(v.intValue());
         }
         return b;
     }
@@ -309,29 +229,5 @@ final class BatchManifest {
         } catch (InvalidPathException e) {
             throw new InvalidArgumentException("\"" + what + "\" is not a valid path: " + e.getMessage());
         }
-    }
-
-    private static int integer(Map<String, JsonNode> o, String key) {
-        JsonNode v = o.get(key);
-        if (!v.isIntegralNumber() || !v.canConvertToInt()) {
-            throw new InvalidArgumentException("option " + key + " must be an integer, found " + v);
-        }
-        return v.intValue();
-    }
-
-    private static double number(Map<String, JsonNode> o, String key) {
-        JsonNode v = o.get(key);
-        if (!v.isNumber()) {
-            throw new InvalidArgumentException("option " + key + " must be a number, found " + v);
-        }
-        return v.doubleValue();
-    }
-
-    private static boolean bool(Map<String, JsonNode> o, String key) {
-        JsonNode v = o.get(key);
-        if (!v.isBoolean()) {
-            throw new InvalidArgumentException("option " + key + " must be true or false, found " + v);
-        }
-        return v.booleanValue();
     }
 }

@@ -1,6 +1,8 @@
 package dev.rectify.cli;
 
 import dev.rectify.Rectify;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rectify.adapter.Adapter;
 import dev.rectify.model.BaseModel;
 import dev.rectify.core.Example;
@@ -10,10 +12,14 @@ import dev.rectify.core.Objective;
 import dev.rectify.data.JsonlDataset;
 import dev.rectify.adapter.AdapterFiles;
 import dev.rectify.train.EvalMetrics;
-import dev.rectify.train.LrSchedule;
+import dev.rectify.train.HyperparameterNames;
+import dev.rectify.train.Hyperparameters;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -39,8 +45,8 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--eval-data", paramLabel = "FILE", description = "Held-out data (default: split --eval-fraction off the data).")
     Path evalData;
 
-    @Option(names = "--eval-fraction", defaultValue = "0.1", description = "Fraction held out when no --eval-data (default ${DEFAULT-VALUE}).")
-    double evalFraction;
+    @Option(names = "--eval-fraction", description = "Fraction held out when no --eval-data (default ${rectify.default.eval_fraction}).")
+    Double evalFraction;
 
     @Option(names = {"-m", "--model"}, description = "Model folder. Default: the bundled model.")
     Path model;
@@ -48,46 +54,65 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = {"-o", "--out"}, description = "Adapter output folder (default: adapters/<the first 16 hex digits of the adapter id>).")
     Path out;
 
-    @Option(names = "--objective", defaultValue = "dft", description = "dft, sft, dft-clamped:C or mix:LAMBDA (default ${DEFAULT-VALUE}).")
+    @Option(names = "--objective", description = "dft, sft, dft-clamped:C or mix:LAMBDA (default ${rectify.default.objective}).")
     String objective;
 
-    @Option(names = "--epochs", description = "Epochs (default 3).")
+    @Option(names = {"--epochs", "--num-train-epochs"}, description = "Epochs (default ${rectify.default.epochs}).")
     Integer epochs;
 
     @Option(names = "--max-steps", description = "Optimizer steps instead of epochs.")
     Integer maxSteps;
 
-    @Option(names = "--lora-rank", defaultValue = "16", description = "LoRA rank (default ${DEFAULT-VALUE}).")
-    int loraRank;
+    @Option(names = "--lora-rank", description = "LoRA rank (default ${rectify.default.lora_rank}).")
+    Integer loraRank;
 
     @Option(names = "--lora-alpha", description = "LoRA alpha (default 2 x rank).")
     Double loraAlpha;
 
-    @Option(names = "--lora-targets", split = ",", paramLabel = "MODULE[,MODULE...]",
-            description = "LoRA target modules, e.g. q_proj,v_proj or c_attn (default: all-linear, every linear "
-                    + "projection inside the decoder layers, never the head).")
+    @Option(names = {"--lora-targets", "--target-modules"}, split = ",", paramLabel = "MODULE[,MODULE...]",
+            description = "LoRA target modules (default ${rectify.default.lora_targets}; c_attn,c_proj,c_fc for GPT-2).")
     List<String> loraTargets;
 
-    @Option(names = "--full", description = "Full fine-tuning of every float weight of rank >= 2 instead of LoRA.")
-    boolean full;
+    @Option(names = "--full", description = "Full fine-tuning of every weight instead of LoRA.")
+    Boolean full;
 
     @Option(names = {"--learning-rate", "--lr"}, description = "Peak learning rate (default 2e-4 LoRA, 5e-5 full).")
     Double learningRate;
 
-    @Option(names = "--schedule", defaultValue = "COSINE", description = "COSINE, LINEAR or CONSTANT (default ${DEFAULT-VALUE}).")
-    LrSchedule schedule;
+    @Option(names = {"--schedule", "--lr-scheduler-type"}, description = "cosine, linear or constant (default ${rectify.default.schedule}).")
+    String schedule;
 
-    @Option(names = "--batch-size", defaultValue = "8", description = "Examples per optimizer step (default ${DEFAULT-VALUE}).")
-    int batchSize;
+    @Option(names = "--warmup-ratio", description = "Fraction of the steps spent warming up (default ${rectify.default.warmup_ratio}).")
+    Double warmupRatio;
 
-    @Option(names = "--micro-batch-size", defaultValue = "4", description = "Examples per forward pass (default ${DEFAULT-VALUE}).")
-    int microBatchSize;
+    @Option(names = "--batch-size", description = "Examples per optimizer step (default ${rectify.default.batch_size}).")
+    Integer batchSize;
 
-    @Option(names = "--max-seq-length", defaultValue = "512", description = "Longest sequence (default ${DEFAULT-VALUE}).")
-    int maxSeqLength;
+    @Option(names = {"--micro-batch-size", "--per-device-train-batch-size"},
+            description = "Examples per forward pass (default ${rectify.default.micro_batch_size}).")
+    Integer microBatchSize;
 
-    @Option(names = "--seed", defaultValue = "42", description = "Seed (default ${DEFAULT-VALUE}).")
-    long seed;
+    @Option(names = "--gradient-accumulation-steps", description = "Micro-batches per optimizer step (instead of --batch-size).")
+    Integer gradientAccumulationSteps;
+
+    @Option(names = {"--max-seq-length", "--max-length"}, description = "Longest sequence (default ${rectify.default.max_seq_length}).")
+    Integer maxSeqLength;
+
+    @Option(names = "--seed", description = "Seed (default ${rectify.default.seed}).")
+    Long seed;
+
+    @Option(names = "--weight-decay", description = "AdamW weight decay (default ${rectify.default.weight_decay}).")
+    Double weightDecay;
+
+    @Option(names = "--max-grad-norm", description = "Clip the global gradient norm to this (0: no clipping; default ${rectify.default.max_grad_norm}).")
+    Double maxGradNorm;
+
+    @Option(names = {"--eval-every", "--eval-steps"}, description = "Evaluate every N steps (0: at each epoch's end; default ${rectify.default.eval_every}).")
+    Integer evalEvery;
+
+    @Option(names = {"--early-stopping-patience", "--patience"},
+            description = "Stop after N evaluations without a better held-out NLL (0: never; default ${rectify.default.early_stopping_patience}).")
+    Integer patience;
 
     @Option(names = "--run-dir", description = "Checkpoint folder (default: under $RECTIFY_HOME/runs).")
     Path runDir;
@@ -101,6 +126,51 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "cpu", description = "cpu, cpu:THREADS, cuda or cuda:ID (default ${DEFAULT-VALUE}).")
     String device;
 
+    static {
+        // the help shows the SDK's one set of defaults (picocli resolves ${rectify.default.*} from system properties)
+        Hyperparameters d = Hyperparameters.DEFAULTS;
+        Map<String, Object> shown = Map.of("objective", d.objective(), "epochs", d.epochs(), "lora_rank", d.loraRank(),
+                "lora_targets", String.join(",", d.loraTargets()), "schedule", d.schedule().name().toLowerCase(Locale.ROOT),
+                "warmup_ratio", d.warmupRatio(), "batch_size", d.batchSize(), "micro_batch_size", d.microBatchSize(),
+                "max_seq_length", d.maxSeqLength(), "seed", d.seed());
+        Map<String, Object> more = Map.of("weight_decay", d.weightDecay(), "max_grad_norm", d.maxGradNorm(), "eval_every",
+                d.evalEvery(), "early_stopping_patience", d.earlyStoppingPatience(), "eval_fraction", d.evalFraction());
+        shown.forEach((k, v) -> System.setProperty("rectify.default." + k, String.valueOf(v)));
+        more.forEach((k, v) -> System.setProperty("rectify.default." + k, String.valueOf(v)));
+    }
+
+    /** The hyperparameters given on the command line, by their SDK names (none given: the SDK's defaults). */
+    private Map<String, JsonNode> given() {
+        ObjectMapper json = new ObjectMapper();
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("epochs", epochs);
+        v.put("max_steps", maxSteps);
+        v.put("full", full);
+        v.put("lora_rank", loraRank);
+        v.put("lora_alpha", loraAlpha);
+        v.put("lora_targets", loraTargets);
+        v.put("learning_rate", learningRate);
+        v.put("schedule", schedule);
+        v.put("warmup_ratio", warmupRatio);
+        v.put("batch_size", batchSize);
+        v.put("micro_batch_size", microBatchSize);
+        v.put("gradient_accumulation_steps", gradientAccumulationSteps);
+        v.put("max_seq_length", maxSeqLength);
+        v.put("seed", seed);
+        v.put("eval_fraction", evalFraction);
+        v.put("eval_every", evalEvery);
+        v.put("early_stopping_patience", patience);
+        v.put("weight_decay", weightDecay);
+        v.put("max_grad_norm", maxGradNorm);
+        Map<String, JsonNode> out = new LinkedHashMap<>();
+        v.forEach((k, x) -> {
+            if (x != null) {
+                out.put(k, json.valueToTree(x));
+            }
+        });
+        return out;
+    }
+
     @Override
     public Integer call() {
         Path train = data != null ? data : dataArg;
@@ -108,29 +178,12 @@ final class FinetuneCommand implements Callable<Integer> {
             throw new InvalidArgumentException("no training data: give DATA.jsonl or --data FILE");
         }
         List<Example> examples = JsonlDataset.read(train);
-        FineTuneOptions.Builder b = FineTuneOptions.builder().objective(Objective.parse(objective)).schedule(schedule)
-                .batchSize(batchSize).microBatchSize(microBatchSize).maxSeqLength(maxSeqLength).seed(seed)
-                .evalFraction(evalFraction).checkpointEvery(checkpointEvery).resume(resume).runDir(runDir);
-        if (full) {
-            if (loraTargets != null) {
-                throw new InvalidArgumentException("--lora-targets and --full do not go together");
-            }
-            b.fullFineTuning();
-        } else {
-            b.lora(loraRank, loraAlpha != null ? loraAlpha : 2.0 * loraRank);
-            if (loraTargets != null) {
-                b.loraTargets(loraTargets.toArray(new String[0]));
-            }
+        FineTuneOptions.Builder b = FineTuneOptions.builder();
+        if (objective != null) {
+            b.objective(Objective.parse(objective));
         }
-        if (epochs != null) {
-            b.epochs(epochs);
-        }
-        if (maxSteps != null) {
-            b.maxSteps(maxSteps);
-        }
-        if (learningRate != null) {
-            b.learningRate(learningRate);
-        }
+        HyperparameterNames.apply(given(), b, "option ");
+        b.checkpointEvery(checkpointEvery).resume(resume).runDir(runDir);
         if (evalData != null) {
             b.evalExamples(JsonlDataset.read(evalData));
         }

@@ -1,10 +1,9 @@
 package dev.rectify.train;
 
-import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.core.CancellationToken;
 import dev.rectify.core.Example;
+import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.core.Objective;
-import dev.rectify.lora.LoraTargets;
 import java.nio.file.Path;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -12,11 +11,9 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * Everything a fine-tuning run takes, immutable; build with {@link #builder()}. Defaults: DFT, LoRA r=16 α=32 on
- * the attention and MLP projections, 3 epochs, learning rate 2e-4 (LoRA) or 5e-5 (full), cosine schedule with 10%
- * warmup, batch 8 in micro-batches of 4, AdamW β=(0.9, 0.95), weight decay 0.01, gradient clipping at 1.0,
- * normalisation by the step's token count, 10% of the examples (at least 2, when there are 20 or more) held out for
- * evaluation, seed 42.
+ * Everything a fine-tuning run takes, immutable; build with {@link #builder()}: the {@link Hyperparameters} (whose
+ * {@link Hyperparameters#DEFAULTS} are the defaults here too), explicit held-out examples, and how the run is driven
+ * (checkpoint folder and cadence, resume, progress listener, cancellation).
  */
 public final class FineTuneOptions {
     private final Objective objective;
@@ -60,7 +57,7 @@ public final class FineTuneOptions {
         this.loraTargets = java.util.Collections.unmodifiableSortedSet(new java.util.TreeSet<>(b.loraTargets));
         this.epochs = b.epochs;
         this.maxSteps = b.maxSteps;
-        this.learningRate = b.learningRate > 0 ? b.learningRate : (b.fullFineTuning ? 5e-5 : 2e-4);
+        this.learningRate = b.learningRate > 0 ? b.learningRate : Hyperparameters.defaultLearningRate(b.fullFineTuning);
         this.schedule = b.schedule;
         this.warmupRatio = b.warmupRatio;
         this.batchSize = b.batchSize;
@@ -129,18 +126,19 @@ public final class FineTuneOptions {
         return b;
     }
 
+    /** The settings that determine the trained weights, as one value. */
+    public Hyperparameters hyperparameters() {
+        return new Hyperparameters(objective, fullFineTuning, fullPattern, loraRank, loraAlpha, List.copyOf(loraTargets), epochs,
+                maxSteps, learningRate, schedule, warmupRatio, batchSize, microBatchSize, maxSeqLength, evalFraction, evalEvery,
+                earlyStoppingPatience, seed, maxGradNorm, weightDecay, beta1, beta2, normalization, maxNonFiniteSteps);
+    }
+
     /**
-     * What determines the trained weights (objective, method, hyperparameters, seed, data split), as a stable string:
-     * two runs with equal canonical options, base model and data give the same adapter.
+     * What determines the trained weights, as a stable string ({@link Hyperparameters#encode()}): two runs with equal
+     * canonical options, base model and data give the same adapter.
      */
     public String canonical() {
-        return "objective=" + objective + ";mode=" + (fullFineTuning ? "full:" + (fullPattern == null ? "rank>=2" : fullPattern) : "lora:r=" + loraRank
-                + ",alpha=" + loraAlpha + ",targets=" + new java.util.TreeSet<>(loraTargets)) + ";epochs=" + epochs
-                + ";maxSteps=" + maxSteps + ";lr=" + learningRate + ";schedule=" + schedule + ";warmup=" + warmupRatio
-                + ";batch=" + batchSize + ";micro=" + microBatchSize + ";maxSeq=" + maxSeqLength + ";evalFraction="
-                + evalFraction + ";evalExamples=" + (evalExamples == null ? "split" : evalExamples.hashCode())
-                + ";patience=" + earlyStoppingPatience + ";evalEvery=" + evalEvery + ";seed=" + seed + ";clip="
-                + maxGradNorm + ";wd=" + weightDecay + ";betas=" + beta1 + "," + beta2 + ";norm=" + normalization;
+        return hyperparameters().encode();
     }
 
     public Objective objective() { return objective; }
@@ -182,36 +180,36 @@ public final class FineTuneOptions {
 
     @Override
     public String toString() {
-        return "FineTuneOptions[" + canonical() + "]";
+        return "FineTuneOptions" + hyperparameters();
     }
 
     /** Builder for {@link FineTuneOptions}; every setter validates its value. */
     public static final class Builder {
-        private Objective objective = Objective.DFT;
-        private boolean fullFineTuning;
-        private String fullPattern;
-        private int loraRank = 16;
-        private double loraAlpha = 32;
-        private Set<String> loraTargets = new LinkedHashSet<>(List.of(LoraTargets.ALL_LINEAR));
-        private int epochs = 3;
-        private int maxSteps = -1;
-        private double learningRate = -1;
-        private LrSchedule schedule = LrSchedule.COSINE;
-        private double warmupRatio = 0.1;
-        private int batchSize = 8;
-        private int microBatchSize = 4;
-        private int maxSeqLength = 512;
-        private double evalFraction = 0.1;
+        private Objective objective = Hyperparameters.DEFAULTS.objective();
+        private boolean fullFineTuning = Hyperparameters.DEFAULTS.fullFineTuning();
+        private String fullPattern = Hyperparameters.DEFAULTS.fullPattern();
+        private int loraRank = Hyperparameters.DEFAULTS.loraRank();
+        private double loraAlpha = Hyperparameters.DEFAULTS.loraAlpha();
+        private Set<String> loraTargets = new LinkedHashSet<>(Hyperparameters.DEFAULTS.loraTargets());
+        private int epochs = Hyperparameters.DEFAULTS.epochs();
+        private int maxSteps = Hyperparameters.DEFAULTS.maxSteps();
+        private double learningRate = -1; // the default depends on the method: Hyperparameters.defaultLearningRate
+        private LrSchedule schedule = Hyperparameters.DEFAULTS.schedule();
+        private double warmupRatio = Hyperparameters.DEFAULTS.warmupRatio();
+        private int batchSize = Hyperparameters.DEFAULTS.batchSize();
+        private int microBatchSize = Hyperparameters.DEFAULTS.microBatchSize();
+        private int maxSeqLength = Hyperparameters.DEFAULTS.maxSeqLength();
+        private double evalFraction = Hyperparameters.DEFAULTS.evalFraction();
         private List<Example> evalExamples;
-        private int evalEvery;
-        private int earlyStoppingPatience;
-        private long seed = 42;
-        private double maxGradNorm = 1.0;
-        private double weightDecay = 0.01;
-        private double beta1 = 0.9;
-        private double beta2 = 0.95;
-        private Normalization normalization = Normalization.STEP_TOKENS;
-        private int maxNonFiniteSteps = 5;
+        private int evalEvery = Hyperparameters.DEFAULTS.evalEvery();
+        private int earlyStoppingPatience = Hyperparameters.DEFAULTS.earlyStoppingPatience();
+        private long seed = Hyperparameters.DEFAULTS.seed();
+        private double maxGradNorm = Hyperparameters.DEFAULTS.maxGradNorm();
+        private double weightDecay = Hyperparameters.DEFAULTS.weightDecay();
+        private double beta1 = Hyperparameters.DEFAULTS.beta1();
+        private double beta2 = Hyperparameters.DEFAULTS.beta2();
+        private Normalization normalization = Hyperparameters.DEFAULTS.normalization();
+        private int maxNonFiniteSteps = Hyperparameters.DEFAULTS.maxNonFiniteSteps();
         private Path runDir;
         private int checkpointEvery;
         private boolean resume;
@@ -219,6 +217,29 @@ public final class FineTuneOptions {
         private CancellationToken cancellation = new CancellationToken();
 
         private Builder() {
+        }
+
+        /** Every weight-determining setting at once, each checked as by its own setter. */
+        public Builder hyperparameters(Hyperparameters h) {
+            objective(h.objective());
+            if (h.fullFineTuning() && h.fullPattern() == null) {
+                fullFineTuning();
+            } else if (h.fullFineTuning()) {
+                fullFineTuning(h.fullPattern());
+            } else {
+                lora(h.loraRank(), h.loraAlpha());
+                loraTargets(h.loraTargets().toArray(new String[0]));
+            }
+            if (h.maxSteps() > 0) {
+                epochs(h.epochs()).maxSteps(h.maxSteps());
+            } else {
+                epochs(h.epochs());
+            }
+            return learningRate(h.learningRate()).schedule(h.schedule()).warmupRatio(h.warmupRatio()).batchSize(h.batchSize())
+                    .microBatchSize(h.microBatchSize()).maxSeqLength(h.maxSeqLength()).evalFraction(h.evalFraction())
+                    .evalEvery(h.evalEvery()).earlyStoppingPatience(h.earlyStoppingPatience()).seed(h.seed())
+                    .maxGradNorm(h.maxGradNorm()).weightDecay(h.weightDecay()).betas(h.beta1(), h.beta2())
+                    .normalization(h.normalization()).maxNonFiniteSteps(h.maxNonFiniteSteps());
         }
 
         public Builder objective(Objective o) {

@@ -315,6 +315,19 @@ public final class Trainer {
         final List<TrainingProgress> history = new ArrayList<>();
     }
 
+    /** The step of the newest complete checkpoint in {@code runDir}, or -1 when it holds none. */
+    public static int latestCheckpointStep(Path runDir) {
+        Path dir = new Trainer(null, null, null, 0, runDir).latestCheckpoint();
+        if (dir == null) {
+            return -1;
+        }
+        try {
+            return new ObjectMapper().readTree(dir.resolve(STATE).toFile()).path("step").asInt(-1);
+        } catch (IOException e) {
+            throw new RectifyException("cannot read " + dir.resolve(STATE) + ": " + e.getMessage(), e);
+        }
+    }
+
     /** The folder of the newest complete checkpoint, or null. */
     Path latestCheckpoint() {
         Path pointer = runDir.resolve(LATEST);

@@ -17,7 +17,7 @@ class FullFineTuningDefaultsTest {
     void fullFineTuningDefaultsToRank2WeightsNotEveryTensor() {
         FineTuneOptions o = FineTuneOptions.builder().fullFineTuning().build();
         assertNull(o.fullFineTuningPattern(), "no '.*': that also matched norms, biases and buffers");
-        TrainingPlan plan = FineTuneRun.plan(o, Device.cpu(1));
+        TrainingPlan plan = TrainingSetup.plan(o, Device.cpu(1));
         assertEquals(TrainingPlan.Mode.FULL, plan.mode());
         assertNull(plan.fullFineTuningPattern(), "the plan selects float weights of rank >= 2");
         assertEquals("x", FineTuneOptions.builder().fullFineTuning("x").build().fullFineTuningPattern());
@@ -27,9 +27,9 @@ class FullFineTuningDefaultsTest {
     void loraTargetsDefaultToAllLinearResolvedOnTheGraph() {
         FineTuneOptions o = FineTuneOptions.builder().build();
         assertEquals(Set.of(LoraTargets.ALL_LINEAR), o.loraTargets());
-        Set<String> t = FineTuneRun.loraTargets(TestModels.tinyDir().resolve("model.onnx"), "", o.loraTargets());
+        Set<String> t = TrainingSetup.loraTargets(TestModels.tinyDir().resolve("model.onnx"), "", o.loraTargets());
         assertEquals(Set.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"), t);
-        assertEquals(Set.of("q_proj"), FineTuneRun.loraTargets(TestModels.tinyDir().resolve("model.onnx"), "llama",
+        assertEquals(Set.of("q_proj"), TrainingSetup.loraTargets(TestModels.tinyDir().resolve("model.onnx"), "llama",
                 Set.of("q_proj")), "named targets are used as given");
     }
 }

@@ -18,12 +18,8 @@ import io.micronaut.http.annotation.QueryValue;
 import io.micronaut.http.sse.Event;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
-import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import reactor.core.publisher.Flux;
-import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 
 /** {@code /v1/fine_tuning/jobs}: create, list, get, events (also as SSE), checkpoints, cancel. Admin key. */
@@ -39,25 +35,25 @@ public class FineTuningController {
     @Post
     @Consumes(MediaType.APPLICATION_JSON)
     public HttpResponse<String> create(@Body @Nullable String body) {
-        return Json.ok(JobService.json(jobs.create(Json.body(body))));
+        return Json.ok(JobMapping.json(jobs.create(Json.body(body))));
     }
 
     @Get
     public HttpResponse<String> list(@QueryValue @Nullable String after, @QueryValue @Nullable String limit) {
         int n = Paging.limit(limit);
         List<JobRecord> page = jobs.list(after, n + 1);
-        List<ObjectNode> items = page.stream().limit(n).map(JobService::json).toList();
+        List<ObjectNode> items = page.stream().limit(n).map(JobMapping::json).toList();
         return Json.ok(Json.list(items, page.size() > n));
     }
 
     @Get("/{jobId}")
     public HttpResponse<String> get(@PathVariable String jobId) {
-        return Json.ok(JobService.json(jobs.get(jobId)));
+        return Json.ok(JobMapping.json(jobs.get(jobId)));
     }
 
     @Post("/{jobId}/cancel")
     public HttpResponse<String> cancel(@PathVariable String jobId) {
-        return Json.ok(JobService.json(jobs.cancel(jobId)));
+        return Json.ok(JobMapping.json(jobs.cancel(jobId)));
     }
 
     @Get("/{jobId}/checkpoints")
@@ -65,12 +61,12 @@ public class FineTuningController {
             @QueryValue @Nullable String limit) {
         int n = Paging.limit(limit);
         List<CheckpointRecord> page = jobs.checkpoints(jobId, after, n + 1);
-        return Json.ok(Json.list(page.stream().limit(n).map(JobService::json).toList(), page.size() > n));
+        return Json.ok(Json.list(page.stream().limit(n).map(JobMapping::json).toList(), page.size() > n));
     }
 
     /**
      * The job's events, newest first and paged ({@code after}, {@code limit}); with {@code stream=true}, an SSE stream
-     * of every event oldest first, live until the job ends, then {@code data: [DONE]}.
+     * of every event oldest first, pushed live (no polling) until the job ends, then {@code data: [DONE]}.
      */
     @Get(uri = "/{jobId}/events", produces = {MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
     public HttpResponse<?> events(@PathVariable String jobId, @QueryValue @Nullable String after, @QueryValue @Nullable String limit,
@@ -79,41 +75,18 @@ public class FineTuningController {
             throw ApiException.invalid("stream", "'stream' must be true or false, got " + Ids.quote(stream));
         }
         if ("true".equals(stream)) {
-            jobs.get(jobId);
             return HttpResponse.status(HttpStatus.OK).contentType(MediaType.TEXT_EVENT_STREAM_TYPE).body(stream(jobId));
         }
         int n = Paging.limit(limit);
         List<EventRecord> page = jobs.events(jobId, after, n + 1);
-        return Json.ok(Json.list(page.stream().limit(n).map(JobService::json).toList(), page.size() > n));
+        return Json.ok(Json.list(page.stream().limit(n).map(JobMapping::json).toList(), page.size() > n));
     }
 
+    /** The job's events as SSE, pushed as they are recorded, then {@code [DONE]} when the job has ended. */
     private Flux<Event<String>> stream(String jobId) {
-        AtomicLong last = new AtomicLong(Long.MIN_VALUE);
-        AtomicBoolean over = new AtomicBoolean();
-        return Flux.interval(Duration.ZERO, Duration.ofMillis(250), Schedulers.boundedElastic())
-                .concatMap(tick -> {
-                    if (over.get()) {
-                        return Flux.just(Event.of("[DONE]")).concatWith(Mono.error(new StreamOver()));
-                    }
-                    boolean terminal = JobService.TERMINAL.contains(jobs.get(jobId).getStatus());
-                    List<EventRecord> fresh = jobs.eventsSince(jobId, last.get());
-                    if (!fresh.isEmpty()) {
-                        last.set(fresh.get(fresh.size() - 1).getSeq());
-                    }
-                    if (terminal) {
-                        over.set(true);
-                    }
-                    return Flux.fromIterable(fresh).map(e -> Event.of(Json.write(JobService.json(e))).id(e.getId()));
-                })
-                .onErrorResume(StreamOver.class, e -> Flux.empty());
-    }
-
-    /** Ends the event stream after [DONE]. */
-    static final class StreamOver extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        StreamOver() {
-            super(null, null, false, false);
-        }
+        return jobs.stream(jobId)
+                .map(e -> Event.of(Json.write(JobMapping.json(e))).id(e.getId()))
+                .concatWith(Flux.just(Event.of("[DONE]")))
+                .subscribeOn(Schedulers.boundedElastic());
     }
 }

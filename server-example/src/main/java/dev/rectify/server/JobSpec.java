@@ -5,24 +5,33 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rectify.train.FineTuneOptions;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.core.Objective;
+import dev.rectify.train.HyperparameterNames;
+import dev.rectify.train.Hyperparameters;
+import dev.rectify.train.InvalidHyperparameterException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * A fine-tuning job's method and resolved hyperparameters, parsed from the request ({@code method: {type, <type>:
- * {hyperparameters}}} or the older top-level {@code hyperparameters}) and stored with the job as JSON.
- * Hyperparameters: n_epochs, batch_size, learning_rate_multiplier (× 2e-4) or learning_rate, and the extensions
- * lora_rank, lora_alpha, lora_targets (a list of module names; default every linear projection in the decoder
- * layers), max_steps, max_seq_length, checkpoint_every. "auto" means the default.
+ * A fine-tuning job's method and the hyperparameters given, parsed from the request ({@code method: {type, <type>:
+ * {hyperparameters}}} or the older top-level {@code hyperparameters}) and stored with the job as JSON. The
+ * hyperparameters are the SDK's ({@link HyperparameterNames}: our names and TRL's, its defaults and checks) plus the
+ * server's {@code learning_rate_multiplier} (× the default LoRA rate) and {@code checkpoint_every}; "auto" means the
+ * default. {@code max_seq_length} and {@code checkpoint_every} default to the server's settings.
+ *
+ * @param hyperparameters the values given (without "auto"s), with the server's defaults added
  */
-public record JobSpec(String methodType, int nEpochs, int batchSize, double learningRate, Double learningRateMultiplier,
-        int loraRank, double loraAlpha, Integer maxSteps, int maxSeqLength, int checkpointEvery, List<String> loraTargets) {
-    static final double BASE_LEARNING_RATE = 2e-4;
+public record JobSpec(String methodType, ObjectNode hyperparameters) {
+    static final double BASE_LEARNING_RATE = Hyperparameters.defaultLearningRate(false);
+    private static final Set<String> SERVER_ONLY = Set.of("learning_rate_multiplier", "checkpoint_every");
     private static final Pattern SUFFIX = Pattern.compile("[A-Za-z0-9_-]{1,40}");
 
+    /** The objective of the method ({@code dft} or {@code supervised}), or of a {@code loss_type} hyperparameter. */
     public Objective objective() {
-        return methodType.equals("dft") ? Objective.DFT : Objective.SFT;
+        return options().build().objective();
     }
 
     static JobSpec parse(ObjectNode body, Settings settings) {
@@ -43,36 +52,48 @@ public record JobSpec(String methodType, int nEpochs, int batchSize, double lear
             hp = Json.obj(body, "hyperparameters", "hyperparameters");
         }
         String p = method != null ? "method." + type + ".hyperparameters." : "hyperparameters.";
-        if (hp == null) {
-            hp = Json.object();
-        }
-        for (var it = hp.fieldNames(); it.hasNext();) {
-            String f = it.next();
-            if (!java.util.Set.of("n_epochs", "batch_size", "learning_rate_multiplier", "learning_rate", "lora_rank", "lora_alpha",
-                    "lora_targets", "max_steps", "max_seq_length", "checkpoint_every").contains(f)) {
-                throw ApiException.invalid(p + f, "unknown hyperparameter '" + f + "' (known: n_epochs, batch_size, "
-                        + "learning_rate_multiplier, learning_rate, lora_rank, lora_alpha, lora_targets, max_steps, "
-                        + "max_seq_length, checkpoint_every)");
+        ObjectNode given = Json.object();
+        if (hp != null) {
+            for (var it = hp.fields(); it.hasNext();) {
+                Map.Entry<String, JsonNode> e = it.next();
+                String f = e.getKey();
+                if (!SERVER_ONLY.contains(f) && !HyperparameterNames.isKnown(f)) {
+                    List<String> known = new ArrayList<>(HyperparameterNames.known());
+                    known.addAll(SERVER_ONLY);
+                    throw ApiException.invalid(p + f, "unknown hyperparameter '" + f + "' (known: " + String.join(", ", known) + ")");
+                }
+                JsonNode v = e.getValue();
+                if (!(v.isNull() || (v.isTextual() && v.asText().equals("auto")))) {
+                    given.set(f, v);
+                }
             }
         }
-        int epochs = orDefault(auto(hp, "n_epochs", p, 1, 10_000), 3);
-        int batch = orDefault(auto(hp, "batch_size", p, 1, 65_536), 8);
-        int rank = orDefault(auto(hp, "lora_rank", p, 1, 4096), 16);
-        Integer maxSteps = auto(hp, "max_steps", p, 1, 10_000_000);
-        int maxSeq = orDefault(auto(hp, "max_seq_length", p, 2, 1 << 20), settings.maxSeqLength());
-        int ckpt = orDefault(auto(hp, "checkpoint_every", p, 0, 10_000_000), settings.checkpointEvery());
-        Double alphaIn = autoNumber(hp, "lora_alpha", p);
-        double alpha = alphaIn == null ? 2.0 * rank : alphaIn;
-        Double mult = autoNumber(hp, "learning_rate_multiplier", p);
-        Double lr = autoNumber(hp, "learning_rate", p);
-        if (mult != null && lr != null) {
-            throw ApiException.invalid(p + "learning_rate", "give learning_rate_multiplier or learning_rate, not both");
+        if (given.has("learning_rate_multiplier")) {
+            if (given.has("learning_rate")) {
+                throw ApiException.invalid(p + "learning_rate", "give learning_rate_multiplier or learning_rate, not both");
+            }
+            Double m = Json.number(given, "learning_rate_multiplier", p + "learning_rate_multiplier");
+            if (m <= 0) {
+                throw ApiException.invalid(p + "learning_rate_multiplier", "'" + p + "learning_rate_multiplier' must be > 0, got " + m);
+            }
         }
-        double effective = lr != null ? lr : BASE_LEARNING_RATE * (mult == null ? 1.0 : mult);
-        JobSpec spec = new JobSpec(type, epochs, batch, effective, mult, rank, alpha, maxSteps, maxSeq, ckpt,
-                targets(hp, p + "lora_targets"));
+        if (given.has("checkpoint_every")) {
+            Json.integer(given, "checkpoint_every", p + "checkpoint_every", 0, 10_000_000);
+        } else {
+            given.put("checkpoint_every", settings.checkpointEvery());
+        }
+        if (!given.has("max_seq_length") && !given.has("max_length")) {
+            given.put("max_seq_length", settings.maxSeqLength());
+        }
+        JobSpec spec = new JobSpec(type, given);
         try {
-            spec.options().build();
+            FineTuneOptions o = spec.options(p).build();
+            if (type.equals("dft") && given.has("loss_type") && !o.objective().equals(Objective.DFT)) {
+                throw ApiException.invalid(p + "loss_type", "method type \"dft\" and loss_type " + given.get("loss_type")
+                        + " disagree: give one");
+            }
+        } catch (InvalidHyperparameterException e) {
+            throw ApiException.invalid(p + e.name(), e.getMessage());
         } catch (InvalidArgumentException e) {
             throw ApiException.invalid(p.substring(0, p.length() - 1), e.getMessage());
         }
@@ -87,108 +108,74 @@ public record JobSpec(String methodType, int nEpochs, int batchSize, double lear
         return s;
     }
 
-    /** lora_targets: "auto"/absent (null: the default), or a non-empty list of module names. */
-    private static List<String> targets(JsonNode hp, String field) {
-        if (isAuto(hp, "lora_targets")) {
-            return null;
-        }
-        JsonNode t = hp.get("lora_targets");
-        if (!t.isArray() || t.isEmpty()) {
-            throw ApiException.invalid(field, "'" + field + "' must be \"auto\" or a non-empty list of module names "
-                    + "such as [\"q_proj\", \"v_proj\"], got " + t);
-        }
-        List<String> out = new ArrayList<>();
-        for (JsonNode x : t) {
-            if (!x.isTextual() || x.asText().isBlank()) {
-                throw ApiException.invalid(field, "'" + field + "' must hold module names, found " + x);
-            }
-            out.add(x.asText());
-        }
-        return List.copyOf(out);
-    }
-
-    private static int orDefault(Integer v, int d) {
-        return v == null ? d : v;
-    }
-
-    private static boolean isAuto(JsonNode hp, String name) {
-        JsonNode v = hp.get(name);
-        return v == null || v.isNull() || (v.isTextual() && v.asText().equals("auto"));
-    }
-
-    private static Integer auto(JsonNode hp, String name, String prefix, long min, long max) {
-        return isAuto(hp, name) ? null : Json.integer(hp, name, prefix + name, min, max);
-    }
-
-    private static Double autoNumber(JsonNode hp, String name, String prefix) {
-        if (isAuto(hp, name)) {
-            return null;
-        }
-        Double d = Json.number(hp, name, prefix + name);
-        if (d <= 0) {
-            throw ApiException.invalid(prefix + name, "'" + prefix + name + "' must be > 0, got " + d);
-        }
-        return d;
-    }
-
-    /** The SDK options (without run folder, listener or cancellation). */
+    /** The SDK options (without seed, held-out data, listener or cancellation). */
     FineTuneOptions.Builder options() {
-        FineTuneOptions.Builder b = FineTuneOptions.builder().objective(objective()).lora(loraRank, loraAlpha).epochs(nEpochs)
-                .learningRate(learningRate).batchSize(batchSize).maxSeqLength(maxSeqLength).checkpointEvery(checkpointEvery);
-        if (maxSteps != null) {
-            b.maxSteps(maxSteps);
-        }
-        if (loraTargets != null) {
-            b.loraTargets(loraTargets.toArray(new String[0]));
-        }
-        return b;
+        return options("hyperparameter ");
     }
 
+    /** {@link #options()}, naming a bad value {@code prefix} + its name. */
+    private FineTuneOptions.Builder options(String prefix) {
+        Map<String, JsonNode> named = new LinkedHashMap<>();
+        hyperparameters.fields().forEachRemaining(e -> {
+            if (!SERVER_ONLY.contains(e.getKey())) {
+                named.put(e.getKey(), e.getValue());
+            }
+        });
+        FineTuneOptions.Builder b = HyperparameterNames.apply(named,
+                FineTuneOptions.builder().objective(methodType.equals("dft") ? Objective.DFT : Objective.SFT), prefix);
+        JsonNode m = hyperparameters.get("learning_rate_multiplier");
+        if (m != null) {
+            b.learningRate(BASE_LEARNING_RATE * m.asDouble());
+        }
+        return b.checkpointEvery(checkpointEvery());
+    }
+
+    int checkpointEvery() {
+        return hyperparameters.path("checkpoint_every").asInt();
+    }
+
+    /** The hyperparameters in effect, as the API shows them (OpenAI's names, then ours). */
     ObjectNode hyperparametersJson() {
+        FineTuneOptions o = options().build();
         ObjectNode h = Json.object();
-        h.put("n_epochs", nEpochs);
-        h.put("batch_size", batchSize);
-        if (learningRateMultiplier != null) {
-            h.put("learning_rate_multiplier", learningRateMultiplier);
+        h.put("n_epochs", o.epochs());
+        h.put("batch_size", o.batchSize());
+        h.put("learning_rate_multiplier", o.learningRate() / BASE_LEARNING_RATE);
+        h.put("learning_rate", o.learningRate());
+        h.put("loss_type", o.objective().equals(Objective.DFT) ? "dft" : o.objective().equals(Objective.SFT) ? "nll"
+                : o.objective().toString());
+        h.put("lora_rank", o.loraRank());
+        h.put("lora_alpha", o.loraAlpha());
+        if (o.maxSteps() > 0) {
+            h.put("max_steps", o.maxSteps());
         } else {
-            h.put("learning_rate_multiplier", learningRate / BASE_LEARNING_RATE);
-        }
-        h.put("learning_rate", learningRate);
-        h.put("lora_rank", loraRank);
-        h.put("lora_alpha", loraAlpha);
-        if (loraTargets == null) {
-            h.put("lora_targets", "auto");
-        } else {
-            loraTargets.forEach(h.putArray("lora_targets")::add);
-        }
-        if (maxSteps == null) {
             h.putNull("max_steps");
-        } else {
-            h.put("max_steps", maxSteps);
         }
-        h.put("max_seq_length", maxSeqLength);
-        h.put("checkpoint_every", checkpointEvery);
+        h.put("max_seq_length", o.maxSeqLength());
+        h.put("micro_batch_size", o.microBatchSize());
+        h.put("checkpoint_every", o.checkpointEvery());
         return h;
     }
 
     String toJson() {
-        ObjectNode o = hyperparametersJson();
+        ObjectNode o = Json.object();
         o.put("method_type", methodType);
+        o.set("given", hyperparameters);
         return Json.write(o);
     }
 
+    /** Reads {@link #toJson()}, or the flat format of earlier versions (resolved values beside {@code method_type}). */
     static JobSpec fromJson(String s) {
         JsonNode n = Json.parse(s);
-        return new JobSpec(n.path("method_type").asText("supervised"), n.path("n_epochs").asInt(), n.path("batch_size").asInt(),
-                n.path("learning_rate").asDouble(), n.path("learning_rate_multiplier").isNumber() ? n.get("learning_rate_multiplier").asDouble() : null,
-                n.path("lora_rank").asInt(), n.path("lora_alpha").asDouble(),
-                n.path("max_steps").isNumber() ? n.get("max_steps").asInt() : null, n.path("max_seq_length").asInt(),
-                n.path("checkpoint_every").asInt(), n.path("lora_targets").isArray() ? storedTargets(n.get("lora_targets")) : null);
-    }
-
-    private static List<String> storedTargets(JsonNode a) {
-        List<String> out = new ArrayList<>();
-        a.forEach(x -> out.add(x.asText()));
-        return List.copyOf(out);
+        String type = n.path("method_type").asText("supervised");
+        if (n.has("given")) {
+            return new JobSpec(type, (ObjectNode) n.get("given"));
+        }
+        ObjectNode given = ((ObjectNode) n).deepCopy();
+        given.remove(List.of("method_type", "learning_rate_multiplier"));
+        if (given.path("max_steps").isNull()) {
+            given.remove("max_steps");
+        }
+        return new JobSpec(type, given);
     }
 }

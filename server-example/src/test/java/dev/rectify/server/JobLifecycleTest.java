@@ -50,6 +50,21 @@ class JobLifecycleTest {
 
             JsonNode c = api.post("/v1/fine_tuning/jobs/" + queued + "/cancel", Api.ADMIN_KEY, "").json();
             assertEquals("cancelled", c.get("status").asText(), "a queued job is cancelled at once");
+
+            // TRL's names and OpenAI's supervised method with loss_type "dft", through the SDK's one mapping
+            JsonNode trl = api.post("/v1/fine_tuning/jobs", Api.ADMIN_KEY, "{\"model\": \"rectify-tiny\", \"training_file\": \""
+                    + file + "\", \"method\": {\"type\": \"supervised\", \"supervised\": {\"hyperparameters\": {"
+                    + "\"loss_type\": \"dft\", \"num_train_epochs\": 2, \"per_device_train_batch_size\": 2, "
+                    + "\"gradient_accumulation_steps\": 3, \"max_length\": 64, \"lora_rank\": 4}}}}").json();
+            JsonNode hp = trl.at("/method/supervised/hyperparameters");
+            assertEquals("dft", hp.get("loss_type").asText(), trl.toString());
+            assertEquals(2, hp.get("n_epochs").asInt());
+            assertEquals(6, hp.get("batch_size").asInt(), "per-device batch x accumulation steps");
+            assertEquals(2, hp.get("micro_batch_size").asInt());
+            assertEquals(64, hp.get("max_seq_length").asInt());
+            assertEquals(8.0, hp.get("lora_alpha").asDouble(), "alpha defaults to twice the rank");
+            assertEquals("cancelled", api.post("/v1/fine_tuning/jobs/" + trl.get("id").asText() + "/cancel", Api.ADMIN_KEY, "")
+                    .json().get("status").asText());
             JsonNode r = api.post("/v1/fine_tuning/jobs/" + running + "/cancel", Api.ADMIN_KEY, "").json();
             JsonNode done = waitFor(api, running, j -> !j.get("status").asText().equals("running"), 60);
             assertEquals("cancelled", done.get("status").asText(), r.toString());
@@ -82,7 +97,7 @@ class JobLifecycleTest {
         }
         try (EmbeddedServer server = ApplicationContext.run(EmbeddedServer.class, props)) {
             Api api = new Api(server.getURL().toString());
-            JsonNode j = waitFor(api, jobId, x -> JobService.TERMINAL.contains(x.get("status").asText()), 120);
+            JsonNode j = waitFor(api, jobId, x -> JobStatus.of(x.get("status").asText()).isTerminal(), 120);
             assertEquals("succeeded", j.get("status").asText(), j.toString());
             assertEquals(6, j.at("/progress/step").asInt());
             String events = api.get("/v1/fine_tuning/jobs/" + jobId + "/events?limit=100", Api.ADMIN_KEY).body();

@@ -165,7 +165,7 @@ public final class LoadMain {
     private static JsonNode waitDone(Api api, String job) throws InterruptedException {
         for (int i = 0; i < 1200; i++) {
             JsonNode j = api.get("/v1/fine_tuning/jobs/" + job, Api.ADMIN_KEY).json();
-            if (JobService.TERMINAL.contains(j.get("status").asText())) {
+            if (JobStatus.of(j.get("status").asText()).isTerminal()) {
                 if (!j.get("status").asText().equals("succeeded")) {
                     throw new IllegalStateException("job failed: " + j);
                 }

@@ -4,7 +4,7 @@ import io.micronaut.core.annotation.Nullable;
 import io.micronaut.data.annotation.Id;
 import io.micronaut.data.annotation.MappedEntity;
 
-/** A row of rf_jobs. */
+/** A row of rf_jobs; {@code status} holds a JobStatus by its wire name. */
 @MappedEntity("rf_jobs")
 public class JobRecord {
     @Id
@@ -40,6 +40,8 @@ public class JobRecord {
     @Nullable
     private Integer totalSteps;
     private boolean cancelRequested;
+    @Nullable
+    private String fingerprint;
 
     public String getId() { return id; }
     public void setId(String id) { this.id = id; }
@@ -83,4 +85,7 @@ public class JobRecord {
     public void setTotalSteps(@Nullable Integer totalSteps) { this.totalSteps = totalSteps; }
     public boolean isCancelRequested() { return cancelRequested; }
     public void setCancelRequested(boolean cancelRequested) { this.cancelRequested = cancelRequested; }
+    /** The SDK job service's fingerprint of the job's inputs, once it has started. */
+    @Nullable public String getFingerprint() { return fingerprint; }
+    public void setFingerprint(@Nullable String fingerprint) { this.fingerprint = fingerprint; }
 }

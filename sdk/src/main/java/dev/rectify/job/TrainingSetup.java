@@ -1,0 +1,107 @@
+package dev.rectify.job;
+
+import java.util.Set;
+import java.nio.file.Files;
+import java.io.IOException;
+import dev.rectify.train.TrainableLayout;
+import dev.rectify.onnx.OnnxModel;
+import dev.rectify.onnx.Graph;
+import dev.rectify.lora.LoraTargets;
+import dev.rectify.adapter.Adapter;
+import dev.rectify.model.BaseModel;
+import dev.rectify.model.BundledModel;
+import dev.rectify.ort.Device;
+import dev.rectify.core.Example;
+import dev.rectify.train.FineTuneOptions;
+import dev.rectify.core.ModelFormatException;
+import dev.rectify.data.EncodedExample;
+import dev.rectify.data.ExampleEncoder;
+import dev.rectify.lora.LoraConfig;
+import dev.rectify.ort.ExecutionProvider;
+import dev.rectify.train.ArtifactCache;
+import dev.rectify.train.Trainer;
+import dev.rectify.train.TrainingArtifacts;
+import dev.rectify.train.TrainingPlan;
+import dev.rectify.train.TrainingResult;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+
+/** One training run of a job: split off held-out examples, tokenize, build (or reuse) artifacts, train, wrap as an Adapter. */
+public final class TrainingSetup {
+    private TrainingSetup() {
+    }
+
+    /** Trains {@code base} on {@code examples} with {@code options} (whose run folder and resume flag are set). */
+    static Adapter train(String id, BaseModel base, List<Example> examples, FineTuneOptions options) {
+        List<Example> train = new ArrayList<>(examples);
+        List<Example> eval = options.evalExamples() == null ? new ArrayList<>() : new ArrayList<>(options.evalExamples());
+        if (options.evalExamples() == null && options.evalFraction() > 0 && examples.size() >= 20) {
+            Collections.shuffle(train, new Random(options.seed()));
+            int n = Math.max(2, (int) Math.round(options.evalFraction() * examples.size()));
+            eval.addAll(train.subList(0, n));
+            train = new ArrayList<>(train.subList(n, train.size()));
+        }
+        ExampleEncoder encoder = base.exampleEncoder(options.maxSeqLength());
+        List<EncodedExample> trainEnc = encoder.encodeAll(train);
+        List<EncodedExample> evalEnc = eval.isEmpty() ? List.of() : encoder.encodeAll(eval);
+        Path modelFile = base.modelFile();
+        Set<String> targets = options.fullFineTuning() ? Set.of()
+                : loraTargets(modelFile, base.config().modelType(), options.loraTargets());
+        TrainingPlan plan = plan(options, base.device(), targets);
+        TrainingArtifacts artifacts = ArtifactCache.at(BundledModel.home().resolve("artifacts")).getOrBuild(modelFile, plan);
+        Trainer trainer = new Trainer(artifacts, options, base.device().sessionConfig(), base.padTokenId(), options.runDir());
+        TrainingResult result = trainer.train(trainEnc, evalEnc);
+        Adapter.Builder b = Adapter.builder().id(id).baseModelHash(base.contentHash()).objective(options.objective())
+                .recipe(options.canonical()).weights(result.weights()).result(result).options(options);
+        if (options.fullFineTuning()) {
+            b.kind(Adapter.Kind.FULL);
+        } else {
+            b.kind(Adapter.Kind.LORA).lora(options.loraRank(), options.loraAlpha(), targets);
+        }
+        return b.build();
+    }
+
+    /**
+     * The concrete LoRA target modules for {@code modelFile}: {@code requested} unless it asks for the default
+     * ({@value LoraTargets#ALL_LINEAR}), which is resolved on the graph as training sees it ({@link LoraTargets#resolve}).
+     */
+    public static Set<String> loraTargets(Path modelFile, String modelType, Set<String> requested) {
+        if (!requested.isEmpty() && !requested.contains(LoraTargets.ALL_LINEAR)) {
+            return requested;
+        }
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(modelFile); // the graph only: external weights are not needed for names
+        } catch (IOException e) {
+            throw ModelFormatException.at(modelFile, "cannot read: " + e.getMessage(), e);
+        }
+        Graph g = TrainableLayout.prepare(OnnxModel.parse(bytes).graph());
+        return LoraTargets.resolve(g, requested, modelType);
+    }
+
+    /** The training plan of {@code o} on {@code device}, with the options' LoRA targets as given. */
+    public static TrainingPlan plan(FineTuneOptions o, Device device) {
+        return plan(o, device, o.loraTargets());
+    }
+
+    /** The training plan of {@code o} on {@code device}, LoRA over {@code loraTargets}. */
+    public static TrainingPlan plan(FineTuneOptions o, Device device, Set<String> loraTargets) {
+        // the order-independent (repeatable) clipping runs its sequence ops on the CPU; on CUDA, ORT's fused kernel
+        TrainingPlan.Builder b = TrainingPlan.builder().objective(o.objective()).normalization(o.normalization())
+                .betas(o.beta1(), o.beta2()).weightDecay(o.weightDecay()).maxGradNorm(o.maxGradNorm())
+                .deterministicClipping(device.provider().kind() == ExecutionProvider.Kind.CPU);
+        if (o.fullFineTuning()) {
+            if (o.fullFineTuningPattern() == null) {
+                b.fullFineTuning();
+            } else {
+                b.fullFineTuning(o.fullFineTuningPattern());
+            }
+        } else {
+            b.lora(LoraConfig.builder().rank(o.loraRank()).alpha(o.loraAlpha()).targetModules(loraTargets).seed(o.seed()).build());
+        }
+        return b.build();
+    }
+}
