@@ -1,5 +1,6 @@
 package dev.rectify.train;
 
+import dev.rectify.onnx.LazyWeights;
 import dev.rectify.onnx.Attributes;
 import dev.rectify.onnx.Graph;
 import dev.rectify.onnx.Node;
@@ -34,7 +35,7 @@ final class HalfPrecisionUpcast {
         for (TensorProto t : new ArrayList<>(g.initializers().values())) {
             if (isHalf(t.getDataType())) {
                 found = t.getDataType();
-                g.putInitializer(Tensors.ofFloats(t.getName(), Tensors.toFloatArray(t), Tensors.dims(t)));
+                g.putInitializer(Tensors.ofFloats(t.getName(), Tensors.toFloatArray(LazyWeights.load(t)), Tensors.dims(t)));
             }
         }
         for (Node n : g.nodes()) {

@@ -1,5 +1,6 @@
 package dev.rectify.train;
 
+import dev.rectify.onnx.LazyWeights;
 import dev.rectify.onnx.Graph;
 import dev.rectify.onnx.Node;
 import dev.rectify.onnx.Tensors;
@@ -45,9 +46,9 @@ final class TiedWeights {
                     continue;
                 }
                 if (ev == null) {
-                    ev = Tensors.toFloatArray(e);
+                    ev = Tensors.toFloatArray(LazyWeights.load(e));
                 }
-                if (isTranspose(ev, (int) e.getDims(0), (int) e.getDims(1), Tensors.toFloatArray(c))) {
+                if (isTranspose(ev, (int) e.getDims(0), (int) e.getDims(1), Tensors.toFloatArray(LazyWeights.load(c)))) {
                     tied.put(c.getName(), e.getName());
                 }
             }
