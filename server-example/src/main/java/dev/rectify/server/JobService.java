@@ -480,7 +480,8 @@ public class JobService implements ApplicationEventListener<ServerStartupEvent> 
         });
     }
 
-    private void fail(String id, String code, String message) {
+    private void fail(String id, String code, String raw) {
+        String message = ErrorText.scrub(raw, settings.dataDir());
         finish(id, "failed", code, message);
         event(id, "error", "message", "Fine-tuning job failed: " + message, null);
     }

@@ -34,6 +34,7 @@ final class TestServer {
         p.put("rectify.inference.threads", "2");
         p.put("rectify.jobs.checkpoint-every", "1");
         p.put("rectify.jobs.shutdown-wait", "60s");
+        p.put("rectify.rate-limit.requests-per-minute", "0");
         return p;
     }
 
