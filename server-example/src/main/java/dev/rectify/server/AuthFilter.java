@@ -7,6 +7,7 @@ import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
 import io.micronaut.http.MediaType;
+import io.micronaut.http.MutableHttpResponse;
 import io.micronaut.http.annotation.RequestFilter;
 import io.micronaut.http.annotation.ServerFilter;
 import java.nio.charset.StandardCharsets;
@@ -15,17 +16,19 @@ import java.security.MessageDigest;
 /**
  * API-key authentication on every endpoint ({@code Authorization: Bearer KEY}): the admin key for fine-tuning,
  * files and adapter management; the API key (or the admin key) for everything else. {@code /health} is open when
- * {@code rectify.security.health-public} is true (for liveness probes). Also caps JSON bodies at
- * {@code rectify.limits.max-json-body} bytes.
+ * {@code rectify.security.health-public} is true (for liveness probes). Then each key's requests are rate-limited
+ * ({@link RateLimiter}: 429 with {@code Retry-After}). Body sizes are checked earlier, by {@link EdgeGuard}.
  */
 @ServerFilter("/**")
 public final class AuthFilter implements Ordered {
     private final Settings settings;
+    private final RateLimiter limiter;
     private final byte[] apiKey;
     private final byte[] adminKey;
 
-    public AuthFilter(Settings settings) {
+    public AuthFilter(Settings settings, RateLimiter limiter) {
         this.settings = settings;
+        this.limiter = limiter;
         this.apiKey = settings.apiKey().getBytes(StandardCharsets.UTF_8);
         this.adminKey = settings.adminKey().getBytes(StandardCharsets.UTF_8);
     }
@@ -59,16 +62,21 @@ public final class AuthFilter implements Ordered {
                         + "management)", "admin_key_required");
             }
         }
-        boolean upload = path.startsWith("/v1/files");
-        long length = request.getContentLength();
-        if (!upload && length > settings.maxJsonBody()) {
-            return error(HttpStatus.REQUEST_ENTITY_TOO_LARGE, "the request body is too large: " + length + " bytes; the limit is "
-                    + settings.maxJsonBody() + " (rectify.limits.max-json-body)", "request_too_large");
+        if (health) {
+            return null;
+        }
+        String header = request.getHeaders().get(HttpHeaders.AUTHORIZATION);
+        String who = settings.securityEnabled() && header != null ? header.substring(7).strip()
+                : "address:" + request.getRemoteAddress().getAddress().getHostAddress();
+        long wait = limiter.acquire(who);
+        if (wait > 0) {
+            return error(HttpStatus.TOO_MANY_REQUESTS, "rate limit reached for this API key; retry in " + wait + " s "
+                    + "(rectify.rate-limit)", "rate_limit_exceeded").header(HttpHeaders.RETRY_AFTER, Long.toString(wait));
         }
         return null;
     }
 
-    private static HttpResponse<?> error(HttpStatus status, String message, String code) {
+    private static MutableHttpResponse<?> error(HttpStatus status, String message, String code) {
         return HttpResponse.status(status).contentType(MediaType.APPLICATION_JSON_TYPE)
                 .body(Json.write(Json.error(message, ErrorHandling.typeFor(status), null, code)));
     }

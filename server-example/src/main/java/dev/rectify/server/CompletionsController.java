@@ -18,6 +18,7 @@ import io.micronaut.scheduling.annotation.ExecuteOn;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
 import org.reactivestreams.Publisher;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,11 +34,13 @@ public class CompletionsController {
     private final AdapterRegistry models;
     private final Inference inference;
     private final Settings settings;
+    private final PromptLimit promptLimit;
 
-    public CompletionsController(AdapterRegistry models, Inference inference, Settings settings) {
+    public CompletionsController(AdapterRegistry models, Inference inference, Settings settings, PromptLimit promptLimit) {
         this.models = models;
         this.inference = inference;
         this.settings = settings;
+        this.promptLimit = promptLimit;
     }
 
     @Post(uri = "/chat/completions", produces = {MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
@@ -52,32 +55,31 @@ public class CompletionsController {
         return complete(CompletionRequest.parse(Json.body(body), false, settings));
     }
 
+    /**
+     * Renders and tokenizes the prompt on the generation pool (a prompt that cannot fit the context is refused before
+     * that), then answers: the whole completion, or an SSE stream once the prompt is accepted.
+     */
     private Mono<HttpResponse<?>> complete(CompletionRequest req) {
-        AdapterRegistry.Lease lease = models.acquire(req.model());
-        String prompt;
-        int promptTokens;
-        try {
-            prompt = req.isChat() ? lease.render(req.messages()) : req.prompt();
-            promptTokens = lease.countTokens(prompt);
-            int ctx = models.base().contextLength();
-            if (ctx > 0 && promptTokens >= ctx) {
-                throw ApiException.invalid(req.isChat() ? "messages" : "prompt", "context_length_exceeded", "the prompt is "
-                        + promptTokens + " tokens; this model's context window is " + ctx + " tokens");
-            }
-        } catch (RuntimeException e) {
-            lease.close();
-            throw e;
+        String param = req.isChat() ? "messages" : "prompt";
+        if (!req.isChat()) {
+            promptLimit.checkBeforeTokenizing(req.prompt(), param);
         }
+        AdapterRegistry.Lease lease = models.acquire(req.model());
+        Function<AdapterRegistry.Lease, String> prepare = l -> {
+            String prompt = req.isChat() ? l.render(req.messages()) : req.prompt();
+            if (req.isChat()) {
+                promptLimit.checkBeforeTokenizing(prompt, param);
+            }
+            promptLimit.checkTokens(l.countTokens(prompt), param);
+            return prompt;
+        };
+        CompletableFuture<String> prepared = new CompletableFuture<>();
         String id = (req.isChat() ? "chatcmpl-" : "cmpl-") + Ids.newId("x").substring(2);
         long created = System.currentTimeMillis() / 1000;
         if (!req.stream()) {
-            CompletableFuture<Generation> f = inference.submit(lease, prompt, req.sampling(), (i, t) -> { });
+            CompletableFuture<Generation> f = inference.submit(lease, prepare, prepared, req.sampling(), (i, t) -> { });
             return Mono.fromFuture(f.thenApply(g -> (HttpResponse<?>) Json.ok(response(req, id, created, g))).exceptionally(t -> {
-                Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
-                if (c instanceof RuntimeException re) {
-                    throw re;
-                }
-                throw new RectifyException("generation failed: " + c, c);
+                throw unwrap(t);
             }));
         }
         Sinks.Many<Event<String>> sink = Sinks.many().unicast().onBackpressureBuffer();
@@ -89,7 +91,7 @@ public class CompletionsController {
             delta.put("content", "");
             sink.tryEmitNext(frame(chunk(req, id, created, object, delta, null, null)));
         }
-        inference.submit(lease, prompt, req.sampling(), (i, text) -> {
+        inference.submit(lease, prepare, prepared, req.sampling(), (i, text) -> {
             if (cancelled.get()) {
                 throw new StreamCancelled();
             }
@@ -99,7 +101,7 @@ public class CompletionsController {
         }).whenComplete((g, t) -> {
             if (t != null) {
                 Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
-                if (!(c instanceof StreamCancelled)) {
+                if (!(c instanceof StreamCancelled) && prepared.isDone() && !prepared.isCompletedExceptionally()) {
                     LOG.warn("streamed generation failed: {}", c.toString());
                     sink.tryEmitNext(frame(Json.error(String.valueOf(c.getMessage()), "server_error", null, null)));
                     sink.tryEmitNext(Event.of("[DONE]"));
@@ -119,7 +121,19 @@ public class CompletionsController {
             sink.tryEmitComplete();
         });
         Publisher<Event<String>> out = sink.asFlux().doOnCancel(() -> cancelled.set(true));
-        return Mono.just(HttpResponse.status(HttpStatus.OK).contentType(MediaType.TEXT_EVENT_STREAM_TYPE).body(out));
+        return Mono.fromFuture(prepared.<HttpResponse<?>>thenApply(p -> HttpResponse.status(HttpStatus.OK)
+                .contentType(MediaType.TEXT_EVENT_STREAM_TYPE).body(out)).exceptionally(t -> {
+                    cancelled.set(true);
+                    throw unwrap(t);
+                }));
+    }
+
+    private static RuntimeException unwrap(Throwable t) {
+        Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+        if (c instanceof RuntimeException re) {
+            return re;
+        }
+        return new RectifyException("generation failed: " + c, c);
     }
 
     private static Event<String> frame(ObjectNode n) {

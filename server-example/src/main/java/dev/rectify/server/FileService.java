@@ -135,8 +135,16 @@ public class FileService {
         return repo.findBySeqLessThan(before, Pageable.from(0, limit, Sort.of(Sort.Order.desc("seq"))));
     }
 
-    public void delete(String id) {
+    /** Deletes a file, unless a job that has not finished uses it (409 naming the jobs). */
+    public synchronized void delete(String id) {
         FileRecord r = get(id, "file_id");
+        List<String> users = repo.unfinishedJobsUsing(id);
+        if (!users.isEmpty()) {
+            throw ApiException.conflict("file_in_use", "the file " + id + " is used by " + users.size() + " fine-tuning job"
+                    + (users.size() == 1 ? "" : "s") + " that ha" + (users.size() == 1 ? "s" : "ve") + " not finished ("
+                    + String.join(", ", users.subList(0, Math.min(5, users.size()))) + (users.size() > 5 ? ", ..." : "")
+                    + "); cancel them or wait for them to finish, then delete it");
+        }
         repo.delete(r);
         try {
             Files.deleteIfExists(path(id));

@@ -16,6 +16,7 @@ import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 
 /**
  * Runs generations on a bounded pool ({@code rectify.inference.threads} at once, {@code rectify.inference.max-waiting}
@@ -50,14 +51,23 @@ public class Inference {
         meters.gauge("rectify.generation.active", pool, ThreadPoolExecutor::getActiveCount);
     }
 
-    /** Generates on the pool; the lease is closed when done. RejectedExecutionException (429) when the pool is full. */
-    public CompletableFuture<Generation> submit(AdapterRegistry.Lease lease, String prompt, Sampling sampling, TokenListener listener) {
+    /**
+     * Prepares the prompt and generates, both on the pool (rendering and tokenizing a long prompt take time, and must
+     * not run on a request thread); the lease is closed when done. {@code prepared} completes with the prompt once it
+     * is ready (or with the preparation's error), before the first token. RejectedExecutionException (429) when the
+     * pool is full.
+     */
+    public CompletableFuture<Generation> submit(AdapterRegistry.Lease lease, Function<AdapterRegistry.Lease, String> prepare,
+            CompletableFuture<String> prepared, Sampling sampling, TokenListener listener) {
         CompletableFuture<Generation> f = new CompletableFuture<>();
         try {
             pool.execute(() -> {
                 try {
+                    String prompt = prepare.apply(lease);
+                    prepared.complete(prompt);
                     f.complete(run(lease, prompt, sampling, listener));
                 } catch (Throwable t) {
+                    prepared.completeExceptionally(t);
                     f.completeExceptionally(t);
                 } finally {
                     lease.close();

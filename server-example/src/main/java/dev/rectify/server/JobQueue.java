@@ -119,8 +119,9 @@ public class JobQueue {
         events.close(id);
     }
 
-    /** Records the failure event, then fails the job. */
-    public void fail(String id, String code, String message) {
+    /** Records the failure event, then fails the job; the message carries no server paths. */
+    public void fail(String id, String code, String raw) {
+        String message = ErrorText.scrub(raw, settings.dataDir());
         events.record(id, "error", "message", "Fine-tuning job failed: " + message, null);
         finish(id, JobStatus.FAILED, code, message);
     }

@@ -1,14 +1,21 @@
 package dev.rectify.server;
 
-import io.micronaut.context.annotation.Property;
+import dev.rectify.server.config.AdaptersConfig;
+import dev.rectify.server.config.InferenceConfig;
+import dev.rectify.server.config.JobsConfig;
+import dev.rectify.server.config.LimitsConfig;
+import dev.rectify.server.config.RateLimitConfig;
+import dev.rectify.server.config.SecurityConfig;
+import dev.rectify.server.config.ServerConfig;
 import jakarta.inject.Singleton;
 import java.nio.file.Path;
 import java.time.Duration;
 
 /**
- * The server's settings: every {@code rectify.*} key of application.yml, documented there. Each can be set by an
- * environment variable in Micronaut's way (upper case, dots and dashes as underscores): {@code RECTIFY_DATA_DIR},
- * {@code RECTIFY_SECURITY_API_KEY}, ...
+ * The server's settings in one place: the {@code rectify.*} groups of application.yml (documented there), each bound
+ * by a {@code @ConfigurationProperties} record in {@code dev.rectify.server.config}, checked and normalised here.
+ * Each key can be set by an environment variable in Micronaut's way (upper case, dots and dashes as underscores):
+ * {@code RECTIFY_DATA_DIR}, {@code RECTIFY_SECURITY_API_KEY}, ...
  */
 @Singleton
 public final class Settings {
@@ -34,51 +41,39 @@ public final class Settings {
     private final boolean resumeOnRestart;
     private final int maxSeqLength;
     private final Duration shutdownWait;
+    private final Duration checkpointRetention;
+    private final int maxUriLength;
+    private final Duration requestTimeout;
+    private final RateLimitConfig rateLimit;
 
-    public Settings(@Property(name = "rectify.data-dir", defaultValue = "./rectify-data") String dataDir,
-            @Property(name = "rectify.model", defaultValue = "") String model,
-            @Property(name = "rectify.model-name", defaultValue = "") String modelName,
-            @Property(name = "rectify.device", defaultValue = "cpu") String device,
-            @Property(name = "rectify.security.enabled", defaultValue = "true") boolean securityEnabled,
-            @Property(name = "rectify.security.api-key", defaultValue = "") String apiKey,
-            @Property(name = "rectify.security.admin-key", defaultValue = "") String adminKey,
-            @Property(name = "rectify.security.health-public", defaultValue = "true") boolean healthPublic,
-            @Property(name = "rectify.limits.max-json-body", defaultValue = "1048576") long maxJsonBody,
-            @Property(name = "rectify.limits.max-tokens", defaultValue = "2048") int maxTokensLimit,
-            @Property(name = "rectify.limits.max-messages", defaultValue = "256") int maxMessages,
-            @Property(name = "rectify.inference.default-max-tokens", defaultValue = "128") int defaultMaxTokens,
-            @Property(name = "rectify.inference.threads", defaultValue = "4") int inferenceThreads,
-            @Property(name = "rectify.inference.max-waiting", defaultValue = "64") int inferenceMaxWaiting,
-            @Property(name = "rectify.adapters.cache-size", defaultValue = "8") int adapterCacheSize,
-            @Property(name = "rectify.adapters.cache-bytes", defaultValue = "268435456") long adapterCacheBytes,
-            @Property(name = "rectify.jobs.concurrency", defaultValue = "1") int jobConcurrency,
-            @Property(name = "rectify.jobs.max-queued", defaultValue = "8") int jobMaxQueued,
-            @Property(name = "rectify.jobs.checkpoint-every", defaultValue = "10") int checkpointEvery,
-            @Property(name = "rectify.jobs.resume-on-restart", defaultValue = "true") boolean resumeOnRestart,
-            @Property(name = "rectify.jobs.max-seq-length", defaultValue = "512") int maxSeqLength,
-            @Property(name = "rectify.jobs.shutdown-wait", defaultValue = "30s") Duration shutdownWait) {
-        this.dataDir = Path.of(dataDir).toAbsolutePath().normalize();
-        this.model = model.strip();
-        this.modelName = modelName.strip();
-        this.device = device;
-        this.securityEnabled = securityEnabled;
-        this.apiKey = apiKey;
-        this.adminKey = adminKey;
-        this.healthPublic = healthPublic;
-        this.maxJsonBody = maxJsonBody;
-        this.maxTokensLimit = maxTokensLimit;
-        this.defaultMaxTokens = defaultMaxTokens;
-        this.maxMessages = maxMessages;
-        this.inferenceThreads = Math.max(1, inferenceThreads);
-        this.inferenceMaxWaiting = Math.max(0, inferenceMaxWaiting);
-        this.adapterCacheSize = Math.max(1, adapterCacheSize);
-        this.adapterCacheBytes = Math.max(0, adapterCacheBytes);
-        this.jobConcurrency = Math.max(1, jobConcurrency);
-        this.jobMaxQueued = Math.max(0, jobMaxQueued);
-        this.checkpointEvery = Math.max(0, checkpointEvery);
-        this.resumeOnRestart = resumeOnRestart;
-        this.maxSeqLength = maxSeqLength;
-        this.shutdownWait = shutdownWait;
+    public Settings(ServerConfig server, SecurityConfig security, LimitsConfig limits, InferenceConfig inference,
+            AdaptersConfig adapters, JobsConfig jobs, RateLimitConfig rateLimit) {
+        this.dataDir = Path.of(server.dataDir()).toAbsolutePath().normalize();
+        this.model = server.model().strip();
+        this.modelName = server.modelName().strip();
+        this.device = server.device();
+        this.securityEnabled = security.enabled();
+        this.apiKey = security.apiKey();
+        this.adminKey = security.adminKey();
+        this.healthPublic = security.healthPublic();
+        this.maxJsonBody = limits.maxJsonBody();
+        this.maxTokensLimit = limits.maxTokens();
+        this.maxMessages = limits.maxMessages();
+        this.maxUriLength = Math.max(64, limits.maxUriLength());
+        this.requestTimeout = limits.requestTimeout();
+        this.defaultMaxTokens = inference.defaultMaxTokens();
+        this.inferenceThreads = Math.max(1, inference.threads());
+        this.inferenceMaxWaiting = Math.max(0, inference.maxWaiting());
+        this.adapterCacheSize = Math.max(1, adapters.cacheSize());
+        this.adapterCacheBytes = Math.max(0, adapters.cacheBytes());
+        this.jobConcurrency = Math.max(1, jobs.concurrency());
+        this.jobMaxQueued = Math.max(0, jobs.maxQueued());
+        this.checkpointEvery = Math.max(0, jobs.checkpointEvery());
+        this.resumeOnRestart = jobs.resumeOnRestart();
+        this.maxSeqLength = jobs.maxSeqLength();
+        this.shutdownWait = jobs.shutdownWait();
+        this.checkpointRetention = jobs.checkpointRetention();
+        this.rateLimit = rateLimit;
         if (securityEnabled && (this.apiKey.isBlank() || this.adminKey.isBlank())) {
             throw new IllegalStateException("rectify.security.api-key and rectify.security.admin-key must be set "
                     + "(env RECTIFY_SECURITY_API_KEY and RECTIFY_SECURITY_ADMIN_KEY), or set rectify.security.enabled=false "
@@ -116,4 +111,11 @@ public final class Settings {
     public boolean resumeOnRestart() { return resumeOnRestart; }
     public int maxSeqLength() { return maxSeqLength; }
     public Duration shutdownWait() { return shutdownWait; }
+    /** How long the checkpoints of a finished, failed or cancelled job are kept. */
+    public Duration checkpointRetention() { return checkpointRetention; }
+    /** Longest request URI (path and query) in characters; longer ones get 414. */
+    public int maxUriLength() { return maxUriLength; }
+    /** Longest time from a request's first byte to its last; slower connections are closed. */
+    public Duration requestTimeout() { return requestTimeout; }
+    public RateLimitConfig rateLimit() { return rateLimit; }
 }

@@ -155,6 +155,12 @@ class BadInputTest implements TestPropertyProvider {
         String big = "{\"model\": \"rectify-tiny\", \"prompt\": \"" + "x".repeat(70_000) + "\"}";
         error(api().post("/v1/completions", Api.API_KEY, big), 413, "too large");
         String longPrompt = "{\"model\": \"rectify-tiny\", \"prompt\": \"" + "12 + 30 = 42. ".repeat(3000) + "\"}";
-        error(api().post("/v1/completions", Api.API_KEY, longPrompt), 400, "context window");
+        JsonNode e = error(api().post("/v1/completions", Api.API_KEY, longPrompt), 400, "context window");
+        assertEquals("context_length_exceeded", e.get("code").asText());
+        assertTrue(e.get("message").asText().contains("at least"), "refused from its size, before tokenizing: " + e);
+        String fewBytesManyTokens = "{\"model\": \"rectify-tiny\", \"prompt\": \"" + "7 ".repeat(600) + "\"}";
+        e = error(api().post("/v1/completions", Api.API_KEY, fewBytesManyTokens), 400, "context window");
+        assertEquals("prompt", e.get("param").asText());
+        assertEquals("context_length_exceeded", e.get("code").asText());
     }
 }

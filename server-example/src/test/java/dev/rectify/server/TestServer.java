@@ -6,7 +6,10 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 
-/** Settings for servers under test: a fresh data folder, the repository's model, test keys, small limits. */
+/**
+ * Settings for servers under test: a fresh data folder, the repository's model, test keys, small limits; and a fresh
+ * PostgreSQL database when the run is on PostgreSQL ({@link TestPostgres}), else the default H2 file database.
+ */
 final class TestServer {
     private TestServer() {
     }
@@ -34,6 +37,13 @@ final class TestServer {
         p.put("rectify.inference.threads", "2");
         p.put("rectify.jobs.checkpoint-every", "1");
         p.put("rectify.jobs.shutdown-wait", "60s");
+        p.put("rectify.rate-limit.requests-per-minute", "0");
+        if (TestPostgres.enabled()) {
+            p.put("datasources.default.url", TestPostgres.newDatabase());
+            p.put("datasources.default.driver-class-name", "org.postgresql.Driver");
+            p.put("datasources.default.username", "postgres");
+            p.put("datasources.default.password", "");
+        }
         return p;
     }
 
