@@ -1,8 +1,10 @@
 package dev.rectify.cli;
 
+import dev.rectify.AdaptedModel;
 import dev.rectify.BaseModel;
 import dev.rectify.ChatMessage;
 import dev.rectify.Device;
+import dev.rectify.TextModel;
 import dev.rectify.generate.Generation;
 import dev.rectify.generate.Sampling;
 import java.io.PrintWriter;
@@ -26,6 +28,9 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = {"-m", "--model"}, description = "Model folder (model.onnx, tokenizer.json, ...). Default: the bundled model.")
     Path model;
+
+    @Option(names = {"-a", "--adapter"}, description = "Adapter folder, or the id (or an 8+ digit id prefix) of an adapter in the store.")
+    String adapter;
 
     @Option(names = "--chat", description = "Wrap the prompt as a user message with the model's chat template.")
     boolean chat;
@@ -59,7 +64,9 @@ final class GenerateCommand implements Callable<Integer> {
         Sampling sampling = Sampling.sample(temperature).topK(topK).topP(topP).seed(seed).maxNewTokens(maxNewTokens).stop(stop);
         Device dev = Device.parse(device);
         PrintWriter out = spec.commandLine().getOut();
-        try (BaseModel m = Models.open(model, dev)) {
+        try (BaseModel base = Models.open(model, dev);
+                AdaptedModel adapted = adapter == null ? null : base.with(AdapterArgument.resolve(adapter, base))) {
+            TextModel m = adapted != null ? adapted : base;
             long start = System.nanoTime();
             Generation g = chat ? m.chat(List.of(ChatMessage.user(prompt)), sampling, t -> { out.print(t); out.flush(); })
                     : m.generate(prompt, sampling, t -> { out.print(t); out.flush(); });
