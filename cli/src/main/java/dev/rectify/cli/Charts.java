@@ -154,7 +154,7 @@ public final class Charts {
         st.setYAxisMax(1.0);
         st.setLegendPosition(Styler.LegendPosition.InsideNW);
         st.setChartBackgroundColor(Color.WHITE);
-        st.setDecimalPattern("0.00");
+        st.setDecimalPattern("0.####"); // the log axis runs down to 0.0001
         st.setXAxisLabelRotation(30);
         List<String> labels = new ArrayList<>();
         for (int i = 0; i + 1 < EDGES.length; i++) {
