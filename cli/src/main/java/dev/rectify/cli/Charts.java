@@ -8,20 +8,76 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.style.lines.SeriesLines;
+import org.knowm.xchart.style.markers.SeriesMarkers;
 import org.knowm.xchart.style.Styler;
 
-/** The demo's PNG plots (XChart, headless): training curves, accuracy by method, token-probability histograms. */
+/**
+ * The demo's PNG plots (XChart, headless): training curves, accuracy by method, token-probability histograms. Made
+ * to be read at a glance: each method has one colour in every figure ({@link #colour}), training curves are drawn
+ * smoothed over their faint raw values, and the histogram's share axis is logarithmic so that small buckets show.
+ */
 public final class Charts {
     /** Bucket edges of the token-probability histogram (as in the DFT paper's analysis, plus deciles). */
     public static final double[] EDGES = {0, 1e-4, 1e-3, 1e-2, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0000001};
 
+    /** Colours of the methods the demo and experiments compare (Okabe-Ito, readable by colour-blind people). */
+    private static final Map<String, Color> METHOD_COLOURS = Map.of(
+            "base", new Color(0x6e, 0x6e, 0x6e),
+            "sft", new Color(0x00, 0x72, 0xb2),
+            "dft", new Color(0xd5, 0x5e, 0x00),
+            "dft-clamped", new Color(0x00, 0x9e, 0x73),
+            "mix", new Color(0xcc, 0x79, 0xa7));
+    /** Colours for any other method, picked by name so a method keeps its colour across figures. */
+    private static final Color[] OTHER_COLOURS = {new Color(0xe6, 0x9f, 0x00), new Color(0x56, 0xb4, 0xe9),
+        new Color(0x88, 0x22, 0x55), new Color(0x44, 0xaa, 0x99), new Color(0x33, 0x22, 0x88)};
+    /** Alpha of the raw training curves under the smoothed ones. */
+    private static final int RAW_ALPHA = 55;
+    /** Smallest share drawn on the histogram's logarithmic axis (one token in ten thousand). */
+    static final double MIN_SHARE = 1e-4;
+
     private Charts() {
+    }
+
+    /** The colour of {@code method} (case-insensitive; "DFT (train)" is DFT's) in every figure. */
+    public static Color colour(String method) {
+        String key = method.toLowerCase(Locale.ROOT).replaceFirst("\\s*\\(.*$", "").strip();
+        Color c = METHOD_COLOURS.get(key);
+        if (c == null && key.startsWith("dft-clamped")) {
+            c = METHOD_COLOURS.get("dft-clamped");
+        } else if (c == null && key.startsWith("mix")) {
+            c = METHOD_COLOURS.get("mix");
+        }
+        return c != null ? c : OTHER_COLOURS[Math.floorMod(key.hashCode(), OTHER_COLOURS.length)];
+    }
+
+    /**
+     * Exponential moving average with bias correction (TensorBoard's smoothing), its weight chosen so that it
+     * averages over about a tenth of the run (at most 0.9).
+     */
+    public static List<Double> smooth(List<Double> values) {
+        double beta = Math.max(0, Math.min(0.9, 1 - 10.0 / Math.max(1, values.size())));
+        List<Double> out = new ArrayList<>(values.size());
+        double ema = 0;
+        double weight = 0;
+        for (double v : values) {
+            if (Double.isNaN(v) || Double.isInfinite(v)) {
+                out.add(out.isEmpty() ? v : out.get(out.size() - 1));
+                continue;
+            }
+            ema = beta * ema + (1 - beta) * v;
+            weight = beta * weight + (1 - beta);
+            out.add(ema / weight);
+        }
+        return out;
     }
 
     static {
@@ -30,8 +86,8 @@ public final class Charts {
 
     /** Training objective and plain NLL per step, one series per method, two panels side by side in one file each. */
     public static void trainingCurves(Map<String, List<TrainingProgress>> histories, Path lossFile, Path nllFile) {
-        XYChart loss = xy("Training objective per step", "optimizer step", "objective (SFT: NLL, DFT: -sg(p) log p)");
-        XYChart nll = xy("Training NLL per step", "optimizer step", "mean token NLL");
+        XYChart loss = xy("Training objective per step (smoothed; raw values faint)", "optimizer step", "objective (SFT: NLL, DFT: -sg(p) log p)");
+        XYChart nll = xy("Training NLL per step (smoothed; raw values faint)", "optimizer step", "mean token NLL");
         XYChart evalNll = null;
         for (var e : histories.entrySet()) {
             List<Double> x = new ArrayList<>();
@@ -45,8 +101,8 @@ public final class Charts {
                 }
             }
             if (!x.isEmpty()) {
-                loss.addSeries(e.getKey(), x, l);
-                nll.addSeries(e.getKey() + " (train)", x, n);
+                curve(loss, e.getKey(), x, l);
+                curve(nll, e.getKey() + " (train)", x, n);
             }
             List<Double> ex = new ArrayList<>();
             List<Double> en = new ArrayList<>();
@@ -57,7 +113,11 @@ public final class Charts {
                 }
             }
             if (!ex.isEmpty()) {
-                nll.addSeries(e.getKey() + " (held-out)", ex, en);
+                XYSeries s = nll.addSeries(e.getKey() + " (held-out)", ex, en);
+                s.setLineColor(colour(e.getKey()));
+                s.setMarkerColor(colour(e.getKey()));
+                s.setMarker(SeriesMarkers.DIAMOND);
+                s.setLineStyle(SeriesLines.DASH_DASH);
             }
         }
         loss.getStyler().setYAxisLogarithmic(true);
@@ -77,7 +137,8 @@ public final class Charts {
         st.setChartBackgroundColor(Color.WHITE);
         st.setDecimalPattern("0.00");
         for (var e : byMethod.entrySet()) {
-            c.addSeries(e.getKey(), new ArrayList<>(e.getValue().keySet()), new ArrayList<>(e.getValue().values()));
+            c.addSeries(e.getKey(), new ArrayList<>(e.getValue().keySet()), new ArrayList<>(e.getValue().values()))
+                    .setFillColor(colour(e.getKey()));
         }
         save(c, file);
     }
@@ -86,18 +147,23 @@ public final class Charts {
     public static void tokenProbabilities(Map<String, double[]> probabilities, Path file) {
         CategoryChart c = new CategoryChartBuilder().width(1100).height(560)
                 .title("Probability of the demonstrated token (training completions)")
-                .xAxisTitle("token probability bucket").yAxisTitle("share of target tokens").build();
+                .xAxisTitle("token probability bucket").yAxisTitle("share of target tokens (log scale)").build();
         var st = c.getStyler();
+        st.setYAxisLogarithmic(true);
+        st.setYAxisMin(MIN_SHARE);
+        st.setYAxisMax(1.0);
         st.setLegendPosition(Styler.LegendPosition.InsideNW);
         st.setChartBackgroundColor(Color.WHITE);
-        st.setDecimalPattern("0.00");
+        st.setDecimalPattern("0.####"); // the log axis runs down to 0.0001
         st.setXAxisLabelRotation(30);
         List<String> labels = new ArrayList<>();
         for (int i = 0; i + 1 < EDGES.length; i++) {
             labels.add(label(EDGES[i]) + "-" + label(Math.min(1, EDGES[i + 1])));
         }
         for (var e : probabilities.entrySet()) {
-            c.addSeries(e.getKey(), labels, histogram(e.getValue()));
+            // a log axis has no zero: empty buckets (and those under MIN_SHARE) are drawn at the axis floor
+            List<Double> shares = histogram(e.getValue()).stream().map(v -> Math.max(v, MIN_SHARE)).toList();
+            c.addSeries(e.getKey(), labels, shares).setFillColor(colour(e.getKey()));
         }
         save(c, file);
     }
@@ -125,6 +191,20 @@ public final class Charts {
             return "0";
         }
         return v < 0.1 ? String.format("%.0e", v) : String.format("%.1f", v);
+    }
+
+    /** The raw curve, faint and out of the legend, under its smoothed version in the method's colour. */
+    private static void curve(XYChart chart, String name, List<Double> x, List<Double> y) {
+        Color c = colour(name);
+        XYSeries raw = chart.addSeries(name + " raw", x, y);
+        raw.setLineColor(new Color(c.getRed(), c.getGreen(), c.getBlue(), RAW_ALPHA));
+        raw.setLineWidth(1f);
+        raw.setMarker(SeriesMarkers.NONE);
+        raw.setShowInLegend(false);
+        XYSeries smooth = chart.addSeries(name, x, smooth(y));
+        smooth.setLineColor(c);
+        smooth.setLineWidth(2.5f);
+        smooth.setMarker(SeriesMarkers.NONE);
     }
 
     private static XYChart xy(String title, String x, String y) {

@@ -44,7 +44,7 @@ final class DemoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--data-dir", defaultValue = "data/math", description = "Folder with train/heldout/ood.jsonl (default ${DEFAULT-VALUE}).")
+    @Option(names = "--data-dir", description = "Folder with train/heldout/ood.jsonl. Default: the math data bundled with rectify.")
     Path dataDir;
 
     @Option(names = {"-o", "--out"}, defaultValue = "demo-output", description = "Output folder (default ${DEFAULT-VALUE}).")
@@ -78,6 +78,7 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter o = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        Path dataDir = this.dataDir != null ? this.dataDir : DemoData.math();
         List<Example> train = limit(JsonlDataset.read(dataDir.resolve("train.jsonl")), trainLimit);
         Map<String, List<Problem>> sets = new LinkedHashMap<>();
         sets.put("held-out", limit(ProblemSet.read(dataDir.resolve("heldout.jsonl")), evalLimit));

@@ -3,6 +3,8 @@ package dev.rectify.cli;
 import dev.rectify.model.BaseModel;
 import dev.rectify.core.ChatMessage;
 import dev.rectify.ort.Device;
+import dev.rectify.adapter.AdaptedModel;
+import dev.rectify.model.TextModel;
 import dev.rectify.generate.Generation;
 import dev.rectify.generate.Sampling;
 import java.io.PrintWriter;
@@ -26,6 +28,9 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = {"-m", "--model"}, description = "Model folder (model.onnx, tokenizer.json, ...). Default: the bundled model.")
     Path model;
+
+    @Option(names = {"-a", "--adapter"}, description = "Adapter folder, or the id (or an 8+ digit id prefix) of an adapter in the store.")
+    String adapter;
 
     @Option(names = "--chat", description = "Wrap the prompt as a user message with the model's chat template.")
     boolean chat;
@@ -61,8 +66,10 @@ final class GenerateCommand implements Callable<Integer> {
     public Integer call() {
         Device dev = Device.parse(device);
         PrintWriter out = spec.commandLine().getOut();
-        try (BaseModel m = Models.open(model, dev)) {
-            Sampling d = m.defaultSampling();
+        try (BaseModel base = Models.open(model, dev);
+                AdaptedModel adapted = adapter == null ? null : AdaptedModel.of(base, AdapterArgument.resolve(adapter, base))) {
+            TextModel m = adapted != null ? adapted : base;
+            Sampling d = base.defaultSampling();
             Sampling sampling = Sampling.sample(temperature != null ? temperature : d.temperature())
                     .topK(topK != null ? topK : d.topK()).topP(topP != null ? topP : d.topP()).seed(seed)
                     .maxNewTokens(maxNewTokens != null ? maxNewTokens : d.maxNewTokens()).stop(stop);

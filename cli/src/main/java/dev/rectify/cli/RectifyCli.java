@@ -10,6 +10,7 @@ import picocli.CommandLine.Option;
 @Command(name = "rectify", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Fine-tune and serve ONNX causal language models on the JVM.",
         subcommands = {DemoCommand.class, GenerateCommand.class, FinetuneCommand.class, EvalCommand.class, BatchCommand.class,
+            ExportCommand.class,
             CommandLine.HelpCommand.class})
 public final class RectifyCli {
     /** Shared by every command: print stack traces on errors. */

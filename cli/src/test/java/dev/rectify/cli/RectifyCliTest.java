@@ -6,7 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -68,5 +71,52 @@ class RectifyCliTest {
         assertEquals(2, usage.code());
         Run verbose = run("generate", "--model", empty.toString(), "--prompt", "hi", "--verbose");
         assertTrue(verbose.err().contains("at dev.rectify"), "stack trace with --verbose");
+    }
+
+    @Test
+    void versionNamesRectifyOnnxRuntimeAndDjl() {
+        Run v = run("--version");
+        assertEquals(0, v.code(), v.err());
+        assertTrue(v.out().contains("rectify "), v.out());
+        assertTrue(v.out().matches("(?s).*ONNX Runtime 1\\.\\d+\\.\\d+ \\(linux-x86_64\\).*"), v.out());
+        assertTrue(v.out().matches("(?s).*DJL tokenizers 0\\.\\d+\\.\\d+.*"), v.out());
+    }
+
+    @Test
+    void theDemoDataShipsInTheJar() throws Exception {
+        Path dir = DemoData.math();
+        for (String f : DemoData.FILES) {
+            assertEquals(Files.readString(Path.of("..", "data", "math", f)), Files.readString(dir.resolve(f)), f);
+        }
+        assertEquals(dir, DemoData.math(), "unpacked once, found again");
+    }
+
+    @Test
+    void finetuneExportAndGenerateWithTheExports(@TempDir Path dir) throws Exception {
+        List<String> lines = new ArrayList<>();
+        for (int a = 2; a < 10; a++) {
+            lines.add("{\"prompt\": \"What is " + a + " + 3?\", \"completion\": \" " + a + " + 3 = " + (a + 3) + ".\"}");
+        }
+        Path data = Files.write(dir.resolve("d.jsonl"), lines);
+        Path adapter = dir.resolve("adapter");
+        Run ft = run("finetune", data.toString(), "--model", MODEL, "--max-steps", "2", "--lora-rank", "4", "--out", adapter.toString());
+        assertEquals(0, ft.code(), ft.err());
+        for (String format : List.of("peft", "onnx-adapter", "merged")) {
+            Run ex = run("export", adapter.toString(), "--format", format, "--model", MODEL, "--out", dir.resolve(format).toString());
+            assertEquals(0, ex.code(), ex.err());
+            assertTrue(ex.out().contains("exported as " + format), ex.out());
+        }
+        assertTrue(Files.isRegularFile(dir.resolve("peft/adapter_config.json")));
+        assertTrue(Files.isRegularFile(dir.resolve("onnx-adapter/adapter.onnx_adapter")));
+        Run viaAdapter = run("generate", "--model", MODEL, "--adapter", adapter.toString(), "--prompt", "What is 4 + 3?", "-n", "8");
+        Run viaMerged = run("generate", "--model", dir.resolve("merged").toString(), "--prompt", "What is 4 + 3?", "-n", "8");
+        assertEquals(0, viaAdapter.code(), viaAdapter.err());
+        assertEquals(viaAdapter.out(), viaMerged.out(), "the merged export generates what base + adapter generate");
+        Run bad = run("export", adapter.toString(), "--format", "gguf", "--model", MODEL, "--out", dir.resolve("x").toString());
+        assertEquals(1, bad.code());
+        assertTrue(bad.err().contains("peft, onnx-adapter or merged"), bad.err());
+        Run missing = run("export", "0123456789abcdef", "--format", "peft", "--model", MODEL, "--out", dir.resolve("y").toString());
+        assertEquals(1, missing.code());
+        assertTrue(missing.err().contains("no adapter with that id"), missing.err());
     }
 }

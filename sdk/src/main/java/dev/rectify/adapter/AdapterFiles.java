@@ -4,7 +4,6 @@ import dev.rectify.lora.CorruptAdapterException;
 import dev.rectify.lora.Safetensors;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rectify.core.ModelFormatException;
 import dev.rectify.core.Objective;
@@ -43,6 +42,14 @@ public final class AdapterFiles {
 
     /** Writes {@code adapter} to the folder {@code dir} (created or replaced). */
     public static void write(Adapter adapter, Path dir) {
+        write(adapter, dir, "rectify:" + adapter.baseModelHash());
+    }
+
+    /**
+     * Writes {@code adapter} to {@code dir} with {@code baseModelNameOrPath} (the base's Hugging Face id or folder)
+     * as the PEFT config's {@code base_model_name_or_path}; the base's hash stays in {@link #MANIFEST}.
+     */
+    public static void write(Adapter adapter, Path dir, String baseModelNameOrPath) {
         ObjectMapper json = new ObjectMapper();
         byte[] weights = Safetensors.toBytes(adapter.weights().values(), adapter.weights().shapes(),
                 Map.of("format", "pt", "rectify.adapter_id", adapter.id()));
@@ -72,7 +79,8 @@ public final class AdapterFiles {
             try {
                 writeSynced(tmp.resolve(WEIGHTS), weights);
                 if (adapter.kind() == Adapter.Kind.LORA) {
-                    byte[] config = json.writerWithDefaultPrettyPrinter().writeValueAsBytes(peftConfig(adapter, json));
+                    byte[] config = json.writerWithDefaultPrettyPrinter().writeValueAsBytes(
+                            PeftAdapterConfig.of(adapter.rank(), adapter.alpha(), 0.0, false, adapter.targetModules(), baseModelNameOrPath));
                     writeSynced(tmp.resolve(CONFIG), config);
                     manifest.put("config_sha256", sha256(config));
                 }
@@ -180,26 +188,6 @@ public final class AdapterFiles {
         } catch (IOException e) {
             throw ModelFormatException.at(dir, "cannot read the adapter: " + e.getMessage(), e);
         }
-    }
-
-    private static ObjectNode peftConfig(Adapter a, ObjectMapper json) {
-        ObjectNode c = json.createObjectNode();
-        c.put("peft_type", "LORA");
-        c.put("task_type", "CAUSAL_LM");
-        c.put("r", a.rank());
-        c.put("lora_alpha", a.alpha());
-        c.put("lora_dropout", 0.0);
-        c.put("bias", "none");
-        c.put("fan_in_fan_out", false);
-        c.put("inference_mode", true);
-        c.put("init_lora_weights", true);
-        c.put("use_rslora", false);
-        c.put("use_dora", false);
-        c.putNull("modules_to_save");
-        c.put("base_model_name_or_path", "rectify:" + a.baseModelHash());
-        ArrayNode t = c.putArray("target_modules");
-        a.targetModules().stream().sorted().forEach(t::add);
-        return c;
     }
 
     private static TrainingResult result(JsonNode m, TrainedWeights w) {

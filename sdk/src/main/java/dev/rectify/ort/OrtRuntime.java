@@ -40,7 +40,8 @@ public final class OrtRuntime {
             Loader.load(org.bytedeco.onnxruntime.global.onnxruntime.class);
         } catch (UnsatisfiedLinkError e) {
             throw new OrtException(OrtErrorCode.FAIL, "cannot load ONNX Runtime's native libraries: " + e.getMessage()
-                    + " (the org.bytedeco onnxruntime, dnnl and opencl natives for linux-x86_64 must be on the classpath)");
+                    + " (ONNX Runtime's natives for " + Loader.getPlatform() + " must be on the classpath: depend on "
+                    + "org.bytedeco:onnxruntime-platform, and if you restrict platforms with -Djavacpp.platform, name this one)");
         }
         var base = OrtGetApiBase();
         this.version = base.GetVersionString().call().getString();
