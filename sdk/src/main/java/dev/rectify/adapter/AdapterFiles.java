@@ -1,5 +1,6 @@
 package dev.rectify.adapter;
 
+import dev.rectify.lora.PeftAdapterConfig;
 import dev.rectify.lora.CorruptAdapterException;
 import dev.rectify.lora.Safetensors;
 import com.fasterxml.jackson.databind.JsonNode;
