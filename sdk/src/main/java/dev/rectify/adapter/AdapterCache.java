@@ -1,5 +1,6 @@
 package dev.rectify.adapter;
 
+import dev.rectify.lora.ServingLayout;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.RemovalCause;
@@ -129,7 +130,7 @@ public final class AdapterCache implements AutoCloseable {
                     + " belongs to base model " + a.baseModelHash().substring(0, Math.min(12, a.baseModelHash().length()))
                     + ", not this one (" + baseModelHash.substring(0, 12) + ")");
         }
-        byte[] bytes = layout.toOnnxAdapter(a);
+        byte[] bytes = AdapterLayouts.toOnnxAdapter(layout, a);
         LoraAdapter n = LoraAdapter.fromBytes(bytes, id);
         open.incrementAndGet();
         LoadedAdapter loaded = new LoadedAdapter(id, a.baseModelHash(), a.rank(), a.alpha(), a.targetModules(), n,

@@ -1,5 +1,6 @@
 package dev.rectify.adapter;
 
+import dev.rectify.lora.ServingLayout;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -131,7 +132,7 @@ public final class AdapterExport {
                 }
                 layout = built.layout();
             }
-            AtomicFile.writeSynced(tmp.resolve(ONNX_ADAPTER_FILE), layout.toOnnxAdapter(adapter));
+            AtomicFile.writeSynced(tmp.resolve(ONNX_ADAPTER_FILE), AdapterLayouts.toOnnxAdapter(layout, adapter));
             for (String f : MergedModelExport.COPIED) {
                 if (Files.isRegularFile(src.resolve(f))) {
                     Files.copy(src.resolve(f), tmp.resolve(f));

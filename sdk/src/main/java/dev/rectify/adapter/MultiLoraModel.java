@@ -1,5 +1,6 @@
 package dev.rectify.adapter;
 
+import dev.rectify.lora.ServingLayout;
 import dev.rectify.model.BaseModel;
 import dev.rectify.model.BundledModel;
 import dev.rectify.generate.CausalLmSignature;
@@ -76,7 +77,7 @@ public final class MultiLoraModel implements AutoCloseable {
                     + adapter.baseModelHash().substring(0, Math.min(12, adapter.baseModelHash().length())) + ", not "
                     + base.directory() + " (" + baseHash.substring(0, 12) + ")");
         }
-        layout.check(adapter);
+        AdapterLayouts.check(layout, adapter);
         return store.put(adapter);
     }
 

@@ -1,6 +1,6 @@
 package dev.rectify.lora;
 
-import dev.rectify.adapter.ServingLayout;
+import dev.rectify.lora.ServingLayout;
 import dev.rectify.onnx.Builders;
 import dev.rectify.onnx.Graph;
 import dev.rectify.onnx.HalfFloats;

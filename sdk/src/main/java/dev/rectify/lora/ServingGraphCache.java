@@ -1,7 +1,7 @@
 package dev.rectify.lora;
 
 import dev.rectify.onnx.ModelHash;
-import dev.rectify.adapter.ServingLayout;
+import dev.rectify.lora.ServingLayout;
 import dev.rectify.core.io.AtomicFile;
 import dev.rectify.core.io.FileTrees;
 import dev.rectify.core.ModelFormatException;

@@ -1,5 +1,6 @@
 package dev.rectify.adapter;
 
+import dev.rectify.lora.ServingLayout;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;

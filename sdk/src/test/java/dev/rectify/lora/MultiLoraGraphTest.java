@@ -1,6 +1,6 @@
 package dev.rectify.lora;
 
-import dev.rectify.adapter.ServingLayout;
+import dev.rectify.lora.ServingLayout;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -75,7 +75,7 @@ class MultiLoraGraphTest {
                 merged = LoraFixtures.logits(s, base, IDS, null);
             }
             float[] served;
-            try (LoraAdapter la = LoraAdapter.fromBytes(layout.toOnnxAdapter(a), a.id()); RunOptions ro = new RunOptions().activate(la)) {
+            try (LoraAdapter la = LoraAdapter.fromBytes(layout.toOnnxAdapter(a.id(), a.rank(), a.alpha(), a.weights().values(), a.weights().shapes()), a.id()); RunOptions ro = new RunOptions().activate(la)) {
                 served = LoraFixtures.logits(serving, base, IDS, ro);
             }
             float[] plain = LoraFixtures.logits(base.decodeSession(), base, IDS, null);

@@ -8,7 +8,7 @@ import dev.rectify.lora.LoraConfig;
 import dev.rectify.lora.LoraMerge;
 import dev.rectify.lora.MultiLoraGraph;
 import dev.rectify.lora.OnnxAdapterFormat;
-import dev.rectify.adapter.ServingLayout;
+import dev.rectify.lora.ServingLayout;
 import dev.rectify.onnx.Graph;
 import dev.rectify.onnx.HalfFloats;
 import dev.rectify.onnx.OnnxModel;

@@ -1,8 +1,5 @@
-package dev.rectify.adapter;
+package dev.rectify.lora;
 
-import dev.rectify.lora.AdapterMismatchException;
-import dev.rectify.lora.LoraSlot;
-import dev.rectify.lora.OnnxAdapterFormat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -39,18 +36,15 @@ public final class ServingLayout {
     }
 
     /**
-     * Checks that {@code adapter} is a LoRA adapter whose every tensor names a slot of this graph with the shape
+     * Checks that adapter {@code id} ({@code lora}: not a full fine-tune) is a LoRA adapter of rank {@code r} whose every tensor names a slot of this graph with the shape
      * [rank, in] (A) or [out, rank] (B), A and B in pairs. Throws {@link AdapterMismatchException} otherwise.
      */
-    public void check(Adapter adapter) {
-        String who = "adapter " + adapter.id().substring(0, Math.min(12, adapter.id().length()));
-        if (adapter.kind() != Adapter.Kind.LORA) {
+    public void check(String id, boolean lora, int r, Map<String, float[]> values, Map<String, long[]> shapes) {
+        String who = "adapter " + id.substring(0, Math.min(12, id.length()));
+        if (!lora) {
             throw new AdapterMismatchException(Reason.NOT_LORA, who + " is a full fine-tune, not LoRA: serve it as a merged "
                     + "model (AdaptedModel.of(base, adapter) or MergedModelExport)");
         }
-        int r = adapter.rank();
-        Map<String, float[]> values = adapter.weights().values();
-        Map<String, long[]> shapes = adapter.weights().shapes();
         if (values.isEmpty()) {
             throw new AdapterMismatchException(Reason.MISSING_TENSOR, who + " has no tensors");
         }
@@ -93,16 +87,16 @@ public final class ServingLayout {
     }
 
     /** The scale the branch is multiplied by: alpha / r. */
-    public static float scale(Adapter adapter) {
-        return (float) (adapter.alpha() / adapter.rank());
+    public static float scale(double alpha, int rank) {
+        return (float) (alpha / rank);
     }
 
-    /** Checks {@code adapter} and serializes its A, B and scale as an {@code .onnx_adapter} for this graph. */
-    public byte[] toOnnxAdapter(Adapter adapter) {
-        check(adapter);
-        Map<String, float[]> values = new TreeMap<>(adapter.weights().values());
-        Map<String, long[]> dims = new TreeMap<>(adapter.weights().shapes());
-        values.put(SCALE_INPUT, new float[] {scale(adapter)});
+    /** Checks a LoRA adapter's tensors and serializes its A, B and scale as an {@code .onnx_adapter} for this graph. */
+    public byte[] toOnnxAdapter(String id, int rank, double alpha, Map<String, float[]> weights, Map<String, long[]> shapes) {
+        check(id, true, rank, weights, shapes);
+        Map<String, float[]> values = new TreeMap<>(weights);
+        Map<String, long[]> dims = new TreeMap<>(shapes);
+        values.put(SCALE_INPUT, new float[] {scale(alpha, rank)});
         dims.put(SCALE_INPUT, new long[] {1});
         return OnnxAdapterFormat.write(values, dims, 1, 1);
     }
