@@ -1,10 +1,8 @@
 package dev.rectify.job;
 
 import java.util.Set;
-import java.nio.file.Files;
-import java.io.IOException;
 import dev.rectify.train.TrainableLayout;
-import dev.rectify.onnx.OnnxModel;
+import dev.rectify.onnx.LazyWeights;
 import dev.rectify.onnx.Graph;
 import dev.rectify.lora.LoraTargets;
 import dev.rectify.adapter.Adapter;
@@ -72,13 +70,8 @@ public final class TrainingSetup {
         if (!requested.isEmpty() && !requested.contains(LoraTargets.ALL_LINEAR)) {
             return requested;
         }
-        byte[] bytes;
-        try {
-            bytes = Files.readAllBytes(modelFile); // the graph only: external weights are not needed for names
-        } catch (IOException e) {
-            throw ModelFormatException.at(modelFile, "cannot read: " + e.getMessage(), e);
-        }
-        Graph g = TrainableLayout.prepare(OnnxModel.parse(bytes).graph());
+        // the graph with its weights left on disk (memory-mapped where a step such as the half-precision upcast reads them)
+        Graph g = TrainableLayout.prepare(LazyWeights.open(modelFile).graph());
         return LoraTargets.resolve(g, requested, modelType);
     }
 
