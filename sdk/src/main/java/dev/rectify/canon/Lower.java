@@ -1,5 +1,6 @@
 package dev.rectify.canon;
 
+import dev.rectify.core.HalfFloats;
 import dev.rectify.onnx.Attributes;
 import dev.rectify.onnx.Graph;
 import dev.rectify.onnx.Node;
@@ -148,7 +149,7 @@ final class Lower {
         }
         ByteBuffer b = ByteBuffer.allocate(2 * v.length).order(ByteOrder.LITTLE_ENDIAN);
         for (double x : v) {
-            b.putShort(dtype == DataType.FLOAT16_VALUE ? Half.toHalf((float) x) : Half.toBfloat16((float) x));
+            b.putShort(dtype == DataType.FLOAT16_VALUE ? HalfFloats.floatToHalf((float) x) : HalfFloats.floatToBfloat16((float) x));
         }
         return Tensors.ofRaw("", DataType.forNumber(dtype), b.array(), dims);
     }

@@ -3,7 +3,7 @@ package dev.rectify.lora;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.onnx.Attributes;
 import dev.rectify.onnx.Graph;
-import dev.rectify.onnx.HalfFloats;
+import dev.rectify.onnx.HalfTensors;
 import dev.rectify.onnx.Node;
 import dev.rectify.onnx.Tensors;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto;
@@ -207,7 +207,7 @@ public final class LoraInjector {
 
     /** float32, or a half-precision base weight (serving and merging on a float16/bfloat16 model). */
     private static boolean isFloat(int type) {
-        return type == DataType.FLOAT_VALUE || HalfFloats.isHalf(type);
+        return type == DataType.FLOAT_VALUE || HalfTensors.isHalf(type);
     }
 
     private TensorProto initial(String name, String module, long rows, long cols, boolean isA) {

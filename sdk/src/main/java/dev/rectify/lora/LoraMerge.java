@@ -3,7 +3,7 @@ package dev.rectify.lora;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.core.ModelFormatException;
 import dev.rectify.onnx.Graph;
-import dev.rectify.onnx.HalfFloats;
+import dev.rectify.onnx.HalfTensors;
 import dev.rectify.onnx.Node;
 import dev.rectify.onnx.OnnxModel;
 import dev.rectify.onnx.Tensors;
@@ -59,7 +59,7 @@ public final class LoraMerge {
                 }
             }
             // a float16/bfloat16 base keeps its precision: the sum is formed in float32, then rounded once
-            g.putInitializer(HalfFloats.tensor(t.baseWeight(), values, w.getDataType(), Tensors.dims(w)));
+            g.putInitializer(HalfTensors.tensor(t.baseWeight(), values, w.getDataType(), Tensors.dims(w)));
             merged++;
         }
         if (merged == 0) {

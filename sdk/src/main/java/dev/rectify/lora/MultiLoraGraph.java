@@ -3,7 +3,7 @@ package dev.rectify.lora;
 import dev.rectify.lora.ServingLayout;
 import dev.rectify.onnx.Builders;
 import dev.rectify.onnx.Graph;
-import dev.rectify.onnx.HalfFloats;
+import dev.rectify.onnx.HalfTensors;
 import dev.rectify.onnx.Node;
 import dev.rectify.onnx.OnnxModel;
 import dev.rectify.onnx.Tensors;
@@ -82,7 +82,7 @@ public final class MultiLoraGraph {
         String base = g.uniqueName(y + ".lora_base");
         node.outputs().set(0, base);
         String p = "/lora_serve/" + s.module() + "/";
-        boolean half = HalfFloats.isHalf(weightType);
+        boolean half = HalfTensors.isHalf(weightType);
         List<Node> casts = new ArrayList<>();
         String x = x0;
         if (half) {

@@ -1,5 +1,6 @@
 package dev.rectify.ort;
 
+import dev.rectify.core.HalfFloats;
 import dev.rectify.core.InvalidArgumentException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

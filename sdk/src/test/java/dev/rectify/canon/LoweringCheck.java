@@ -1,5 +1,6 @@
 package dev.rectify.canon;
 
+import dev.rectify.core.HalfFloats;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -81,7 +82,7 @@ final class LoweringCheck {
         for (int i = 0; i < f.length; i++) {
             f[i] = switch (t.type()) {
                 case FLOAT -> b.getFloat(4 * i);
-                case FLOAT16 -> Half.fromHalf(b.getShort(2 * i));
+                case FLOAT16 -> HalfFloats.halfToFloat(b.getShort(2 * i));
                 case DOUBLE -> (float) b.getDouble(8 * i);
                 case INT32 -> b.getInt(4 * i);
                 case INT64 -> b.getLong(8 * i);
@@ -163,7 +164,7 @@ final class LoweringCheck {
         Tensor t = Tensor.zeros(ElementType.FLOAT16, shape);
         ByteBuffer b = t.byteView();
         for (int i = 0; i < data.length; i++) {
-            b.putShort(2 * i, Half.toHalf(data[i]));
+            b.putShort(2 * i, HalfFloats.floatToHalf(data[i]));
         }
         return t;
     }

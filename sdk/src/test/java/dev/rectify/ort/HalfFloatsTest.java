@@ -1,5 +1,6 @@
 package dev.rectify.ort;
 
+import dev.rectify.core.HalfFloats;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

@@ -10,7 +10,7 @@ import dev.rectify.lora.MultiLoraGraph;
 import dev.rectify.lora.OnnxAdapterFormat;
 import dev.rectify.lora.ServingLayout;
 import dev.rectify.onnx.Graph;
-import dev.rectify.onnx.HalfFloats;
+import dev.rectify.onnx.HalfTensors;
 import dev.rectify.onnx.OnnxModel;
 import dev.rectify.onnx.Tensors;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
@@ -88,14 +88,14 @@ class HalfPrecisionTrainingTest {
         Graph g = m.graph();
         for (var t : List.copyOf(g.initializers().values())) {
             if (t.getDataType() == DataType.FLOAT_VALUE) {
-                g.putInitializer(HalfFloats.tensor(t.getName(), Tensors.toFloatArray(t), DataType.BFLOAT16_VALUE,
+                g.putInitializer(HalfTensors.tensor(t.getName(), Tensors.toFloatArray(t), DataType.BFLOAT16_VALUE,
                         Tensors.dims(t)));
             }
         }
         for (var n : g.nodes()) {
             var v = n.attributes().get("value");
             if (n.opType().equals("Constant") && v != null && v.hasT() && v.getT().getDataType() == DataType.FLOAT_VALUE) {
-                n.attr("value", HalfFloats.tensor("", Tensors.toFloatArray(v.getT()), DataType.BFLOAT16_VALUE,
+                n.attr("value", HalfTensors.tensor("", Tensors.toFloatArray(v.getT()), DataType.BFLOAT16_VALUE,
                         Tensors.dims(v.getT())));
             }
             if (n.opType().equals("Cast") && n.attribute("to").orElseThrow().getI() == DataType.FLOAT_VALUE) {

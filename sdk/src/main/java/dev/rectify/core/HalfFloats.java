@@ -1,8 +1,8 @@
-package dev.rectify.ort;
+package dev.rectify.core;
 
 /**
  * Conversions between float32 and the 16-bit float formats ONNX models store weights, KV caches and logits in:
- * IEEE 754 binary16 ({@link ElementType#FLOAT16}) and bfloat16 ({@link ElementType#BFLOAT16}). Java 17 has no
+ * IEEE 754 binary16 (FLOAT16) and bfloat16 (BFLOAT16). Java 17 has no
  * {@code Float.float16ToFloat}, hence this class. Conversions to 16 bits round to nearest even.
  */
 public final class HalfFloats {
