@@ -15,7 +15,6 @@ import dev.rectify.onnx.OnnxModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -155,17 +154,8 @@ public final class AdapterExport {
             manifest.put("created", Instant.now().toString());
             AtomicFile.writeSynced(tmp.resolve(ONNX_ADAPTER_MANIFEST), json.writerWithDefaultPrettyPrinter().writeValueAsBytes(manifest));
             AtomicFile.fsyncDir(tmp);
-            Path old = null;
-            if (Files.exists(target)) {
-                old = parent.resolve("." + target.getFileName() + ".old-" + System.nanoTime());
-                Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
-            }
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+            AtomicFile.replaceDirectory(tmp, target);
             tmp = null;
-            AtomicFile.fsyncDir(parent);
-            if (old != null) {
-                FileTrees.deleteQuietly(old);
-            }
         } catch (IOException e) {
             throw new RectifyException("cannot export the ONNX Runtime adapter to " + target + " (nothing was replaced): "
                     + e.getMessage(), e);

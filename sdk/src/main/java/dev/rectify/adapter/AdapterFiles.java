@@ -1,5 +1,6 @@
 package dev.rectify.adapter;
 
+import dev.rectify.core.io.AtomicFile;
 import dev.rectify.lora.PeftAdapterConfig;
 import dev.rectify.lora.CorruptAdapterException;
 import dev.rectify.lora.Safetensors;
@@ -19,7 +20,6 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.Comparator;
@@ -87,16 +87,7 @@ public final class AdapterFiles {
                 }
                 writeSynced(tmp.resolve(MANIFEST), json.writerWithDefaultPrettyPrinter().writeValueAsBytes(manifest));
                 syncDir(tmp);
-                Path old = null;
-                if (Files.exists(dir)) {
-                    old = parent.resolve("." + dir.getFileName() + ".old-" + System.nanoTime());
-                    Files.move(dir, old, StandardCopyOption.ATOMIC_MOVE);
-                }
-                Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
-                syncDir(parent);
-                if (old != null) {
-                    deleteTree(old);
-                }
+                AtomicFile.replaceDirectory(tmp, dir);
             } finally {
                 if (Files.exists(tmp)) {
                     deleteTree(tmp);

@@ -11,7 +11,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -69,17 +68,8 @@ public final class MergedModelExport {
                     + "\",\n  \"kind\": \"" + adapter.kind() + "\",\n  \"created\": \"" + Instant.now() + "\"\n}\n";
             AtomicFile.writeSynced(tmp.resolve(PROVENANCE), provenance.getBytes(StandardCharsets.UTF_8));
             AtomicFile.fsyncDir(tmp);
-            Path old = null;
-            if (Files.exists(target)) {
-                old = parent.resolve("." + target.getFileName() + ".old-" + System.nanoTime());
-                Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
-            }
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+            AtomicFile.replaceDirectory(tmp, target);
             tmp = null;
-            AtomicFile.fsyncDir(parent);
-            if (old != null) {
-                FileTrees.deleteQuietly(old);
-            }
             return target;
         } catch (IOException e) {
             throw new RectifyException("cannot export the merged model to " + target + " (nothing was replaced): "

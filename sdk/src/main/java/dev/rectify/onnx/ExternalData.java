@@ -59,27 +59,10 @@ final class ExternalData {
         }
 
         TensorProto load(TensorProto t) {
-            String location = null;
-            long offset = 0;
-            long length = -1;
-            for (StringStringEntryProto e : t.getExternalDataList()) {
-                try {
-                    switch (e.getKey()) {
-                        case "location" -> location = e.getValue();
-                        case "offset" -> offset = Long.parseLong(e.getValue());
-                        case "length" -> length = Long.parseLong(e.getValue());
-                        default -> { } // checksum and others: ignored
-                    }
-                } catch (NumberFormatException ex) {
-                    throw fail(t, null, "external_data '" + e.getKey() + "' is not a number: '" + e.getValue() + "'");
-                }
-            }
-            if (location == null || location.isEmpty()) {
-                throw fail(t, null, "external data has no 'location'");
-            }
-            if (offset < 0) {
-                throw fail(t, null, "negative external data offset " + offset);
-            }
+            ExternalRef ref = ExternalRef.of(t, what -> fail(t, null, what));
+            String location = ref.location();
+            long offset = ref.offset();
+            long length = ref.length();
             Path file = safePath(t, location);
             long expected = expectedBytes(t);
             FileChannel ch = channel(t, file);

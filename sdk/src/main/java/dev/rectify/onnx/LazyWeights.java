@@ -97,22 +97,22 @@ public final class LazyWeights {
         if (!ExternalData.isExternal(t)) {
             return t;
         }
-        Ref r = Ref.of(t, null);
-        if (!Path.of(r.location).isAbsolute()) {
-            throw new InvalidArgumentException("tensor '" + t.getName() + "' refers to external data '" + r.location
+        ExternalRef r = ref(t, null);
+        if (!Path.of(r.location()).isAbsolute()) {
+            throw new InvalidArgumentException("tensor '" + t.getName() + "' refers to external data '" + r.location()
                     + "' relative to an unknown folder; open the model with LazyWeights.open(Path)");
         }
-        if (r.length > Integer.MAX_VALUE - 8) {
-            throw new ExternalDataException("tensor '" + t.getName() + "' (" + r.location + "): " + r.length
+        if (r.length() > Integer.MAX_VALUE - 8) {
+            throw new ExternalDataException("tensor '" + t.getName() + "' (" + r.location() + "): " + r.length()
                     + " bytes exceed the 2 GiB limit of one tensor held in memory; keep it frozen (it is then copied "
                     + "file to file) or split it");
         }
-        try (FileChannel ch = FileChannel.open(Path.of(r.location), StandardOpenOption.READ)) {
-            ByteBuffer data = ch.map(FileChannel.MapMode.READ_ONLY, r.offset, r.length);
+        try (FileChannel ch = FileChannel.open(Path.of(r.location()), StandardOpenOption.READ)) {
+            ByteBuffer data = ch.map(FileChannel.MapMode.READ_ONLY, r.offset(), r.length());
             return t.toBuilder().clearExternalData().clearDataLocation().setRawData(UnsafeByteOperations.unsafeWrap(data))
                     .build();
         } catch (IOException e) {
-            throw new ExternalDataException("cannot map the data of tensor '" + t.getName() + "' from " + r.location + ": "
+            throw new ExternalDataException("cannot map the data of tensor '" + t.getName() + "' from " + r.location() + ": "
                     + e.getMessage(), e);
         }
     }
@@ -192,19 +192,19 @@ public final class LazyWeights {
             for (int i = 0; i < g.getInitializerCount(); i++) {
                 TensorProto t = g.getInitializer(i);
                 if (ExternalData.isExternal(t)) {
-                    Ref r = Ref.of(t, null);
-                    if (!Path.of(r.location).isAbsolute()) {
+                    ExternalRef r = ref(t, null);
+                    if (!Path.of(r.location()).isAbsolute()) {
                         throw new InvalidArgumentException("tensor '" + t.getName() + "' refers to external data '"
-                                + r.location + "' of an unknown folder; open the model with LazyWeights.open(Path)");
+                                + r.location() + "' of an unknown folder; open the model with LazyWeights.open(Path)");
                     }
-                    String key = r.location + "@" + r.offset + "+" + r.length;
+                    String key = r.location() + "@" + r.offset() + "+" + r.length();
                     Long at = copied.get(key);
                     if (at == null) {
                         at = align();
                         transfer(r);
                         copied.put(key, at);
                     }
-                    g.setInitializer(i, reference(t, location, at, r.length));
+                    g.setInitializer(i, reference(t, location, at, r.length()));
                     continue;
                 }
                 if (t.getDataType() == TensorProto.DataType.STRING_VALUE || Tensors.elementBits(t.getDataType()) <= 0
@@ -239,26 +239,26 @@ public final class LazyWeights {
             return pos;
         }
 
-        private void transfer(Ref r) throws IOException {
-            FileChannel src = sources.get(r.location);
+        private void transfer(ExternalRef r) throws IOException {
+            FileChannel src = sources.get(r.location());
             if (src == null) {
-                src = FileChannel.open(Path.of(r.location), StandardOpenOption.READ);
-                sources.put(r.location, src);
+                src = FileChannel.open(Path.of(r.location()), StandardOpenOption.READ);
+                sources.put(r.location(), src);
             }
-            if (r.offset + r.length > src.size()) {
-                throw new ExternalDataException(r.location + ": short external data: needs bytes [" + r.offset + ", "
-                        + (r.offset + r.length) + ") but the file has " + src.size() + " bytes");
+            if (r.offset() + r.length() > src.size()) {
+                throw new ExternalDataException(r.location() + ": short external data: needs bytes [" + r.offset() + ", "
+                        + (r.offset() + r.length()) + ") but the file has " + src.size() + " bytes");
             }
             long done = 0;
-            while (done < r.length) {
-                long n = src.transferTo(r.offset + done, r.length - done, out);
+            while (done < r.length()) {
+                long n = src.transferTo(r.offset() + done, r.length() - done, out);
                 if (n <= 0) {
-                    throw new IOException("short copy from " + r.location + " at byte " + (r.offset + done));
+                    throw new IOException("short copy from " + r.location() + " at byte " + (r.offset() + done));
                 }
                 done += n;
             }
-            out.position(pos + r.length);
-            pos += r.length;
+            out.position(pos + r.length());
+            pos += r.length();
         }
 
         void close() throws IOException {
@@ -268,50 +268,27 @@ public final class LazyWeights {
         }
     }
 
-    /** A parsed external data reference. */
-    private record Ref(String location, long offset, long length) {
-        static Ref of(TensorProto t, Path model) {
-            String location = null;
-            long offset = 0;
-            long length = -1;
-            for (StringStringEntryProto e : t.getExternalDataList()) {
-                try {
-                    switch (e.getKey()) {
-                        case "location" -> location = e.getValue();
-                        case "offset" -> offset = Long.parseLong(e.getValue());
-                        case "length" -> length = Long.parseLong(e.getValue());
-                        default -> { } // checksum and others: ignored
-                    }
-                } catch (NumberFormatException ex) {
-                    throw fail(t, model, "external_data '" + e.getKey() + "' is not a number: '" + e.getValue() + "'");
-                }
-            }
-            if (location == null || location.isEmpty()) {
-                throw fail(t, model, "external data has no 'location'");
-            }
-            if (offset < 0) {
-                throw fail(t, model, "negative external data offset " + offset);
-            }
-            return new Ref(location, offset, length);
-        }
+    /** {@code t}'s external data reference, checked; errors name {@code model} when known. */
+    private static ExternalRef ref(TensorProto t, Path model) {
+        return ExternalRef.of(t, what -> fail(t, model, what));
     }
 
     private static String location(TensorProto t, Path model) {
-        return Ref.of(t, model).location;
+        return ref(t, model).location();
     }
 
     /** A reference of {@code model}'s folder made absolute, after the same checks as {@link OnnxModel#read}. */
     private static TensorProto absolute(TensorProto t, Path model, Path dir) {
-        Ref r = Ref.of(t, model);
+        ExternalRef r = ref(t, model);
         Path rel;
         try {
-            rel = Path.of(r.location);
+            rel = Path.of(r.location());
         } catch (InvalidPathException e) {
-            throw fail(t, model, "invalid external data location '" + r.location + "'");
+            throw fail(t, model, "invalid external data location '" + r.location() + "'");
         }
         Path file = dir.resolve(rel).normalize();
         if (rel.isAbsolute() || !file.startsWith(dir)) {
-            throw fail(t, model, "external data location '" + r.location + "' is outside the model's folder " + dir
+            throw fail(t, model, "external data location '" + r.location() + "' is outside the model's folder " + dir
                     + "; refused");
         }
         long size;
@@ -328,16 +305,16 @@ public final class LazyWeights {
         }
         long expected = Tensors.elementBits(t.getDataType()) > 0
                 ? Tensors.byteSize(t.getDataType(), Tensors.numElements(t)) : -1;
-        long length = r.length >= 0 ? r.length : expected >= 0 ? expected : size - r.offset;
+        long length = r.length() >= 0 ? r.length() : expected >= 0 ? expected : size - r.offset();
         if (expected >= 0 && length != expected) {
             throw fail(t, model, "external data length " + length + " does not match dims " + t.getDimsList() + " of "
                     + Tensors.dtypeName(t.getDataType()) + " (" + expected + " bytes)");
         }
-        if (r.offset + length > size) {
-            throw fail(t, model, "short external data in " + file + ": needs bytes [" + r.offset + ", "
-                    + (r.offset + length) + ") but the file has " + size + " bytes");
+        if (r.offset() + length > size) {
+            throw fail(t, model, "short external data in " + file + ": needs bytes [" + r.offset() + ", "
+                    + (r.offset() + length) + ") but the file has " + size + " bytes");
         }
-        return reference(t, file.toString(), r.offset, length);
+        return reference(t, file.toString(), r.offset(), length);
     }
 
     private static TensorProto reference(TensorProto t, String location, long offset, long length) {

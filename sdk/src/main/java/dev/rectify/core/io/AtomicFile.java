@@ -147,4 +147,23 @@ public final class AtomicFile implements AutoCloseable {
             // best effort
         }
     }
+
+    /**
+     * Publishes the fully written and fsynced folder {@code staged} as {@code target}: an existing target is first renamed
+     * aside, {@code staged} is renamed into place, the parent folder is fsynced, then the old copy is deleted. A reader
+     * sees the old folder or the new one, never a mix.
+     */
+    public static void replaceDirectory(Path staged, Path target) throws IOException {
+        Path parent = target.toAbsolutePath().getParent();
+        Path old = null;
+        if (Files.exists(target)) {
+            old = parent.resolve("." + target.getFileName() + ".old-" + System.nanoTime());
+            Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
+        }
+        Files.move(staged, target, StandardCopyOption.ATOMIC_MOVE);
+        fsyncDir(parent);
+        if (old != null) {
+            FileTrees.deleteQuietly(old);
+        }
+    }
 }
