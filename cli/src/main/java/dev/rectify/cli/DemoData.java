@@ -1,5 +1,8 @@
 package dev.rectify.cli;
 
+import java.nio.charset.StandardCharsets;
+import dev.rectify.core.io.FileTrees;
+import dev.rectify.core.io.ContentHash;
 import dev.rectify.model.BundledModel;
 import dev.rectify.core.RectifyException;
 import java.io.IOException;
@@ -11,8 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,7 +33,7 @@ final class DemoData {
     /** The folder holding train/heldout/ood.jsonl of the bundled math data. */
     static synchronized Path math() {
         Map<String, byte[]> files = new LinkedHashMap<>();
-        MessageDigest sha = sha256();
+        MessageDigest sha = ContentHash.sha256();
         for (String f : FILES) {
             try (InputStream in = DemoData.class.getClassLoader().getResourceAsStream(ROOT + f)) {
                 if (in == null) {
@@ -40,13 +41,13 @@ final class DemoData {
                 }
                 byte[] data = in.readAllBytes();
                 files.put(f, data);
-                sha.update(f.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                sha.update(f.getBytes(StandardCharsets.UTF_8));
                 sha.update(data);
             } catch (IOException e) {
                 throw new RectifyException("cannot read " + ROOT + f + " from the classpath: " + e.getMessage(), e);
             }
         }
-        Path target = BundledModel.home().resolve("data").resolve("math-" + HexFormat.of().formatHex(sha.digest()).substring(0, 12));
+        Path target = BundledModel.home().resolve("data").resolve("math-" + ContentHash.hex(sha.digest()).substring(0, 12));
         if (Files.isDirectory(target)) {
             return target;
         }
@@ -71,20 +72,9 @@ final class DemoData {
             throw new RectifyException("cannot unpack the demo's data into " + target + ": " + e.getMessage(), e);
         } finally {
             if (tmp != null) {
-                try (var s = Files.walk(tmp)) {
-                    s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-                } catch (IOException ignored) {
-                    // a leftover temporary folder is harmless
-                }
+                FileTrees.deleteQuietly(tmp);
             }
         }
     }
 
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 }

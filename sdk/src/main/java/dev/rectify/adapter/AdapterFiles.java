@@ -1,5 +1,6 @@
 package dev.rectify.adapter;
 
+import dev.rectify.core.io.FileTrees;
 import dev.rectify.core.io.AtomicFile;
 import dev.rectify.lora.PeftAdapterConfig;
 import dev.rectify.lora.CorruptAdapterException;
@@ -17,12 +18,9 @@ import dev.rectify.train.TrainingResult;
 import java.time.Duration;
 import java.util.List;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
-import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
@@ -61,7 +59,7 @@ public final class AdapterFiles {
         adapter.objective().ifPresent(o -> manifest.put("objective", o.toString()));
         manifest.put("recipe", adapter.recipe());
         manifest.put("created", Instant.now().toString());
-        manifest.put("weights_sha256", sha256(weights));
+        manifest.put("weights_sha256", ContentHash.of(weights));
         manifest.put("parameters", adapter.weights().parameterCount());
         adapter.result().ifPresent(r -> {
             ObjectNode m = manifest.putObject("metrics");
@@ -78,19 +76,19 @@ public final class AdapterFiles {
             Files.createDirectories(parent);
             Path tmp = Files.createTempDirectory(parent, "." + dir.getFileName() + ".");
             try {
-                writeSynced(tmp.resolve(WEIGHTS), weights);
+                AtomicFile.writeSynced(tmp.resolve(WEIGHTS), weights);
                 if (adapter.kind() == Adapter.Kind.LORA) {
                     byte[] config = json.writerWithDefaultPrettyPrinter().writeValueAsBytes(
                             PeftAdapterConfig.of(adapter.rank(), adapter.alpha(), 0.0, false, adapter.targetModules(), baseModelNameOrPath));
-                    writeSynced(tmp.resolve(CONFIG), config);
-                    manifest.put("config_sha256", sha256(config));
+                    AtomicFile.writeSynced(tmp.resolve(CONFIG), config);
+                    manifest.put("config_sha256", ContentHash.of(config));
                 }
-                writeSynced(tmp.resolve(MANIFEST), json.writerWithDefaultPrettyPrinter().writeValueAsBytes(manifest));
-                syncDir(tmp);
+                AtomicFile.writeSynced(tmp.resolve(MANIFEST), json.writerWithDefaultPrettyPrinter().writeValueAsBytes(manifest));
+                AtomicFile.fsyncDir(tmp);
                 AtomicFile.replaceDirectory(tmp, dir);
             } finally {
                 if (Files.exists(tmp)) {
-                    deleteTree(tmp);
+                    FileTrees.delete(tmp);
                 }
             }
         } catch (IOException e) {
@@ -111,11 +109,11 @@ public final class AdapterFiles {
         try {
             byte[] weights = Files.readAllBytes(weightsFile);
             JsonNode manifest = Files.isRegularFile(dir.resolve(MANIFEST)) ? json.readTree(dir.resolve(MANIFEST).toFile()) : null;
-            if (manifest != null && !sha256(weights).equals(manifest.path("weights_sha256").asText())) {
+            if (manifest != null && !ContentHash.of(weights).equals(manifest.path("weights_sha256").asText())) {
                 throw new CorruptAdapterException(weightsFile + ": checksum mismatch: the adapter's weights are corrupt or truncated");
             }
             if (manifest != null && manifest.hasNonNull("config_sha256") && (!Files.isRegularFile(dir.resolve(CONFIG))
-                    || !sha256(Files.readAllBytes(dir.resolve(CONFIG))).equals(manifest.get("config_sha256").asText()))) {
+                    || !ContentHash.of(Files.readAllBytes(dir.resolve(CONFIG))).equals(manifest.get("config_sha256").asText()))) {
                 throw new CorruptAdapterException(dir.resolve(CONFIG) + ": checksum mismatch: the adapter's configuration is "
                         + "corrupt, truncated or missing");
             }
@@ -136,7 +134,7 @@ public final class AdapterFiles {
                 if (baseModelHashIfForeign == null) {
                     throw ModelFormatException.at(dir, "a PEFT adapter made elsewhere: say which base model it is for");
                 }
-                b.id(ContentHash.of("peft\n" + sha256(weights))).baseModelHash(baseModelHashIfForeign).recipe("peft:" + dir);
+                b.id(ContentHash.of("peft\n" + ContentHash.of(weights))).baseModelHash(baseModelHashIfForeign).recipe("peft:" + dir);
             }
             if (kind == Adapter.Kind.LORA) {
                 Path cfg = dir.resolve(CONFIG);
@@ -207,34 +205,7 @@ public final class AdapterFiles {
         n.put("tokens", m.tokens());
     }
 
-    private static String sha256(byte[] data) {
-        try {
-            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(data));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 
-    private static void writeSynced(Path file, byte[] data) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            ch.write(java.nio.ByteBuffer.wrap(data));
-            ch.force(true);
-        }
-    }
 
-    private static void syncDir(Path dir) {
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
-        } catch (IOException e) {
-            // some file systems cannot sync directories; the files themselves are synced
-        }
-    }
 
-    private static void deleteTree(Path p) throws IOException {
-        try (var s = Files.walk(p)) {
-            for (Path x : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(x);
-            }
-        }
-    }
 }

@@ -1,13 +1,11 @@
 package dev.rectify.job;
 
+import dev.rectify.core.io.ContentHash;
 import dev.rectify.core.ChatMessage;
 import dev.rectify.core.Example;
 import dev.rectify.train.Hyperparameters;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 
 /**
@@ -26,7 +24,7 @@ public final class Fingerprint {
 
     /** The adapter id of fine-tuning the base with content hash {@code baseHash} on these inputs. */
     public static String of(String baseHash, List<Example> train, List<Example> eval, Hyperparameters h) {
-        return HexFormat.of().formatHex(sha256(encode(baseHash, train, eval, h)));
+        return ContentHash.of(encode(baseHash, train, eval, h));
     }
 
     /** The bytes {@link #of} hashes. */
@@ -69,11 +67,4 @@ public final class Fingerprint {
         out.writeBytes(b);
     }
 
-    private static byte[] sha256(byte[] bytes) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(bytes);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 }

@@ -1,5 +1,8 @@
 package dev.rectify.lora;
 
+import java.nio.ByteOrder;
+import java.nio.ByteBuffer;
+import dev.rectify.core.io.ContentHash;
 import dev.rectify.core.InvalidArgumentException;
 import java.util.Arrays;
 import java.util.Collections;
@@ -97,14 +100,9 @@ public final class LoraConfig {
     }
 
     private static String digest(float[] v) {
-        try {
-            java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
-            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(v.length * 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-            b.asFloatBuffer().put(v);
-            return java.util.HexFormat.of().formatHex(md.digest(b.array()));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        ByteBuffer b = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        b.asFloatBuffer().put(v);
+        return ContentHash.of(b.array());
     }
 
     @Override

@@ -1,5 +1,7 @@
 package dev.rectify.model;
 
+import dev.rectify.core.io.FileTrees;
+import dev.rectify.core.io.ContentHash;
 import dev.rectify.core.ModelFormatException;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -14,12 +16,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.stream.Stream;
 
 /**
  * The default model shipped in the {@code rectify-models} jar ({@code rectify/models/rectify-tiny/}). ONNX Runtime
@@ -70,7 +68,7 @@ public final class BundledModel {
                     Files.move(tmp, target);
                 }
             } finally {
-                deleteTree(tmp);
+                FileTrees.delete(tmp);
             }
         } catch (IOException e) {
             throw new ModelFormatException("cannot unpack the bundled model into " + target + ": " + e.getMessage(), e);
@@ -139,21 +137,7 @@ public final class BundledModel {
     }
 
     static String sha256(byte[] data) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return ContentHash.of(data);
     }
 
-    private static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path x : s.sorted((a, b) -> b.getNameCount() - a.getNameCount()).toList()) {
-                Files.deleteIfExists(x);
-            }
-        }
-    }
 }

@@ -1,5 +1,6 @@
 package dev.rectify.train;
 
+import dev.rectify.core.io.FileTrees;
 import dev.rectify.onnx.ModelHash;
 import dev.rectify.core.io.AtomicFile;
 import dev.rectify.core.io.ContentHash;
@@ -12,7 +13,6 @@ import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
 import java.util.stream.Stream;
 
 /**
@@ -81,7 +81,7 @@ public final class ArtifactCache {
             }
             AtomicFile.fsyncDir(tmp);
             if (Files.exists(target)) {
-                deleteTree(target); // an incomplete entry (no manifest): replace it
+                FileTrees.delete(target); // an incomplete entry (no manifest): replace it
             }
             try {
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
@@ -98,7 +98,7 @@ public final class ArtifactCache {
         } finally {
             if (tmp != null) {
                 try {
-                    deleteTree(tmp);
+                    FileTrees.delete(tmp);
                 } catch (IOException e) {
                     // best effort
                 }
@@ -106,14 +106,4 @@ public final class ArtifactCache {
         }
     }
 
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) {
-                Files.deleteIfExists(p);
-            }
-        }
-    }
 }

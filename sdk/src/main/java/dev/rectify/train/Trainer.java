@@ -1,5 +1,6 @@
 package dev.rectify.train;
 
+import dev.rectify.core.io.FileTrees;
 import dev.rectify.core.io.AtomicFile;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -371,7 +372,7 @@ public final class Trainer {
             AtomicFile.fsyncDir(tmp);
             Path target = runDir.resolve(name);
             if (Files.exists(target)) {
-                deleteTree(target);
+                FileTrees.delete(target);
             }
             Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
             Path previous = latestCheckpoint();
@@ -382,7 +383,7 @@ public final class Trainer {
                     java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             AtomicFile.fsyncDir(runDir);
             if (previous != null && !previous.equals(target)) {
-                deleteTree(previous);
+                FileTrees.delete(previous);
             }
             st.savedAtStep = st.step;
         } catch (IOException e) {
@@ -435,12 +436,5 @@ public final class Trainer {
         }
     }
 
-    private static void deleteTree(Path p) throws IOException {
-        try (var s = Files.walk(p)) {
-            for (Path x : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(x);
-            }
-        }
-    }
 
 }

@@ -1,12 +1,9 @@
 package dev.rectify.train;
 
+import dev.rectify.core.io.ContentHash;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.core.Objective;
 import dev.rectify.lora.LoraConfig;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Objects;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
@@ -141,12 +138,7 @@ public final class TrainingPlan {
 
     /** sha-256 of {@link #canonical()}, hex. */
     public String hash() {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-                    .digest(canonical().getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return ContentHash.of(canonical());
     }
 
     @Override

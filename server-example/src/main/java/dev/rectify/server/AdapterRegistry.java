@@ -1,5 +1,6 @@
 package dev.rectify.server;
 
+import dev.rectify.core.io.FileTrees;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.RemovalCause;
@@ -25,7 +26,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -386,10 +386,8 @@ public class AdapterRegistry {
         forget(name);
         Path dir = directory(r);
         if (dir.normalize().startsWith(settings.adaptersDir()) && Files.isDirectory(dir)) {
-            try (var s = Files.walk(dir)) {
-                for (Path x : s.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(x);
-                }
+            try {
+                FileTrees.delete(dir);
             } catch (IOException e) {
                 LOG.warn("cannot delete {}: {}", dir, e.getMessage());
             }

@@ -1,5 +1,6 @@
 package dev.rectify.server;
 
+import dev.rectify.core.io.FileTrees;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rectify.adapter.Adapter;
 import dev.rectify.core.ModelFormatException;
@@ -90,21 +91,12 @@ public class AdminController {
         try {
             models.register(r);
         } catch (RuntimeException e) {
-            models.find(name).ifPresentOrElse(x -> { }, () -> deleteQuietly(settings.adaptersDir().resolve(storage)));
+            models.find(name).ifPresentOrElse(x -> { }, () -> FileTrees.deleteQuietly(settings.adaptersDir().resolve(storage)));
             throw e;
         }
         return Json.ok(json(r));
     }
 
-    private static void deleteQuietly(Path dir) {
-        try (var s = Files.walk(dir)) {
-            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (java.io.IOException e) {
-            // best effort
-        }
-    }
 
     @Post("/{name}/unload")
     public HttpResponse<String> unload(@PathVariable String name) {

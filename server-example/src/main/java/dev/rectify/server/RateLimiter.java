@@ -1,11 +1,8 @@
 package dev.rectify.server;
 
+import dev.rectify.core.io.ContentHash;
 import dev.rectify.server.config.RateLimitConfig;
 import jakarta.inject.Singleton;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -46,11 +43,7 @@ public class RateLimiter {
     }
 
     private static String hash(String key) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return ContentHash.of(key);
     }
 
     private static final class Bucket {
