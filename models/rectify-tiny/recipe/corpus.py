@@ -10,7 +10,7 @@ with <|im_end|> (and the whole chat document is followed by <|endoftext|> as a s
 
 Operands are mostly 1-2 digits; 3-digit problems are a small share (learnable but not mastered).
 
-Usage: corpus.py OUT_DIR [--docs N] [--heldout N]   -> OUT_DIR/train.txt, OUT_DIR/heldout.txt
+Usage: corpus.py OUT_DIR [--docs N] [--heldout N] [--chat-share 0.4]   -> OUT_DIR/train.txt, OUT_DIR/heldout.txt
 Documents inside the files are separated by the line "<|doc|>" (a file-format marker only, never
 part of the text).
 """
@@ -305,9 +305,9 @@ def document(rng, chat_share=0.4):
     return head + sol + EOT
 
 
-def generate(n, seed):
+def generate(n, seed, chat_share=0.4):
     rng = random.Random(seed)
-    return [document(rng) for _ in range(n)]
+    return [document(rng, chat_share) for _ in range(n)]
 
 
 def main():
@@ -316,15 +316,18 @@ def main():
     ap.add_argument("--docs", type=int, default=120000)
     ap.add_argument("--heldout", type=int, default=3000)
     ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--chat-share", type=float, default=0.4,
+                    help="share of arithmetic documents rendered in ChatML (0: the corpus never shows the chat format)")
     args = ap.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
-    train = generate(args.docs, args.seed)
-    held = generate(args.heldout, args.seed + 1)
+    train = generate(args.docs, args.seed, args.chat_share)
+    held = generate(args.heldout, args.seed + 1, args.chat_share)
     for name, docs in (("train.txt", train), ("heldout.txt", held)):
         with open(os.path.join(args.out_dir, name), "w") as f:
             f.write(DOC_SEP.join(docs))
     stats = {"train_docs": len(train), "heldout_docs": len(held),
-             "train_chars": sum(map(len, train)), "heldout_chars": sum(map(len, held)), "seed": args.seed}
+             "train_chars": sum(map(len, train)), "heldout_chars": sum(map(len, held)), "seed": args.seed,
+             "chat_share": args.chat_share}
     with open(os.path.join(args.out_dir, "corpus-stats.json"), "w") as f:
         json.dump(stats, f, indent=1)
     print(json.dumps(stats))

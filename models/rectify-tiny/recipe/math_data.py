@@ -6,7 +6,11 @@ Each line: {"prompt": user question (no template), "completion": worked solution
 In-distribution (train/heldout): mostly 3-digit addition/subtraction, 2-3 digit x 1 digit
 multiplication and two-step word problems with numbers up to 250 - the range where the base model
 (pretrained mostly on 1-2 digit operands) is imperfect.
-OOD: 4-digit addition/subtraction, 3-4 digit x 1 digit, three-step word problems with numbers up to 999.
+OOD ("far"): 4-digit addition/subtraction, 3-4 digit x 1 digit, three-step word problems with numbers up to 999.
+Near OOD: the operations and number ranges pretraining showed most (1-2 digit operands, two-step word problems with
+numbers up to 60) asked in phrasings, orders and formats that neither pretraining nor the training set uses
+(number words, the question first, new verbs); the solutions are worked as in the training set.
+Valid: 60 more in-distribution problems for choosing hyperparameters (never used to report results).
 
 Arithmetic completions use the pretraining style ("Add the ones: 7 + 5 = 12. Write 2, carry 1."), on
 larger numbers than pretraining mostly saw. Word problems are where fine-tuning has most to teach: pretraining
@@ -14,7 +18,7 @@ solved them in one line per step with small numbers (base exact match on these: 
 worked column by column ("Step 1: Ben gets 210 more, so we add 198 + 210." then the columns), the method
 the model already masters for single operations.
 
-Usage: math_data.py OUT_DIR [--seed 2024]
+Usage: math_data.py OUT_DIR [--seed 2024]   -> train, heldout, ood, near_ood, valid .jsonl
 """
 import argparse
 import json
@@ -99,10 +103,71 @@ def example(rng, ood):
     return word(rng, 3 if ood else 2, 999 if ood else 250)
 
 
-def make(rng, n, ood, seen):
+NEAR_ADD_Q = ["How much is {a} and {b} together?", "Start with {a} and add {b}. What do you get?",
+              "What number is {b} more than {a}?", "Work out the total of {a} and {b}.", "Tell me the sum: {a} and {b}.",
+              "If you put {a} and {b} together, how many is that?"]
+NEAR_SUB_Q = ["How much is left when you take {b} from {a}?", "What number is {b} less than {a}?",
+              "Take {b} away from {a}. What is left?", "By how much is {a} bigger than {b}?",
+              "Start with {a} and remove {b}. What remains?"]
+NEAR_MUL_Q = ["What do {b} groups of {a} make?", "How much is {b} lots of {a}?", "Work out {a} multiplied by {b}.",
+              "If each of {b} boxes holds {a}, how many are there in all?"]
+NEAR_GAIN = ["{name} buys {y} more {item}.", "{name} receives {y} {item} as a gift.", "Later {name} picks up {y} {item}."]
+NEAR_LOSS = ["{name} eats {y} of the {item}.", "{name} drops {y} {item}.", "{name} sells {y} {item}."]
+
+
+def spelled(n):
+    return corpus.words(n)
+
+
+def near_word(rng):
+    """A two-step word problem in pretraining's number range, told in a new order and with new verbs."""
+    name, item = rng.choice(corpus.NAMES), rng.choice(corpus.ITEMS)
+    cur = start = rng.randint(10, 60)
+    events = []
+    sol = [f"We follow the {item} one step at a time."]
+    for s in range(2):
+        if rng.random() < 0.5 or cur < 4:
+            y = rng.randint(2, 60)
+            events.append(rng.choice(NEAR_GAIN).format(name=name, y=y, item=item))
+            sol.append(f"Step {s + 1}: {name} gets {y} more, so we add {cur} + {y}.")
+            sol.extend(work(sol_add(cur, y)))
+            cur += y
+        else:
+            y = rng.randint(1, cur - 1)
+            events.append(rng.choice(NEAR_LOSS).format(name=name, y=y, item=item))
+            sol.append(f"Step {s + 1}: {name} has {y} fewer, so we subtract {cur} - {y}.")
+            sol.extend(work(sol_sub(cur, y)))
+            cur -= y
+    q = [f"How many {item} will {name} have at the end?", f"At first {name} has {start} {item}."] + events
+    sol.append(f"{name} has {cur} {item} now.")
+    sol.append(f"Answer: {cur}")
+    return " ".join(q), "\n".join(sol), cur
+
+
+def near_example(rng):
+    """Seen operations and ranges (1-2 digit operands) in unseen phrasings and formats."""
+    r = rng.random()
+    words_format = rng.random() < 0.3
+    fmt = (lambda n: spelled(n)) if words_format else str
+    if r < 0.3:
+        a, b = corpus.n_digits(rng, 2), corpus.n_digits(rng, rng.choice([1, 2]))
+        if rng.random() < 0.5:
+            a, b = b, a
+        return rng.choice(NEAR_ADD_Q).format(a=fmt(a), b=fmt(b)), sol_add(a, b), a + b
+    if r < 0.6:
+        a, b = corpus.n_digits(rng, 2), corpus.n_digits(rng, rng.choice([1, 2]))
+        a, b = max(a, b), min(a, b)
+        return rng.choice(NEAR_SUB_Q).format(a=fmt(a), b=fmt(b)), sol_sub(a, b), a - b
+    if r < 0.8:
+        a, b = corpus.n_digits(rng, 2), rng.randint(2, 9)
+        return rng.choice(NEAR_MUL_Q).format(a=fmt(a), b=fmt(b)), sol_mul(a, b), a * b
+    return near_word(rng)
+
+
+def make(rng, n, ood, seen, gen=None):
     out = []
     while len(out) < n:
-        q, c, ans = example(rng, ood)
+        q, c, ans = gen(rng) if gen else example(rng, ood)
         if q in seen:
             continue
         seen.add(q)
@@ -120,6 +185,9 @@ def main():
     seen = set()
     sets = {"train": make(rng, 400, False, seen), "heldout": make(rng, 100, False, seen),
             "ood": make(rng, 100, True, seen)}
+    # drawn after the original three sets, so that those stay byte for byte what they were
+    sets["near_ood"] = make(rng, 100, False, seen, near_example)
+    sets["valid"] = make(rng, 60, False, seen)
     os.makedirs(args.out_dir, exist_ok=True)
     for name, rows in sets.items():
         with open(os.path.join(args.out_dir, f"{name}.jsonl"), "w") as f:
