@@ -1,7 +1,8 @@
 package dev.rectify.autodiff;
 
+import static dev.rectify.autodiff.ShapeFunctions.SAME;
+
 import dev.rectify.onnx.OnnxModel;
-import java.util.Map;
 
 /**
  * Activations: Relu, Sigmoid, Tanh, Softmax, LogSoftmax (single-axis semantics from opset 13, coerced-2D before),
@@ -13,8 +14,8 @@ final class ActivationRules {
     private ActivationRules() {
     }
 
-    static void register(Map<String, GradientRule> m) {
-        m.put("Relu", ctx -> {
+    static void register(OpRegistry.Builder m) {
+        m.add(OpSpec.of("Relu").shape(SAME).gradient(ctx -> {
             String x = ctx.input(0);
             if (ctx.isFloat32(x)) {
                 ctx.addInputGradient(0, ctx.msOp("ReluGrad", dY(ctx), x));
@@ -22,8 +23,8 @@ final class ActivationRules {
                 String pos = ctx.op("Greater", x, ctx.scalarLike(0.0, x));
                 ctx.addInputGradient(0, ctx.op("Where", pos, dY(ctx), ctx.scalarLike(0.0, x)));
             }
-        });
-        m.put("Sigmoid", ctx -> {
+        }));
+        m.add(OpSpec.of("Sigmoid").shape(SAME).gradient(ctx -> {
             String y = ctx.output(0);
             if (ctx.isFloat32(y)) {
                 ctx.addInputGradient(0, ctx.msOp("SigmoidGrad", dY(ctx), y));
@@ -31,8 +32,8 @@ final class ActivationRules {
                 String oneMinus = ctx.op("Sub", ctx.scalarLike(1.0, y), y);
                 ctx.addInputGradient(0, ctx.op("Mul", dY(ctx), ctx.op("Mul", y, oneMinus)));
             }
-        });
-        m.put("Tanh", ctx -> {
+        }));
+        m.add(OpSpec.of("Tanh").shape(SAME).gradient(ctx -> {
             String y = ctx.output(0);
             if (ctx.isFloat32(y)) {
                 ctx.addInputGradient(0, ctx.msOp("TanhGrad", dY(ctx), y));
@@ -40,12 +41,13 @@ final class ActivationRules {
                 String oneMinus = ctx.op("Sub", ctx.scalarLike(1.0, y), ctx.op("Mul", y, y));
                 ctx.addInputGradient(0, ctx.op("Mul", dY(ctx), oneMinus));
             }
-        });
-        m.put("Softmax", ctx -> softmax(ctx, false));
-        m.put("LogSoftmax", ctx -> softmax(ctx, true));
-        m.put("Gelu", ctx -> gelu(ctx, ctx.attrString("approximate", "none").equals("tanh"), false));
-        m.put(OnnxModel.MICROSOFT + ":Gelu", ctx -> gelu(ctx, false, false));
-        m.put(OnnxModel.MICROSOFT + ":FastGelu", ctx -> gelu(ctx, true, true));
+        }));
+        m.add(OpSpec.of("Softmax").shape(SAME).gradient(ctx -> softmax(ctx, false)));
+        m.add(OpSpec.of("LogSoftmax").shape(SAME).gradient(ctx -> softmax(ctx, true)));
+        m.add(OpSpec.of("Gelu").shape(SAME)
+                .gradient(ctx -> gelu(ctx, ctx.attrString("approximate", "none").equals("tanh"), false)));
+        m.add(OpSpec.of(OnnxModel.MICROSOFT + ":Gelu").shape(SAME).gradient(ctx -> gelu(ctx, false, false)));
+        m.add(OpSpec.of(OnnxModel.MICROSOFT + ":FastGelu").shape(SAME).gradient(ctx -> gelu(ctx, true, true)));
     }
 
     private static String dY(GradientContext ctx) {

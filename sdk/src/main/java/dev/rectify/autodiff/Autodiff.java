@@ -5,11 +5,8 @@ import dev.rectify.onnx.Graph;
 import dev.rectify.onnx.Node;
 import dev.rectify.onnx.OnnxModel;
 import dev.rectify.onnx.OpsetAwareInputs;
-import java.util.Collections;
-import java.util.LinkedHashMap;
-import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
-import java.util.TreeSet;
 
 /**
  * Reverse-mode automatic differentiation of ONNX graphs: appends backward nodes (standard ONNX ops valid at the
@@ -24,45 +21,67 @@ import java.util.TreeSet;
  * }</pre>
  */
 public final class Autodiff {
-    private final Map<String, GradientRule> rules;
+    private static final OpRegistry DEFAULT = defaultRegistry();
+    private final OpRegistry ops;
 
-    private Autodiff(Map<String, GradientRule> rules) {
-        this.rules = Collections.unmodifiableMap(rules);
+    private Autodiff(OpRegistry ops) {
+        this.ops = ops;
     }
 
-    /** A registry holding every built-in rule (see {@link #supportedOps()}). */
-    public static Autodiff withDefaultRules() {
-        Map<String, GradientRule> m = new LinkedHashMap<>();
+    /** Every built-in op: one {@link OpSpec} per op, registered once. */
+    private static OpRegistry defaultRegistry() {
+        OpRegistry.Builder m = OpRegistry.builder();
         ElementwiseRules.register(m);
         ActivationRules.register(m);
         MatMulRules.register(m);
         ShapeRules.register(m);
         ReductionRules.register(m);
         NormalizationRules.register(m);
-        return new Autodiff(m);
+        ShapeOnlyOps.register(m);
+        return m.build();
     }
 
-    /** A copy with {@code rule} for {@code domain}:{@code opType} ("" or "ai.onnx" for ONNX), replacing any. */
-    public Autodiff withRule(String domain, String opType, GradientRule rule) {
-        if (opType == null || opType.isEmpty() || rule == null) {
-            throw new InvalidArgumentException("withRule needs an op type and a rule");
-        }
-        Map<String, GradientRule> m = new LinkedHashMap<>(rules);
-        m.put(Engine.key(domain, opType), rule);
-        return new Autodiff(m);
+    /** A registry holding every built-in op and rule (see {@link #supportedOps()}). */
+    public static Autodiff withDefaultRules() {
+        return new Autodiff(DEFAULT);
     }
 
     /**
-     * Whether input {@code i} of {@code node} can carry gradient at all: false for edges that never do, whatever
-     * the rule (indices, shapes, comparisons, integer casts, Gather's indices, ...).
+     * A copy with {@code rule} for {@code domain}:{@code opType} ("" or "ai.onnx" for ONNX), replacing any. An op
+     * known already keeps its shape inference and its non-differentiable inputs; the rule's
+     * {@link GradientRule#isDifferentiableInput} may exclude more.
      */
-    public static boolean carriesGradient(Node node, int i) {
-        return !node.input(i).isEmpty() && !Engine.isStopEdge(node, i);
+    public Autodiff withRule(String domain, String opType, GradientRule rule) {
+        return new Autodiff(ops.withRule(domain, opType, rule));
     }
 
-    /** Names of the ops with rules: "Add" for ONNX ops, "com.microsoft:GatherGrad" style for others. */
+    /**
+     * A copy with {@code spec} (a custom op's gradient rule, differentiable inputs and shape inference), replacing
+     * any spec of the same op.
+     */
+    public Autodiff withOp(OpSpec spec) {
+        if (spec == null) {
+            throw new InvalidArgumentException("withOp needs a spec");
+        }
+        return new Autodiff(ops.with(spec));
+    }
+
+    /**
+     * Whether input {@code i} of {@code node} can carry gradient at all under the built-in ops: false for edges
+     * that never do (indices, shapes, comparisons, integer casts, Gather's indices, ...).
+     */
+    public static boolean carriesGradient(Node node, int i) {
+        return !node.input(i).isEmpty() && DEFAULT.differentiable(node, i);
+    }
+
+    /** Names of the ops with rules, sorted: "Add" for ONNX ops, "com.microsoft:GatherGrad" style for others. */
     public Set<String> supportedOps() {
-        return Collections.unmodifiableSet(new TreeSet<>(rules.keySet()));
+        return ops.supportedOps();
+    }
+
+    /** The spec registered for {@code domain}:{@code opType} ("" or "ai.onnx" for ONNX). */
+    public Optional<OpSpec> spec(String domain, String opType) {
+        return ops.spec(domain, opType);
     }
 
     /**
@@ -78,14 +97,15 @@ public final class Autodiff {
      * Appends backward nodes to {@code graph} (mutated in place), emitting ops in their form at default-domain
      * opset {@code opset} ({@code model.opsetVersion("")}), and returns the gradient tensor names.
      *
-     * @throws UnsupportedOpException when an op on a path from a wrt tensor to a seed has no rule (the graph is
-     *                                then left unchanged)
+     * @throws UnsupportedOpException   when an op on a path from a wrt tensor to a seed has no rule (the graph is
+     *                                  then left unchanged)
+     * @throws ShapeInferenceException when a node's inputs or attributes contradict its op
      */
     public GradientResult differentiate(Graph graph, int opset, GradientRequest request) {
         if (opset < 7) {
             throw new InvalidArgumentException("opset " + opset + " is too old to differentiate (need 7 or later)");
         }
-        return new Engine(rules, graph, request, opset).run(supportedOps());
+        return new Engine(ops, graph, request, opset).run();
     }
 
     /** {@link #differentiate(Graph, int, GradientRequest)} on {@code model}'s graph, at its opset. */

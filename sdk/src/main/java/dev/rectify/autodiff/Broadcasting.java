@@ -20,28 +20,28 @@ public final class Broadcasting {
     private Broadcasting() {
     }
 
-    /** The axes of a rank-{@code gradShape.length} gradient to sum for {@code target}, or null when unproven. */
-    static long[] staticAxes(Object[] gradShape, Object[] target) {
-        if (gradShape == null || target == null || target.length > gradShape.length) {
+    /** The axes of a gradient of shape {@code gradShape} to sum for {@code target}, or null when unproven. */
+    static long[] staticAxes(Shape gradShape, Shape target) {
+        if (gradShape == null || target == null || target.rank() > gradShape.rank()) {
             return null;
         }
-        int r = gradShape.length;
-        int lead = r - target.length;
+        int r = gradShape.rank();
+        int lead = r - target.rank();
         List<Long> axes = new ArrayList<>();
         for (int k = 0; k < r; k++) {
             if (k < lead) {
                 axes.add((long) k);
                 continue;
             }
-            Object xd = target[k - lead];
-            Object gd = gradShape[k];
-            if (xd instanceof Long l && l == 1) {
-                if (!(gd instanceof Long g && g == 1)) {
+            Dim xd = target.dim(k - lead);
+            Dim gd = gradShape.dim(k);
+            if (xd.is(1)) {
+                if (!gd.is(1)) {
                     axes.add((long) k);
                 }
-            } else if (xd instanceof Long) {
+            } else if (xd instanceof Dim.Known) {
                 continue; // X's dim is not 1, so G's equals it
-            } else if (xd != null && xd.equals(gd)) {
+            } else if (xd.provablyEquals(gd)) {
                 continue;
             } else {
                 return null;
@@ -51,13 +51,13 @@ public final class Broadcasting {
     }
 
     /**
-     * {@code grad} (shape {@code gradShape}, null if unknown) summed to the shape of {@code target}
-     * ({@code targetShape}, null if unknown).
+     * {@code grad} (shape {@code gradShape}, null if the rank is unknown) summed to the shape of {@code target}
+     * ({@code targetShape}, null if the rank is unknown).
      */
-    static String reduceTo(GradientContext ctx, String grad, Object[] gradShape, String target, Object[] targetShape) {
+    static String reduceTo(GradientContext ctx, String grad, Shape gradShape, String target, Shape targetShape) {
         long[] axes = staticAxes(gradShape, targetShape);
         if (axes != null) {
-            int lead = gradShape.length - targetShape.length;
+            int lead = gradShape.rank() - targetShape.rank();
             if (axes.length == 0) {
                 return grad;
             }

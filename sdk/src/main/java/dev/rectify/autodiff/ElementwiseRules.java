@@ -1,10 +1,19 @@
 package dev.rectify.autodiff;
 
+import static dev.rectify.autodiff.OpSpec.Inputs.allBut;
+import static dev.rectify.autodiff.OpSpec.Inputs.only;
+import static dev.rectify.autodiff.ShapeFunctions.BROADCAST;
+import static dev.rectify.autodiff.ShapeFunctions.CAST;
+import static dev.rectify.autodiff.ShapeFunctions.DROPOUT;
+import static dev.rectify.autodiff.ShapeFunctions.SAME;
+import static dev.rectify.autodiff.ShapeFunctions.WHERE;
+
+import dev.rectify.onnx.Attributes;
+import dev.rectify.onnx.Node;
 import dev.rectify.onnx.ResolvedInput;
 import dev.rectify.onnx.Tensors;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -16,58 +25,68 @@ final class ElementwiseRules {
     private ElementwiseRules() {
     }
 
-    static void register(Map<String, GradientRule> m) {
-        m.put("Add", ctx -> addSub(ctx, false));
-        m.put("Sub", ctx -> addSub(ctx, true));
-        m.put("Mul", ElementwiseRules::mul);
-        m.put("Div", ElementwiseRules::div);
-        m.put("Pow", ElementwiseRules::pow);
-        m.put("Neg", ctx -> ctx.addInputGradient(0, ctx.op("Neg", dY(ctx))));
-        m.put("Sqrt", ctx -> {
+    static void register(OpRegistry.Builder m) {
+        m.add(OpSpec.of("Add").shape(BROADCAST).gradient(ctx -> addSub(ctx, false)));
+        m.add(OpSpec.of("Sub").shape(BROADCAST).gradient(ctx -> addSub(ctx, true)));
+        m.add(OpSpec.of("Mul").shape(BROADCAST).gradient(ElementwiseRules::mul));
+        m.add(OpSpec.of("Div").shape(BROADCAST).gradient(ElementwiseRules::div));
+        m.add(OpSpec.of("Pow").shape(BROADCAST).gradient(ElementwiseRules::pow));
+        m.add(OpSpec.of("Neg").shape(SAME).gradient(ctx -> ctx.addInputGradient(0, ctx.op("Neg", dY(ctx)))));
+        m.add(OpSpec.of("Sqrt").shape(SAME).gradient(ctx -> {
             // dX = dY * 0.5 / Y
             String half = ctx.op("Mul", dY(ctx), ctx.scalarLike(0.5, ctx.output(0)));
             ctx.addInputGradient(0, ctx.op("Div", half, ctx.output(0)));
-        });
-        m.put("Reciprocal", ctx -> {
+        }));
+        m.add(OpSpec.of("Reciprocal").shape(SAME).gradient(ctx -> {
             // dX = -dY * Y^2
             String yy = ctx.op("Mul", ctx.output(0), ctx.output(0));
             ctx.addInputGradient(0, ctx.op("Neg", ctx.op("Mul", dY(ctx), yy)));
-        });
-        m.put("Exp", ctx -> ctx.addInputGradient(0, ctx.op("Mul", dY(ctx), ctx.output(0))));
-        m.put("Log", ctx -> ctx.addInputGradient(0, ctx.op("Div", dY(ctx), ctx.input(0))));
-        m.put("Sin", ctx -> ctx.addInputGradient(0, ctx.op("Mul", dY(ctx), cos(ctx, ctx.input(0)))));
-        m.put("Cos", ctx -> ctx.addInputGradient(0,
-                ctx.op("Neg", ctx.op("Mul", dY(ctx), ctx.op("Sin", ctx.input(0))))));
-        m.put("Abs", ctx -> ctx.addInputGradient(0, ctx.op("Mul", dY(ctx), ctx.op("Sign", ctx.input(0)))));
-        m.put("Erf", ctx -> {
+        }));
+        m.add(OpSpec.of("Exp").shape(SAME)
+                .gradient(ctx -> ctx.addInputGradient(0, ctx.op("Mul", dY(ctx), ctx.output(0)))));
+        m.add(OpSpec.of("Log").shape(SAME)
+                .gradient(ctx -> ctx.addInputGradient(0, ctx.op("Div", dY(ctx), ctx.input(0)))));
+        m.add(OpSpec.of("Sin").shape(SAME)
+                .gradient(ctx -> ctx.addInputGradient(0, ctx.op("Mul", dY(ctx), cos(ctx, ctx.input(0))))));
+        m.add(OpSpec.of("Cos").shape(SAME).gradient(ctx -> ctx.addInputGradient(0,
+                ctx.op("Neg", ctx.op("Mul", dY(ctx), ctx.op("Sin", ctx.input(0)))))));
+        m.add(OpSpec.of("Abs").shape(SAME)
+                .gradient(ctx -> ctx.addInputGradient(0, ctx.op("Mul", dY(ctx), ctx.op("Sign", ctx.input(0))))));
+        m.add(OpSpec.of("Erf").shape(SAME).gradient(ctx -> {
             // dX = dY * 2/sqrt(pi) * exp(-X^2)
             String x = ctx.input(0);
             String e = ctx.op("Exp", ctx.op("Neg", ctx.op("Mul", x, x)));
             String c = ctx.op("Mul", e, ctx.scalarLike(2.0 / Math.sqrt(Math.PI), x));
             ctx.addInputGradient(0, ctx.op("Mul", dY(ctx), c));
-        });
-        m.put("Identity", ctx -> ctx.addInputGradient(0, dY(ctx)));
-        m.put("Cast", ElementwiseRules::cast);
-        m.put("Max", ElementwiseRules::minMax);
-        m.put("Min", ElementwiseRules::minMax);
-        m.put("Sum", ctx -> {
+        }));
+        m.add(OpSpec.of("Identity").shape(SAME).gradient(ctx -> ctx.addInputGradient(0, dY(ctx))));
+        m.add(OpSpec.of("Cast").shape(CAST).inputs(ElementwiseRules::castCarriesGradient)
+                .gradient(ElementwiseRules::cast));
+        m.add(OpSpec.of("Max").shape(BROADCAST).gradient(ElementwiseRules::minMax));
+        m.add(OpSpec.of("Min").shape(BROADCAST).gradient(ElementwiseRules::minMax));
+        m.add(OpSpec.of("Sum").shape(BROADCAST).gradient(ctx -> {
             for (int i = 0; i < ctx.inputCount(); i++) {
                 if (ctx.requiresGradient(i)) {
                     ctx.addInputGradient(i, ctx.unbroadcastFromOutput(dY(ctx), i, 0));
                 }
             }
-        });
-        m.put("Mean", ctx -> {
+        }));
+        m.add(OpSpec.of("Mean").shape(BROADCAST).gradient(ctx -> {
             String g = ctx.op("Mul", dY(ctx), ctx.scalarLike(1.0 / ctx.inputCount(), ctx.output(0)));
             for (int i = 0; i < ctx.inputCount(); i++) {
                 if (ctx.requiresGradient(i)) {
                     ctx.addInputGradient(i, ctx.unbroadcastFromOutput(g, i, 0));
                 }
             }
-        });
-        m.put("Where", ElementwiseRules::where);
-        m.put("Clip", GradientRule.withInputs(ElementwiseRules::clip, 0));
-        m.put("Dropout", GradientRule.withInputs(ElementwiseRules::dropout, 0));
+        }));
+        m.add(OpSpec.of("Where").shape(WHERE).inputs(allBut(0)).gradient(ElementwiseRules::where));
+        m.add(OpSpec.of("Clip").shape(SAME).inputs(only(0)).gradient(ElementwiseRules::clip));
+        m.add(OpSpec.of("Dropout").shape(DROPOUT).inputs(only(0)).gradient(ElementwiseRules::dropout));
+    }
+
+    /** Cast carries gradient only to a floating-point type. */
+    private static boolean castCarriesGradient(Node node, int i) {
+        return TensorInfo.isFloat((int) Attributes.getInt(node, "to", 0));
     }
 
     static String dY(GradientContext ctx) {
@@ -283,7 +302,7 @@ final class ElementwiseRules {
                 ctx.node().outputs().add("");
             }
             ctx.node().outputs().set(1, mask);
-            ctx.emitter().info.put(mask, DataType.BOOL_VALUE, null);
+            ctx.describe(mask, DataType.BOOL_VALUE, Optional.empty());
         }
         String scale;
         if (ratio.isConstant()) {

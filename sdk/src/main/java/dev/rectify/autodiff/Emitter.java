@@ -11,6 +11,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -116,7 +117,7 @@ final class Emitter {
             Node n = Node.of("Constant", List.of(), List.of(out)).name(fresh("Grad/Constant")).attr("value", value);
             graph.addNode(n);
             emitted++;
-            info.put(out, value.getDataType(), TensorInfo.boxed(Tensors.dims(value)));
+            info.put(out, value.getDataType(), Optional.of(Shape.of(Tensors.dims(value))));
             return out;
         });
     }
@@ -147,7 +148,7 @@ final class Emitter {
             return constants.computeIfAbsent("cast" + type + ":" + value, k -> {
                 String out = op("Cast", f);
                 last().attr("to", (long) type);
-                info.put(out, type, new Object[0]);
+                info.put(out, type, Optional.of(Shape.scalar()));
                 return out;
             });
         }
@@ -165,7 +166,7 @@ final class Emitter {
             graph.addNode(n);
             emitted++;
             int r = info.rank(k);
-            info.put(out, DataType.INT64_VALUE, r < 0 ? new Object[] {null} : new Object[] {(long) r});
+            info.put(out, DataType.INT64_VALUE, Optional.of(r < 0 ? Shape.unknownDims(1) : Shape.of(r)));
             return out;
         });
     }

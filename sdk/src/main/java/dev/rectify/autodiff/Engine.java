@@ -1,7 +1,6 @@
 package dev.rectify.autodiff;
 
 import dev.rectify.core.InvalidArgumentException;
-import dev.rectify.onnx.Attributes;
 import dev.rectify.onnx.Graph;
 import dev.rectify.onnx.Node;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
@@ -25,18 +24,7 @@ final class Engine {
         void add(String tensor, String gradient);
     }
 
-    private static final Set<String> NO_GRAD_OPS = Set.of("Not", "IsInf", "IsNaN", "NonZero", "Shape", "Size",
-            "ConstantOfShape", "ArgMax", "ArgMin", "And", "Or", "Xor", "Equal", "Less", "LessOrEqual", "Greater",
-            "GreaterOrEqual", "Range", "OneHot", "EyeLike", "RandomNormalLike", "RandomUniformLike", "Bernoulli",
-            "Multinomial", "Sign", "Floor", "Ceil", "Round", "BitShift", "Mod", "Constant", "RandomNormal",
-            "RandomUniform");
-    private static final Set<String> FIRST_INPUT_ONLY = Set.of("Gather", "GatherElements", "GatherND", "Reshape",
-            "Expand", "Tile", "TopK", "Squeeze", "Unsqueeze", "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
-            "ReduceProd", "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp", "Split",
-            "Trilu", "Dropout", "Clip", "Slice", "Pad", "Resize", "SoftmaxCrossEntropyLoss",
-            "NegativeLogLikelihoodLoss", "CumSum", "Upsample");
-
-    private final Map<String, GradientRule> rules;
+    private final OpRegistry ops;
     private final Graph graph;
     private final GradientRequest request;
     private final int opset;
@@ -45,44 +33,16 @@ final class Engine {
     private Emitter em;
     private TensorInfo info;
 
-    Engine(Map<String, GradientRule> rules, Graph graph, GradientRequest request, int opset) {
-        this.rules = rules;
+    Engine(OpRegistry ops, Graph graph, GradientRequest request, int opset) {
+        this.ops = ops;
         this.graph = graph;
         this.request = request;
         this.opset = opset;
     }
 
-    static String key(String domain, String opType) {
-        return domain == null || domain.isEmpty() || domain.equals("ai.onnx") ? opType : domain + ":" + opType;
-    }
-
-    /** Whether input {@code i} of {@code n} never carries gradient, whatever the rule says. */
-    static boolean isStopEdge(Node n, int i) {
-        if (!n.isDefaultDomain()) {
-            return n.opType().equals("BroadcastGradientArgs");
-        }
-        String op = n.opType();
-        if (NO_GRAD_OPS.contains(op)) {
-            return true;
-        }
-        if (FIRST_INPUT_ONLY.contains(op)) {
-            return i >= 1;
-        }
-        if (op.equals("Where")) {
-            return i == 0;
-        }
-        if (op.equals("Cast")) {
-            return !TensorInfo.isFloat((int) Attributes.getInt(n, "to", 0));
-        }
-        if (op.equals("ScatterND") || op.equals("ScatterElements") || op.equals("Scatter")) {
-            return i == 1;
-        }
-        return false;
-    }
-
-    GradientResult run(Set<String> supported) {
+    GradientResult run() {
         List<Node> order = graph.topologicalOrder();
-        info = TensorInfo.infer(graph, order, opset);
+        info = TensorInfo.infer(graph, order, opset, ops);
         Set<String> known = graph.tensorNames();
         for (String s : request.seeds().keySet()) {
             if (!known.contains(s)) {
@@ -145,8 +105,8 @@ final class Engine {
             }
         }
         for (Node n : path) {
-            if (!rules.containsKey(key(n.domain(), n.opType()))) {
-                throw new UnsupportedOpException(n.opType(), n.domain(), nodeName(n), supported);
+            if (!ops.spec(n).map(OpSpec::hasGradient).orElse(false)) {
+                throw ops.unsupported(n, "");
             }
         }
 
@@ -179,8 +139,8 @@ final class Engine {
                 needs[i] = fwd.contains(n.input(i)) && bwd.contains(n.input(i)) && differentiable(n, i, stop);
             }
             em.prefix(nodeName(n) + "_Grad/");
-            GradientContext ctx = new GradientContext(em, n, needs, outGrads, this::add);
-            rules.get(key(n.domain(), n.opType())).apply(ctx);
+            GradientContext ctx = new GradientContext(em, ops, n, needs, outGrads, this::add);
+            ops.spec(n).orElseThrow().gradient().apply(ctx);
         }
         em.prefix("Grad/");
         Map<String, String> out = new LinkedHashMap<>();
@@ -191,7 +151,7 @@ final class Engine {
             if (g == null) {
                 unreached.add(w);
                 em.prefix(w + "_Grad/");
-                GradientContext ctx = new GradientContext(em, Node.of("Identity", List.of(w), List.of()), new boolean[1],
+                GradientContext ctx = new GradientContext(em, ops, Node.of("Identity", List.of(w), List.of()), new boolean[1],
                         new String[0], this::add);
                 String z = ctx.zerosLike(w);
                 g = identity(z, w);
@@ -253,11 +213,7 @@ final class Engine {
 
     private boolean differentiable(Node n, int i, Set<String> stop) {
         String in = n.input(i);
-        if (in.isEmpty() || stop.contains(in) || isStopEdge(n, i) || knownNonFloat(in)) {
-            return false;
-        }
-        GradientRule r = rules.get(key(n.domain(), n.opType()));
-        return r == null || r.isDifferentiableInput(n, i);
+        return !in.isEmpty() && !stop.contains(in) && !knownNonFloat(in) && ops.differentiable(n, i);
     }
 
     static String nodeName(Node n) {

@@ -17,13 +17,15 @@ import java.util.Optional;
  */
 public final class GradientContext {
     private final Emitter em;
+    private final OpRegistry ops;
     private final Node node;
     private final boolean[] needs;
     private final String[] outGrads;
     private final Engine.Sink sink;
 
-    GradientContext(Emitter em, Node node, boolean[] needs, String[] outGrads, Engine.Sink sink) {
+    GradientContext(Emitter em, OpRegistry ops, Node node, boolean[] needs, String[] outGrads, Engine.Sink sink) {
         this.em = em;
+        this.ops = ops;
         this.node = node;
         this.needs = needs;
         this.outGrads = outGrads;
@@ -108,8 +110,8 @@ public final class GradientContext {
         return em.info.staticShape(tensor);
     }
 
-    /** Dims of {@code tensor}: Long, String (symbolic) or null (unknown) entries; null when the rank is unknown. */
-    Object[] shape(String tensor) {
+    /** The shape of {@code tensor}; empty when its rank is unknown. */
+    public Optional<Shape> shape(String tensor) {
         return em.info.shape(tensor);
     }
 
@@ -267,16 +269,29 @@ public final class GradientContext {
     }
 
     /**
-     * Sums {@code grad}, the gradient of a tensor of shape {@code gradShape} (null when unknown) that {@code target}
+     * Sums {@code grad}, the gradient of a tensor of shape {@code gradShape} (empty when unknown) that {@code target}
      * was broadcast into, back to {@code target}'s shape (see {@link Broadcasting}).
      */
-    public String unbroadcast(String grad, String target, Object[] gradShape) {
-        return Broadcasting.reduceTo(this, grad, gradShape, target, shape(target));
+    public String unbroadcast(String grad, String target, Optional<Shape> gradShape) {
+        return Broadcasting.reduceTo(this, grad, gradShape.orElse(null), target, shape(target).orElse(null));
     }
 
     /** {@link #unbroadcast} where {@code grad} has the shape of forward output {@code outputIndex}. */
     public String unbroadcastFromOutput(String grad, int inputIndex, int outputIndex) {
         return unbroadcast(grad, input(inputIndex), shape(output(outputIndex)));
+    }
+
+    /**
+     * The error for this node's op when its rule cannot handle this instance (an attribute or input form it does not
+     * support); {@code detail} says what. Lists the supported ops.
+     */
+    public UnsupportedOpException unsupported(String detail) {
+        return ops.unsupported(node, detail);
+    }
+
+    /** Records the type (0: unknown) and shape of a tensor the rule added. */
+    void describe(String tensor, int type, Optional<Shape> shape) {
+        em.info.put(tensor, type, shape);
     }
 
     Emitter emitter() {

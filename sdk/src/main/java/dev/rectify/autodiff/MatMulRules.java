@@ -1,9 +1,10 @@
 package dev.rectify.autodiff;
 
+import static dev.rectify.autodiff.ShapeFunctions.GEMM;
+import static dev.rectify.autodiff.ShapeFunctions.MATMUL;
+
 import dev.rectify.onnx.OnnxModel;
-import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 
 /**
  * MatMul (numpy semantics: batch broadcasting, rank-1 operands), Gemm (all transA/transB, alpha, beta, C of any
@@ -18,10 +19,10 @@ final class MatMulRules {
     private MatMulRules() {
     }
 
-    static void register(Map<String, GradientRule> m) {
-        m.put("MatMul", MatMulRules::matmul);
-        m.put("Gemm", MatMulRules::gemm);
-        m.put(OnnxModel.MICROSOFT + ":FusedMatMul", MatMulRules::fusedMatMul);
+    static void register(OpRegistry.Builder m) {
+        m.add(OpSpec.of("MatMul").shape(MATMUL).gradient(MatMulRules::matmul));
+        m.add(OpSpec.of("Gemm").shape(GEMM).gradient(MatMulRules::gemm));
+        m.add(OpSpec.of(OnnxModel.MICROSOFT + ":FusedMatMul").shape(MATMUL).gradient(MatMulRules::fusedMatMul));
     }
 
     private static void matmul(GradientContext ctx) {
@@ -32,8 +33,7 @@ final class MatMulRules {
         int rb = ctx.rank(b);
         if (ra < 0 || rb < 0) {
             if (!ctx.isFloat32(a) || !ctx.isFloat32(b)) {
-                throw new UnsupportedOpException("MatMul", "", Engine.nodeName(ctx.node()),
-                        Autodiff.withDefaultRules().supportedOps(),
+                throw ctx.unsupported(
                         "operands of unknown rank are only supported for FLOAT (through com.microsoft.FusedMatMul)");
             }
             if (ctx.requiresGradient(0)) {
@@ -48,17 +48,17 @@ final class MatMulRules {
             }
             return;
         }
-        Object[] sa = ctx.shape(a);
-        Object[] sb = ctx.shape(b);
+        Shape sa = ctx.shape(a).orElseThrow();
+        Shape sb = ctx.shape(b).orElseThrow();
         String a2 = a;
         String b2 = b;
         if (ra == 1) {
             a2 = ctx.unsqueeze(a, 0);
-            sa = concat(new Object[] {1L}, sa);
+            sa = Shape.of(1).concat(sa);
         }
         if (rb == 1) {
             b2 = ctx.unsqueeze(b, 1);
-            sb = concat(sb, new Object[] {1L});
+            sb = sb.concat(Shape.of(1));
         }
         if (ra == 1 && rb == 1) {
             g = ctx.reshape(g, ctx.ints(1, 1));
@@ -67,12 +67,12 @@ final class MatMulRules {
         } else if (rb == 1) {
             g = ctx.unsqueeze(g, -1);
         }
-        int rA = sa.length;
-        int rB = sb.length;
-        Object[] batch = TensorInfo.broadcast(List.of(Arrays.copyOf(sa, rA - 2), Arrays.copyOf(sb, rB - 2)));
+        int rA = sa.rank();
+        int rB = sb.rank();
+        Shape batch = Shape.broadcast(List.of(sa.sub(0, rA - 2), sb.sub(0, rB - 2)));
         if (ctx.requiresGradient(0)) {
             String pre = ctx.op("MatMul", g, ctx.swapLastTwo(b2, rB));
-            String d = Broadcasting.reduceTo(ctx, pre, concat(batch, Arrays.copyOfRange(sa, rA - 2, rA)), a2, sa);
+            String d = Broadcasting.reduceTo(ctx, pre, batch.concat(sa.sub(rA - 2, rA)), a2, sa);
             ctx.addInputGradient(0, ra == 1 ? ctx.squeeze(d, 0) : d);
         }
         if (ctx.requiresGradient(1)) {
@@ -84,7 +84,7 @@ final class MatMulRules {
                 ctx.last().attr("transA", 1L);
             } else {
                 String pre = ctx.op("MatMul", ctx.swapLastTwo(a2, rA), g);
-                d = Broadcasting.reduceTo(ctx, pre, concat(batch, Arrays.copyOfRange(sb, rB - 2, rB)), b2, sb);
+                d = Broadcasting.reduceTo(ctx, pre, batch.concat(sb.sub(rB - 2, rB)), b2, sb);
                 if (rb == 1) {
                     d = ctx.squeeze(d, 1);
                 }
@@ -94,24 +94,15 @@ final class MatMulRules {
     }
 
     /** The shape [-1, last dim of t] as an INT64 tensor (a constant when the dim is known). */
-    private static String minusOneAndLast(GradientContext ctx, String t, Object[] shape) {
-        Object last = shape == null || shape.length == 0 ? null : shape[shape.length - 1];
-        if (last instanceof Long l && l > 0) {
-            return ctx.ints(-1, l);
+    private static String minusOneAndLast(GradientContext ctx, String t, Shape shape) {
+        long last = shape.rank() == 0 ? 0 : shape.dim(-1).value().orElse(0L);
+        if (last > 0) {
+            return ctx.ints(-1, last);
         }
         String tail = ctx.op("Slice", ctx.shapeOf(t), ctx.ints(-1), ctx.ints(Long.MAX_VALUE));
         String dims = ctx.op("Concat", ctx.ints(-1), tail);
         ctx.last().attr("axis", 0L);
         return dims;
-    }
-
-    private static Object[] concat(Object[] x, Object[] y) {
-        if (x == null || y == null) {
-            return null;
-        }
-        Object[] o = Arrays.copyOf(x, x.length + y.length);
-        System.arraycopy(y, 0, o, x.length, y.length);
-        return o;
     }
 
     private static void gemm(GradientContext ctx) {
@@ -155,8 +146,7 @@ final class MatMulRules {
 
     private static void fusedMatMul(GradientContext ctx) {
         if (ctx.attrInt("transBatchA", 0) != 0 || ctx.attrInt("transBatchB", 0) != 0) {
-            throw new UnsupportedOpException("FusedMatMul", OnnxModel.MICROSOFT, Engine.nodeName(ctx.node()),
-                    Autodiff.withDefaultRules().supportedOps(), "transBatchA/transBatchB are not supported");
+            throw ctx.unsupported("transBatchA/transBatchB are not supported");
         }
         String g = ctx.outputGradient(0);
         String a = ctx.input(0);
@@ -164,18 +154,18 @@ final class MatMulRules {
         boolean ta = ctx.attrInt("transA", 0) != 0;
         boolean tb = ctx.attrInt("transB", 0) != 0;
         float alpha = ctx.attrFloat("alpha", 1f);
-        Object[] sa = ctx.shape(a);
-        Object[] sb = ctx.shape(b);
-        Object[] batch = sa == null || sb == null || sa.length < 2 || sb.length < 2 ? null
-                : TensorInfo.broadcast(List.of(Arrays.copyOf(sa, sa.length - 2), Arrays.copyOf(sb, sb.length - 2)));
+        Shape sa = ctx.shape(a).orElse(null);
+        Shape sb = ctx.shape(b).orElse(null);
+        Shape batch = sa == null || sb == null || sa.rank() < 2 || sb.rank() < 2 ? null
+                : Shape.broadcast(List.of(sa.sub(0, sa.rank() - 2), sb.sub(0, sb.rank() - 2)));
         if (ctx.requiresGradient(0)) {
             String pre = ta ? fmm(ctx, b, g, tb, true, alpha) : fmm(ctx, g, b, false, !tb, alpha);
-            Object[] ps = batch == null ? null : concat(batch, Arrays.copyOfRange(sa, sa.length - 2, sa.length));
+            Shape ps = batch == null ? null : batch.concat(sa.sub(sa.rank() - 2, sa.rank()));
             ctx.addInputGradient(0, Broadcasting.reduceTo(ctx, pre, ps, a, sa));
         }
         if (ctx.requiresGradient(1)) {
             String pre = tb ? fmm(ctx, g, a, true, ta, alpha) : fmm(ctx, a, g, !ta, false, alpha);
-            Object[] ps = batch == null ? null : concat(batch, Arrays.copyOfRange(sb, sb.length - 2, sb.length));
+            Shape ps = batch == null ? null : batch.concat(sb.sub(sb.rank() - 2, sb.rank()));
             ctx.addInputGradient(1, Broadcasting.reduceTo(ctx, pre, ps, b, sb));
         }
     }

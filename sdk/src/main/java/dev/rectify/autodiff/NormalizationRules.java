@@ -1,9 +1,11 @@
 package dev.rectify.autodiff;
 
+import static dev.rectify.autodiff.ShapeFunctions.NORMALIZATION;
+
 import dev.rectify.onnx.OnnxModel;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
 import java.util.List;
-import java.util.Map;
+import java.util.Optional;
 
 /**
  * LayerNormalization (ONNX-17 and ORT's own schema), SimplifiedLayerNormalization (RMSNorm; ORT registers it in the
@@ -16,10 +18,10 @@ final class NormalizationRules {
     private NormalizationRules() {
     }
 
-    static void register(Map<String, GradientRule> m) {
-        m.put("LayerNormalization", NormalizationRules::layerNorm);
-        m.put("SimplifiedLayerNormalization", ctx -> rms(ctx, false));
-        m.put("RMSNormalization", ctx -> rms(ctx, true));
+    static void register(OpRegistry.Builder m) {
+        m.add(OpSpec.of("LayerNormalization").shape(NORMALIZATION).gradient(NormalizationRules::layerNorm));
+        m.add(OpSpec.of("SimplifiedLayerNormalization").shape(NORMALIZATION).gradient(ctx -> rms(ctx, false)));
+        m.add(OpSpec.of("RMSNormalization").shape(NORMALIZATION).gradient(ctx -> rms(ctx, true)));
     }
 
     /** Output {@code i} of the forward node, added under a fresh name (type {@code stash}) when absent. */
@@ -34,15 +36,14 @@ final class NormalizationRules {
             outs.add("");
         }
         outs.set(i, o);
-        Object[] sx = ctx.shape(ctx.input(0));
-        Object[] st = null;
-        if (sx != null) {
-            st = sx.clone();
-            for (int k = normStart(ctx, sx.length); k < st.length; k++) {
-                st[k] = 1L;
+        Optional<Shape> st = ctx.shape(ctx.input(0)).map(sx -> {
+            Shape stats = sx;
+            for (int k = normStart(ctx, sx.rank()); k < sx.rank(); k++) {
+                stats = stats.with(k, Dim.of(1));
             }
-        }
-        ctx.emitter().info.put(o, (int) ctx.attrInt("stash_type", DataType.FLOAT_VALUE), st);
+            return stats;
+        });
+        ctx.describe(o, (int) ctx.attrInt("stash_type", DataType.FLOAT_VALUE), st);
         return o;
     }
 
@@ -54,9 +55,7 @@ final class NormalizationRules {
     private static long[] normAxes(GradientContext ctx, String x) {
         int r = ctx.rank(x);
         if (r < 0) {
-            throw new UnsupportedOpException(ctx.node().opType(), ctx.node().domain(), Engine.nodeName(ctx.node()),
-                    Autodiff.withDefaultRules().supportedOps(), "the rank of input '" + x + "' must be known for "
-                            + "non-float tensors");
+            throw ctx.unsupported("the rank of input '" + x + "' must be known for non-float tensors");
         }
         int a = normStart(ctx, r);
         long[] axes = new long[r - a];
@@ -92,7 +91,7 @@ final class NormalizationRules {
         String mu = ctx.castLike(mean, x);
         String r = ctx.castLike(inv, x);
         String xhat = ctx.op("Mul", ctx.op("Sub", x, mu), r);
-        Object[] ys = ctx.shape(ctx.output(0));
+        Optional<Shape> ys = ctx.shape(ctx.output(0));
         if (ctx.requiresGradient(0)) {
             // dX = r (gs - mean(gs) - xhat mean(gs xhat)), gs = scale dY
             String gs = ctx.op("Mul", g, scale);
@@ -120,7 +119,7 @@ final class NormalizationRules {
             String ms = ctx.reduceMean(ctx.op("Mul", x, x), axes, true);
             String eps = ctx.scalarLike(ctx.attrFloat("epsilon", 1e-5f), x);
             inv = ctx.op("Reciprocal", ctx.op("Sqrt", ctx.op("Add", ms, eps)));
-            ctx.emitter().info.put(inv, ctx.elemType(x), null);
+            ctx.describe(inv, ctx.elemType(x), Optional.empty());
         } else {
             inv = ensureOutput(ctx, 1, "inv_std_var");
         }

@@ -1,8 +1,10 @@
 package dev.rectify.autodiff;
 
+import static dev.rectify.autodiff.MovementShapes.REDUCE;
+import static dev.rectify.autodiff.OpSpec.Inputs.only;
+
 import dev.rectify.onnx.proto.OnnxProto.TensorProto;
 import dev.rectify.onnx.Tensors;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -15,10 +17,10 @@ final class ReductionRules {
     private ReductionRules() {
     }
 
-    static void register(Map<String, GradientRule> m) {
-        m.put("ReduceSum", ctx -> reduce(ctx, false, false));
-        m.put("ReduceMean", ctx -> reduce(ctx, true, false));
-        m.put("ReduceSumSquare", ctx -> reduce(ctx, false, true));
+    static void register(OpRegistry.Builder m) {
+        m.add(OpSpec.of("ReduceSum").shape(REDUCE).inputs(only(0)).gradient(ctx -> reduce(ctx, false, false)));
+        m.add(OpSpec.of("ReduceMean").shape(REDUCE).inputs(only(0)).gradient(ctx -> reduce(ctx, true, false)));
+        m.add(OpSpec.of("ReduceSumSquare").shape(REDUCE).inputs(only(0)).gradient(ctx -> reduce(ctx, false, true)));
     }
 
     private static void reduce(GradientContext ctx, boolean mean, boolean square) {
@@ -61,18 +63,19 @@ final class ReductionRules {
 
     /** 1/count of the reduced elements, as a scalar of X's type. */
     private static String scale(GradientContext ctx, String x, long[] axes, boolean all) {
-        Object[] s = ctx.shape(x);
+        Shape s = ctx.shape(x).orElse(null);
         if (s != null && axes != null) {
             long count = 1;
             boolean known = true;
-            boolean[] red = new boolean[s.length];
+            boolean[] red = new boolean[s.rank()];
             for (long a : axes) {
-                red[(int) (a < 0 ? a + s.length : a)] = true;
+                red[s.axis(a)] = true;
             }
-            for (int i = 0; i < s.length; i++) {
+            for (int i = 0; i < s.rank(); i++) {
                 if (all || red[i]) {
-                    if (s[i] instanceof Long l) {
-                        count *= l;
+                    Optional<Long> d = s.dim(i).value();
+                    if (d.isPresent()) {
+                        count *= d.get();
                     } else {
                         known = false;
                     }

@@ -1,10 +1,23 @@
 package dev.rectify.autodiff;
 
+import static dev.rectify.autodiff.MovementShapes.CONCAT;
+import static dev.rectify.autodiff.MovementShapes.EXPAND;
+import static dev.rectify.autodiff.MovementShapes.FLATTEN;
+import static dev.rectify.autodiff.MovementShapes.GATHER;
+import static dev.rectify.autodiff.MovementShapes.GATHER_ELEMENTS;
+import static dev.rectify.autodiff.MovementShapes.RESHAPE;
+import static dev.rectify.autodiff.MovementShapes.SLICE;
+import static dev.rectify.autodiff.MovementShapes.SPLIT;
+import static dev.rectify.autodiff.MovementShapes.SQUEEZE;
+import static dev.rectify.autodiff.MovementShapes.TRANSPOSE;
+import static dev.rectify.autodiff.MovementShapes.UNSQUEEZE;
+import static dev.rectify.autodiff.OpSpec.Inputs.only;
+
 import dev.rectify.onnx.OnnxModel;
 import dev.rectify.onnx.ResolvedInput;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
+import java.util.Optional;
 
 /**
  * Data movement: Transpose, Reshape, Flatten, Squeeze, Unsqueeze (axes as attribute or input), Concat, Split
@@ -16,26 +29,29 @@ final class ShapeRules {
     private ShapeRules() {
     }
 
-    static void register(Map<String, GradientRule> m) {
-        m.put("Transpose", ShapeRules::transpose);
-        m.put("Reshape", ctx -> ctx.addInputGradient(0, ctx.reshapeLike(dY(ctx), ctx.input(0))));
-        m.put("Flatten", ctx -> ctx.addInputGradient(0, ctx.reshapeLike(dY(ctx), ctx.input(0))));
-        m.put("Squeeze", ctx -> squeezeUnsqueeze(ctx, true));
-        m.put("Unsqueeze", ctx -> squeezeUnsqueeze(ctx, false));
-        m.put("Concat", ShapeRules::concat);
-        m.put("Split", ShapeRules::split);
-        m.put("Slice", ShapeRules::slice);
-        m.put("Gather", ctx -> {
+    static void register(OpRegistry.Builder m) {
+        m.add(OpSpec.of("Transpose").shape(TRANSPOSE).gradient(ShapeRules::transpose));
+        m.add(OpSpec.of("Reshape").shape(RESHAPE).inputs(only(0))
+                .gradient(ctx -> ctx.addInputGradient(0, ctx.reshapeLike(dY(ctx), ctx.input(0)))));
+        m.add(OpSpec.of("Flatten").shape(FLATTEN)
+                .gradient(ctx -> ctx.addInputGradient(0, ctx.reshapeLike(dY(ctx), ctx.input(0)))));
+        m.add(OpSpec.of("Squeeze").shape(SQUEEZE).inputs(only(0)).gradient(ctx -> squeezeUnsqueeze(ctx, true)));
+        m.add(OpSpec.of("Unsqueeze").shape(UNSQUEEZE).inputs(only(0)).gradient(ctx -> squeezeUnsqueeze(ctx, false)));
+        m.add(OpSpec.of("Concat").shape(CONCAT).gradient(ShapeRules::concat));
+        m.add(OpSpec.of("Split").shape(SPLIT).inputs(only(0)).gradient(ShapeRules::split));
+        m.add(OpSpec.of("Slice").shape(SLICE).inputs(only(0)).gradient(ShapeRules::slice));
+        m.add(OpSpec.of("Gather").shape(GATHER).inputs(only(0)).gradient(ctx -> {
             String d = ctx.msOp("GatherGrad", ctx.shapeOf(ctx.input(0)), ctx.input(1), dY(ctx));
             ctx.last().attr("axis", ctx.attrInt("axis", 0));
             ctx.addInputGradient(0, d);
-        });
-        m.put("GatherElements", ctx -> {
+        }));
+        m.add(OpSpec.of("GatherElements").shape(GATHER_ELEMENTS).inputs(only(0)).gradient(ctx -> {
             String d = ctx.msOp("GatherElementsGrad", dY(ctx), ctx.shapeOf(ctx.input(0)), ctx.input(1));
             ctx.last().attr("axis", ctx.attrInt("axis", 0));
             ctx.addInputGradient(0, d);
-        });
-        m.put("Expand", ctx -> ctx.addInputGradient(0, ctx.unbroadcastFromOutput(dY(ctx), 0, 0)));
+        }));
+        m.add(OpSpec.of("Expand").shape(EXPAND).inputs(only(0))
+                .gradient(ctx -> ctx.addInputGradient(0, ctx.unbroadcastFromOutput(dY(ctx), 0, 0))));
     }
 
     private static String dY(GradientContext ctx) {
@@ -74,22 +90,15 @@ final class ShapeRules {
         long[] sizes = new long[n];
         boolean known = true;
         for (int i = 0; i < n; i++) {
-            Object[] s = ctx.shape(ctx.input(i));
-            if (s == null) {
+            Optional<Long> size = ctx.shape(ctx.input(i)).flatMap(s -> s.dim(s.axis(axis)).value());
+            if (size.isEmpty()) {
                 known = false;
                 break;
             }
-            int a = (int) (axis < 0 ? axis + s.length : axis);
-            if (s[a] instanceof Long l) {
-                sizes[i] = l;
-            } else {
-                known = false;
-            }
+            sizes[i] = size.get();
         }
         if (!known && ctx.opset() < 13) {
-            throw new UnsupportedOpException("Concat", "", Engine.nodeName(ctx.node()),
-                    Autodiff.withDefaultRules().supportedOps(),
-                    "the input sizes along the axis must be known before opset 13");
+            throw ctx.unsupported("the input sizes along the axis must be known before opset 13");
         }
         List<String> outs = new ArrayList<>();
         for (int i = 0; i < n; i++) {
