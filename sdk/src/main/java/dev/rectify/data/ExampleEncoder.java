@@ -27,6 +27,7 @@ public final class ExampleEncoder {
     private final ChatTemplate template;
     private final long eosId;
     private final int maxLength;
+    private final int vocabSize;
 
     /**
      * @param template the chat template, or null to concatenate raw text
@@ -34,13 +35,26 @@ public final class ExampleEncoder {
      *                 template closes the turn with no special token)
      */
     public ExampleEncoder(Tokenizer tokenizer, ChatTemplate template, long eosId, int maxLength) {
+        this(tokenizer, template, eosId, maxLength, 0);
+    }
+
+    /**
+     * As {@link #ExampleEncoder(Tokenizer, ChatTemplate, long, int)}, and an example holding a token id outside
+     * {@code [0, vocabSize)} is an error naming the example and the token ({@code vocabSize <= 0}: not checked).
+     */
+    public ExampleEncoder(Tokenizer tokenizer, ChatTemplate template, long eosId, int maxLength, int vocabSize) {
         if (maxLength < 2) {
             throw new InvalidArgumentException("maxLength must be >= 2, got " + maxLength);
+        }
+        if (vocabSize > 0 && (eosId < 0 || eosId >= vocabSize)) {
+            throw new InvalidArgumentException("the end-of-sequence id " + eosId + " is outside the model's vocabulary of "
+                    + vocabSize + " tokens");
         }
         this.tokenizer = tokenizer;
         this.template = template;
         this.eosId = eosId;
         this.maxLength = maxLength;
+        this.vocabSize = vocabSize;
     }
 
     /** Encodes every example; errors name the example's index. */
@@ -78,6 +92,11 @@ public final class ExampleEncoder {
         int targets = 0;
         for (int i = 0; i < n; i++) {
             outIds[i] = ids.get(i);
+            if (vocabSize > 0 && (outIds[i] < 0 || outIds[i] >= vocabSize)) {
+                throw new InvalidArgumentException("example " + index + ", token " + i + ": id " + outIds[i]
+                        + " is outside the model's vocabulary of " + vocabSize + " tokens (its config's vocab_size); "
+                        + "the tokenizer does not match the model, or the text uses tokens the model never learned");
+            }
             outTarget[i] = i > 0 && target.get(i);
             targets += outTarget[i] ? 1 : 0;
         }

@@ -5,6 +5,7 @@ import dev.rectify.onnx.Attributes;
 import dev.rectify.onnx.Graph;
 import dev.rectify.onnx.HalfTensors;
 import dev.rectify.onnx.Node;
+import dev.rectify.onnx.OnnxModel;
 import dev.rectify.onnx.Tensors;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
@@ -56,6 +57,19 @@ public final class LoraInjector {
 
     /** A projection found in a graph, before injection. */
     private record Match(Node node, String module, String weight, boolean transposed, long in, long out) {
+        /** A fused op that multiplies by its packed weight inside (com.microsoft Attention), not a MatMul/Gemm. */
+        boolean fused() {
+            return isPackedWeightOp(node);
+        }
+    }
+
+    /**
+     * Whether {@code n} is an ONNX Runtime fused op taking a projection weight [in, out] as input 1 (com.microsoft
+     * Attention: input · weight + bias, packed Q, K and V). LoRA on such a weight adapts the weight itself:
+     * W' = W + s·(B·A)ᵀ, which is what the unfused model computes.
+     */
+    public static boolean isPackedWeightOp(Node n) {
+        return n.domain().equals(OnnxModel.MICROSOFT) && n.opType().equals("Attention") && n.inputs().size() > 1;
     }
 
     /** The targets LoRA would be injected into, without editing the graph. */
@@ -95,7 +109,11 @@ public final class LoraInjector {
                 throw new InvalidArgumentException("module '" + t.module() + "' is used by projections of different "
                         + "shapes: [" + dims[0] + ", " + dims[1] + "] and [" + t.inFeatures() + ", " + t.outFeatures() + "]");
             }
-            rewire(graph, m.node(), t, scale);
+            if (m.fused()) {
+                rewireWeight(graph, m.node(), t, scale);
+            } else {
+                rewire(graph, m.node(), t, scale);
+            }
             targets.add(t);
         }
         return targets;
@@ -110,6 +128,14 @@ public final class LoraInjector {
         Map<String, Node> producers = graph.producerIndex();
         List<Match> out = new ArrayList<>();
         for (Node n : graph.nodes()) {
+            if (isPackedWeightOp(n)) {
+                long[] dims = weightDims(graph, n.input(1));
+                String module = moduleOf(n.input(1), n.name());
+                if (dims != null && dims.length == 2 && module != null) {
+                    out.add(new Match(n, module, n.input(1), false, dims[0], dims[1]));
+                }
+                continue;
+            }
             if (!n.isDefaultDomain() || !OPS.contains(n.opType()) || n.inputs().size() < 2) {
                 continue;
             }
@@ -241,6 +267,29 @@ public final class LoraInjector {
             h = (h ^ (b & 0xff)) * 0x100000001b3L;
         }
         return seed * 0x9E3779B97F4A7C15L ^ h;
+    }
+
+    /** Weight-space LoRA for a fused op: its weight input becomes W + (Aᵀ·Bᵀ)·scale, formed in the weight's type. */
+    private static void rewireWeight(Graph graph, Node node, LoraTarget t, String scale) {
+        String prefix = "/lora/" + t.module() + "/";
+        String at = graph.uniqueName(t.loraA() + ".T");
+        String bt = graph.uniqueName(t.loraB() + ".T");
+        String delta = graph.uniqueName(prefix + "delta_weight");
+        List<Node> added = new ArrayList<>();
+        added.add(Node.of("Transpose", List.of(t.loraA()), List.of(at)).attrInts("perm", 1, 0)
+                .name(graph.uniqueName(prefix + "TransposeA")));
+        added.add(Node.of("Transpose", List.of(t.loraB()), List.of(bt)).attrInts("perm", 1, 0)
+                .name(graph.uniqueName(prefix + "TransposeB")));
+        added.add(Node.of("MatMul", List.of(at, bt), List.of(delta)).name(graph.uniqueName(prefix + "MatMulAB")));
+        if (scale != null) {
+            String scaled = graph.uniqueName(prefix + "delta_scaled");
+            added.add(Node.of("Mul", List.of(delta, scale), List.of(scaled)).name(graph.uniqueName(prefix + "Scale")));
+            delta = scaled;
+        }
+        String w = graph.uniqueName(prefix + "weight");
+        added.add(Node.of("Add", List.of(node.input(1), delta), List.of(w)).name(graph.uniqueName(prefix + "AddWeight")));
+        node.inputs().set(1, w);
+        graph.nodes().addAll(graph.nodes().indexOf(node), added);
     }
 
     private static void rewire(Graph graph, Node node, LoraTarget t, String scale) {

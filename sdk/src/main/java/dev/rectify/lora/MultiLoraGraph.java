@@ -16,7 +16,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The inference variant of LoRA injection: every target projection gets y' = y + ((x·Aᵀ)·s)·Bᵀ where A [r, in],
+ * The inference variant of LoRA injection: every target projection gets y' = y + ((x·Aᵀ)·s)·Bᵀ (a fused op's packed
+ * weight, com.microsoft Attention's, gets W' = W + (Aᵀ·Bᵀ)·s instead) where A [r, in],
  * B [out, r] and the scale s [1] are optional graph inputs (PEFT names for A and B, {@link ServingLayout#SCALE_INPUT}
  * for s) whose default initializers are A [0, in], B [out, 0] and s = 0. A request without an adapter therefore
  * computes the base function (the branch adds exact zeros), and an ORT LoRA adapter whose parameters carry A, B
@@ -62,7 +63,12 @@ public final class MultiLoraGraph {
             } else if (slot.inFeatures() != t.inFeatures() || slot.outFeatures() != t.outFeatures()) {
                 throw new dev.rectify.core.ModelFormatException("module " + t.module() + " is used by projections of different shapes");
             }
-            rewire(g, byName.get(t.nodeName()), slot, weightType(g, t.baseWeight()));
+            Node node = byName.get(t.nodeName());
+            if (LoraInjector.isPackedWeightOp(node)) {
+                rewireWeight(g, node, slot, weightType(g, t.baseWeight()));
+            } else {
+                rewire(g, node, slot, weightType(g, t.baseWeight()));
+            }
         }
         return new Built(base.withGraph(g), new ServingLayout(new ArrayList<>(slots.values())));
     }
@@ -70,6 +76,42 @@ public final class MultiLoraGraph {
     private static int weightType(Graph g, String weight) {
         return g.initializer(weight).map(TensorProto::getDataType).orElse(g.input(weight)
                 .map(v -> v.getType().getTensorType().getElemType()).orElse(DataType.FLOAT_VALUE));
+    }
+
+    /**
+     * A fused op's weight input becomes W' = W + ((Aᵀ·Bᵀ)·s), formed in float32 and rounded once to the weight's type
+     * as {@link LoraMerge} merges it; without an adapter the delta is [in, out] zeros and W' = W.
+     */
+    private static void rewireWeight(Graph g, Node node, LoraSlot s, int weightType) {
+        String p = "/lora_serve/" + s.module() + "/";
+        String w0 = node.input(1);
+        boolean half = HalfTensors.isHalf(weightType);
+        List<Node> added = new ArrayList<>();
+        String w = w0;
+        if (half) {
+            w = g.uniqueName(p + "weight_float");
+            added.add(Node.of("Cast", List.of(w0), List.of(w)).attr("to", (long) DataType.FLOAT_VALUE)
+                    .name(g.uniqueName(p + "CastWeight")));
+        }
+        String at = g.uniqueName(p + "A_T");
+        String bt = g.uniqueName(p + "B_T");
+        String ab = g.uniqueName(p + "AB");
+        String abs = g.uniqueName(p + "AB_scaled");
+        String sum = g.uniqueName(p + "weight_adapted");
+        added.addAll(List.of(
+                Node.of("Transpose", List.of(s.loraA()), List.of(at)).attrInts("perm", 1, 0).name(g.uniqueName(p + "TransposeA")),
+                Node.of("Transpose", List.of(s.loraB()), List.of(bt)).attrInts("perm", 1, 0).name(g.uniqueName(p + "TransposeB")),
+                Node.of("MatMul", List.of(at, bt), List.of(ab)).name(g.uniqueName(p + "MatMulAB")),
+                Node.of("Mul", List.of(ab, ServingLayout.SCALE_INPUT), List.of(abs)).name(g.uniqueName(p + "Scale")),
+                Node.of("Add", List.of(w, abs), List.of(sum)).name(g.uniqueName(p + "AddWeight"))));
+        if (half) {
+            String back = g.uniqueName(p + "weight_adapted_half");
+            added.add(Node.of("Cast", List.of(sum), List.of(back)).attr("to", (long) weightType)
+                    .name(g.uniqueName(p + "CastBack")));
+            sum = back;
+        }
+        node.inputs().set(1, sum);
+        g.nodes().addAll(g.nodes().indexOf(node), added);
     }
 
     /**

@@ -229,20 +229,25 @@ public final class BaseModel extends TextGeneration implements AutoCloseable {
     }
 
     /**
-     * The example encoder for this model: its chat template when it has one, its end-of-sequence token, sequences cut
-     * to {@code maxSeqLength} (or the context length when that is shorter).
+     * The example encoder for this model: its chat template when it has one, its end-of-sequence token (the
+     * tokenizer's, unless that lies outside the model's vocabulary, as in tiny test checkpoints that ship a full
+     * tokenizer; then the configuration's), sequences cut to {@code maxSeqLength} (or the context length when that is
+     * shorter), token ids checked against the vocabulary.
      */
     public ExampleEncoder exampleEncoder(int maxSeqLength) {
+        int vocab = config.vocabSize();
         long eos = -1;
         if (tokenizerConfig().eosToken() != null) {
             eos = tokenizer().specialTokenId(tokenizerConfig().eosToken());
         }
-        if (eos < 0) {
-            eos = eosTokenIds().stream().findFirst().orElseThrow(() -> new ModelFormatException(directory()
-                    + ": no end-of-sequence token in config.json, generation_config.json or tokenizer_config.json"));
+        if (eos < 0 || (vocab > 0 && eos >= vocab)) {
+            eos = eosTokenIds().stream().filter(id -> vocab <= 0 || id < vocab).findFirst()
+                    .orElseThrow(() -> new ModelFormatException(directory() + ": no end-of-sequence token "
+                            + (vocab > 0 ? "inside the model's vocabulary of " + vocab + " tokens " : "")
+                            + "in config.json, generation_config.json or tokenizer_config.json"));
         }
         int max = contextLength() > 0 ? Math.min(maxSeqLength, contextLength()) : maxSeqLength;
-        return new ExampleEncoder(tokenizer(), chatTemplate().orElse(null), eos, max);
+        return new ExampleEncoder(tokenizer(), chatTemplate().orElse(null), eos, max, vocab);
     }
 
     /** The generator this model uses (KV cache when the folder has a KV export). */

@@ -5,6 +5,8 @@ import dev.rectify.core.io.ContentHash;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.autodiff.UnsupportedOpException;
 import dev.rectify.canon.Canonicalizer;
+import dev.rectify.canon.OpsetUpgrade;
+import dev.rectify.canon.OpsetUpgradeException;
 import dev.rectify.canon.UnlowerableOpException;
 import dev.rectify.lora.LoraInjector;
 import dev.rectify.lora.LoraTarget;
@@ -15,7 +17,6 @@ import dev.rectify.onnx.Node;
 import dev.rectify.onnx.OnnxModel;
 import dev.rectify.onnx.Tensors;
 import dev.rectify.onnx.proto.OnnxProto.ModelProto;
-import dev.rectify.onnx.proto.OnnxProto.OperatorSetIdProto;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
 import dev.rectify.onnx.proto.OnnxProto.ValueInfoProto;
@@ -56,7 +57,7 @@ import java.util.regex.Pattern;
  */
 public final class ArtifactBuilder {
     /** Bumped whenever the artifacts this class writes change. Part of the cache key. */
-    public static final String VERSION = "rectify-artifacts-3";
+    public static final String VERSION = "rectify-artifacts-4";
     public static final String LOGITS = "logits";
     public static final String GRAD_NORM_SQ = "grad_norm_sq";
     public static final String GRAD_DEBUG_PREFIX = "grad_debug.";
@@ -118,12 +119,8 @@ public final class ArtifactBuilder {
         if (plan == null) {
             throw new InvalidArgumentException("a training plan is required");
         }
-        int opset = base.opsetVersion("");
-        if (opset < 13) {
-            throw new UntrainableModelException("the base model uses ONNX opset " + opset + "; training needs opset 13 "
-                    + "or later: re-export it (torch.onnx.export(..., opset_version=17))");
-        }
         Graph g = base.graph();
+        int opset = upgradeOpset(g, base.opsetVersion(""));
         TrainableLayout.prepare(g); // merged decoder, with-past export, half precision: see the class
         lowerFusedOps(g, opset);
         checkTrainable(g);
@@ -163,8 +160,8 @@ public final class ArtifactBuilder {
         Path om = dir.resolve(TrainingArtifacts.OPTIMIZER_MODEL);
         Path ck = dir.resolve(TrainingArtifacts.CHECKPOINT);
         Map<Path, OnnxModel> graphs = new LinkedHashMap<>();
-        graphs.put(tm, model(base, train));
-        graphs.put(em, model(base, eval));
+        graphs.put(tm, model(base, train, opset));
+        graphs.put(em, model(base, eval, opset));
         LazyWeights.write(graphs, FROZEN_WEIGHTS, externalDataThreshold);
         deleteStale(dir);
         OptimizerModel.of(plan).write(om);
@@ -218,6 +215,18 @@ public final class ArtifactBuilder {
             }
             todo.addAll(n.inputs());
             todo.addAll(n.implicitInputs());
+        }
+    }
+
+    /**
+     * Brings a graph written at opset 11 or 12 (ONNX Runtime's transformers optimizer writes 11) to the opset training
+     * graphs are built at; returns the graph's opset afterwards.
+     */
+    private static int upgradeOpset(Graph g, int opset) {
+        try {
+            return OpsetUpgrade.upgrade(g, opset).to();
+        } catch (OpsetUpgradeException e) {
+            throw new UntrainableModelException("the base model cannot be trained: " + e.getMessage(), e);
         }
     }
 
@@ -366,20 +375,13 @@ public final class ArtifactBuilder {
         train.outputs().addAll(outs);
     }
 
-    private static OnnxModel model(OnnxModel base, Graph g) {
-        ModelProto.Builder b = base.proto().toBuilder().setGraph(g.toProto()).clearOpsetImport();
-        boolean ms = false;
-        for (OperatorSetIdProto o : base.proto().getOpsetImportList()) {
-            b.addOpsetImport(o);
-            ms |= o.getDomain().equals(OnnxModel.MICROSOFT);
-        }
+    private static OnnxModel model(OnnxModel base, Graph g, int opset) {
+        ModelProto.Builder b = base.proto().toBuilder().setGraph(g.toProto());
+        boolean ms = base.proto().getOpsetImportList().stream().anyMatch(o -> o.getDomain().equals(OnnxModel.MICROSOFT));
         if (!ms) {
             b.addOpsetImport(Builders.opset(OnnxModel.MICROSOFT, 1));
         }
-        if (b.getIrVersion() < 7) {
-            b.setIrVersion(7);
-        }
-        return OnnxModel.of(b.build());
+        return OnnxModel.of(OpsetUpgrade.withOpset(b, opset).build()); // IR version at least 7, too
     }
 
     /** Builder of {@link ArtifactBuilder} options. */
