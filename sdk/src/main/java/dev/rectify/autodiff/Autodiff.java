@@ -39,6 +39,7 @@ public final class Autodiff {
         ShapeRules.register(m);
         ReductionRules.register(m);
         NormalizationRules.register(m);
+        QuantizedRules.register(m);
         return new Autodiff(m);
     }
 

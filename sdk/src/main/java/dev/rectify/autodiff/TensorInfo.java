@@ -205,6 +205,30 @@ final class TensorInfo {
         return out;
     }
 
+    /** com.microsoft.MatMulNBits: A [..., K] → [..., N]. */
+    private static Object[] quantizedMatMul(Node n, Object[] a) {
+        long outF = Attributes.getInt(n, "N", 0);
+        if (a == null || a.length == 0 || outF <= 0) {
+            return null;
+        }
+        Object[] out = a.clone();
+        out[out.length - 1] = outF;
+        return out;
+    }
+
+    /** com.microsoft.GatherBlockQuantized on axis 0 of packed 4-bit [rows, cols/2] data: indices' shape + [cols]. */
+    private Object[] quantizedGather(Node n, Object[] indices) {
+        Object[] data = s(n.input(0));
+        if (indices == null || data == null || data.length != 2 || Attributes.getInt(n, "gather_axis", 0) != 0
+                || !(data[1] instanceof Long cols)) {
+            return null;
+        }
+        long width = type(n.input(0)) == DataType.UINT8_VALUE ? cols * (8 / Attributes.getInt(n, "bits", 4)) : cols;
+        Object[] out = Arrays.copyOf(indices, indices.length + 1);
+        out[indices.length] = width;
+        return out;
+    }
+
     private Object[] s(String t) {
         return t.isEmpty() ? null : shapes.get(t);
     }
@@ -244,6 +268,8 @@ final class TensorInfo {
             outType = constantType(n);
         } else if (op.equals("Range") || op.equals("Gather") || op.equals("GatherElements")) {
             outType = type(n.input(0));
+        } else if (op.equals("GatherBlockQuantized")) {
+            outType = type(n.input(2)); // the scales' type
         }
         if (!outs.isEmpty() && outType != 0 && !outs.get(0).isEmpty()) {
             types.putIfAbsent(outs.get(0), outType);
@@ -301,6 +327,8 @@ final class TensorInfo {
         } else {
             switch (op) {
                 case "MatMul", "FusedMatMul" -> out = matmul(n, sx, s(n.input(1)));
+                case "MatMulNBits" -> out = quantizedMatMul(n, sx);
+                case "GatherBlockQuantized" -> out = quantizedGather(n, s(n.input(1)));
                 case "Gemm" -> {
                     Object[] a = s(n.input(0));
                     Object[] b = s(n.input(1));

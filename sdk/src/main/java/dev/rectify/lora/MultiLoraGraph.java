@@ -1,6 +1,7 @@
 package dev.rectify.lora;
 
 import dev.rectify.lora.ServingLayout;
+import dev.rectify.onnx.BlockQuantized;
 import dev.rectify.onnx.Builders;
 import dev.rectify.onnx.Graph;
 import dev.rectify.onnx.HalfTensors;
@@ -62,7 +63,9 @@ public final class MultiLoraGraph {
             } else if (slot.inFeatures() != t.inFeatures() || slot.outFeatures() != t.outFeatures()) {
                 throw new dev.rectify.core.ModelFormatException("module " + t.module() + " is used by projections of different shapes");
             }
-            rewire(g, byName.get(t.nodeName()), slot, weightType(g, t.baseWeight()));
+            Node node = byName.get(t.nodeName());
+            // a 4-bit MatMulNBits computes in its scales' type
+            rewire(g, node, slot, weightType(g, BlockQuantized.isMatMulNBits(node) ? node.input(2) : t.baseWeight()));
         }
         return new Built(base.withGraph(g), new ServingLayout(new ArrayList<>(slots.values())));
     }
