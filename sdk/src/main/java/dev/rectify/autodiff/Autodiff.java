@@ -37,6 +37,7 @@ public final class Autodiff {
         ShapeRules.register(m);
         ReductionRules.register(m);
         NormalizationRules.register(m);
+        QuantizedRules.register(m);
         ShapeOnlyOps.register(m);
         return m.build();
     }

@@ -14,11 +14,12 @@ import java.util.TreeSet;
 /**
  * The canonicalization pass run on a training graph before differentiation: rewrites the fused ops that ONNX
  * Runtime's optimizers and exporters emit for inference (com.microsoft SkipLayerNormalization, EmbedLayerNormalization,
- * FastGelu, RotaryEmbedding, MultiHeadAttention, GroupQueryAttention, Attention, MatMulNBits…, and ONNX's opset-23
+ * FastGelu, RotaryEmbedding, MultiHeadAttention, GroupQueryAttention, Attention…, and ONNX's opset-23
  * Attention and RotaryEmbedding) into standard ONNX ops that {@code dev.rectify.autodiff} differentiates, each
  * computing the same outputs. Ops that have gradient rules already (LayerNormalization, SimplifiedLayerNormalization,
  * RMSNormalization, Gelu-20) are kept. Inference and serving keep the fused graph; only training graphs are lowered.
- * Nodes inside control-flow subgraphs are not rewritten.
+ * 4-bit MatMulNBits and GatherBlockQuantized are kept too: their weights stay frozen and quantized (QLoRA), and
+ * the autodiff differentiates MatMulNBits w.r.t. its input. Nodes inside control-flow subgraphs are not rewritten.
  *
  * <pre>{@code
  * Canonicalizer.Report r = Canonicalizer.standard().lower(graph, model.opsetVersion(""));
@@ -28,8 +29,7 @@ public final class Canonicalizer {
     /** Fused com.microsoft ops made for inference that no lowering handles. */
     static final Set<String> INFERENCE_ONLY = Set.of("PackedAttention", "PackedMultiHeadAttention",
             "DecoderMaskedMultiHeadAttention", "DecoderMaskedSelfAttention", "SparseAttention", "PagedAttention",
-            "GatherBlockQuantized", "DynamicQuantizeMatMul", "MatMulIntegerToFloat", "MoE", "QMoE", "MatMulBnb4",
-            "MatMulNBits", "QAttention", "QOrderedAttention", "LongformerAttention", "DecoderAttention",
+            "DynamicQuantizeMatMul", "MatMulIntegerToFloat", "MoE", "QMoE", "MatMulBnb4", "QAttention", "QOrderedAttention", "LongformerAttention", "DecoderAttention",
             "RelativePositionBias", "GemmaRotaryEmbedding", "QLinearMatMul");
 
     private final Map<String, OpLowering> lowerings;

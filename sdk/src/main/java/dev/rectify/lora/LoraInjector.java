@@ -2,6 +2,7 @@ package dev.rectify.lora;
 
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.onnx.Attributes;
+import dev.rectify.onnx.BlockQuantized;
 import dev.rectify.onnx.Graph;
 import dev.rectify.onnx.HalfTensors;
 import dev.rectify.onnx.Node;
@@ -31,6 +32,8 @@ import java.util.SplittableRandom;
  *   <li>the node is named {@code /<module path>/<op>} with a target as the module's last component (constant-folded
  *       exports such as Optimum's: {@code /model/layers.0/self_attn/q_proj/MatMul} with weight {@code onnx::MatMul_N}).</li>
  * </ol>
+ * A {@code com.microsoft.MatMulNBits} projection (a 4-bit base) is matched the same way, with in/out features
+ * from its K and N attributes (QLoRA).
  * The target {@value LoraTargets#ALL_LINEAR} matches every such projection inside the decoder layers (never the head).
  * A and B are added as initializers (A: PEFT's kaiming_uniform(a=√5), i.e. U(−1/√in, 1/√in), seeded per module;
  * B: zeros; or the config's initial values), so with B = 0 the graph computes exactly what it did before.
@@ -128,6 +131,13 @@ public final class LoraInjector {
         Map<String, Node> producers = graph.producerIndex();
         List<Match> out = new ArrayList<>();
         for (Node n : graph.nodes()) {
+            if (BlockQuantized.isMatMulNBits(n)) {
+                Match q = quantized(graph, n);
+                if (q != null) {
+                    out.add(q);
+                }
+                continue;
+            }
             if (isPackedWeightOp(n)) {
                 long[] dims = weightDims(graph, n.input(1));
                 String module = moduleOf(n.input(1), n.name());
@@ -169,6 +179,26 @@ public final class LoraInjector {
             out.add(new Match(n, module, w, transposed, in, outF));
         }
         return out;
+    }
+
+    /**
+     * A 4-bit MatMulNBits projection (QLoRA: the adapter trains in float32 beside the frozen quantized weight),
+     * named by its node ({@code /model/layers.0/attn/q_proj/MatMul_Q4}) or else its weight
+     * ({@code <module>[.MatMul].weight_Q4}).
+     */
+    private Match quantized(Graph graph, Node n) {
+        BlockQuantized.MatMulNBits q = BlockQuantized.matMulNBits(graph, n);
+        String w = q.b();
+        String module = moduleFromNodeName(n.name());
+        if (module == null || !isTarget(module)) {
+            int at = w.lastIndexOf(".weight");
+            module = at > 0 ? w.substring(0, at) : null;
+            if (module != null && module.endsWith(".MatMul")) {
+                module = module.substring(0, module.length() - ".MatMul".length());
+            }
+            module = module != null && isTarget(module) ? module : null;
+        }
+        return module == null ? null : new Match(n, module, w, true, q.k(), q.n());
     }
 
     /** The module path if {@code weight} or {@code nodeName} names a target module, else null. */

@@ -8,6 +8,7 @@ import dev.rectify.onnx.Node;
 import dev.rectify.onnx.OnnxModel;
 import dev.rectify.onnx.Tensors;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto;
+import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
 import java.util.List;
 import java.util.Map;
 
@@ -46,6 +47,11 @@ public final class LoraMerge {
             }
             TensorProto w = g.initializer(t.baseWeight()).orElseThrow(() -> new ModelFormatException(
                     "base weight " + t.baseWeight() + " of " + t.module() + " is not an initializer"));
+            if (w.getDataType() == DataType.UINT8_VALUE) {
+                throw new ModelFormatException("cannot merge the adapter into " + t.module() + ": its base weight "
+                        + t.baseWeight() + " is 4-bit quantized (MatMulNBits). Serve the adapter beside the quantized base "
+                        + "(MultiLoraModel / AdaptedModel with branches) or merge it into the float base");
+            }
             float[] values = Tensors.toFloatArray(w);
             boolean outIn = storedOutByIn(g, t.baseWeight());
             for (int o = 0; o < out; o++) {

@@ -1,6 +1,7 @@
 package dev.rectify.lora;
 
 import dev.rectify.lora.ServingLayout;
+import dev.rectify.onnx.BlockQuantized;
 import dev.rectify.onnx.Builders;
 import dev.rectify.onnx.Graph;
 import dev.rectify.onnx.HalfTensors;
@@ -67,7 +68,8 @@ public final class MultiLoraGraph {
             if (LoraInjector.isPackedWeightOp(node)) {
                 rewireWeight(g, node, slot, weightType(g, t.baseWeight()));
             } else {
-                rewire(g, node, slot, weightType(g, t.baseWeight()));
+                // a 4-bit MatMulNBits computes in its scales' type
+                rewire(g, node, slot, weightType(g, BlockQuantized.isMatMulNBits(node) ? node.input(2) : t.baseWeight()));
             }
         }
         return new Built(base.withGraph(g), new ServingLayout(new ArrayList<>(slots.values())));

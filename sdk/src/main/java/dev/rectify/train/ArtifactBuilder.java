@@ -10,6 +10,7 @@ import dev.rectify.canon.OpsetUpgradeException;
 import dev.rectify.canon.UnlowerableOpException;
 import dev.rectify.lora.LoraInjector;
 import dev.rectify.lora.LoraTarget;
+import dev.rectify.onnx.BlockQuantized;
 import dev.rectify.onnx.Builders;
 import dev.rectify.onnx.Graph;
 import dev.rectify.onnx.LazyWeights;
@@ -76,6 +77,8 @@ public final class ArtifactBuilder {
             "PackedAttention", "PackedMultiHeadAttention", "DecoderMaskedMultiHeadAttention", "SparseAttention",
             "EmbedLayerNormalization", "GatherBlockQuantized", "DynamicQuantizeMatMul", "MatMulIntegerToFloat", "MoE",
             "QMoE", "PagedAttention");
+    /** Frozen 4-bit weights (checked by {@link QuantizedBase}): they run forward and pass gradient to their input. */
+    static final Set<String> QUANTIZED_OPS = Set.of(BlockQuantized.MATMUL_NBITS, BlockQuantized.GATHER_BLOCK_QUANTIZED);
     private static final Pattern BUFFER_NAMES = Pattern.compile("(?i)(inv_freq|cos_cached|sin_cached|rotary|causal_mask|masked_bias)");
 
     private final long externalDataThreshold;
@@ -123,6 +126,7 @@ public final class ArtifactBuilder {
         int opset = upgradeOpset(g, base.opsetVersion(""));
         TrainableLayout.prepare(g); // merged decoder, with-past export, half precision: see the class
         lowerFusedOps(g, opset);
+        QuantizedBase.checkPlan(QuantizedBase.check(g), plan); // 4-bit MatMulNBits/GatherBlockQuantized: QLoRA
         checkTrainable(g);
         // old-style exports list initializers among the inputs too: frozen weights must not become user inputs
         g.inputs().removeIf(v -> g.isInitializer(v.getName()));
@@ -207,7 +211,7 @@ public final class ArtifactBuilder {
             if (n == null || !seen.add(n)) {
                 continue;
             }
-            if (INFERENCE_ONLY_OPS.contains(n.opType()) && !n.isDefaultDomain()) {
+            if (INFERENCE_ONLY_OPS.contains(n.opType()) && !n.isDefaultDomain() && !QUANTIZED_OPS.contains(n.opType())) {
                 throw new UntrainableModelException("the base model uses the inference-only fused op " + n.domain() + "."
                         + n.opType() + " (" + n.describe() + ") on the path to the logits; it has no gradient. "
                         + "Train from an export made of standard ONNX ops (torch.onnx.export / Optimum without ORT "
