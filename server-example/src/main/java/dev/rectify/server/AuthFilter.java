@@ -4,6 +4,7 @@ import io.micronaut.core.annotation.Nullable;
 import io.micronaut.core.order.Ordered;
 import io.micronaut.http.HttpHeaders;
 import io.micronaut.http.HttpRequest;
+import io.micronaut.http.HttpMethod;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
 import io.micronaut.http.MediaType;
@@ -38,6 +39,11 @@ public final class AuthFilter implements Ordered {
         return path.startsWith("/v1/fine_tuning") || path.startsWith("/v1/files") || path.startsWith("/v1/admin");
     }
 
+    /** Requests that need the admin key: {@link #adminPath} and deleting a model. */
+    static boolean adminRequest(HttpMethod method, String path) {
+        return adminPath(path) || (method == HttpMethod.DELETE && path.startsWith("/v1/models/"));
+    }
+
     @RequestFilter
     @Nullable
     public HttpResponse<?> filter(HttpRequest<?> request) {
@@ -57,9 +63,9 @@ public final class AuthFilter implements Ordered {
             if (!isAdmin && !isUser) {
                 return error(HttpStatus.UNAUTHORIZED, "incorrect API key", "invalid_api_key");
             }
-            if (adminPath(path) && !isAdmin) {
+            if (adminRequest(request.getMethod(), path) && !isAdmin) {
                 return error(HttpStatus.FORBIDDEN, "this endpoint needs the admin key (fine-tuning, files and adapter "
-                        + "management)", "admin_key_required");
+                        + "management, model deletion)", "admin_key_required");
             }
         }
         if (health) {

@@ -2,6 +2,7 @@ package dev.rectify.server;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rectify.core.Example;
+import dev.rectify.core.io.AtomicFile;
 import dev.rectify.data.DataFormatException;
 import dev.rectify.data.JsonlDataset;
 import dev.rectify.server.db.FileRecord;
@@ -26,6 +27,8 @@ import java.util.List;
 @Singleton
 public class FileService {
     private static final int MAX_REPORTED_ERRORS = 10;
+    /** The purpose of the files the server writes (jobs' metrics). */
+    static final String RESULTS_PURPOSE = "fine-tune-results";
 
     private final Settings settings;
     private final FileRepository repo;
@@ -70,6 +73,38 @@ public class FileService {
             throw new ApiException(io.micronaut.http.HttpStatus.INTERNAL_SERVER_ERROR, "server_error", null, "file",
                     "cannot store the upload: " + e.getMessage());
         }
+    }
+
+    /** Stores a file the server made (a job's metrics CSV) with purpose {@code fine-tune-results}. */
+    public FileRecord storeResult(String filename, byte[] content) {
+        String id = Ids.newId("file");
+        try {
+            Files.createDirectories(settings.filesDir());
+            AtomicFile.write(path(id), content);
+        } catch (IOException e) {
+            throw new ApiException(io.micronaut.http.HttpStatus.INTERNAL_SERVER_ERROR, "server_error", null, null,
+                    "cannot store the result file " + filename + ": " + e.getMessage());
+        }
+        FileRecord r = new FileRecord();
+        r.setId(id);
+        r.setSeq(Ids.seq());
+        r.setFilename(filename);
+        r.setPurpose(RESULTS_PURPOSE);
+        r.setBytes(content.length);
+        r.setExamples(0);
+        r.setCreatedAt(System.currentTimeMillis());
+        repo.save(r);
+        return r;
+    }
+
+    /** The stored bytes of file {@code id} (404 when it is not known). */
+    public Path content(String id) {
+        get(id, "file_id");
+        Path p = path(id);
+        if (!Files.isRegularFile(p)) {
+            throw ApiException.notFound("file_id", "file_not_found", "the content of file '" + id + "' is missing from the data folder");
+        }
+        return p;
     }
 
     private static String baseName(String filename) {
@@ -162,7 +197,10 @@ public class FileService {
         o.put("filename", r.getFilename());
         o.put("purpose", r.getPurpose());
         o.put("status", "processed");
-        o.put("examples", r.getExamples());
+        o.putNull("expires_at");
+        if (!RESULTS_PURPOSE.equals(r.getPurpose())) {
+            o.put("examples", r.getExamples());
+        }
         return o;
     }
 }

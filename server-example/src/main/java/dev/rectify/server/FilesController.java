@@ -17,9 +17,10 @@ import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.Files;
 import java.util.List;
 
-/** {@code /v1/files}: upload (multipart, purpose fine-tune), list, get, delete. Admin key. */
+/** {@code /v1/files}: upload (multipart, purpose fine-tune), list, get, content, delete. Admin key. */
 @Controller("/v1/files")
 @ExecuteOn(TaskExecutors.BLOCKING)
 public class FilesController {
@@ -51,6 +52,18 @@ public class FilesController {
     @Get("/{fileId}")
     public HttpResponse<String> get(@PathVariable String fileId) {
         return Json.ok(FileService.json(files.get(fileId, "file_id")));
+    }
+
+    /** The file's bytes as uploaded (or, for a result file, as the server wrote them). */
+    @Get(uri = "/{fileId}/content", produces = {MediaType.APPLICATION_OCTET_STREAM, "application/binary", "text/csv",
+        "application/jsonl", MediaType.ALL})
+    public HttpResponse<byte[]> content(@PathVariable String fileId) throws IOException {
+        FileRecord r = files.get(fileId, "file_id");
+        byte[] bytes = Files.readAllBytes(files.content(fileId));
+        MediaType type = r.getFilename().endsWith(".csv") ? MediaType.of("text/csv")
+                : r.getFilename().endsWith(".jsonl") ? MediaType.of("application/jsonl") : MediaType.APPLICATION_OCTET_STREAM_TYPE;
+        return HttpResponse.ok(bytes).contentType(type).header("Content-Disposition", "attachment; filename=\""
+                + r.getFilename().replaceAll("[\"\\\\\\p{Cntrl}]", "_") + "\"");
     }
 
     @Delete("/{fileId}")

@@ -22,7 +22,7 @@ import java.util.List;
 import reactor.core.publisher.Flux;
 import reactor.core.scheduler.Schedulers;
 
-/** {@code /v1/fine_tuning/jobs}: create, list, get, events (also as SSE), checkpoints, cancel. Admin key. */
+/** {@code /v1/fine_tuning/jobs}: create, list, get, events (also as SSE), checkpoints, cancel, pause, resume. Admin key. */
 @Controller("/v1/fine_tuning/jobs")
 @ExecuteOn(TaskExecutors.BLOCKING)
 public class FineTuningController {
@@ -54,6 +54,18 @@ public class FineTuningController {
     @Post("/{jobId}/cancel")
     public HttpResponse<String> cancel(@PathVariable String jobId) {
         return Json.ok(JobMapping.json(jobs.cancel(jobId)));
+    }
+
+    /** Stops the job at a checkpoint; it stays paused until resumed. */
+    @Post("/{jobId}/pause")
+    public HttpResponse<String> pause(@PathVariable String jobId) {
+        return Json.ok(JobMapping.json(jobs.pause(jobId)));
+    }
+
+    /** Queues a paused job again: it continues from its checkpoint. */
+    @Post("/{jobId}/resume")
+    public HttpResponse<String> resume(@PathVariable String jobId) {
+        return Json.ok(JobMapping.json(jobs.resume(jobId)));
     }
 
     @Get("/{jobId}/checkpoints")

@@ -9,8 +9,12 @@ public final class Ids {
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final char[] ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".toCharArray();
     private static final AtomicLong LAST = new AtomicLong();
-    /** Served model names (base or adapter): no slashes, no leading dot, so never a path. */
-    public static final Pattern MODEL_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:-]{0,199}");
+    /**
+     * Served model names (base or adapter), at most 200 characters: segments of letters, digits, '.', '_', ':' and '-'
+     * that start with a letter or digit, joined by single '/' (as in Hugging Face's {@code org/name}); never a file path
+     * (no empty, '.' or '..' segment, no leading or trailing slash). Names are never used to name files.
+     */
+    public static final Pattern MODEL_NAME = Pattern.compile("(?=.{1,200}$)[A-Za-z0-9][A-Za-z0-9._:-]*(/[A-Za-z0-9][A-Za-z0-9._:-]*)*");
     private static final Pattern RANDOM_PART = Pattern.compile("[A-Za-z0-9]{1,64}");
 
     private Ids() {
@@ -42,7 +46,7 @@ public final class Ids {
     public static String checkModel(String name, String param) {
         if (name == null || !MODEL_NAME.matcher(name).matches()) {
             throw ApiException.invalid(param, "invalid_model", "'" + param + "' must be a model name (letters, digits, '.', '_', "
-                    + "':', '-'; at most 200), got " + quote(name));
+                    + "':', '-', and '/' between parts; at most 200), got " + quote(name));
         }
         return name;
     }

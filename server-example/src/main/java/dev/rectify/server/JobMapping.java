@@ -32,7 +32,12 @@ final class JobMapping {
         }
         o.put("fine_tuned_model", j.getFineTunedModel());
         o.put("organization_id", "org-rectify");
-        o.putArray("result_files");
+        var results = o.putArray("result_files");
+        if (j.getResultFiles() != null && !j.getResultFiles().isEmpty()) {
+            for (String f : j.getResultFiles().split(",")) {
+                results.add(f);
+            }
+        }
         o.put("status", JobStatus.of(j.getStatus()).wire());
         o.put("validation_file", j.getValidationFile());
         o.put("training_file", j.getTrainingFile());
@@ -56,7 +61,16 @@ final class JobMapping {
             e.put("param", j.getErrorParam());
         }
         o.put("seed", j.getSeed());
-        o.putNull("estimated_finish");
+        if (j.getEstimatedFinish() != null && JobStatus.of(j.getStatus()) == JobStatus.RUNNING) {
+            o.put("estimated_finish", (j.getEstimatedFinish() + 999) / 1000);
+        } else {
+            o.putNull("estimated_finish");
+        }
+        if (j.getMetadata() == null) {
+            o.putNull("metadata");
+        } else {
+            o.set("metadata", Json.parse(j.getMetadata()));
+        }
         o.putArray("integrations");
         o.put("user_provided_suffix", j.getSuffix());
         if (j.getLastStep() != null) {

@@ -68,14 +68,45 @@ public class JobQueue {
         return Optional.empty();
     }
 
-    /** Cancels {@code id} if it is still queued; false when a worker has it (or it has ended). */
+    /** Cancels {@code id} if it is still queued or paused; false when a worker has it (or it has ended). */
     public synchronized boolean cancelQueued(String id) {
-        if (jobs.claim(id, JobStatus.QUEUED.wire(), JobStatus.CANCELLED.wire()) != 1) {
+        boolean paused = jobs.claim(id, JobStatus.PAUSED.wire(), JobStatus.CANCELLED.wire()) == 1;
+        if (!paused && jobs.claim(id, JobStatus.QUEUED.wire(), JobStatus.CANCELLED.wire()) != 1) {
             return false;
         }
         update(id, r -> r.setFinishedAt(System.currentTimeMillis()));
-        events.message(id, "Job cancelled before it started");
+        events.message(id, paused ? "Job cancelled while paused" : "Job cancelled before it started");
         events.close(id);
+        return true;
+    }
+
+    /** Pauses {@code id} if it is still queued; false when a worker has it (or it is not queued). */
+    public synchronized boolean pauseQueued(String id) {
+        if (jobs.claim(id, JobStatus.QUEUED.wire(), JobStatus.PAUSED.wire()) != 1) {
+            return false;
+        }
+        update(id, r -> r.setPauseRequested(false));
+        events.message(id, "Job paused");
+        return true;
+    }
+
+    /** Marks a job its worker stopped at a checkpoint on request as paused. */
+    public synchronized void paused(String id, int step) {
+        update(id, r -> {
+            r.setStatus(JobStatus.PAUSED.wire());
+            r.setPauseRequested(false);
+            r.setEstimatedFinish(null);
+        });
+        events.message(id, "Job paused" + (step > 0 ? " at the checkpoint of step " + step : ""));
+    }
+
+    /** Queues a paused job again (a worker resumes it from its checkpoint); false when it is not paused. */
+    public synchronized boolean resume(String id) {
+        if (jobs.claim(id, JobStatus.PAUSED.wire(), JobStatus.QUEUED.wire()) != 1) {
+            return false;
+        }
+        events.message(id, "Job resumed: queued to continue from its last checkpoint");
+        signal();
         return true;
     }
 
@@ -112,6 +143,7 @@ public class JobQueue {
     public void finish(String id, JobStatus status, String code, String message) {
         update(id, r -> {
             r.setStatus(status.wire());
+            r.setEstimatedFinish(null);
             r.setFinishedAt(System.currentTimeMillis());
             r.setErrorCode(code);
             r.setErrorMessage(message == null ? null : message.length() > 3900 ? message.substring(0, 3900) : message);

@@ -15,6 +15,7 @@ import dev.rectify.job.JobPausedException;
 import dev.rectify.server.db.AdapterRecord;
 import dev.rectify.server.db.JobRecord;
 import dev.rectify.server.db.JobRepository;
+import dev.rectify.train.Trainer;
 import dev.rectify.train.TrainingCancelledException;
 import dev.rectify.train.TrainingProgress;
 import dev.rectify.train.TrainingResult;
@@ -49,6 +50,7 @@ public class JobRunner implements ApplicationEventListener<ServerStartupEvent> {
     private final JobQueue queue;
     private final JobEvents events;
     private final FileService files;
+    private final ResultFiles results;
     private final AdapterRegistry models;
     private final BaseModel base;
     private final MeterRegistry meters;
@@ -61,7 +63,8 @@ public class JobRunner implements ApplicationEventListener<ServerStartupEvent> {
     private volatile boolean started;
 
     public JobRunner(Settings settings, JobQueue queue, JobEvents events, JobRepository jobs, FileService files,
-            AdapterRegistry models, BaseModel base, MeterRegistry meters) {
+            ResultFiles results, AdapterRegistry models, BaseModel base, MeterRegistry meters) {
+        this.results = results;
         this.settings = settings;
         this.queue = queue;
         this.events = events;
@@ -114,6 +117,21 @@ public class JobRunner implements ApplicationEventListener<ServerStartupEvent> {
         return true;
     }
 
+    /** Stops a running job at a checkpoint (it becomes paused); waits up to 10 s. False when no worker here runs it. */
+    public boolean pause(String id) {
+        FineTuneJob job = running.get(id);
+        if (job == null) {
+            return false;
+        }
+        job.pause();
+        try {
+            job.result().get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            // paused (JobPausedException) or still stopping: the caller answers with the current state
+        }
+        return true;
+    }
+
     private void workLoop() {
         while (!shuttingDown) {
             try {
@@ -157,15 +175,23 @@ public class JobRunner implements ApplicationEventListener<ServerStartupEvent> {
             FineTuneJob job = service.submit(new FineTuneRequest(id, base, train, b.build(), settings.adaptersDir().resolve(id)),
                     e -> onEvent(j, e));
             running.put(id, job);
-            if (queue.get(id).isCancelRequested()) { // asked for while the job was being claimed
+            JobRecord now = queue.get(id);
+            if (now.isCancelRequested()) { // asked for while the job was being claimed
                 job.cancel();
+            } else if (now.isPauseRequested()) {
+                job.pause();
             }
             Adapter adapter = await(job);
             succeed(j, adapter);
             outcome = "succeeded";
         } catch (JobPausedException e) {
-            events.message(id, "Server shutting down: the job stopped at a checkpoint and resumes when the server starts again");
-            outcome = "interrupted";
+            if (!shuttingDown && queue.get(id).isPauseRequested()) {
+                queue.paused(id, Trainer.latestCheckpointStep(settings.runsDir().resolve(id)));
+                outcome = "paused";
+            } else {
+                events.message(id, "Server shutting down: the job stopped at a checkpoint and resumes when the server starts again");
+                outcome = "interrupted";
+            }
         } catch (TrainingCancelledException e) {
             events.message(id, "Job cancelled: " + e.getMessage());
             queue.finish(id, JobStatus.CANCELLED, null, null);
@@ -220,9 +246,11 @@ public class JobRunner implements ApplicationEventListener<ServerStartupEvent> {
         long tokens = adapter.result().map(TrainingResult::trainedTokens).orElse(0L);
         int steps = adapter.result().map(TrainingResult::steps).orElse(0);
         events.checkpoint(id, name, steps, adapter.result().map(JobMapping::metrics).orElse(Json.object()));
+        String resultFile = results.write(id, adapter.result().map(JobMapping::metrics).orElse(null));
         queue.update(id, r -> {
             r.setFineTunedModel(name);
             r.setTrainedTokens(tokens);
+            r.setResultFiles(resultFile);
         });
         events.message(id, "New fine-tuned model created: " + name);
         events.message(id, "The job has successfully completed");
@@ -249,6 +277,7 @@ public class JobRunner implements ApplicationEventListener<ServerStartupEvent> {
                 queue.update(id, r -> {
                     r.setLastStep(p.step());
                     r.setTotalSteps(p.totalSteps());
+                    r.setEstimatedFinish(p.eta() == null ? null : System.currentTimeMillis() + p.eta().toMillis());
                 });
             }
         } else if (e.kind() == JobEvent.Kind.STATUS && e.message() != null && e.message().startsWith("resuming")) {

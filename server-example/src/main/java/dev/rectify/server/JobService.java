@@ -19,7 +19,7 @@ import reactor.core.publisher.Flux;
  * The fine-tuning jobs API's operations: checks a request's references (model, files), then hands the job to the
  * {@link JobQueue}; the {@link JobRunner} trains it through the SDK's job service; {@link JobEvents} keeps and pushes
  * its events; {@link JobMapping} renders the records. Statuses: validating_files → queued → running → succeeded |
- * failed | cancelled ({@link JobStatus}).
+ * failed | cancelled, and paused ↔ queued ({@link JobStatus}).
  */
 @Singleton
 public class JobService {
@@ -62,10 +62,7 @@ public class JobService {
         JobSpec spec = JobSpec.parse(body, settings);
         String suffix = JobSpec.suffix(body);
         Long seed = Json.integer(body, "seed", "seed");
-        ObjectNode meta = Json.obj(body, "metadata", "metadata");
-        if (meta != null && meta.size() > 16) {
-            throw ApiException.invalid("metadata", "'metadata' takes at most 16 keys");
-        }
+        ObjectNode meta = metadata(body);
         files.get(training, "training_file");
         if (validation != null) {
             files.get(validation, "validation_file");
@@ -80,6 +77,7 @@ public class JobService {
         j.setHyperparameters(spec.toJson());
         j.setSeed(seed == null ? spec.options().build().seed() : seed);
         j.setSuffix(suffix);
+        j.setMetadata(meta == null ? null : Json.write(meta));
         j.setCreatedAt(System.currentTimeMillis());
         try {
             return queue.enqueue(j, () -> {
@@ -92,6 +90,31 @@ public class JobService {
             meters.counter("rectify.jobs.rejected").increment();
             throw e;
         }
+    }
+
+    /** OpenAI's metadata: at most 16 pairs, keys up to 64 characters, string values up to 512. */
+    private static ObjectNode metadata(ObjectNode body) {
+        ObjectNode meta = Json.obj(body, "metadata", "metadata");
+        if (meta == null) {
+            return null;
+        }
+        if (meta.size() > 16) {
+            throw ApiException.invalid("metadata", "'metadata' takes at most 16 keys, got " + meta.size());
+        }
+        for (var it = meta.fields(); it.hasNext();) {
+            var e = it.next();
+            if (e.getKey().length() > 64) {
+                throw ApiException.invalid("metadata", "metadata keys take at most 64 characters, got " + Ids.quote(e.getKey()));
+            }
+            String param = "metadata." + e.getKey();
+            if (!e.getValue().isTextual()) {
+                throw ApiException.invalid(param, "'" + param + "' must be a string, found " + Json.kind(e.getValue()));
+            }
+            if (e.getValue().asText().length() > 512) {
+                throw ApiException.invalid(param, "'" + param + "' takes at most 512 characters");
+            }
+        }
+        return meta;
     }
 
     private void checkFile(String id) {
@@ -162,6 +185,38 @@ public class JobService {
         }
         events.message(id, "Cancellation requested");
         runner.cancel(id);
+        return get(id);
+    }
+
+    /**
+     * Pauses a queued job at once, or a running one at a checkpoint (waits up to 10 s for it to stop); a paused job
+     * keeps its checkpoint and continues from it when resumed. 400 for a job that has ended.
+     */
+    public JobRecord pause(String id) {
+        JobStatus s = status(id);
+        if (s == JobStatus.PAUSED) {
+            return get(id);
+        }
+        if (s.isTerminal()) {
+            throw ApiException.invalid("fine_tuning_job_id", "job_not_pausable", "the job has already " + s.wire()
+                    + " and cannot be paused");
+        }
+        queue.update(id, r -> r.setPauseRequested(true));
+        if (queue.pauseQueued(id)) {
+            return get(id);
+        }
+        events.message(id, "Pause requested: the job stops at its next checkpoint");
+        runner.pause(id);
+        return get(id);
+    }
+
+    /** Queues a paused job again; it continues from its checkpoint. 400 for a job that is not paused. */
+    public JobRecord resume(String id) {
+        JobStatus s = status(id);
+        if (s != JobStatus.PAUSED || !queue.resume(id)) {
+            throw ApiException.invalid("fine_tuning_job_id", "job_not_paused", "the job is " + status(id).wire()
+                    + ", not paused: only a paused job can be resumed");
+        }
         return get(id);
     }
 

@@ -4,10 +4,11 @@ import java.util.Locale;
 
 /**
  * A fine-tuning job's status as OpenAI's API names it: validating_files → queued → running → succeeded | failed |
- * cancelled. Stored in the database by its {@link #wire()} name.
+ * cancelled; a queued or running job can be paused (paused → queued when resumed). Stored in the database by its
+ * {@link #wire()} name.
  */
 public enum JobStatus {
-    VALIDATING_FILES, QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED;
+    VALIDATING_FILES, QUEUED, RUNNING, PAUSED, SUCCEEDED, FAILED, CANCELLED;
 
     /** The API's (and the database's) name: lower case. */
     public String wire() {

@@ -42,6 +42,13 @@ public class JobRecord {
     private boolean cancelRequested;
     @Nullable
     private String fingerprint;
+    @Nullable
+    private String metadata;
+    @Nullable
+    private String resultFiles;
+    @Nullable
+    private Long estimatedFinish;
+    private boolean pauseRequested;
 
     public String getId() { return id; }
     public void setId(String id) { this.id = id; }
@@ -88,4 +95,16 @@ public class JobRecord {
     /** The SDK job service's fingerprint of the job's inputs, once it has started. */
     @Nullable public String getFingerprint() { return fingerprint; }
     public void setFingerprint(@Nullable String fingerprint) { this.fingerprint = fingerprint; }
+    /** The request's metadata as a JSON object, or null. */
+    @Nullable public String getMetadata() { return metadata; }
+    public void setMetadata(@Nullable String metadata) { this.metadata = metadata; }
+    /** Ids of the job's result files (the metrics CSV), comma separated, or null. */
+    @Nullable public String getResultFiles() { return resultFiles; }
+    public void setResultFiles(@Nullable String resultFiles) { this.resultFiles = resultFiles; }
+    /** When the running job should finish (epoch milliseconds), from the trainer's estimate; null when not running. */
+    @Nullable public Long getEstimatedFinish() { return estimatedFinish; }
+    public void setEstimatedFinish(@Nullable Long estimatedFinish) { this.estimatedFinish = estimatedFinish; }
+    /** Whether the job was asked to pause (its worker stops it at a checkpoint and marks it paused). */
+    public boolean isPauseRequested() { return pauseRequested; }
+    public void setPauseRequested(boolean pauseRequested) { this.pauseRequested = pauseRequested; }
 }
