@@ -7,11 +7,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rectify.adapter.Adapter;
 import dev.rectify.model.BaseModel;
 import dev.rectify.ort.Device;
-import dev.rectify.core.Example;
-import dev.rectify.train.FineTuneOptions;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.core.RectifyException;
-import dev.rectify.data.JsonlDataset;
+import dev.rectify.job.BatchManifest;
 import dev.rectify.job.FileJobStore;
 import dev.rectify.job.FineTuneJob;
 import dev.rectify.job.FineTuneRequest;
@@ -161,16 +159,8 @@ final class BatchCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         String name = job.name();
         try {
-            List<Example> examples = JsonlDataset.read(job.data());
-            FineTuneOptions.Builder b = job.optionsBuilder();
-            if (job.evalData() != null) {
-                b.evalExamples(JsonlDataset.read(job.evalData()));
-            }
-            if (job.checkpointEvery() < 0) {
-                b.checkpointEvery(checkpointEvery > 0 ? checkpointEvery : autoCheckpointEvery(b.build(), examples.size()));
-            }
-            b.onProgress(p -> progress.update(name, p));
-            FineTuneJob fj = service.submit(new FineTuneRequest(name, model, examples, b.build(), job.output()), e -> {
+            FineTuneRequest request = job.request(model, checkpointEvery, p -> progress.update(name, p));
+            FineTuneJob fj = service.submit(request, e -> {
                 if (e.kind() == JobEvent.Kind.STATUS && e.status() == JobStatus.RUNNING) {
                     progress.started(name, e.message());
                 }
@@ -214,12 +204,6 @@ final class BatchCommand implements Callable<Integer> {
 
     private static double seconds(long t0) {
         return (System.nanoTime() - t0) / 1e9;
-    }
-
-    /** About 20 checkpoints over the job's estimated steps, at least one step apart. */
-    static int autoCheckpointEvery(FineTuneOptions o, int examples) {
-        long steps = o.maxSteps() > 0 ? o.maxSteps() : (long) o.epochs() * Math.max(1, (examples + o.batchSize() - 1) / o.batchSize());
-        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, (steps + 19) / 20));
     }
 
     /** {@code <output>/rectify-batch.json}: which job, data and options made the adapter (for people; not read back). */

@@ -1,14 +1,17 @@
-package dev.rectify.cli;
+package dev.rectify.job;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.rectify.train.FineTuneOptions;
+import dev.rectify.core.Example;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.core.Objective;
-import dev.rectify.train.LrSchedule;
+import dev.rectify.data.JsonlDataset;
+import dev.rectify.model.BaseModel;
+import dev.rectify.train.FineTuneOptions;
 import dev.rectify.train.HyperparameterNames;
+import dev.rectify.train.ProgressListener;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -17,6 +20,7 @@ import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -24,6 +28,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.regex.Pattern;
 
 /**
@@ -33,20 +38,24 @@ import java.util.regex.Pattern;
  * {@code data} and {@code eval_data} are relative to the manifest's folder, {@code output} (default
  * {@code adapters/<name>}) to the batch's output folder. Every line is checked before anything runs: valid JSON, known
  * fields and option keys, values of the right type and range, unique names and outputs.
+ *
+ * <p>The one parser of the format: the CLI's {@code rectify batch} and the Spark job ({@code rectify-spark}) both read
+ * manifests here and build their requests with {@link Job#request}, so the same line makes the same fine-tune (the
+ * same {@link Fingerprint}) wherever it runs.
  */
-final class BatchManifest {
+public final class BatchManifest {
     /** The fields of a job line. */
-    static final Set<String> FIELDS = Set.of("name", "data", "objective", "options", "output");
+    public static final Set<String> FIELDS = Set.of("name", "data", "objective", "options", "output");
 
     /** The option keys, and what they take: the SDK's hyperparameter names (ours and TRL's) and the batch's own. */
-    static final Map<String, String> OPTIONS;
+    public static final Map<String, String> OPTIONS;
 
     static {
         Map<String, String> o = new LinkedHashMap<>(HyperparameterNames.NAMES);
         HyperparameterNames.ALIASES.forEach((alias, name) -> o.put(alias, "alias of " + name));
         o.put("eval_data", "path");
         o.put("checkpoint_every", "integer");
-        OPTIONS = java.util.Collections.unmodifiableMap(o);
+        OPTIONS = Collections.unmodifiableMap(o);
     }
 
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
@@ -58,17 +67,37 @@ final class BatchManifest {
      * @param line the 1-based manifest line
      * @param options the option keys given, sorted
      */
-    record Job(int line, String name, Path data, Objective objective, boolean objectiveGiven, Map<String, JsonNode> options,
-            Path evalData, Path output) {
+    public record Job(int line, String name, Path data, Objective objective, boolean objectiveGiven,
+            Map<String, JsonNode> options, Path evalData, Path output) {
         /** Options of this job (everything that determines the weights), without run folder or listeners. */
-        FineTuneOptions.Builder optionsBuilder() {
+        public FineTuneOptions.Builder optionsBuilder() {
             return BatchManifest.builder(this);
         }
 
         /** The {@code checkpoint_every} option, or -1 when not given. */
-        int checkpointEvery() {
+        public int checkpointEvery() {
             JsonNode n = options.get("checkpoint_every");
             return n == null ? -1 : n.intValue();
+        }
+
+        /**
+         * This job as a request on {@code base} under its name, writing its {@link #output()}: reads its data and
+         * held-out data, and checkpoints every {@code checkpointEvery} steps when the line gives no
+         * {@code checkpoint_every} ({@code 0}: {@link #autoCheckpointEvery}). {@code progress} may be null.
+         */
+        public FineTuneRequest request(BaseModel base, int checkpointEvery, ProgressListener progress) {
+            List<Example> examples = JsonlDataset.read(data);
+            FineTuneOptions.Builder b = optionsBuilder();
+            if (evalData != null) {
+                b.evalExamples(JsonlDataset.read(evalData));
+            }
+            if (checkpointEvery() < 0) {
+                b.checkpointEvery(checkpointEvery > 0 ? checkpointEvery : autoCheckpointEvery(b.build(), examples.size()));
+            }
+            if (progress != null) {
+                b.onProgress(progress);
+            }
+            return new FineTuneRequest(name, base, examples, b.build(), output);
         }
     }
 
@@ -79,7 +108,7 @@ final class BatchManifest {
      * Reads and checks {@code manifest}; {@code outDir} anchors relative outputs. Throws an
      * {@link InvalidArgumentException} naming the file and line of every problem found (on one line).
      */
-    static List<Job> read(Path manifest, Path outDir) {
+    public static List<Job> read(Path manifest, Path outDir) {
         List<String> lines;
         try (BufferedReader r = Files.newBufferedReader(manifest, StandardCharsets.UTF_8)) {
             lines = r.lines().toList();
@@ -139,7 +168,7 @@ final class BatchManifest {
         for (Iterator<String> it = n.fieldNames(); it.hasNext();) {
             String f = it.next();
             if (!FIELDS.contains(f)) {
-                throw new InvalidArgumentException("unknown field \"" + f + "\" (a job has " + new java.util.TreeSet<>(FIELDS) + ")");
+                throw new InvalidArgumentException("unknown field \"" + f + "\" (a job has " + new TreeSet<>(FIELDS) + ")");
             }
         }
         String name = text(n, "name", true);
@@ -189,7 +218,7 @@ final class BatchManifest {
      * The options of {@code job} on a builder, through the SDK's one hyperparameter mapping (its defaults, its
      * aliases, its checks); the top-level objective and a {@code loss_type} option must agree.
      */
-    static FineTuneOptions.Builder builder(Job job) {
+    public static FineTuneOptions.Builder builder(Job job) {
         Map<String, JsonNode> hyperparameters = new TreeMap<>(job.options());
         hyperparameters.remove("eval_data");
         hyperparameters.remove("checkpoint_every");
@@ -207,6 +236,12 @@ final class BatchManifest {
             b.checkpointEvery(v.intValue());
         }
         return b;
+    }
+
+    /** About 20 checkpoints over the job's estimated steps, at least one step apart. */
+    public static int autoCheckpointEvery(FineTuneOptions o, int examples) {
+        long steps = o.maxSteps() > 0 ? o.maxSteps() : (long) o.epochs() * Math.max(1, (examples + o.batchSize() - 1) / o.batchSize());
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, (steps + 19) / 20));
     }
 
     private static String text(JsonNode n, String field, boolean required) {
