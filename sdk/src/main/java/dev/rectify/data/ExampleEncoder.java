@@ -117,16 +117,23 @@ public final class ExampleEncoder {
     }
 
     /**
-     * Renders the whole conversation once; for each assistant message, everything the model writes after the
-     * generation prompt (its reply and the template's end-of-turn special token, e.g. {@code <|eot_id|>}) is the
-     * span it is trained on, and everything else is context.
+     * As transformers does with {@code return_assistant_tokens_mask}: renders the whole conversation once, locates
+     * each assistant reply in the rendered text by character offsets, tokenizes the whole text once (so the tokens
+     * are exactly those inference sees; tokenizing pieces separately would add SentencePiece's word-start marker at
+     * every cut), and trains the tokens that overlap a trained reply. A reply's span runs from its text to the
+     * template's end-of-turn special token (e.g. {@code <|eot_id|>}, {@code </s>}) when one follows; otherwise the
+     * end-of-sequence token is inserted after it. Replies are searched for in order, each after the previous
+     * message's text and, when the template renders conversations incrementally, after the generation prompt.
      */
     private void encodeChat(int index, List<ChatMessage> msgs, List<Long> ids, List<Boolean> target) {
         String full = template.render(msgs, false);
+        List<int[]> replies = new ArrayList<>(); // {start, end, trained, eos after}
         int cursor = 0;
         for (int m = 0; m < msgs.size(); m++) {
             ChatMessage msg = msgs.get(m);
             if (!msg.role().equals("assistant")) {
+                int[] at = locate(full, cursor, msg.content(), false);
+                cursor = at == null ? cursor : at[1];
                 continue;
             }
             boolean trained = msg.weight() > 0;
@@ -134,45 +141,59 @@ public final class ExampleEncoder {
                 requireTokens(index, tokenizer.encode(msg.content()));
             }
             String head = template.render(msgs.subList(0, m), true);
-            if (!full.startsWith(head) || head.length() < cursor) {
-                throw new InvalidArgumentException("example " + index + ": the chat template does not render "
-                        + "conversations incrementally (the conversation up to message " + m + " with a generation prompt "
-                        + "is not a prefix of the whole conversation), so targets cannot be located");
-            }
-            int contentEnd = contentEnd(full, head.length(), msg.content());
-            if (contentEnd < 0) {
+            boolean incremental = full.startsWith(head) && head.length() >= cursor;
+            int[] at = locate(full, incremental ? head.length() : cursor, msg.content(), incremental);
+            if (at == null) {
                 throw new InvalidArgumentException("example " + index + ": the chat template changes assistant message "
                         + m + "'s text beyond trimming whitespace, so its tokens cannot be located in the rendered "
                         + "conversation");
             }
-            int[] eot = EndOfTurn.find(full, contentEnd, tokenizer.specialTokens());
-            int replyEnd = eot == null ? contentEnd : eot[1];
-            append(ids, target, tokenizer.encode(full.substring(cursor, head.length())), false);
-            long[] reply = tokenizer.encode(full.substring(head.length(), replyEnd));
-            append(ids, target, reply, trained);
-            if (eot == null && trained) {
-                // the template closes the turn without a special token: the end-of-sequence token ends the reply
-                ids.add(eosId);
-                target.add(true);
-            }
-            cursor = replyEnd;
+            int[] eot = EndOfTurn.find(full, at[1], tokenizer.specialTokens());
+            int end = eot == null ? at[1] : eot[1];
+            replies.add(new int[] {at[0], end, trained ? 1 : 0, eot == null && trained ? 1 : 0});
+            cursor = end;
         }
-        append(ids, target, tokenizer.encode(full.substring(cursor)), false);
+        Tokenizer.Offsets enc = tokenizer.encodeWithOffsets(full);
+        int r = 0;
+        for (int i = 0; i < enc.ids().length; i++) {
+            int start = enc.starts()[i];
+            int end = Math.max(enc.ends()[i], start + 1);
+            while (r < replies.size() && replies.get(r)[1] <= start) {
+                closeReply(replies.get(r++), ids, target);
+            }
+            boolean inReply = r < replies.size() && start < replies.get(r)[1] && end > replies.get(r)[0];
+            ids.add(enc.ids()[i]);
+            target.add(inReply && replies.get(r)[2] == 1);
+        }
+        while (r < replies.size()) {
+            closeReply(replies.get(r++), ids, target);
+        }
     }
 
-    // Where the assistant's text ends in the render, searching from the generation prompt: as written, or trimmed
-    // (templates such as Llama-3's and Gemma's apply |trim); -1 when it is not there.
-    private static int contentEnd(String full, int from, String content) {
-        int at = full.indexOf(content, from);
-        if (at >= 0 && full.substring(from, at).isBlank()) {
-            return at + content.length();
+    /** After a trained reply whose template closes the turn with no special token, the end-of-sequence token. */
+    private void closeReply(int[] reply, List<Long> ids, List<Boolean> target) {
+        if (reply[3] == 1) {
+            ids.add(eosId);
+            target.add(true);
         }
-        String trimmed = content.strip();
-        at = full.indexOf(trimmed, from);
-        if (at >= 0 && full.substring(from, at).isBlank()) {
-            return at + trimmed.length();
+    }
+
+    /**
+     * Where {@code content} (as written, else trimmed, as templates such as Llama-2's, Llama-3's and Gemma's apply
+     * {@code |trim}) first occurs in {@code full} at or after {@code from}: {start, end}, or null. With
+     * {@code adjacent}, only whitespace may come between {@code from} and the content.
+     */
+    private static int[] locate(String full, int from, String content, boolean adjacent) {
+        for (String c : content.equals(content.strip()) ? List.of(content) : List.of(content, content.strip())) {
+            if (c.isEmpty()) {
+                continue;
+            }
+            int at = full.indexOf(c, from);
+            if (at >= 0 && (!adjacent || full.substring(from, at).isBlank())) {
+                return new int[] {at, at + c.length()};
+            }
         }
-        return -1;
+        return null;
     }
 
     private static void requireTokens(int index, long[] completion) {

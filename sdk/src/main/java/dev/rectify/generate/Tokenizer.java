@@ -1,6 +1,8 @@
 package dev.rectify.generate;
 
+import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.djl.huggingface.tokenizers.jni.CharSpan;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.rectify.core.ModelFormatException;
@@ -65,6 +67,36 @@ public final class Tokenizer implements AutoCloseable {
     /** Token ids of {@code text}; special-token strings in the text become their single ids. */
     public long[] encode(String text) {
         return tokenizer.encode(text, false, false).getIds();
+    }
+
+    /**
+     * Token ids of {@code text} with each token's character span in {@code text}: {@code starts[i]} to
+     * {@code ends[i]} (exclusive), as Java string indices. A token that covers no text (none is added here) has an
+     * empty span.
+     */
+    public record Offsets(long[] ids, int[] starts, int[] ends) {
+    }
+
+    /** As {@link #encode}, with each token's character span in {@code text} (transformers' offset mapping). */
+    public Offsets encodeWithOffsets(String text) {
+        Encoding e = tokenizer.encode(text, false, false);
+        long[] ids = e.getIds();
+        CharSpan[] spans = e.getCharTokenSpans();
+        int[] starts = new int[ids.length];
+        int[] ends = new int[ids.length];
+        boolean bmp = text.codePoints().count() == text.length();
+        for (int i = 0; i < ids.length; i++) {
+            CharSpan c = spans == null || i >= spans.length ? null : spans[i];
+            if (c == null) {
+                starts[i] = i == 0 ? 0 : ends[i - 1];
+                ends[i] = starts[i];
+                continue;
+            }
+            // the tokenizer counts Unicode code points; Java strings count UTF-16 units
+            starts[i] = bmp ? c.getStart() : text.offsetByCodePoints(0, c.getStart());
+            ends[i] = bmp ? c.getEnd() : text.offsetByCodePoints(0, c.getEnd());
+        }
+        return new Offsets(ids, starts, ends);
     }
 
     /** Text of {@code ids}; special tokens are dropped when {@code skipSpecial}. */
