@@ -26,11 +26,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -315,16 +317,41 @@ public final class ArtifactBuilder {
     }
 
     private void buildTraining(Graph train, ObjectiveHead head, List<TensorProto> params, TrainingPlan plan, int opset) {
-        ObjectiveHead.Result r = head.append(train, LOGITS, true, false);
+        Map<String, long[]> paramDims = new HashMap<>();
+        params.forEach(p -> paramDims.put(p.getName(), Tensors.dims(p)));
+        Optional<Node> projection = ChunkedLossHead.headProjection(train, LOGITS, paramDims);
+        int chunks = plan.lossChunks() != 0 ? plan.lossChunks() : projection.map(p -> ChunkedLossHead.autoChunks(
+                plan.microBatchTokens(), ChunkedLossHead.vocabulary(train, p, paramDims))).orElse(1);
+        if (chunks > 1 && projection.isEmpty()) {
+            throw new UntrainableModelException("the loss head cannot be chunked (" + chunks + " blocks asked): 'logits' "
+                    + "is not made by a MatMul/FusedMatMul/MatMulNBits of the last hidden state and a [hidden, "
+                    + "vocabulary] weight, or is used by other nodes. Set lossChunks(1)");
+        }
+        ChunkedLossHead.Result chunked = null;
+        Map<String, String> seeds;
+        if (chunks > 1) {
+            chunked = ChunkedLossHead.append(train, head, projection.get(), LOGITS, chunks);
+            seeds = chunked.seeds();
+        } else {
+            seeds = Map.of(LOGITS, head.append(train, LOGITS, true, false).dlogits());
+        }
         List<String> names = params.stream().map(TensorProto::getName).toList();
         for (TensorProto p : params) {
             train.addInput(paramInfo(p, p.getName()));
         }
+        List<String> wrt = new ArrayList<>(names);
+        if (chunked != null) {
+            wrt.addAll(chunked.hiddenBlocks());
+        }
         Map<String, String> grads;
         try {
-            grads = differentiator.differentiate(train, opset, Map.of(LOGITS, r.dlogits()), names);
+            grads = differentiator.differentiate(train, opset, seeds, wrt);
         } catch (UnsupportedOpException e) {
             throw new UntrainableModelException("cannot differentiate the base model: " + e.getMessage(), e);
+        }
+        if (chunked != null) {
+            ChunkedLossHead.order(train, chunked, chunked.hiddenBlocks().stream().map(grads::get).toList());
+            train.sortTopologically();
         }
         for (String n : names) {
             if (grads.get(n) == null || grads.get(n).isEmpty()) {
