@@ -26,8 +26,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -343,6 +345,20 @@ public final class ArtifactBuilder {
         if (chunked != null) {
             wrt.addAll(chunked.hiddenBlocks());
         }
+        Set<Node> forward = Collections.newSetFromMap(new IdentityHashMap<>());
+        forward.addAll(train.nodes());
+        Map<Integer, List<Node>> layers = Map.of();
+        Map<Integer, String> layerOutputs = Map.of();
+        if (plan.gradientCheckpointing()) {
+            layers = GradientCheckpointing.layers(train);
+            layerOutputs = GradientCheckpointing.outputs(train, layers, GradientCheckpointing.downstream(train, names));
+            if (layerOutputs.isEmpty()) {
+                throw new UntrainableModelException("gradient checkpointing found no decoder layer on the path from the "
+                        + "trained tensors to the loss (layers are recognised by node names such as /model/layers.N/...); "
+                        + "train without gradient checkpointing");
+            }
+            layerOutputs.values().stream().filter(t -> !wrt.contains(t)).distinct().forEach(wrt::add);
+        }
         Map<String, String> grads;
         try {
             grads = differentiator.differentiate(train, opset, seeds, wrt);
@@ -352,6 +368,15 @@ public final class ArtifactBuilder {
         if (chunked != null) {
             ChunkedLossHead.order(train, chunked, chunked.hiddenBlocks().stream().map(grads::get).toList());
             train.sortTopologically();
+        }
+        if (plan.gradientCheckpointing()) {
+            Map<Integer, String> layerGrads = new HashMap<>();
+            for (Map.Entry<Integer, String> e : layerOutputs.entrySet()) {
+                if (grads.get(e.getValue()) != null) {
+                    layerGrads.put(e.getKey(), grads.get(e.getValue()));
+                }
+            }
+            GradientCheckpointing.apply(train, forward, layers, layerOutputs, layerGrads);
         }
         for (String n : names) {
             if (grads.get(n) == null || grads.get(n).isEmpty()) {
