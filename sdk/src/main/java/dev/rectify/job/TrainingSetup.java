@@ -85,7 +85,9 @@ public final class TrainingSetup {
         // the order-independent (repeatable) clipping runs its sequence ops on the CPU; on CUDA, ORT's fused kernel
         TrainingPlan.Builder b = TrainingPlan.builder().objective(o.objective()).normalization(o.normalization())
                 .betas(o.beta1(), o.beta2()).weightDecay(o.weightDecay()).maxGradNorm(o.maxGradNorm())
-                .deterministicClipping(device.provider().kind() == ExecutionProvider.Kind.CPU);
+                .deterministicClipping(device.provider().kind() == ExecutionProvider.Kind.CPU)
+                .lossChunks(o.lossChunks()).microBatchTokens((long) o.microBatchSize() * o.maxSeqLength())
+                .gradientCheckpointing(o.gradientCheckpointing());
         if (o.fullFineTuning()) {
             if (o.fullFineTuningPattern() == null) {
                 b.fullFineTuning();

@@ -27,11 +27,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -324,16 +328,64 @@ public final class ArtifactBuilder {
     }
 
     private void buildTraining(Graph train, ObjectiveHead head, List<TensorProto> params, TrainingPlan plan, int opset) {
-        ObjectiveHead.Result r = head.append(train, LOGITS, true, false);
+        Map<String, long[]> paramDims = new HashMap<>();
+        params.forEach(p -> paramDims.put(p.getName(), Tensors.dims(p)));
+        Optional<Node> projection = ChunkedLossHead.headProjection(train, LOGITS, paramDims);
+        int chunks = plan.lossChunks() != 0 ? plan.lossChunks() : projection.map(p -> ChunkedLossHead.autoChunks(
+                plan.microBatchTokens(), ChunkedLossHead.vocabulary(train, p, paramDims))).orElse(1);
+        if (chunks > 1 && projection.isEmpty()) {
+            throw new UntrainableModelException("the loss head cannot be chunked (" + chunks + " blocks asked): 'logits' "
+                    + "is not made by a MatMul/FusedMatMul/MatMulNBits of the last hidden state and a [hidden, "
+                    + "vocabulary] weight, or is used by other nodes. Set lossChunks(1)");
+        }
+        ChunkedLossHead.Result chunked = null;
+        Map<String, String> seeds;
+        if (chunks > 1) {
+            chunked = ChunkedLossHead.append(train, head, projection.get(), LOGITS, chunks);
+            seeds = chunked.seeds();
+        } else {
+            seeds = Map.of(LOGITS, head.append(train, LOGITS, true, false).dlogits());
+        }
         List<String> names = params.stream().map(TensorProto::getName).toList();
         for (TensorProto p : params) {
             train.addInput(paramInfo(p, p.getName()));
         }
+        List<String> wrt = new ArrayList<>(names);
+        if (chunked != null) {
+            wrt.addAll(chunked.hiddenBlocks());
+        }
+        Set<Node> forward = Collections.newSetFromMap(new IdentityHashMap<>());
+        forward.addAll(train.nodes());
+        Map<Integer, List<Node>> layers = Map.of();
+        Map<Integer, String> layerOutputs = Map.of();
+        if (plan.gradientCheckpointing()) {
+            layers = GradientCheckpointing.layers(train);
+            layerOutputs = GradientCheckpointing.outputs(train, layers, GradientCheckpointing.downstream(train, names));
+            if (layerOutputs.isEmpty()) {
+                throw new UntrainableModelException("gradient checkpointing found no decoder layer on the path from the "
+                        + "trained tensors to the loss (layers are recognised by node names such as /model/layers.N/...); "
+                        + "train without gradient checkpointing");
+            }
+            layerOutputs.values().stream().filter(t -> !wrt.contains(t)).distinct().forEach(wrt::add);
+        }
         Map<String, String> grads;
         try {
-            grads = differentiator.differentiate(train, opset, Map.of(LOGITS, r.dlogits()), names);
+            grads = differentiator.differentiate(train, opset, seeds, wrt);
         } catch (UnsupportedOpException e) {
             throw new UntrainableModelException("cannot differentiate the base model: " + e.getMessage(), e);
+        }
+        if (chunked != null) {
+            ChunkedLossHead.order(train, chunked, chunked.hiddenBlocks().stream().map(grads::get).toList());
+            train.sortTopologically();
+        }
+        if (plan.gradientCheckpointing()) {
+            Map<Integer, String> layerGrads = new HashMap<>();
+            for (Map.Entry<Integer, String> e : layerOutputs.entrySet()) {
+                if (grads.get(e.getValue()) != null) {
+                    layerGrads.put(e.getKey(), grads.get(e.getValue()));
+                }
+            }
+            GradientCheckpointing.apply(train, forward, layers, layerOutputs, layerGrads);
         }
         for (String n : names) {
             if (grads.get(n) == null || grads.get(n).isEmpty()) {

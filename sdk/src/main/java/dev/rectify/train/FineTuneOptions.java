@@ -46,6 +46,8 @@ public final class FineTuneOptions {
     private final boolean resume;
     private final ProgressListener onProgress;
     private final CancellationToken cancellation;
+    private final int lossChunks;
+    private final boolean gradientCheckpointing;
 
     private FineTuneOptions(Builder b) {
         this.objective = b.objective;
@@ -79,6 +81,8 @@ public final class FineTuneOptions {
         this.resume = b.resume;
         this.onProgress = b.onProgress;
         this.cancellation = b.cancellation;
+        this.lossChunks = b.lossChunks;
+        this.gradientCheckpointing = b.gradientCheckpointing;
     }
 
     /** Defaults with {@code objective}. */
@@ -123,7 +127,25 @@ public final class FineTuneOptions {
         b.resume = resume;
         b.onProgress = onProgress;
         b.cancellation = cancellation;
+        b.lossChunks = lossChunks;
+        b.gradientCheckpointing = gradientCheckpointing;
         return b;
+    }
+
+    /**
+     * Blocks of tokens the training loss head runs in (memory, not results: the loss and gradients are the
+     * unchunked head's up to float summation order). 0 (default) = automatic: chunked once one [micro-batch tokens,
+     * vocabulary] float32 buffer reaches 128 MiB (e.g. 512 tokens of a 151,936-token vocabulary: 311 MiB, 5 blocks),
+     * in blocks of at most 64 MiB; below that the whole head holds under 1 GiB and one large product is faster.
+     * 1 = never chunked; k ≥ 2 = k blocks.
+     */
+    public int lossChunks() {
+        return lossChunks;
+    }
+
+    /** Whether decoder layers recompute their forward in the backward pass (gradient checkpointing); off by default. */
+    public boolean gradientCheckpointing() {
+        return gradientCheckpointing;
     }
 
     /** The settings that determine the trained weights, as one value. */
@@ -215,6 +237,8 @@ public final class FineTuneOptions {
         private boolean resume;
         private ProgressListener onProgress = p -> { };
         private CancellationToken cancellation = new CancellationToken();
+        private int lossChunks;
+        private boolean gradientCheckpointing;
 
         private Builder() {
         }
@@ -426,6 +450,22 @@ public final class FineTuneOptions {
 
         public Builder cancellation(CancellationToken t) {
             this.cancellation = Objects.requireNonNull(t, "cancellation");
+            return this;
+        }
+
+        /** See {@link FineTuneOptions#lossChunks()}: 0 automatic (default), 1 off, k ≥ 2 blocks. */
+        public Builder lossChunks(int chunks) {
+            require(chunks >= 0 && chunks <= 1024, "lossChunks must be in [0, 1024] (0 = automatic), got " + chunks);
+            this.lossChunks = chunks;
+            return this;
+        }
+
+        /**
+         * Recompute each decoder layer's forward from its input during the backward pass instead of keeping its
+         * activations: less memory, about one more forward of compute per step.
+         */
+        public Builder gradientCheckpointing(boolean on) {
+            this.gradientCheckpointing = on;
             return this;
         }
 

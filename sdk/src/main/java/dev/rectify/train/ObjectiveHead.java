@@ -69,6 +69,31 @@ public final class ObjectiveHead {
      * {@code loss, nll_sum, valid_tokens[, correct_tokens]}; the backward, if asked, is left as a tensor.
      */
     public Result append(Graph graph, String logits, boolean backward, boolean accuracy) {
+        addInputs(graph);
+        Ops o = new Ops(graph, "/loss/");
+        String minusOne = o.constant(Tensors.ofLongs("", new long[] {-1, 1}, 2));
+        String z = o.op("Flatten", List.of(logits), "logits2d").attr("axis", 2L).output(0);       // [N, V]
+        String y = o.op("Reshape", List.of(LABELS, minusOne), "labels2d").output(0);              // [N, 1]
+        String tw = tokenWeights ? o.op("Reshape", List.of(TOKEN_WEIGHTS, minusOne), "token_weights2d").output(0) : null;
+        String denom = denominator(o);
+        Block b = block(o, z, y, tw, denom, backward, accuracy);
+        o.named("Identity", List.of(b.nllSum()), NLL_SUM);
+        o.named("Identity", List.of(b.validTokens()), VALID_TOKENS);
+        o.named("Div", List.of(b.weightedNllSum(), denom), LOSS);
+        addOutputs(graph, accuracy);
+        if (accuracy) {
+            o.named("Identity", List.of(b.correctTokens()), CORRECT_TOKENS);
+        }
+        String dlogits = null;
+        if (backward) {
+            String shape = o.op("Shape", List.of(logits), "logits_shape").output(0);
+            dlogits = o.op("Reshape", List.of(b.dlogits(), shape), "dlogits").output(0);
+        }
+        return new Result(LOSS, NLL_SUM, VALID_TOKENS, accuracy ? CORRECT_TOKENS : null, dlogits);
+    }
+
+    /** Adds the head's user inputs, after checking that its names are free. */
+    void addInputs(Graph graph) {
         for (String n : List.of(LABELS, LOSS_DENOMINATOR, LOSS, NLL_SUM, VALID_TOKENS, CORRECT_TOKENS)) {
             if (graph.tensorNames().contains(n)) {
                 throw new InvalidArgumentException("cannot append the loss head: the graph already uses the name '" + n + "'");
@@ -79,10 +104,45 @@ public final class ObjectiveHead {
         if (tokenWeights) {
             graph.addInput(Builders.tensor(TOKEN_WEIGHTS, DataType.FLOAT, "batch", "sequence"));
         }
-        Ops o = new Ops(graph, "/loss/");
-        String minusOne = o.constant(Tensors.ofLongs("", new long[] {-1, 1}, 2));
-        String z = o.op("Flatten", List.of(logits), "logits2d").attr("axis", 2L).output(0);       // [N, V]
-        String y = o.op("Reshape", List.of(LABELS, minusOne), "labels2d").output(0);              // [N, 1]
+    }
+
+    /** Declares the scalar outputs {@code loss, nll_sum, valid_tokens[, correct_tokens]}. */
+    static void addOutputs(Graph graph, boolean accuracy) {
+        graph.addOutput(Builders.tensor(LOSS, DataType.FLOAT));
+        graph.addOutput(Builders.tensor(NLL_SUM, DataType.FLOAT));
+        graph.addOutput(Builders.tensor(VALID_TOKENS, DataType.FLOAT));
+        if (accuracy) {
+            graph.addOutput(Builders.tensor(CORRECT_TOKENS, DataType.FLOAT));
+        }
+    }
+
+    /** max(loss_denominator, 1) as a scalar. */
+    static String denominator(Ops o) {
+        String one = o.constant(Tensors.ofFloats("", new float[] {1f}, 1));
+        String denom1 = o.op("Max", List.of(LOSS_DENOMINATOR, one), "denominator").output(0);
+        String scalarShape = o.constant(Tensors.ofLongs("", new long[0], 0));
+        return o.op("Reshape", List.of(denom1, scalarShape), "denominator_scalar").output(0);
+    }
+
+    boolean hasTokenWeights() {
+        return tokenWeights;
+    }
+
+    /**
+     * The head over one block of tokens: its scalar sums and, with backward, its dlogits [n, V].
+     *
+     * @param correctTokens null without accuracy
+     * @param dlogits null without backward
+     */
+    record Block(String nllSum, String validTokens, String weightedNllSum, String correctTokens, String dlogits) {
+    }
+
+    /**
+     * The head's math over the tokens of {@code z} [n, V] with labels {@code y} [n, 1] (and token weights {@code tw}
+     * [n, 1] or null); {@code denom} is the scalar denominator. The whole head is this over all tokens; the
+     * chunked head ({@link ChunkedLossHead}) sums it over blocks of tokens.
+     */
+    Block block(Ops o, String z, String y, String tw, String denom, boolean backward, boolean accuracy) {
         String ignore = o.constant(Tensors.scalar("", IGNORE_INDEX));
         String zeroL = o.constant(Tensors.scalar("", 0L));
         String isIgnored = o.op("Equal", List.of(y, ignore), "ignored").output(0);
@@ -93,35 +153,24 @@ public final class ObjectiveHead {
         String lpt = o.op("GatherElements", List.of(logp, idx), "logp_t").attr("axis", 1L).output(0); // [N, 1]
         String nlpt = o.op("Neg", List.of(lpt), "nll_t").output(0);
         String nllMasked = o.op("Mul", List.of(nlpt, mask), "nll_masked").output(0);
-        o.named("ReduceSum", List.of(nllMasked), NLL_SUM).attr("keepdims", 0L);
-        o.named("ReduceSum", List.of(mask), VALID_TOKENS).attr("keepdims", 0L);
+        String nllSum = o.op("ReduceSum", List.of(nllMasked), "nll_sum").attr("keepdims", 0L).output(0);
+        String validSum = o.op("ReduceSum", List.of(mask), "valid_tokens").attr("keepdims", 0L).output(0);
         String pt = o.op("Exp", List.of(lpt), "p_t").output(0);
         String w = weight(o, pt, mask);
-        if (tokenWeights) {
-            String tw = o.op("Reshape", List.of(TOKEN_WEIGHTS, minusOne), "token_weights2d").output(0);
+        if (tw != null) {
             w = o.op("Mul", List.of(w, tw), "w_weighted").output(0);
         }
-        String one = o.constant(Tensors.ofFloats("", new float[] {1f}, 1));
-        String denom1 = o.op("Max", List.of(LOSS_DENOMINATOR, one), "denominator").output(0);
-        String scalarShape = o.constant(Tensors.ofLongs("", new long[0], 0));
-        String denom = o.op("Reshape", List.of(denom1, scalarShape), "denominator_scalar").output(0);
         String wl = o.op("Mul", List.of(w, nlpt), "weighted_nll").output(0);
         String wsum = o.op("ReduceSum", List.of(wl), "weighted_nll_sum").attr("keepdims", 0L).output(0);
-        o.named("Div", List.of(wsum, denom), LOSS);
-        graph.addOutput(Builders.tensor(LOSS, DataType.FLOAT));
-        graph.addOutput(Builders.tensor(NLL_SUM, DataType.FLOAT));
-        graph.addOutput(Builders.tensor(VALID_TOKENS, DataType.FLOAT));
         String correct = null;
         if (accuracy) {
             String am = o.op("ArgMax", List.of(z), "argmax").attr("axis", 1L).attr("keepdims", 1L).output(0);
             String eq = o.op("Equal", List.of(am, y), "argmax_eq").output(0);
             String ok = o.op("And", List.of(eq, valid), "correct").output(0);
             String okf = o.op("Cast", List.of(ok), "correct_f").attr("to", (long) DataType.FLOAT_VALUE).output(0);
-            o.named("ReduceSum", List.of(okf), CORRECT_TOKENS).attr("keepdims", 0L);
-            graph.addOutput(Builders.tensor(CORRECT_TOKENS, DataType.FLOAT));
-            correct = CORRECT_TOKENS;
+            correct = o.op("ReduceSum", List.of(okf), "correct_tokens").attr("keepdims", 0L).output(0);
         }
-        String dlogits = null;
+        String dz = null;
         if (backward) {
             String coef = o.op("Div", List.of(w, denom), "coef").output(0);                    // [N, 1]
             String sm = o.op("Exp", List.of(logp), "softmax").output(0);                        // [N, V]
@@ -129,11 +178,9 @@ public final class ObjectiveHead {
             String oneS = o.constant(Tensors.scalar("", 1f));
             String pm1 = o.op("Sub", List.of(pt, oneS), "p_minus_1").output(0);
             String upd = o.op("Mul", List.of(pm1, coef), "label_grad").output(0);               // [N, 1]
-            String dz = o.op("ScatterElements", List.of(g, idx, upd), "dlogits2d").attr("axis", 1L).output(0);
-            String shape = o.op("Shape", List.of(logits), "logits_shape").output(0);
-            dlogits = o.op("Reshape", List.of(dz, shape), "dlogits").output(0);
+            dz = o.op("ScatterElements", List.of(g, idx, upd), "dlogits2d").attr("axis", 1L).output(0);
         }
-        return new Result(LOSS, NLL_SUM, VALID_TOKENS, correct, dlogits);
+        return new Block(nllSum, validSum, wsum, correct, dz);
     }
 
     private String weight(Ops o, String pt, String mask) {

@@ -30,6 +30,9 @@ public final class TrainingPlan {
     private final double maxGradNorm;
     private final boolean exposeGradients;
     private final boolean deterministicClipping;
+    private final int lossChunks;
+    private final long microBatchTokens;
+    private final boolean gradientCheckpointing;
 
     private TrainingPlan(Builder b) {
         this.mode = b.mode;
@@ -44,6 +47,9 @@ public final class TrainingPlan {
         this.maxGradNorm = b.maxGradNorm;
         this.exposeGradients = b.exposeGradients;
         this.deterministicClipping = b.deterministicClipping;
+        this.lossChunks = b.lossChunks;
+        this.microBatchTokens = b.microBatchTokens;
+        this.gradientCheckpointing = b.gradientCheckpointing;
     }
 
     /** LoRA with {@link LoraConfig#defaults()}, DFT, step-token normalisation, AdamW(0.9, 0.95, 1e-8, wd 0.01), clip 1.0. */
@@ -65,6 +71,9 @@ public final class TrainingPlan {
         b.maxGradNorm = maxGradNorm;
         b.exposeGradients = exposeGradients;
         b.deterministicClipping = deterministicClipping;
+        b.lossChunks = lossChunks;
+        b.microBatchTokens = microBatchTokens;
+        b.gradientCheckpointing = gradientCheckpointing;
         return b;
     }
 
@@ -126,6 +135,25 @@ public final class TrainingPlan {
     }
 
     /**
+     * Blocks of tokens the training loss head is computed in ({@link ChunkedLossHead}): 1 = unchunked, k ≥ 2 = k
+     * blocks, 0 = automatic from {@link #microBatchTokens()} and the vocabulary (chunked once one [tokens,
+     * vocabulary] float32 buffer reaches 128 MiB).
+     */
+    public int lossChunks() {
+        return lossChunks;
+    }
+
+    /** Tokens per micro-batch (batch × sequence) the automatic loss chunking plans for; 0 = unknown. */
+    public long microBatchTokens() {
+        return microBatchTokens;
+    }
+
+    /** Whether each decoder layer's forward is recomputed in the backward pass instead of keeping its activations. */
+    public boolean gradientCheckpointing() {
+        return gradientCheckpointing;
+    }
+
+    /**
      * Everything that shapes the artifacts, as stable text. The normalization is included although the graph is
      * the same for both (the trainer reads it back from the artifacts).
      */
@@ -133,7 +161,10 @@ public final class TrainingPlan {
         return "plan(mode=" + mode + ",lora=" + (lora == null ? "-" : lora.canonical()) + ",full="
                 + (fullPattern == null ? "-" : fullPattern) + ",objective=" + objective + ",norm=" + normalization
                 + ",adamw=" + beta1 + "/" + beta2 + "/" + epsilon + "/" + weightDecay + ",clip=" + maxGradNorm
-                + ",grads=" + exposeGradients + (deterministicClipping ? "" : ",fusedClip") + ")";
+                + ",grads=" + exposeGradients + (deterministicClipping ? "" : ",fusedClip")
+                + (lossChunks != 0 || microBatchTokens > 0 ? ",lossChunks=" + lossChunks
+                        + (lossChunks == 0 ? "@" + microBatchTokens : "") : "")
+                + (gradientCheckpointing ? ",checkpointing" : "") + ")";
     }
 
     /** sha-256 of {@link #canonical()}, hex. */
@@ -170,8 +201,31 @@ public final class TrainingPlan {
         private double maxGradNorm = 1.0;
         private boolean deterministicClipping = true;
         private boolean exposeGradients;
+        private int lossChunks;
+        private long microBatchTokens;
+        private boolean gradientCheckpointing;
 
         private Builder() {
+        }
+
+        /** See {@link TrainingPlan#lossChunks()}: 0 (default) automatic, 1 unchunked, k ≥ 2 blocks. */
+        public Builder lossChunks(int chunks) {
+            check(chunks >= 0 && chunks <= 1024, "loss chunks must be in [0, 1024] (0 = automatic), got " + chunks);
+            this.lossChunks = chunks;
+            return this;
+        }
+
+        /** Tokens per micro-batch, for the automatic loss chunking; 0 = unknown. */
+        public Builder microBatchTokens(long tokens) {
+            check(tokens >= 0, "micro-batch tokens must be >= 0, got " + tokens);
+            this.microBatchTokens = tokens;
+            return this;
+        }
+
+        /** Recompute each decoder layer's forward in the backward pass (less activation memory, ~1/3 more compute). */
+        public Builder gradientCheckpointing(boolean on) {
+            this.gradientCheckpointing = on;
+            return this;
         }
 
         /** Trains LoRA adapters only (the base stays frozen). */

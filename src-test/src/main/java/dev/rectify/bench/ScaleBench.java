@@ -38,7 +38,7 @@ import java.util.SplittableRandom;
  * kernel's high-water mark (VmHWM), reset between phases through {@code /proc/self/clear_refs}.
  * <pre>java -cp ... dev.rectify.bench.ScaleBench [--shapes 30m,125m] [--threads 2] [--batch 2] [--seq 128]
  *     [--warmup 1] [--steps 3] [--xmx 1g] [--work DIR] [--peer true]
- *     [--ort key=value]... [--reuse-artifacts false]</pre>
+ *     [--ort key=value]... [--reuse-artifacts false] [--checkpointing true] [--loss-chunks K]</pre>
  */
 public final class ScaleBench {
     private static final Path PEER = Path.of("src-test/bench/torch_train_peer.py");
@@ -138,6 +138,7 @@ public final class ScaleBench {
         Path model = dir.resolve("model.onnx");
         TrainingPlan plan = TrainingPlan.builder().lora(LoraConfig.builder().rank(8).alpha(16)
                 .targetModules(LoraConfig.LLAMA_TARGETS).build()).objective(Objective.DFT)
+                .gradientCheckpointing(o.checkpointing).lossChunks(o.lossChunks).microBatchTokens((long) o.batch * o.seq)
                 .build();
         MemoryProbe.resetPeak();
         long t0 = System.nanoTime();
@@ -286,6 +287,8 @@ public final class ScaleBench {
         Path work = Path.of("src-test/target/scale-bench");
         boolean peer = true;
         boolean reuse;
+        boolean checkpointing;
+        int lossChunks;
         List<String> ortEntries = new ArrayList<>();
 
         static Options parse(String[] args) {
@@ -304,6 +307,8 @@ public final class ScaleBench {
                     case "--peer" -> o.peer = Boolean.parseBoolean(args[++i]);
                     case "--reuse-artifacts" -> o.reuse = Boolean.parseBoolean(args[++i]);
                     case "--ort" -> o.ortEntries.add(args[++i]);
+                    case "--checkpointing" -> o.checkpointing = Boolean.parseBoolean(args[++i]);
+                    case "--loss-chunks" -> o.lossChunks = Integer.parseInt(args[++i]);
                     default -> throw new IllegalArgumentException("unknown argument " + args[i]);
                 }
             }
@@ -317,7 +322,8 @@ public final class ScaleBench {
                 a.add(e);
             }
             a.addAll(List.of("--threads", String.valueOf(threads), "--batch", String.valueOf(batch), "--seq", String.valueOf(seq),
-                    "--warmup", String.valueOf(warmup), "--steps", String.valueOf(steps), "--work", work.toString()));
+                    "--warmup", String.valueOf(warmup), "--steps", String.valueOf(steps), "--work", work.toString(),
+                    "--checkpointing", String.valueOf(checkpointing), "--loss-chunks", String.valueOf(lossChunks)));
             return a;
         }
     }
