@@ -1,12 +1,21 @@
 package dev.rectify.generate;
 
+import java.util.List;
+
 /**
  * The result for one prompt: the generated text, its token ids, the prompt's token count, why it stopped, and
  * timings measured from the start of the call: until the first new token was chosen (prefill included) and until
- * the sequence finished.
+ * the sequence finished; with {@link Sampling#logprobs(int)}, the log-probability of each token in {@code tokenIds}
+ * (else {@code logprobs} is null).
  */
 public record Generation(String text, long[] tokenIds, int promptTokens, FinishReason finishReason,
-        long firstTokenNanos, long totalNanos) {
+        long firstTokenNanos, long totalNanos, List<TokenLogprob> logprobs) {
+    /** A generation without log-probabilities. */
+    public Generation(String text, long[] tokenIds, int promptTokens, FinishReason finishReason, long firstTokenNanos,
+            long totalNanos) {
+        this(text, tokenIds, promptTokens, finishReason, firstTokenNanos, totalNanos, null);
+    }
+
     /** Number of generated tokens. */
     public int completionTokens() {
         return tokenIds.length;

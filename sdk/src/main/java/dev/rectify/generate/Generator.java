@@ -89,7 +89,7 @@ public final class Generator {
         Row[] rows = new Row[b];
         for (int i = 0; i < b; i++) {
             rows[i] = new Row(prompts.get(i), new TokenPicker(sampling), new TextStream(tokenizer, sampling.stop()),
-                    sampling.stopAtEos());
+                    sampling.stopAtEos(), sampling.logprobs());
         }
         if (useCache) {
             decodeWithCache(rows, maxPrompt, budget, sampling, listener, runOptions);
@@ -107,7 +107,8 @@ public final class Generator {
             }
             long first = r.firstTokenAt == 0 ? 0 : r.firstTokenAt - start;
             long end = (r.finishedAt == 0 ? System.nanoTime() : r.finishedAt) - start;
-            out.add(new Generation(r.text.finalText(), r.text.ids(), r.prompt.length, reason, first, end));
+            out.add(new Generation(r.text.finalText(), r.text.ids(), r.prompt.length, reason, first, end,
+                    r.logprobs == null ? null : List.copyOf(r.logprobs)));
         }
         return out;
     }
@@ -192,7 +193,9 @@ public final class Generator {
                 continue;
             }
             logits.readFloats(((long) (i * step) + step - 1) * v, row); // float16/bfloat16 logits are widened
+            float[] raw = r.logprobs == null ? null : row.clone(); // the picker may scale and mask the row in place
             int token = r.picker.pick(row, 0, v);
+            TokenLogprob lp = raw == null ? null : TokenLogprob.of(raw, 0, v, token, r.topLogprobs);
             long now = System.nanoTime();
             if (r.firstTokenAt == 0) {
                 r.firstTokenAt = now;
@@ -205,6 +208,9 @@ public final class Generator {
                 continue;
             }
             r.appended.add((long) token);
+            if (lp != null) {
+                r.logprobs.add(lp);
+            }
             String piece = r.text.push(token);
             if (!piece.isEmpty()) {
                 listener.onText(i, piece);
@@ -290,9 +296,14 @@ public final class Generator {
         long firstTokenAt;
         long finishedAt;
         FinishReason reason;
+        /** Each appended token's log-probability, when asked for; else null. */
+        final List<TokenLogprob> logprobs;
+        final int topLogprobs;
 
-        Row(long[] prompt, TokenPicker picker, TextStream text, boolean stopAtEos) {
+        Row(long[] prompt, TokenPicker picker, TextStream text, boolean stopAtEos, int logprobs) {
             this.prompt = prompt;
+            this.logprobs = logprobs < 0 ? null : new ArrayList<>();
+            this.topLogprobs = Math.max(0, logprobs);
             this.stopAtEos = stopAtEos;
             this.picker = picker;
             this.text = text;

@@ -15,6 +15,8 @@ public final class Sampling {
     public static final int MAX_NEW_TOKENS_LIMIT = 1 << 20;
     /** Upper bound for temperature. */
     public static final double MAX_TEMPERATURE = 100.0;
+    /** Upper bound for the alternatives {@link #logprobs(int)} reports per token. */
+    public static final int MAX_TOP_LOGPROBS = 20;
 
     private final double temperature;
     private final int topK;
@@ -23,9 +25,18 @@ public final class Sampling {
     private final int maxNewTokens;
     private final List<String> stop;
     private final boolean stopAtEos;
+    private final int logprobs;
 
     private Sampling(double temperature, int topK, double topP, long seed, int maxNewTokens, List<String> stop,
             boolean stopAtEos) {
+        this(temperature, topK, topP, seed, maxNewTokens, stop, stopAtEos, -1);
+    }
+
+    private Sampling(double temperature, int topK, double topP, long seed, int maxNewTokens, List<String> stop,
+            boolean stopAtEos, int logprobs) {
+        if (logprobs < -1 || logprobs > MAX_TOP_LOGPROBS) {
+            throw new InvalidArgumentException("logprobs must be -1 (off) or in [0, " + MAX_TOP_LOGPROBS + "], got " + logprobs);
+        }
         if (!(temperature >= 0 && temperature <= MAX_TEMPERATURE)) {
             throw new InvalidArgumentException("temperature must be in [0, " + MAX_TEMPERATURE + "], got " + temperature);
         }
@@ -50,6 +61,7 @@ public final class Sampling {
         this.maxNewTokens = maxNewTokens;
         this.stop = List.copyOf(stop);
         this.stopAtEos = stopAtEos;
+        this.logprobs = logprobs;
     }
 
     /** Always the most likely token; 128 new tokens at most. */
@@ -63,31 +75,31 @@ public final class Sampling {
     }
 
     public Sampling temperature(double t) {
-        return new Sampling(t, topK, topP, seed, maxNewTokens, stop, stopAtEos);
+        return new Sampling(t, topK, topP, seed, maxNewTokens, stop, stopAtEos, logprobs);
     }
 
     /** Keep only the {@code k} most likely tokens (0 = no limit). */
     public Sampling topK(int k) {
-        return new Sampling(temperature, k, topP, seed, maxNewTokens, stop, stopAtEos);
+        return new Sampling(temperature, k, topP, seed, maxNewTokens, stop, stopAtEos, logprobs);
     }
 
     /** Keep the smallest set of tokens whose probability reaches {@code p} (1 = no limit). */
     public Sampling topP(double p) {
-        return new Sampling(temperature, topK, p, seed, maxNewTokens, stop, stopAtEos);
+        return new Sampling(temperature, topK, p, seed, maxNewTokens, stop, stopAtEos, logprobs);
     }
 
     /** Seed of the sampler; the same seed, prompt and model give the same text. */
     public Sampling seed(long s) {
-        return new Sampling(temperature, topK, topP, s, maxNewTokens, stop, stopAtEos);
+        return new Sampling(temperature, topK, topP, s, maxNewTokens, stop, stopAtEos, logprobs);
     }
 
     public Sampling maxNewTokens(int n) {
-        return new Sampling(temperature, topK, topP, seed, n, stop, stopAtEos);
+        return new Sampling(temperature, topK, topP, seed, n, stop, stopAtEos, logprobs);
     }
 
     /** Stop when the generated text contains any of these strings; they are not included in the result. */
     public Sampling stop(List<String> strings) {
-        return new Sampling(temperature, topK, topP, seed, maxNewTokens, Objects.requireNonNull(strings), stopAtEos);
+        return new Sampling(temperature, topK, topP, seed, maxNewTokens, Objects.requireNonNull(strings), stopAtEos, logprobs);
     }
 
     public Sampling stop(String... strings) {
@@ -96,7 +108,21 @@ public final class Sampling {
 
     /** Whether to stop at the model's end-of-sequence tokens (default true). */
     public Sampling stopAtEos(boolean b) {
-        return new Sampling(temperature, topK, topP, seed, maxNewTokens, stop, b);
+        return new Sampling(temperature, topK, topP, seed, maxNewTokens, stop, b, logprobs);
+    }
+
+    /**
+     * Reports the log-probability of each chosen token under the model (its raw distribution, before temperature,
+     * top-k and top-p) and of the {@code top} most likely tokens at that position ({@code 0}: the chosen one only;
+     * {@code -1}: off, the default). {@link Generation#logprobs()} holds them.
+     */
+    public Sampling logprobs(int top) {
+        return new Sampling(temperature, topK, topP, seed, maxNewTokens, stop, stopAtEos, top);
+    }
+
+    /** The alternatives to report per token ({@link #logprobs(int)}), or -1 when log-probabilities are off. */
+    public int logprobs() {
+        return logprobs;
     }
 
     public boolean isGreedy() {

@@ -10,7 +10,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
-/** A parsed and checked {@code /v1/chat/completions} or {@code /v1/completions} request. */
+/**
+ * A parsed and checked {@code /v1/chat/completions} or {@code /v1/completions} request; log-probabilities asked for
+ * ({@code logprobs}, {@code top_logprobs}) are in its sampling ({@link Sampling#logprobs()}).
+ */
 public record CompletionRequest(String model, List<ChatMessage> messages, String prompt, Sampling sampling, boolean stream,
         boolean includeUsage) {
     private static final Set<String> ROLES = Set.of("system", "user", "assistant", "developer", "tool");
@@ -25,6 +28,7 @@ public record CompletionRequest(String model, List<ChatMessage> messages, String
         Ids.checkModel(model, "model");
         List<ChatMessage> messages = null;
         String prompt = null;
+        int logprobs = -1;
         if (chat) {
             messages = messages(b, settings);
         } else {
@@ -43,10 +47,8 @@ public record CompletionRequest(String model, List<ChatMessage> messages, String
             if (Json.bool(b, "echo", "echo") == Boolean.TRUE) {
                 throw ApiException.invalid("echo", "'echo' is not supported");
             }
-            JsonNode lp = b.get("logprobs");
-            if (lp != null && !lp.isNull() && !(lp.isNumber() && lp.asInt() == 0)) {
-                throw ApiException.invalid("logprobs", "'logprobs' is not supported");
-            }
+            Integer lp = Json.integer(b, "logprobs", "logprobs", 0, 5);
+            logprobs = lp == null ? -1 : lp;
             Long bestOf = Json.integer(b, "best_of", "best_of");
             if (bestOf != null && bestOf != 1) {
                 throw ApiException.invalid("best_of", "only best_of=1 is supported");
@@ -63,8 +65,11 @@ public record CompletionRequest(String model, List<ChatMessage> messages, String
             if (rf != null && !"text".equals(rf.path("type").asText("text"))) {
                 throw ApiException.invalid("response_format", "only response_format {\"type\": \"text\"} is supported");
             }
+            Integer top = Json.integer(b, "top_logprobs", "top_logprobs", 0, Sampling.MAX_TOP_LOGPROBS);
             if (Json.bool(b, "logprobs", "logprobs") == Boolean.TRUE) {
-                throw ApiException.invalid("logprobs", "'logprobs' is not supported");
+                logprobs = top == null ? 0 : top;
+            } else if (top != null) {
+                throw ApiException.invalid("top_logprobs", "'top_logprobs' needs 'logprobs': true");
             }
         }
         Long n = Json.integer(b, "n", "n");
@@ -91,10 +96,13 @@ public record CompletionRequest(String model, List<ChatMessage> messages, String
             includeUsage = iu != null && iu;
         }
         List<String> stop = stop(b.get("stop"));
+        if (logprobs >= 0 && stream == Boolean.TRUE) {
+            throw ApiException.invalid("logprobs", "'logprobs' is not supported with 'stream': true; ask without streaming");
+        }
         int max = maxCompletion != null ? maxCompletion : maxTokens != null ? maxTokens : settings.defaultMaxTokens();
         try {
             Sampling s = Sampling.sample(temperature == null ? 1.0 : temperature).topP(topP == null ? 1.0 : topP)
-                    .topK(topK == null ? 0 : topK).seed(seed != null ? seed : SEEDS.nextLong()).maxNewTokens(max).stop(stop);
+                    .topK(topK == null ? 0 : topK).seed(seed != null ? seed : SEEDS.nextLong()).maxNewTokens(max).stop(stop).logprobs(logprobs);
             return new CompletionRequest(model, messages, prompt, s, stream != null && stream, includeUsage);
         } catch (InvalidArgumentException e) {
             throw ApiException.invalid(null, e.getMessage());

@@ -181,7 +181,12 @@ public class CompletionsController {
         } else {
             c.put("text", g.text());
         }
-        c.putNull("logprobs");
+        if (g.logprobs() == null) {
+            c.putNull("logprobs");
+        } else {
+            c.set("logprobs", req.isChat() ? Logprobs.chat(g.logprobs(), models.base().tokenizer())
+                    : Logprobs.completion(g.logprobs(), models.base().tokenizer()));
+        }
         c.put("finish_reason", g.finishReason().openAiName());
         o.set("usage", usage(g));
         return o;

@@ -116,7 +116,7 @@ class BadInputTest implements TestPropertyProvider {
         error(api().post("/v1/admin/adapters", Api.ADMIN_KEY, "{\"name\": \"x\", \"path\": \"../../etc\"}"), 400, "inside the data folder");
         error(api().post("/v1/admin/adapters", Api.ADMIN_KEY, "{\"name\": \"x\", \"path\": \"/etc\"}"), 400, "inside the data folder");
         error(api().post("/v1/admin/adapters", Api.ADMIN_KEY, "{\"name\": \"x\", \"path\": \"nowhere\"}"), 400, "no adapter folder");
-        error(api().post("/v1/admin/adapters", Api.ADMIN_KEY, "{\"name\": \"a/b\", \"path\": \"nowhere\"}"), 400, "model name");
+        error(api().post("/v1/admin/adapters", Api.ADMIN_KEY, "{\"name\": \"a//b\", \"path\": \"nowhere\"}"), 400, "model name");
         error(api().get("/v1/fine_tuning/jobs?limit=1000", Api.ADMIN_KEY), 400, "limit");
     }
 

@@ -17,6 +17,7 @@ import com.openai.errors.PermissionDeniedException;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionChunk;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import com.openai.models.chat.completions.ChatCompletionTokenLogprob;
 import com.openai.models.completions.Completion;
 import com.openai.models.completions.CompletionCreateParams;
 import com.openai.models.files.FileCreateParams;
@@ -52,7 +53,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * The server through the official OpenAI Java client ({@code com.openai:openai-java}), with response validation on, so
  * every answer must parse into the client's types: files (upload, list, retrieve, content, delete), a supervised
  * fine-tune with {@code loss_type: "dft"} and metadata, pause and resume, events, checkpoints, the metrics CSV in
- * {@code result_files}, then chat (streamed and not) and completions on the fine-tuned model, a model name with '/',
+ * {@code result_files}, then chat (streamed and not, with logprobs) and completions on the fine-tuned model, a model name with '/',
  * and {@code DELETE /v1/models/{model}}. The client talks only to the embedded server.
  */
 @MicronautTest
@@ -266,16 +267,39 @@ class OpenAiClientTest implements TestPropertyProvider {
         assertEquals(text, streamed.toString());
         assertEquals(answer.choices().get(0).finishReason().asString(), finish);
 
-        // logprobs are refused in OpenAI's error shape, naming the parameter
-        BadRequestException lp = assertThrows(BadRequestException.class, () -> c.chat().completions().create(
-                chat.toBuilder().logprobs(true).build()));
-        assertEquals("logprobs", lp.param().orElseThrow());
+        // logprobs: greedy decoding picks each position's most likely token, so it heads its own top_logprobs
+        ChatCompletion withLogprobs = c.chat().completions().create(chat.toBuilder().logprobs(true).topLogprobs(3).build());
+        assertEquals(text, withLogprobs.choices().get(0).message().content().orElseThrow());
+        List<ChatCompletionTokenLogprob> tokens = withLogprobs.choices().get(0).logprobs().orElseThrow().content().orElseThrow();
+        assertEquals(withLogprobs.usage().orElseThrow().completionTokens(), tokens.size());
+        for (ChatCompletionTokenLogprob t : tokens) {
+            assertTrue(t.logprob() <= 0, t.toString());
+            assertEquals(3, t.topLogprobs().size());
+            assertEquals(t.token(), t.topLogprobs().get(0).token());
+            assertEquals(t.logprob(), t.topLogprobs().get(0).logprob(), 1e-9);
+            assertTrue(t.topLogprobs().get(1).logprob() <= t.topLogprobs().get(0).logprob());
+        }
+        assertTrue(answer.choices().get(0).logprobs().isEmpty(), "no logprobs unless asked for");
+        BadRequestException streamedLogprobs = assertThrows(BadRequestException.class, () -> {
+            try (StreamResponse<ChatCompletionChunk> s = c.chat().completions().createStreaming(chat.toBuilder().logprobs(true).build())) {
+                s.stream().count();
+            }
+        });
+        assertEquals("logprobs", streamedLogprobs.param().orElseThrow());
+        assertEquals("top_logprobs", assertThrows(BadRequestException.class, () -> c.chat().completions().create(
+                chat.toBuilder().topLogprobs(2).build())).param().orElseThrow());
 
         Completion completion = c.completions().create(CompletionCreateParams.builder().model(fineTuned)
                 .prompt("12 + 7 =").maxTokens(8).temperature(0.0).build());
         assertEquals("text_completion", completion._object_().asString().orElseThrow());
         assertFalse(completion.choices().isEmpty());
         assertTrue(completion.usage().orElseThrow().completionTokens() > 0);
+        Completion scored = c.completions().create(CompletionCreateParams.builder().model(fineTuned)
+                .prompt("12 + 7 =").maxTokens(8).temperature(0.0).logprobs(2).build());
+        var lp = scored.choices().get(0).logprobs().orElseThrow();
+        assertEquals(scored.usage().orElseThrow().completionTokens(), lp.tokenLogprobs().orElseThrow().size());
+        assertEquals(lp.tokens().orElseThrow().size(), lp.topLogprobs().orElseThrow().size());
+        assertTrue(lp.tokenLogprobs().orElseThrow().stream().allMatch(x -> x <= 0));
     }
 
     @Test
