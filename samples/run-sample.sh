@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Deploys Rectify (BOM, parent, models, sdk, cli; with sources and javadoc jars) to a local file repository,
+# Deploys Rectify (BOM, parent, models, sdk, cli, langchain4j; with sources and javadoc jars) to a local file repository,
 # target/repo, then builds samples/hello-rectify as a user would, in a copy outside this repository, resolving
 # Rectify only from that file repository, and runs it (a short DFT fine-tune of the bundled model, then a generation).
 #
@@ -22,7 +22,7 @@ rm -rf "$m2/dev/rectify"   # Rectify must come from the file repository, never f
 if [ "${1:-}" != "--skip-deploy" ]; then
   rm -rf "$repo"
   (cd "$root" && mvn -B -q -Prelease -DskipTests -Dmaven.install.skip=true -Dmaven.repo.local="$m2" \
-      -DaltDeploymentRepository="local::file://$repo" -pl bom,models,sdk,cli -am deploy)
+      -DaltDeploymentRepository="local::file://$repo" -pl bom,models,sdk,cli,langchain4j -am deploy)
   rm -rf "$m2/dev/rectify"
 fi
 echo "run-sample: deployed to $repo:" >&2
