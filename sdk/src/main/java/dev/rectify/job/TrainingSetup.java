@@ -6,6 +6,8 @@ import dev.rectify.onnx.LazyWeights;
 import dev.rectify.onnx.Graph;
 import dev.rectify.lora.LoraTargets;
 import dev.rectify.adapter.Adapter;
+import dev.rectify.adapter.AdapterExport;
+import dev.rectify.lora.PeftAdapterConfig;
 import dev.rectify.model.BaseModel;
 import dev.rectify.model.BundledModel;
 import dev.rectify.ort.Device;
@@ -57,7 +59,9 @@ public final class TrainingSetup {
         if (options.fullFineTuning()) {
             b.kind(Adapter.Kind.FULL);
         } else {
-            b.kind(Adapter.Kind.LORA).lora(options.loraRank(), options.loraAlpha(), targets);
+            b.kind(Adapter.Kind.LORA).lora(options.loraRank(), options.loraAlpha(), targets)
+                    .peft(AdapterExport.baseModelNameOrPath(base), PeftAdapterConfig.fanInFanOut(base.config().modelType()),
+                            options.loraDropout());
         }
         return b.build();
     }
@@ -93,7 +97,8 @@ public final class TrainingSetup {
                 b.fullFineTuning(o.fullFineTuningPattern());
             }
         } else {
-            b.lora(LoraConfig.builder().rank(o.loraRank()).alpha(o.loraAlpha()).targetModules(loraTargets).seed(o.seed()).build());
+            b.lora(LoraConfig.builder().rank(o.loraRank()).alpha(o.loraAlpha()).targetModules(loraTargets).seed(o.seed())
+                    .dropout(o.loraDropout()).build());
         }
         return b.build();
     }
