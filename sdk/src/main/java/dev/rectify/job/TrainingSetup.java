@@ -7,7 +7,6 @@ import dev.rectify.onnx.Graph;
 import dev.rectify.lora.LoraTargets;
 import dev.rectify.adapter.Adapter;
 import dev.rectify.adapter.AdapterExport;
-import dev.rectify.lora.PeftAdapterConfig;
 import dev.rectify.model.BaseModel;
 import dev.rectify.model.BundledModel;
 import dev.rectify.ort.Device;
@@ -59,9 +58,8 @@ public final class TrainingSetup {
         if (options.fullFineTuning()) {
             b.kind(Adapter.Kind.FULL);
         } else {
-            b.kind(Adapter.Kind.LORA).lora(options.loraRank(), options.loraAlpha(), targets)
-                    .peft(AdapterExport.baseModelNameOrPath(base), PeftAdapterConfig.fanInFanOut(base.config().modelType()),
-                            options.loraDropout());
+            AdapterExport.describeBase(b.kind(Adapter.Kind.LORA).lora(options.loraRank(), options.loraAlpha(), targets), base,
+                    options.loraDropout());
         }
         return b.build();
     }
