@@ -37,9 +37,9 @@ public final class TrainingSetup {
     static Adapter train(String id, BaseModel base, List<Example> examples, FineTuneOptions options) {
         List<Example> train = new ArrayList<>(examples);
         List<Example> eval = options.evalExamples() == null ? new ArrayList<>() : new ArrayList<>(options.evalExamples());
-        if (options.evalExamples() == null && options.evalFraction() > 0 && examples.size() >= 20) {
+        int n = heldOutCount(examples.size(), options);
+        if (n > 0) {
             Collections.shuffle(train, new Random(options.seed()));
-            int n = Math.max(2, (int) Math.round(options.evalFraction() * examples.size()));
             eval.addAll(train.subList(0, n));
             train = new ArrayList<>(train.subList(n, train.size()));
         }
@@ -62,6 +62,17 @@ public final class TrainingSetup {
                     options.loraDropout());
         }
         return b.build();
+    }
+
+    /**
+     * How many of {@code examples} examples a run with {@code options} holds out for evaluation: {@code evalFraction}
+     * of them (at least 2) when no explicit held-out examples are given and there are 20 or more, else none.
+     */
+    public static int heldOutCount(int examples, FineTuneOptions options) {
+        if (options.evalExamples() == null && options.evalFraction() > 0 && examples >= 20) {
+            return Math.max(2, (int) Math.round(options.evalFraction() * examples));
+        }
+        return 0;
     }
 
     /**
