@@ -277,7 +277,9 @@ public final class FineTuneOptions {
 
         /**
          * Dropout with probability {@code p} on each LoRA branch's input while training, as PEFT's
-         * {@code lora_dropout} ({@code B(A(dropout(x)))·scale}); evaluation and serving never drop. 0: none.
+         * {@code lora_dropout} ({@code B(A(dropout(x)))·scale}); evaluation and serving never drop. 0: none. Masks
+         * come from seeded ONNX Dropout nodes: a run repeats exactly, but a resumed one draws its masks afresh from the
+         * seed, so with dropout a resumed run is not bit-identical to an uninterrupted one.
          */
         public Builder loraDropout(double p) {
             require(p >= 0 && p < 1, "LoRA dropout must be in [0, 1), got " + p);
