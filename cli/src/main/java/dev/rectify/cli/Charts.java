@@ -125,6 +125,29 @@ public final class Charts {
         save(nll, nllFile);
     }
 
+    /** The learning rate per optimizer step, one series per method (the schedule as it ran, warmup included). */
+    public static void learningRate(Map<String, List<TrainingProgress>> histories, Path file) {
+        XYChart c = xy("Learning rate per optimizer step", "optimizer step", "learning rate");
+        c.getStyler().setDecimalPattern("0.0E0");
+        for (var e : histories.entrySet()) {
+            List<Double> x = new ArrayList<>();
+            List<Double> lr = new ArrayList<>();
+            for (TrainingProgress p : e.getValue()) {
+                if (p.phase() == TrainingProgress.Phase.TRAIN) {
+                    x.add((double) p.step());
+                    lr.add(p.learningRate());
+                }
+            }
+            if (!x.isEmpty()) {
+                XYSeries s = c.addSeries(e.getKey(), x, lr);
+                s.setLineColor(colour(e.getKey()));
+                s.setLineWidth(2f);
+                s.setMarker(SeriesMarkers.NONE);
+            }
+        }
+        save(c, file);
+    }
+
     /** Exact-match accuracy per method (series) and evaluation set (categories). */
     public static void accuracy(Map<String, Map<String, Double>> byMethod, Path file) {
         CategoryChart c = new CategoryChartBuilder().width(900).height(560).title("Exact-match accuracy by method")

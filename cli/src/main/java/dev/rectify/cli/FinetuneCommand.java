@@ -14,6 +14,9 @@ import dev.rectify.adapter.AdapterFiles;
 import dev.rectify.train.EvalMetrics;
 import dev.rectify.train.HyperparameterNames;
 import dev.rectify.train.Hyperparameters;
+import dev.rectify.train.TrainingProgress;
+import dev.rectify.train.TrainingResult;
+import dev.rectify.job.TrainingSetup;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -31,6 +34,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "finetune", mixinStandardHelpOptions = true,
         description = {"Fine-tune a model (the bundled one by default) on JSONL demonstrations and write the adapter.",
             "Data lines: {\"prompt\", \"completion\"} or {\"messages\": [...]} (OpenAI/TRL formats).",
+            "Writes the adapter, trainer_state.json (Hugging Face Trainer's metrics log) and PNG plots of the",
+            "training curves and the learning rate into the output folder.",
             "The last two lines printed are the held-out NLL before and after."})
 final class FinetuneCommand implements Callable<Integer> {
     @Spec
@@ -73,13 +78,16 @@ final class FinetuneCommand implements Callable<Integer> {
             description = "LoRA target modules (default ${rectify.default.lora_targets}; c_attn,c_proj,c_fc for GPT-2).")
     List<String> loraTargets;
 
+    @Option(names = "--lora-dropout", description = "Dropout on each LoRA branch's input while training, PEFT's lora_dropout (default ${rectify.default.lora_dropout}).")
+    Double loraDropout;
+
     @Option(names = "--full", description = "Full fine-tuning of every weight instead of LoRA.")
     Boolean full;
 
     @Option(names = {"--learning-rate", "--lr"}, description = "Peak learning rate (default 2e-4 LoRA, 5e-5 full).")
     Double learningRate;
 
-    @Option(names = {"--schedule", "--lr-scheduler-type"}, description = "cosine, linear or constant (default ${rectify.default.schedule}).")
+    @Option(names = {"--schedule", "--lr-scheduler-type"}, description = "cosine, linear, constant (no warmup) or constant_with_warmup, as Hugging Face's (default ${rectify.default.schedule}).")
     String schedule;
 
     @Option(names = "--warmup-ratio", description = "Fraction of the steps spent warming up (default ${rectify.default.warmup_ratio}).")
@@ -134,7 +142,8 @@ final class FinetuneCommand implements Callable<Integer> {
                 "warmup_ratio", d.warmupRatio(), "batch_size", d.batchSize(), "micro_batch_size", d.microBatchSize(),
                 "max_seq_length", d.maxSeqLength(), "seed", d.seed());
         Map<String, Object> more = Map.of("weight_decay", d.weightDecay(), "max_grad_norm", d.maxGradNorm(), "eval_every",
-                d.evalEvery(), "early_stopping_patience", d.earlyStoppingPatience(), "eval_fraction", d.evalFraction());
+                d.evalEvery(), "early_stopping_patience", d.earlyStoppingPatience(), "eval_fraction", d.evalFraction(),
+                "lora_dropout", d.loraDropout());
         shown.forEach((k, v) -> System.setProperty("rectify.default." + k, String.valueOf(v)));
         more.forEach((k, v) -> System.setProperty("rectify.default." + k, String.valueOf(v)));
     }
@@ -149,6 +158,7 @@ final class FinetuneCommand implements Callable<Integer> {
         v.put("lora_rank", loraRank);
         v.put("lora_alpha", loraAlpha);
         v.put("lora_targets", loraTargets);
+        v.put("lora_dropout", loraDropout);
         v.put("learning_rate", learningRate);
         v.put("schedule", schedule);
         v.put("warmup_ratio", warmupRatio);
@@ -196,6 +206,15 @@ final class FinetuneCommand implements Callable<Integer> {
             progress.close();
             Path target = out != null ? out : Path.of("adapters", adapter.id().substring(0, 16));
             AdapterFiles.write(adapter, target);
+            TrainingResult result = adapter.result().orElseThrow();
+            FineTuneOptions used = b.build();
+            int trainCount = examples.size() - TrainingSetup.heldOutCount(examples.size(), used);
+            int stepsPerEpoch = (trainCount + used.batchSize() - 1) / used.batchSize();
+            TrainerState.write(TrainerState.of(result, used, stepsPerEpoch), target);
+            Map<String, List<TrainingProgress>> curves = Map.of(adapter.objective().map(Objective::toString).orElse("run"),
+                    result.history());
+            Charts.trainingCurves(curves, target.resolve("training_objective.png"), target.resolve("training_nll.png"));
+            Charts.learningRate(curves, target.resolve("learning_rate.png"));
             EvalMetrics before = adapter.result().orElseThrow().initialEval();
             EvalMetrics after = adapter.result().orElseThrow().finalEval();
             o.printf("adapter %s (%s, %d trained parameters) written to %s%n", adapter.id().substring(0, 16),

@@ -4,12 +4,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.awt.image.BufferedImage;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -118,5 +122,54 @@ class RectifyCliTest {
         Run missing = run("export", "0123456789abcdef", "--format", "peft", "--model", MODEL, "--out", dir.resolve("y").toString());
         assertEquals(1, missing.code());
         assertTrue(missing.err().contains("no adapter with that id"), missing.err());
+    }
+
+    @Test
+    void finetuneTakesTheManifestOptionsAndWritesTrainerStateAndPlots(@TempDir Path dir) throws Exception {
+        List<String> lines = new ArrayList<>();
+        for (int a = 2; a < 10; a++) {
+            lines.add("{\"prompt\": \"What is " + a + " + 4?\", \"completion\": \" " + a + " + 4 = " + (a + 4) + ".\"}");
+        }
+        Path data = Files.write(dir.resolve("d.jsonl"), lines);
+        Path eval = Files.write(dir.resolve("e.jsonl"), lines.subList(0, 2));
+        Path out = dir.resolve("adapter");
+        Run ft = run("finetune", data.toString(), "--model", MODEL, "--max-steps", "4", "--lora-rank", "4", "--lora-targets",
+                "q_proj,v_proj", "--lora-dropout", "0.1", "--warmup-ratio", "0.5", "--lr-scheduler-type", "linear",
+                "--learning-rate", "1e-3", "--weight-decay", "0.05", "--max-grad-norm", "0.5", "--eval-steps", "2",
+                "--patience", "5", "--batch-size", "4", "--micro-batch-size", "2", "--eval-data", eval.toString(),
+                "--out", out.toString());
+        assertEquals(0, ft.code(), ft.err());
+        JsonNode config = new ObjectMapper().readTree(out.resolve("adapter_config.json").toFile());
+        assertEquals(0.1, config.get("lora_dropout").asDouble());
+        assertEquals(List.of("q_proj", "v_proj"), List.of(config.get("target_modules").get(0).asText(),
+                config.get("target_modules").get(1).asText()));
+        JsonNode state = new ObjectMapper().readTree(out.resolve("trainer_state.json").toFile());
+        assertEquals(4, state.get("global_step").asInt());
+        assertEquals(4, state.get("max_steps").asInt());
+        assertEquals(4, state.get("train_batch_size").asInt());
+        assertEquals(2.0, state.get("epoch").asDouble(), "8 examples in batches of 4: 2 steps an epoch");
+        List<JsonNode> train = new ArrayList<>();
+        List<JsonNode> evals = new ArrayList<>();
+        state.get("log_history").forEach(e -> (e.has("loss") ? train : e.has("eval_loss") ? evals : new ArrayList<JsonNode>()).add(e));
+        assertEquals(4, train.size());
+        // Hugging Face's linear schedule, warmup ceil(0.5 x 4) = 2: 0, lr/2, lr, lr/2 on steps 1..4
+        double[] lr = {0, 5e-4, 1e-3, 5e-4};
+        for (int i = 0; i < 4; i++) {
+            JsonNode e = train.get(i);
+            assertEquals(i + 1, e.get("step").asInt());
+            assertEquals((i + 1) / 2.0, e.get("epoch").asDouble(), 1e-9);
+            assertEquals(lr[i], e.get("learning_rate").asDouble(), 1e-12, "step " + (i + 1));
+            assertTrue(e.get("loss").asDouble() > 0 && e.get("grad_norm").asDouble() > 0, e.toString());
+        }
+        // before training, at step 2 (eval every 2 steps) and at the end
+        assertEquals(List.of(0, 2, 4), evals.stream().map(e -> e.get("step").asInt()).toList());
+        evals.forEach(e -> assertTrue(e.get("eval_loss").asDouble() > 0, e.toString()));
+        JsonNode last = state.get("log_history").get(state.get("log_history").size() - 1);
+        assertTrue(last.has("train_loss") && last.has("train_runtime"), last.toString());
+        for (String png : List.of("training_objective.png", "training_nll.png", "learning_rate.png")) {
+            BufferedImage img = ImageIO.read(out.resolve(png).toFile());
+            assertTrue(img != null && img.getWidth() > 100, png);
+        }
+        assertTrue(run("finetune", "--help").out().contains("constant_with_warmup"));
     }
 }

@@ -36,6 +36,9 @@ public final class Adapter {
     private final TrainedWeights weights;
     private final TrainingResult result;
     private final FineTuneOptions options;
+    private final String baseModelNameOrPath;
+    private final boolean fanInFanOut;
+    private final double loraDropout;
 
     private Adapter(Builder b) {
         this.id = Objects.requireNonNull(b.id, "id");
@@ -50,6 +53,9 @@ public final class Adapter {
         this.weights = Objects.requireNonNull(b.weights, "weights");
         this.result = b.result;
         this.options = b.options;
+        this.baseModelNameOrPath = b.baseModelNameOrPath;
+        this.fanInFanOut = b.fanInFanOut;
+        this.loraDropout = b.loraDropout;
         if (kind == Kind.LORA && (rank < 1 || !(alpha > 0) || targetModules.isEmpty())) {
             throw new InvalidArgumentException("a LoRA adapter needs rank >= 1, alpha > 0 and target modules");
         }
@@ -122,10 +128,32 @@ public final class Adapter {
         return LoraConfig.builder().rank(rank).alpha(alpha).targetModules(targetModules).build();
     }
 
+    /**
+     * The base's Hugging Face id or folder, as PEFT's {@code base_model_name_or_path} (empty when unknown; the base's
+     * hash is {@link #baseModelHash()}).
+     */
+    public Optional<String> baseModelNameOrPath() {
+        return Optional.ofNullable(baseModelNameOrPath);
+    }
+
+    /**
+     * PEFT's {@code fan_in_fan_out}: whether the adapted projections are Conv1D layers storing their weight as
+     * [in, out] (GPT-2). A and B keep PEFT's shapes ([r, in], [out, r]) either way.
+     */
+    public boolean fanInFanOut() {
+        return fanInFanOut;
+    }
+
+    /** PEFT's {@code lora_dropout} the adapter was trained with. */
+    public double loraDropout() {
+        return loraDropout;
+    }
+
     /** This adapter as returned to a request with {@code o} (same weights and id). */
     public Adapter withOptions(FineTuneOptions o) {
         return builder().id(id).baseModelHash(baseModelHash).kind(kind).objective(objective).lora(rank, alpha, targetModules)
-                .recipe(recipe).weights(weights).result(result).options(o).build();
+                .recipe(recipe).weights(weights).result(result).options(o)
+                .peft(baseModelNameOrPath, fanInFanOut, loraDropout).build();
     }
 
     /** Size of the trained tensors in bytes (fp32). */
@@ -152,6 +180,9 @@ public final class Adapter {
         private TrainedWeights weights;
         private TrainingResult result;
         private FineTuneOptions options;
+        private String baseModelNameOrPath;
+        private boolean fanInFanOut;
+        private double loraDropout;
 
         private Builder() {
         }
@@ -170,6 +201,14 @@ public final class Adapter {
         public Builder weights(TrainedWeights w) { this.weights = w; return this; }
         public Builder result(TrainingResult r) { this.result = r; return this; }
         public Builder options(FineTuneOptions o) { this.options = o; return this; }
+
+        /** What PEFT's config says beyond the LoRA shape: the base's id or folder (or null), fan_in_fan_out, lora_dropout. */
+        public Builder peft(String baseModelNameOrPath, boolean fanInFanOut, double loraDropout) {
+            this.baseModelNameOrPath = baseModelNameOrPath;
+            this.fanInFanOut = fanInFanOut;
+            this.loraDropout = loraDropout;
+            return this;
+        }
 
         public Adapter build() {
             return new Adapter(this);

@@ -1,5 +1,6 @@
 package dev.rectify.adapter;
 
+import dev.rectify.lora.PeftAdapterConfig;
 import dev.rectify.lora.ServingLayout;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -82,6 +83,15 @@ public final class AdapterExport {
             default -> throw new IllegalStateException(format.toString());
         }
         return target;
+    }
+
+    /**
+     * Sets on {@code b} what PEFT's config says about a LoRA adapter of {@code base} beyond its shape: the base's id
+     * or path ({@link #baseModelNameOrPath}), {@code fan_in_fan_out} (true for Conv1D model types such as GPT-2, as
+     * PEFT sets it) and the {@code lora_dropout} it was trained with.
+     */
+    public static Adapter.Builder describeBase(Adapter.Builder b, BaseModel base, double loraDropout) {
+        return b.peft(baseModelNameOrPath(base), PeftAdapterConfig.fanInFanOut(base.config().modelType()), loraDropout);
     }
 
     /**

@@ -39,9 +39,12 @@ public final class AdapterFiles {
     private AdapterFiles() {
     }
 
-    /** Writes {@code adapter} to the folder {@code dir} (created or replaced). */
+    /**
+     * Writes {@code adapter} to the folder {@code dir} (created or replaced), with its base's Hugging Face id or folder
+     * ({@link Adapter#baseModelNameOrPath()}, null when unknown) as PEFT's {@code base_model_name_or_path}.
+     */
     public static void write(Adapter adapter, Path dir) {
-        write(adapter, dir, "rectify:" + adapter.baseModelHash());
+        write(adapter, dir, adapter.baseModelNameOrPath().orElse(null));
     }
 
     /**
@@ -79,7 +82,8 @@ public final class AdapterFiles {
                 AtomicFile.writeSynced(tmp.resolve(WEIGHTS), weights);
                 if (adapter.kind() == Adapter.Kind.LORA) {
                     byte[] config = json.writerWithDefaultPrettyPrinter().writeValueAsBytes(
-                            PeftAdapterConfig.of(adapter.rank(), adapter.alpha(), 0.0, false, adapter.targetModules(), baseModelNameOrPath));
+                            PeftAdapterConfig.of(adapter.rank(), adapter.alpha(), adapter.loraDropout(), adapter.fanInFanOut(),
+                                    adapter.targetModules(), baseModelNameOrPath));
                     AtomicFile.writeSynced(tmp.resolve(CONFIG), config);
                     manifest.put("config_sha256", ContentHash.of(config));
                 }
@@ -173,6 +177,9 @@ public final class AdapterFiles {
                     }
                 }
                 b.lora(r, alpha, targets);
+                JsonNode name = pc.path("base_model_name_or_path");
+                b.peft(name.isTextual() ? name.asText() : null, pc.path("fan_in_fan_out").asBoolean(false),
+                        pc.path("lora_dropout").asDouble(0.0));
             }
             return b.build();
         } catch (IOException e) {

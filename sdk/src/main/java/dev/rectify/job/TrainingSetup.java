@@ -6,6 +6,7 @@ import dev.rectify.onnx.LazyWeights;
 import dev.rectify.onnx.Graph;
 import dev.rectify.lora.LoraTargets;
 import dev.rectify.adapter.Adapter;
+import dev.rectify.adapter.AdapterExport;
 import dev.rectify.model.BaseModel;
 import dev.rectify.model.BundledModel;
 import dev.rectify.ort.Device;
@@ -36,9 +37,9 @@ public final class TrainingSetup {
     static Adapter train(String id, BaseModel base, List<Example> examples, FineTuneOptions options) {
         List<Example> train = new ArrayList<>(examples);
         List<Example> eval = options.evalExamples() == null ? new ArrayList<>() : new ArrayList<>(options.evalExamples());
-        if (options.evalExamples() == null && options.evalFraction() > 0 && examples.size() >= 20) {
+        int n = heldOutCount(examples.size(), options);
+        if (n > 0) {
             Collections.shuffle(train, new Random(options.seed()));
-            int n = Math.max(2, (int) Math.round(options.evalFraction() * examples.size()));
             eval.addAll(train.subList(0, n));
             train = new ArrayList<>(train.subList(n, train.size()));
         }
@@ -57,9 +58,21 @@ public final class TrainingSetup {
         if (options.fullFineTuning()) {
             b.kind(Adapter.Kind.FULL);
         } else {
-            b.kind(Adapter.Kind.LORA).lora(options.loraRank(), options.loraAlpha(), targets);
+            AdapterExport.describeBase(b.kind(Adapter.Kind.LORA).lora(options.loraRank(), options.loraAlpha(), targets), base,
+                    options.loraDropout());
         }
         return b.build();
+    }
+
+    /**
+     * How many of {@code examples} examples a run with {@code options} holds out for evaluation: {@code evalFraction}
+     * of them (at least 2) when no explicit held-out examples are given and there are 20 or more, else none.
+     */
+    public static int heldOutCount(int examples, FineTuneOptions options) {
+        if (options.evalExamples() == null && options.evalFraction() > 0 && examples >= 20) {
+            return Math.max(2, (int) Math.round(options.evalFraction() * examples));
+        }
+        return 0;
     }
 
     /**
@@ -95,7 +108,8 @@ public final class TrainingSetup {
                 b.fullFineTuning(o.fullFineTuningPattern());
             }
         } else {
-            b.lora(LoraConfig.builder().rank(o.loraRank()).alpha(o.loraAlpha()).targetModules(loraTargets).seed(o.seed()).build());
+            b.lora(LoraConfig.builder().rank(o.loraRank()).alpha(o.loraAlpha()).targetModules(loraTargets).seed(o.seed())
+                    .dropout(o.loraDropout()).build());
         }
         return b.build();
     }

@@ -30,6 +30,7 @@ public final class LoraConfig {
     private final double alpha;
     private final Set<String> targetModules;
     private final long seed;
+    private final double dropout;
     private final Map<String, float[]> initialValues;
 
     private LoraConfig(Builder b) {
@@ -37,6 +38,7 @@ public final class LoraConfig {
         this.alpha = b.alpha;
         this.targetModules = Collections.unmodifiableSet(new LinkedHashSet<>(b.targetModules));
         this.seed = b.seed;
+        this.dropout = b.dropout;
         TreeMap<String, float[]> iv = new TreeMap<>();
         b.initialValues.forEach((k, v) -> iv.put(k, v.clone()));
         this.initialValues = Collections.unmodifiableMap(iv);
@@ -53,7 +55,7 @@ public final class LoraConfig {
     }
 
     public Builder toBuilder() {
-        Builder b = new Builder().rank(rank).alpha(alpha).targetModules(targetModules).seed(seed);
+        Builder b = new Builder().rank(rank).alpha(alpha).targetModules(targetModules).seed(seed).dropout(dropout);
         initialValues.forEach(b::initialValue);
         return b;
     }
@@ -80,6 +82,14 @@ public final class LoraConfig {
         return seed;
     }
 
+    /**
+     * PEFT's {@code lora_dropout}: the probability with which each LoRA branch's input is dropped while training
+     * ({@code B(A(dropout(x)))·scale}); 0 for none. Training graphs only (see {@link LoraInjector#addDropout}).
+     */
+    public double dropout() {
+        return dropout;
+    }
+
     /** Initial values by PEFT tensor name (copies are returned by {@link #initialValue}). */
     public Set<String> initialValueNames() {
         return initialValues.keySet();
@@ -95,6 +105,9 @@ public final class LoraConfig {
     public String canonical() {
         StringBuilder s = new StringBuilder("lora(r=").append(rank).append(",alpha=").append(alpha)
                 .append(",targets=").append(String.join("|", new java.util.TreeSet<>(targetModules))).append(",seed=").append(seed);
+        if (dropout > 0) {
+            s.append(",dropout=").append(Double.toHexString(dropout));
+        }
         initialValues.forEach((k, v) -> s.append(",init:").append(k).append('=').append(digest(v)));
         return s.append(')').toString();
     }
@@ -110,7 +123,7 @@ public final class LoraConfig {
         if (!(o instanceof LoraConfig c)) {
             return false;
         }
-        if (rank != c.rank || Double.compare(alpha, c.alpha) != 0 || seed != c.seed
+        if (rank != c.rank || Double.compare(alpha, c.alpha) != 0 || seed != c.seed || Double.compare(dropout, c.dropout) != 0
                 || !List.copyOf(targetModules).equals(List.copyOf(c.targetModules))
                 || !initialValues.keySet().equals(c.initialValues.keySet())) {
             return false;
@@ -130,7 +143,7 @@ public final class LoraConfig {
 
     @Override
     public String toString() {
-        return "LoraConfig(r=" + rank + ", alpha=" + alpha + ", targets=" + targetModules + ", seed=" + seed
+        return "LoraConfig(r=" + rank + ", alpha=" + alpha + ", targets=" + targetModules + ", seed=" + seed + (dropout > 0 ? ", dropout=" + dropout : "")
                 + (initialValues.isEmpty() ? "" : ", " + initialValues.size() + " initial values") + ")";
     }
 
@@ -140,6 +153,7 @@ public final class LoraConfig {
         private double alpha = 16;
         private Set<String> targetModules = new LinkedHashSet<>(LLAMA_TARGETS);
         private long seed;
+        private double dropout;
         private final Map<String, float[]> initialValues = new TreeMap<>();
 
         private Builder() {
@@ -176,6 +190,12 @@ public final class LoraConfig {
             return this;
         }
 
+        /** LoRA dropout probability in [0, 1) (training only). */
+        public Builder dropout(double p) {
+            this.dropout = p;
+            return this;
+        }
+
         /**
          * An initial value for one LoRA tensor by its PEFT name ({@code base_model.model.<module>.lora_A.weight},
          * row-major [r, in] for A, [out, r] for B). Overrides the default initialisation.
@@ -194,6 +214,9 @@ public final class LoraConfig {
             }
             if (!(alpha > 0) || Double.isInfinite(alpha)) {
                 throw new InvalidArgumentException("LoRA alpha must be finite and > 0, got " + alpha);
+            }
+            if (!(dropout >= 0 && dropout < 1)) {
+                throw new InvalidArgumentException("LoRA dropout must be in [0, 1), got " + dropout);
             }
             if (targetModules.isEmpty()) {
                 throw new InvalidArgumentException("LoRA needs at least one target module (e.g. " + LLAMA_TARGETS + ")");

@@ -122,6 +122,49 @@ public final class LoraInjector {
         return targets;
     }
 
+    /**
+     * Puts PEFT's {@code lora_dropout} on every LoRA branch of {@code trainingGraph} (a graph {@link #inject} adapted):
+     * {@code x·Aᵀ} becomes {@code Dropout(x)·Aᵀ}, one ONNX {@code Dropout} (training mode, the config's ratio, a seed
+     * derived from the config's seed and the module) per branch, so the base projection still sees {@code x} and
+     * each adapted module drops independently, as PEFT's {@code B(A(dropout(x)))·scale}. For training graphs only:
+     * evaluation and serving graphs never get it. Does nothing when the config's dropout is 0; returns the number of
+     * Dropout nodes added.
+     */
+    public int addDropout(Graph trainingGraph) {
+        if (config.dropout() <= 0) {
+            return 0;
+        }
+        Map<String, Node> producers = trainingGraph.producerIndex();
+        List<Node> branches = new ArrayList<>();
+        for (Node n : trainingGraph.nodes()) {
+            if (n.isDefaultDomain() && n.opType().equals("MatMul") && n.inputs().size() == 2) {
+                Node p = producers.get(n.input(1));
+                if (p != null && p.opType().equals("Transpose") && p.input(0).endsWith(LoraTarget.LORA_A_SUFFIX)) {
+                    branches.add(n);
+                }
+            }
+        }
+        if (branches.isEmpty()) {
+            return 0;
+        }
+        String ratio = trainingGraph.uniqueName("lora.dropout.ratio");
+        String training = trainingGraph.uniqueName("lora.dropout.training");
+        trainingGraph.addInitializer(Tensors.scalar(ratio, (float) config.dropout()));
+        trainingGraph.addInitializer(Tensors.ofBooleans(training, new boolean[] {true}));
+        for (Node mm : branches) {
+            String loraA = producers.get(mm.input(1)).input(0);
+            String module = loraA.substring(0, loraA.length() - LoraTarget.LORA_A_SUFFIX.length());
+            String prefix = "/lora/" + module + "/";
+            String dropped = trainingGraph.uniqueName(prefix + "dropout");
+            Node d = Node.of("Dropout", List.of(mm.input(0), ratio, training), List.of(dropped))
+                    .name(trainingGraph.uniqueName(prefix + "Dropout"))
+                    .attr("seed", mix(config.seed() ^ 0x5DEECE66DL, mm.name() == null ? module : mm.name()) & 0x7fffffffL);
+            mm.inputs().set(0, dropped);
+            trainingGraph.nodes().add(trainingGraph.nodes().indexOf(mm), d);
+        }
+        return branches.size();
+    }
+
     private LoraTarget target(Match m) {
         return new LoraTarget(m.module(), m.weight(), m.node().name(), m.in(), m.out(), LoraTarget.loraAName(m.module()),
                 LoraTarget.loraBName(m.module()));

@@ -13,9 +13,12 @@ package dev.rectify.lora;
  */
 public record LoraTarget(String module, String baseWeight, String nodeName, long inFeatures, long outFeatures,
         String loraA, String loraB) {
+    /** How every A's PEFT name ends. */
+    public static final String LORA_A_SUFFIX = ".lora_A.weight";
+
     /** The PEFT name of A for {@code module}. */
     public static String loraAName(String module) {
-        return "base_model.model." + module + ".lora_A.weight";
+        return "base_model.model." + module + LORA_A_SUFFIX;
     }
 
     /** The PEFT name of B for {@code module}. */

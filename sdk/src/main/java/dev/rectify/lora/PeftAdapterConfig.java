@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.Collection;
 import java.util.List;
+import java.util.Set;
 import java.util.TreeSet;
 
 /**
@@ -22,7 +23,18 @@ public final class PeftAdapterConfig {
             "modules_to_save", "peft_type", "r", "rank_pattern", "revision", "target_modules", "task_type",
             "use_dora", "use_rslora", "exclude_modules");
 
+    /**
+     * Hugging Face model types whose projections are {@code transformers.pytorch_utils.Conv1D} (weight [in, out]):
+     * PEFT sets {@code fan_in_fan_out} to true for their LoRA layers and writes it so.
+     */
+    public static final Set<String> CONV1D_MODEL_TYPES = Set.of("gpt2", "openai-gpt", "imagegpt", "decision_transformer");
+
     private PeftAdapterConfig() {
+    }
+
+    /** PEFT's {@code fan_in_fan_out} for an adapter of a base of {@code modelType} (config.json's model_type). */
+    public static boolean fanInFanOut(String modelType) {
+        return modelType != null && CONV1D_MODEL_TYPES.contains(modelType.toLowerCase(java.util.Locale.ROOT));
     }
 
     /**

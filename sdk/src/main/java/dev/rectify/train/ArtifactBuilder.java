@@ -72,6 +72,8 @@ public final class ArtifactBuilder {
     public static final String PROP_OBJECTIVE = "rectify.objective";
     public static final String PROP_NORMALIZATION = "rectify.normalization";
     public static final String PROP_MODE = "rectify.mode";
+    /** Where weight decay is applied: {@link WeightDecay.Where}'s name. */
+    public static final String PROP_DECAY = "rectify.weight_decay";
     /** The frozen base weights, one copy shared by the training and eval models. */
     public static final String FROZEN_WEIGHTS = "frozen_weights.onnx.data";
 
@@ -147,6 +149,10 @@ public final class ArtifactBuilder {
         Graph eval = Graph.fromProto(g.toProto());
         buildEval(eval, head, params);
         Graph train = Graph.fromProto(g.toProto());
+        if (plan.mode() == TrainingPlan.Mode.LORA) {
+            LoraInjector.of(plan.lora()).addDropout(train); // training only: the eval graph was copied before
+        }
+        WeightDecay decay = WeightDecay.of(params);
         buildTraining(train, head, params, plan, opset);
 
         Map<String, Object> props = new LinkedHashMap<>();
@@ -156,6 +162,7 @@ public final class ArtifactBuilder {
         props.put(PROP_OBJECTIVE, plan.objective().toString());
         props.put(PROP_NORMALIZATION, plan.normalization().name());
         props.put(PROP_MODE, plan.mode().name());
+        props.put(PROP_DECAY, decay.where(plan.weightDecay()).name());
 
         Path dir = folder.toAbsolutePath().normalize();
         try {
@@ -172,7 +179,7 @@ public final class ArtifactBuilder {
         graphs.put(em, model(base, eval, opset));
         LazyWeights.write(graphs, FROZEN_WEIGHTS, externalDataThreshold);
         deleteStale(dir);
-        OptimizerModel.of(plan).write(om);
+        OptimizerModel.of(plan, decay.where(plan.weightDecay()) == WeightDecay.Where.OPTIMIZER).write(om);
         CheckpointWriter cw = CheckpointWriter.create();
         params.forEach(cw::trainable);
         props.forEach((k, v) -> cw.property(k, v.toString()));

@@ -22,6 +22,7 @@ public final class FineTuneOptions {
     private final int loraRank;
     private final double loraAlpha;
     private final Set<String> loraTargets;
+    private final double loraDropout;
     private final int epochs;
     private final int maxSteps;
     private final double learningRate;
@@ -57,6 +58,7 @@ public final class FineTuneOptions {
         this.loraAlpha = b.loraAlpha;
         // sorted: iteration order must not depend on the JVM (it feeds content hashes)
         this.loraTargets = java.util.Collections.unmodifiableSortedSet(new java.util.TreeSet<>(b.loraTargets));
+        this.loraDropout = b.loraDropout;
         this.epochs = b.epochs;
         this.maxSteps = b.maxSteps;
         this.learningRate = b.learningRate > 0 ? b.learningRate : Hyperparameters.defaultLearningRate(b.fullFineTuning);
@@ -103,6 +105,7 @@ public final class FineTuneOptions {
         b.loraRank = loraRank;
         b.loraAlpha = loraAlpha;
         b.loraTargets = new LinkedHashSet<>(loraTargets);
+        b.loraDropout = loraDropout;
         b.epochs = epochs;
         b.maxSteps = maxSteps;
         b.learningRate = learningRate;
@@ -150,7 +153,7 @@ public final class FineTuneOptions {
 
     /** The settings that determine the trained weights, as one value. */
     public Hyperparameters hyperparameters() {
-        return new Hyperparameters(objective, fullFineTuning, fullPattern, loraRank, loraAlpha, List.copyOf(loraTargets), epochs,
+        return new Hyperparameters(objective, fullFineTuning, fullPattern, loraRank, loraAlpha, List.copyOf(loraTargets), loraDropout, epochs,
                 maxSteps, learningRate, schedule, warmupRatio, batchSize, microBatchSize, maxSeqLength, evalFraction, evalEvery,
                 earlyStoppingPatience, seed, maxGradNorm, weightDecay, beta1, beta2, normalization, maxNonFiniteSteps);
     }
@@ -170,6 +173,8 @@ public final class FineTuneOptions {
     public int loraRank() { return loraRank; }
     public double loraAlpha() { return loraAlpha; }
     public Set<String> loraTargets() { return loraTargets; }
+    /** Dropout probability on each LoRA branch's input while training (0: none). */
+    public double loraDropout() { return loraDropout; }
     public int epochs() { return epochs; }
     /** Optimizer steps to run, or -1 to run {@link #epochs()} epochs. */
     public int maxSteps() { return maxSteps; }
@@ -213,6 +218,7 @@ public final class FineTuneOptions {
         private int loraRank = Hyperparameters.DEFAULTS.loraRank();
         private double loraAlpha = Hyperparameters.DEFAULTS.loraAlpha();
         private Set<String> loraTargets = new LinkedHashSet<>(Hyperparameters.DEFAULTS.loraTargets());
+        private double loraDropout = Hyperparameters.DEFAULTS.loraDropout();
         private int epochs = Hyperparameters.DEFAULTS.epochs();
         private int maxSteps = Hyperparameters.DEFAULTS.maxSteps();
         private double learningRate = -1; // the default depends on the method: Hyperparameters.defaultLearningRate
@@ -253,6 +259,7 @@ public final class FineTuneOptions {
             } else {
                 lora(h.loraRank(), h.loraAlpha());
                 loraTargets(h.loraTargets().toArray(new String[0]));
+                loraDropout(h.loraDropout());
             }
             if (h.maxSteps() > 0) {
                 epochs(h.epochs()).maxSteps(h.maxSteps());
@@ -289,6 +296,18 @@ public final class FineTuneOptions {
         public Builder loraTargets(String... modules) {
             require(modules.length > 0, "at least one LoRA target module is needed");
             this.loraTargets = new LinkedHashSet<>(List.of(modules));
+            return this;
+        }
+
+        /**
+         * Dropout with probability {@code p} on each LoRA branch's input while training, as PEFT's
+         * {@code lora_dropout} ({@code B(A(dropout(x)))·scale}); evaluation and serving never drop. 0: none. Masks
+         * come from seeded ONNX Dropout nodes: a run repeats exactly, but a resumed one draws its masks afresh from the
+         * seed, so with dropout a resumed run is not bit-identical to an uninterrupted one.
+         */
+        public Builder loraDropout(double p) {
+            require(p >= 0 && p < 1, "LoRA dropout must be in [0, 1), got " + p);
+            this.loraDropout = p;
             return this;
         }
 

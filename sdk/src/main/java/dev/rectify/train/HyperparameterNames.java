@@ -16,12 +16,13 @@ import java.util.Map;
  * {@code num_train_epochs} (or OpenAI's {@code n_epochs}) for {@code epochs}, {@code max_length} for
  * {@code max_seq_length}, {@code per_device_train_batch_size} for {@code micro_batch_size},
  * {@code lr_scheduler_type} for {@code schedule}, {@code eval_steps} for {@code eval_every}, {@code target_modules}
- * for {@code lora_targets}, and {@code loss_type} ({@code "dft"} or {@code "nll"}) for the objective.
+ * or {@code lora_target_modules} for {@code lora_targets}, {@code lora_r} for {@code lora_rank}, and {@code loss_type} ({@code "dft"} or {@code "nll"}) for the objective.
  * {@code gradient_accumulation_steps} sets the batch to micro-batch × steps; {@code per_device_train_batch_size}
  * without {@code batch_size} or {@code gradient_accumulation_steps} is TRL's batch (one micro-batch a step).
  * Anything not given keeps {@link Hyperparameters#DEFAULTS}; the LoRA alpha defaults to twice the rank.
  */
 public final class HyperparameterNames {
+    private static final String SCHEDULES = "cosine, linear, constant or constant_with_warmup";
     /** Our names, and what each takes. */
     public static final Map<String, String> NAMES;
     /** TRL's, PEFT's and OpenAI's names, and the name each stands for. */
@@ -34,9 +35,10 @@ public final class HyperparameterNames {
         n.put("lora_rank", "integer");
         n.put("lora_alpha", "number");
         n.put("lora_targets", "list of module names");
+        n.put("lora_dropout", "number");
         n.put("full", "boolean");
         n.put("learning_rate", "number");
-        n.put("schedule", "cosine, linear or constant");
+        n.put("schedule", SCHEDULES);
         n.put("warmup_ratio", "number");
         n.put("batch_size", "integer");
         n.put("micro_batch_size", "integer");
@@ -60,6 +62,8 @@ public final class HyperparameterNames {
         a.put("lr_scheduler_type", "schedule");
         a.put("eval_steps", "eval_every");
         a.put("target_modules", "lora_targets");
+        a.put("lora_target_modules", "lora_targets");
+        a.put("lora_r", "lora_rank");
         ALIASES = Collections.unmodifiableMap(a);
     }
 
@@ -105,7 +109,7 @@ public final class HyperparameterNames {
                 b.objective(lossType(r));
             }
             if (v.containsKey("full") && r.bool("full")) {
-                for (String lora : List.of("lora_rank", "lora_alpha", "lora_targets")) {
+                for (String lora : List.of("lora_rank", "lora_alpha", "lora_targets", "lora_dropout")) {
                     if (v.containsKey(lora)) {
                         throw r.invalid(lora, prefix + "full and " + givenAs.get(lora) + " do not go together");
                     }
@@ -117,6 +121,9 @@ public final class HyperparameterNames {
             }
             if (v.containsKey("lora_targets") && !(v.containsKey("full") && r.bool("full"))) {
                 b.loraTargets(r.names("lora_targets").toArray(new String[0]));
+            }
+            if (v.containsKey("lora_dropout")) {
+                b.loraDropout(r.number("lora_dropout"));
             }
             if (v.containsKey("epochs")) {
                 b.epochs(r.integer("epochs"));
@@ -211,14 +218,11 @@ public final class HyperparameterNames {
 
     private static LrSchedule schedule(Values r) {
         JsonNode s = r.node("schedule");
-        if (s.isTextual()) {
-            try {
-                return LrSchedule.valueOf(s.asText().toUpperCase(Locale.ROOT));
-            } catch (IllegalArgumentException e) {
-                // below
-            }
+        LrSchedule found = s.isTextual() ? LrSchedule.byName(s.asText()) : null;
+        if (found == null) {
+            throw r.invalid("schedule", r.prefix + r.givenAs.get("schedule") + " must be " + SCHEDULES + ", found " + s);
         }
-        throw r.invalid("schedule", r.prefix + r.givenAs.get("schedule") + " must be cosine, linear or constant, found " + s);
+        return found;
     }
 
     /** The values by our names, remembering how each was written; {@code current} is the name being read. */

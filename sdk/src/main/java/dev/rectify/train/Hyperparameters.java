@@ -12,7 +12,7 @@ import java.util.TreeSet;
  * Every setting that determines a fine-tune's weights, as one value, with the one set of defaults Rectify uses
  * everywhere (the SDK's {@code FineTuneOptions}, the CLI's {@code finetune} and batch manifests, the server's
  * hyperparameters): DFT, LoRA r=16 α=32 (twice the rank) on the attention and MLP projections, 3 epochs, learning
- * rate 2e-4 (LoRA) or 5e-5 (full), cosine schedule with 10% warmup, batch 8 in micro-batches of 4, sequences up to
+ * rate 2e-4 (LoRA) or 5e-5 (full), cosine schedule with 10% warmup (Hugging Face's: rate 0 on the first step), no LoRA dropout, batch 8 in micro-batches of 4, sequences up to
  * 512 tokens, AdamW β=(0.9, 0.95), weight decay 0.01, gradient clipping at 1.0, normalisation by the step's token
  * count, 10% held out (when there are 20 or more examples), evaluation at each epoch's end, no early stopping,
  * seed 42, at most 5 non-finite steps.
@@ -22,25 +22,26 @@ import java.util.TreeSet;
  * component must be added to {@link #fields()} (a test compares the record's components with the encoded keys) and,
  * when it changes existing ids, {@link #ENCODING} bumped.
  *
+ * @param loraDropout dropout probability on each LoRA branch's input while training (PEFT's {@code lora_dropout})
  * @param maxSteps optimizer steps to run, or -1 to run {@code epochs} epochs
  * @param evalEvery evaluate every this many steps (0: at the end of each epoch)
  * @param earlyStoppingPatience stop after this many evaluations without a better held-out NLL (0: never)
  * @param maxGradNorm clip the global gradient norm to this value (0: no clipping)
  */
 public record Hyperparameters(Objective objective, boolean fullFineTuning, String fullPattern, int loraRank, double loraAlpha,
-        List<String> loraTargets, int epochs, int maxSteps, double learningRate, LrSchedule schedule, double warmupRatio,
+        List<String> loraTargets, double loraDropout, int epochs, int maxSteps, double learningRate, LrSchedule schedule, double warmupRatio,
         int batchSize, int microBatchSize, int maxSeqLength, double evalFraction, int evalEvery, int earlyStoppingPatience,
         long seed, double maxGradNorm, double weightDecay, double beta1, double beta2, Normalization normalization,
         int maxNonFiniteSteps) {
     /** The name and version of {@link #encode()}'s format. */
-    public static final String ENCODING = "rectify-hyperparameters/1";
+    public static final String ENCODING = "rectify-hyperparameters/2";
 
     /** The default LoRA rank; its alpha defaults to {@link #defaultLoraAlpha(int)}. */
     public static final int DEFAULT_LORA_RANK = 16;
 
     /** The one set of defaults. */
     public static final Hyperparameters DEFAULTS = new Hyperparameters(Objective.DFT, false, null, DEFAULT_LORA_RANK,
-            defaultLoraAlpha(DEFAULT_LORA_RANK), List.of(LoraTargets.ALL_LINEAR),
+            defaultLoraAlpha(DEFAULT_LORA_RANK), List.of(LoraTargets.ALL_LINEAR), 0.0,
             3, -1, defaultLearningRate(false), LrSchedule.COSINE, 0.1, 8, 4, 512, 0.1, 0, 0, 42, 1.0, 0.01, 0.9, 0.95,
             Normalization.STEP_TOKENS, 5);
 
@@ -75,6 +76,7 @@ public record Hyperparameters(Objective objective, boolean fullFineTuning, Strin
             targets.append(targets.length() > 1 ? "," : "").append(quote(t));
         }
         f.put("loraTargets", targets.append(']').toString());
+        f.put("loraDropout", Double.toHexString(loraDropout));
         f.put("epochs", Integer.toString(epochs));
         f.put("maxSteps", Integer.toString(maxSteps));
         f.put("learningRate", Double.toHexString(learningRate));

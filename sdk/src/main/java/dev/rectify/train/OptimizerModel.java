@@ -62,8 +62,17 @@ public final class OptimizerModel {
         return clipped;
     }
 
-    /** The optimizer model for {@code plan}'s AdamW settings and clipping. */
+    /** The optimizer model for {@code plan}'s AdamW settings and clipping, decaying every parameter. */
     public static OnnxModel of(TrainingPlan plan) {
+        return of(plan, true);
+    }
+
+    /**
+     * The optimizer model for {@code plan}'s AdamW settings and clipping; {@code decay}: whether its AdamW node applies
+     * the plan's weight decay (to every parameter: one attribute for all), else 0 (none, or the trainer decays only
+     * the parameters that get it: {@link WeightDecay}).
+     */
+    public static OnnxModel of(TrainingPlan plan, boolean decay) {
         GraphBuilder g = GraphBuilder.create("rectify_adamw")
                 .input("learning_rate", DataType.FLOAT, 1)
                 .input("step", DataType.INT64, 1);
@@ -83,7 +92,7 @@ public final class OptimizerModel {
                 .attr("alpha", (float) plan.beta1())
                 .attr("beta", (float) plan.beta2())
                 .attr("epsilon", (float) plan.epsilon())
-                .attr("weight_decay", (float) plan.weightDecay())
+                .attr("weight_decay", decay ? (float) plan.weightDecay() : 0f)
                 .attr("adam_mode", 0L)
                 .attr("correct_bias", 1L));
         g.output(OUTPUT, DataType.BOOL, 1);

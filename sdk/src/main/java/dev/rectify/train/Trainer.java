@@ -61,7 +61,7 @@ public final class Trainer {
         TrainingSchedule schedule = new TrainingSchedule(train, options.batchSize(), options.microBatchSize(), options.seed(), padId);
         int stepsPerEpoch = schedule.stepsPerEpoch();
         int totalSteps = options.maxSteps() > 0 ? options.maxSteps() : options.epochs() * stepsPerEpoch;
-        int warmup = (int) Math.ceil(options.warmupRatio() * totalSteps);
+        int warmup = LrSchedule.warmupSteps(options.warmupRatio(), totalSteps);
         List<MicroBatch> evalBatches = eval.isEmpty() ? List.of()
                 : TrainingSchedule.evaluationBatches(eval, options.microBatchSize(), padId);
 
@@ -82,6 +82,9 @@ public final class Trainer {
                         Duration.ZERO, Duration.ZERO, st.initialEval.loss(), st.initialEval.nll(),
                         st.initialEval.tokenAccuracy(), 0), st);
             }
+            // biases and norm weights among the trained parameters: the decay of the others is applied here
+            WeightDecay decay = WeightDecay.Where.TRAINER.name().equals(artifacts.property(ArtifactBuilder.PROP_DECAY))
+                    ? WeightDecay.of(state, artifacts.trainableParameters()) : null;
             long trainedTokensAtStart = st.tokens;
             long loopStart = System.nanoTime();
             boolean stoppedEarly = false;
@@ -110,6 +113,9 @@ public final class Trainer {
                 } else if (out.microBatchesRun > 0) {
                     double lr = options.schedule().at(st.step, totalSteps, warmup, options.learningRate());
                     session.setLearningRate((float) lr);
+                    if (decay != null) {
+                        decay.applyBeforeStep(state, lr, options.weightDecay());
+                    }
                     session.optimizerStep(null);
                     st.lastLr = lr;
                 }

@@ -120,6 +120,38 @@ class HyperparametersTest {
     }
 
     @Test
+    void trlAndPeftLoraNamesAndTheScheduleNamesAreAccepted() throws Exception {
+        FineTuneOptions ours = named("{\"lora_rank\": 8, \"lora_alpha\": 16, \"lora_targets\": [\"q_proj\", \"v_proj\"], "
+                + "\"lora_dropout\": 0.05, \"epochs\": 2, \"learning_rate\": 1e-4, \"warmup_ratio\": 0.03, "
+                + "\"schedule\": \"constant_with_warmup\", \"weight_decay\": 0.0, \"max_grad_norm\": 0.3, \"max_seq_length\": 256}");
+        FineTuneOptions trl = named("{\"lora_r\": 8, \"lora_alpha\": 16, \"lora_target_modules\": [\"v_proj\", \"q_proj\"], "
+                + "\"lora_dropout\": 0.05, \"num_train_epochs\": 2, \"learning_rate\": 1e-4, \"warmup_ratio\": 0.03, "
+                + "\"lr_scheduler_type\": \"constant_with_warmup\", \"weight_decay\": 0.0, \"max_grad_norm\": 0.3, "
+                + "\"max_length\": 256, \"loss_type\": \"dft\"}");
+        assertEquals(ours.hyperparameters(), trl.hyperparameters());
+        assertEquals(0.05, trl.loraDropout());
+        assertEquals(LrSchedule.CONSTANT_WITH_WARMUP, trl.schedule());
+        assertEquals(8, trl.loraRank());
+        assertEquals(List.of("q_proj", "v_proj"), List.copyOf(trl.loraTargets()));
+        assertEquals(0.3, trl.maxGradNorm());
+        assertEquals(0.0, trl.weightDecay());
+        assertEquals(256, trl.maxSeqLength());
+        assertEquals(Objective.DFT, trl.objective());
+        assertEquals(0.0, named("{}").loraDropout(), "PEFT's default: no dropout");
+        // PEFT's target_modules too, and the rank under both names is one setting
+        assertEquals(List.of("c_attn"), List.copyOf(named("{\"target_modules\": [\"c_attn\"]}").loraTargets()));
+        InvalidHyperparameterException e = assertThrows(InvalidHyperparameterException.class,
+                () -> named("{\"lora_r\": 8, \"lora_rank\": 4}"));
+        assertTrue(e.getMessage().contains("name the same setting"), e.getMessage());
+        e = assertThrows(InvalidHyperparameterException.class, () -> named("{\"lora_dropout\": 1.5}"));
+        assertEquals("lora_dropout", e.name());
+        e = assertThrows(InvalidHyperparameterException.class, () -> named("{\"full\": true, \"lora_dropout\": 0.1}"));
+        assertTrue(e.getMessage().contains("full and lora_dropout"), e.getMessage());
+        e = assertThrows(InvalidHyperparameterException.class, () -> named("{\"lr_scheduler_type\": \"polynomial\"}"));
+        assertTrue(e.getMessage().contains("constant_with_warmup"), e.getMessage());
+    }
+
+    @Test
     void badNamesAndValuesAreClearErrors() {
         InvalidHyperparameterException e = assertThrows(InvalidHyperparameterException.class, () -> named("{\"max_steps\": \"4\"}"));
         assertEquals("option max_steps must be an integer, found \"4\"", e.getMessage());
