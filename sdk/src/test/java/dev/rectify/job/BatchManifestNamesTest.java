@@ -1,4 +1,4 @@
-package dev.rectify.cli;
+package dev.rectify.job;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
