@@ -1,5 +1,6 @@
 package dev.rectify.spark;
 
+import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.job.BatchManifest;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -24,10 +25,15 @@ public final class SparkBatch {
      * Runs every entry of the manifest on {@code sc} and returns their outcomes in manifest order; writes the summary
      * to {@code <out>/<manifest name>.summary.json}. The manifest is checked on the driver first (a bad manifest
      * throws before any task starts). A cancelled Spark job or a stopped context throws Spark's exception; what
-     * finished before stays finished.
+     * finished before stays finished. Refuses {@code spark.speculation=true}: two copies of one fine-tune must
+     * never train on one job state at once.
      */
     public static SparkBatchResult run(JavaSparkContext sc, SparkBatchOptions options) {
         long t0 = System.nanoTime();
+        if (sc.getConf().getBoolean("spark.speculation", false)) {
+            throw new InvalidArgumentException("spark.speculation=true would run two copies of a fine-tune on one job "
+                    + "state at once: set it to false for the batch");
+        }
         List<BatchManifest.Job> jobs = BatchManifest.read(options.manifestPath(), options.outPath());
         List<String> names = jobs.stream().map(BatchManifest.Job::name).toList();
         sc.setJobDescription("rectify batch " + options.manifestPath().getFileName() + " (" + names.size() + " fine-tunes)");

@@ -13,8 +13,7 @@ import org.apache.spark.api.java.JavaSparkContext;
  *     [--out DIR] [--store DIR] [--model DIR] [--threads N] [--checkpoint-every STEPS]
  * </pre>
  * Prints one row per entry and a summary line; exit code 0 when every entry is done or was already done, 3 when
- * any failed, 2 for a bad command line or manifest. Refuses {@code spark.speculation=true}: two copies of one
- * fine-tune must never run at once on the same job state.
+ * any failed, 2 for a bad command line, a bad manifest or {@code spark.speculation=true}.
  */
 public final class SparkBatchMain {
     /** The exit code when one or more entries failed. */
@@ -38,11 +37,6 @@ public final class SparkBatchMain {
             return;
         }
         SparkConf conf = new SparkConf().setAppName("rectify-batch");
-        if (conf.getBoolean("spark.speculation", false)) {
-            System.err.println("rectify-spark: spark.speculation=true would run two copies of a fine-tune on one job "
-                    + "state: set it to false");
-            System.exit(EXIT_USAGE);
-        }
         int code;
         try (JavaSparkContext sc = new JavaSparkContext(conf)) {
             code = run(sc, options, System.out, System.err);

@@ -14,6 +14,7 @@ import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.core.io.ContentHash;
 import dev.rectify.job.BatchManifest;
 import dev.rectify.job.FileJobStore;
+import dev.rectify.job.FineTuneJob;
 import dev.rectify.job.FineTuneService;
 import dev.rectify.job.JobState;
 import dev.rectify.job.JobStatus;
@@ -114,15 +115,20 @@ class SparkBatchTest {
     void aManifestRunsAsSparkTasksLikeTheSdkAndAKilledRunResumesToTheSameAdapters(@TempDir Path dir) throws Exception {
         Path manifest = writeManifest(dir);
 
-        // the reference: the SDK's job service on the same entries, one after another, as rectify batch runs them
+        // the reference: the SDK's job service on the same entries, two at a time, as rectify batch --parallel 2 runs them
         Path ref = dir.resolve("sdk");
         Map<String, String> expected = new LinkedHashMap<>();
         try (BaseModel base = BaseModel.open(MODEL, Device.cpu(1));
-                FineTuneService service = FineTuneService.builder().jobStore(new FileJobStore(ref.resolve("runs"))).build()) {
+                FineTuneService service = FineTuneService.builder().jobStore(new FileJobStore(ref.resolve("runs")))
+                        .parallelism(2).build()) {
+            Map<BatchManifest.Job, FineTuneJob> jobs = new LinkedHashMap<>();
             for (BatchManifest.Job job : BatchManifest.read(manifest, ref)) {
-                Adapter a = service.run(job.request(base, 0, null));
-                expected.put(job.name(), contentHash(job.output()));
-                assertTrue(expected.get(job.name()).startsWith(a.id() + "/"));
+                jobs.put(job, service.submit(job.request(base, 0, null)));
+            }
+            for (Map.Entry<BatchManifest.Job, FineTuneJob> e : jobs.entrySet()) {
+                Adapter a = e.getValue().await();
+                expected.put(e.getKey().name(), contentHash(e.getKey().output()));
+                assertTrue(expected.get(e.getKey().name()).startsWith(a.id() + "/"));
             }
         }
 
