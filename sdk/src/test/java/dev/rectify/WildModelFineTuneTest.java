@@ -43,6 +43,35 @@ class WildModelFineTuneTest {
         assertLoraTrainsAndServes(WildModels.gpt2(), "The one and", " the two of the new time", dir);
     }
 
+    /**
+     * Full fine-tuning of both float16 exports: the trained weights are float32 master copies of the half-precision
+     * base, the loss falls, and the result (rounded back into the model's float16 weights) changes the outputs.
+     */
+    @Test
+    void fullFineTuningTrainsFloat32MasterWeightsOnBothWildModels() {
+        assertFullFineTuningChangesOutputs(WildModels.gpt2(), "The one and", " the two of the new time");
+        assertFullFineTuningChangesOutputs(WildModels.llama(), "Hello", " world");
+    }
+
+    private static void assertFullFineTuningChangesOutputs(Path model, String prompt, String reply) {
+        List<Example> examples = Collections.nCopies(8, Example.of(prompt, reply));
+        FineTuneOptions o = FineTuneOptions.builder().fullFineTuning().objective(Objective.SFT).learningRate(1e-2)
+                .maxSteps(6).evalFraction(0).build();
+        Sampling greedy = Sampling.greedy().maxNewTokens(8);
+        try (BaseModel base = BaseModel.open(model)) {
+            Adapter a = Rectify.fineTune(base, examples, o, null);
+            List<TrainingProgress> steps = a.result().orElseThrow().history().stream()
+                    .filter(p -> p.phase() == TrainingProgress.Phase.TRAIN).toList();
+            assertEquals(6, steps.size());
+            assertTrue(steps.get(5).loss() < steps.get(0).loss(), model.getFileName() + ": the loss falls: "
+                    + steps.get(0).loss() + " -> " + steps.get(5).loss());
+            try (AdaptedModel m = AdaptedModel.of(base, a)) {
+                assertNotEquals(base.generate(prompt, greedy).text(), m.generate(prompt, greedy).text(),
+                        model.getFileName() + ": the fine-tuned weights change the greedy continuation");
+            }
+        }
+    }
+
     private static void assertLoraTrainsAndServes(Path model, String prompt, String reply, Path dir) {
         List<Example> examples = Collections.nCopies(8, Example.of(prompt, reply));
         FineTuneOptions o = FineTuneOptions.builder().objective(Objective.SFT).learningRate(1e-2).maxSteps(10)

@@ -2,8 +2,11 @@ package dev.rectify.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.rectify.adapter.AdaptedModel;
+import dev.rectify.adapter.AdapterFiles;
 import dev.rectify.model.BaseModel;
 import dev.rectify.core.ChatMessage;
 import dev.rectify.ort.Device;
@@ -12,6 +15,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Collections;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -68,6 +72,38 @@ class WildModelsCliTest {
         }
         Run raw = run("generate", "--model", LLAMA.toString(), "--prompt", "Once upon a time", "-n", "6");
         assertEquals(0, raw.code(), raw.err());
+    }
+
+    /**
+     * {@code rectify finetune} trains a LoRA adapter on each published export (the GPT-2 is an opset-11 graph the
+     * training graph upgrades to 13) and {@code rectify generate --adapter} serves it: the continuation changes, and
+     * is the SDK's merged model's.
+     */
+    @Test
+    void finetuneAndGenerateWithTheAdapterOnBothWildModels(@TempDir Path dir) throws Exception {
+        assertFinetuneChangesGeneration(GPT2, GPT2_PROMPT, " new time, which was in the", dir.resolve("gpt2"));
+        assertFinetuneChangesGeneration(LLAMA, "Hello", " world", dir.resolve("llama"));
+    }
+
+    private static void assertFinetuneChangesGeneration(Path model, String prompt, String reply, Path dir)
+            throws Exception {
+        Files.createDirectories(dir);
+        String line = "{\"prompt\": \"" + prompt + "\", \"completion\": \"" + reply + "\"}";
+        Path data = Files.write(dir.resolve("d.jsonl"), Collections.nCopies(8, line));
+        Path adapter = dir.resolve("adapter");
+        Run ft = run("finetune", data.toString(), "--model", model.toString(), "--objective", "sft", "--max-steps", "10",
+                "--learning-rate", "1e-2", "--eval-fraction", "0", "--out", adapter.toString(), "--device", "cpu:1");
+        assertEquals(0, ft.code(), ft.err());
+        Run base = run("generate", "--model", model.toString(), "--prompt", prompt, "-n", "8");
+        Run tuned = run("generate", "--model", model.toString(), "--adapter", adapter.toString(), "--prompt", prompt,
+                "-n", "8");
+        assertEquals(0, tuned.code(), tuned.err());
+        assertNotEquals(base.out(), tuned.out(), model.getFileName() + ": the adapter changes the continuation");
+        try (BaseModel m = BaseModel.open(model, Device.cpu(1));
+                AdaptedModel merged = AdaptedModel.of(m, AdapterFiles.read(adapter, null))) {
+            assertEquals(merged.generate(prompt, Sampling.greedy().maxNewTokens(8)).text() + System.lineSeparator(),
+                    tuned.out());
+        }
     }
 
     @Test

@@ -9,6 +9,7 @@ import dev.rectify.generate.TokenScorer;
 import dev.rectify.lora.LoraMerge;
 import dev.rectify.onnx.Graph;
 import dev.rectify.onnx.OnnxModel;
+import dev.rectify.onnx.HalfTensors;
 import dev.rectify.onnx.Tensors;
 import dev.rectify.ort.InferenceSession;
 import java.nio.file.Path;
@@ -69,7 +70,8 @@ public final class AdaptedModel extends TextGeneration implements AutoCloseable 
                 throw new InvalidArgumentException("adapter tensor '" + e.getKey() + "' has " + e.getValue().length
                         + " values, the base weight has " + Tensors.numElements(w));
             }
-            g.putInitializer(Tensors.ofFloats(e.getKey(), e.getValue(), Tensors.dims(w)));
+            // float32 master weights trained over a float16/bfloat16 base are rounded once to the base's precision
+            g.putInitializer(HalfTensors.tensor(e.getKey(), e.getValue(), w.getDataType(), Tensors.dims(w)));
         }
         return base.withGraph(g);
     }
