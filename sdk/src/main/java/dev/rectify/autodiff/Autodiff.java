@@ -80,6 +80,11 @@ public final class Autodiff {
         return ops.supportedOps();
     }
 
+    /** The op table this instance differentiates with. */
+    OpRegistry registry() {
+        return ops;
+    }
+
     /** The spec registered for {@code domain}:{@code opType} ("" or "ai.onnx" for ONNX). */
     public Optional<OpSpec> spec(String domain, String opType) {
         return ops.spec(domain, opType);

@@ -15,7 +15,8 @@ public interface GradientRule {
     /**
      * Whether input {@code index} of {@code node} can carry a gradient at all. Inputs that cannot (indices, shapes,
      * axes, masks) are never differentiated through, so nothing upstream of them is visited. Integer and bool
-     * tensors are excluded regardless.
+     * tensors are excluded regardless. {@link Autodiff#withRule} narrows the op's {@link OpSpec#inputs()} with
+     * this; built-in ops declare their inputs in their {@link OpSpec} instead.
      */
     default boolean isDifferentiableInput(Node node, int index) {
         return true;

@@ -1,0 +1,115 @@
+package dev.rectify.autodiff;
+
+import static dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType.FLOAT;
+import static dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType.INT64;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.rectify.onnx.Graph;
+import dev.rectify.onnx.GraphBuilder;
+import dev.rectify.onnx.Node;
+import dev.rectify.onnx.Tensors;
+import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/** Shape and type inference through the registry's shape functions, and the typed Shape/Dim values. */
+class ShapeInferenceTest {
+    private static TensorInfo infer(GraphBuilder b, int opset) {
+        Graph g = b.graph();
+        return TensorInfo.infer(g, g.topologicalOrder(), opset, registry());
+    }
+
+    private static OpRegistry registry() {
+        return Autodiff.withDefaultRules().registry();
+    }
+
+    private static String shape(TensorInfo info, String t) {
+        return info.shape(t).map(Shape::toString).orElse("unknown rank");
+    }
+
+    @Test
+    void broadcastingKeepsSymbolicNamesAndNumbers() {
+        Shape a = Shape.of(Dim.symbolic("B"), Dim.of(1), Dim.of(4));
+        Shape b = Shape.of(Dim.of(3), Dim.of(1));
+        assertEquals("[B, 3, 4]", Shape.broadcast(List.of(a, b)).toString());
+        assertEquals("[?]", Shape.broadcast(List.of(Shape.of(Dim.symbolic("B")), Shape.of(Dim.symbolic("S"))))
+                .toString(), "two different names decide nothing");
+        assertEquals("[?, 4]", Shape.broadcast(List.of(Shape.of(Dim.unknown(), Dim.of(1)), Shape.of(4))).toString());
+        assertEquals(Optional.empty(), a.sizes());
+        assertEquals(2, Shape.of(2, 3).with(-1, Dim.of(3)).axis(-1) + 1);
+        assertThrows(RuntimeException.class, () -> Shape.of(2, 3).axis(2));
+        assertTrue(Dim.symbolic("B").provablyEquals(Dim.symbolic("B")));
+        assertTrue(!Dim.unknown().provablyEquals(Dim.unknown()));
+    }
+
+    @Test
+    void movementOpsFollowTheirConstants() {
+        GraphBuilder b = GraphBuilder.create("g").input("x", FLOAT, "B", 6, 4);
+        b.initializer(Tensors.ofLongs("shp", new long[] {0, -1, 2}, 3));
+        b.node("Reshape", List.of("x", "shp"), List.of("r"));
+        b.initializer(Tensors.ofLongs("st", new long[] {5}, 1));
+        b.initializer(Tensors.ofLongs("en", new long[] {0}, 1));
+        b.initializer(Tensors.ofLongs("ax", new long[] {1}, 1));
+        b.initializer(Tensors.ofLongs("step", new long[] {-2}, 1));
+        b.node("Slice", List.of("x", "st", "en", "ax", "step"), List.of("sl"));
+        b.node("Split", List.of("x"), List.of("p0", "p1", "p2")).attr("axis", 1L).attr("num_outputs", 3L);
+        b.node("Unsqueeze", List.of("x", "ax"), List.of("u"));
+        b.node("Transpose", List.of("u"), List.of("t")).attrInts("perm", 3, 1, 0, 2);
+        b.node("Concat", List.of("x", "x"), List.of("c")).attr("axis", -1L);
+        b.node("ReduceMean", List.of("x", "ax"), List.of("m")).attr("keepdims", 0L);
+        b.initializer(Tensors.ofLongs("idx", new long[] {0, 1, 1}, 3));
+        b.node("Gather", List.of("x", "idx"), List.of("gx")).attr("axis", 2L);
+        b.node("Shape", List.of("x"), List.of("s"));
+        b.node("Equal", List.of("x", "c"), List.of("eq"));
+        TensorInfo info = infer(b, 18);
+        assertEquals("[B, ?, 2]", shape(info, "r"), "-1 stays unknown with a symbolic dim; 0 copies it");
+        assertEquals("[B, 3, 4]", shape(info, "sl"), "indices 5, 3, 1");
+        assertEquals("[B, 2, 4]", shape(info, "p2"));
+        assertEquals("[B, 1, 6, 4]", shape(info, "u"));
+        assertEquals("[4, 1, B, 6]", shape(info, "t"));
+        assertEquals("[B, 6, 8]", shape(info, "c"));
+        assertEquals("[B, 4]", shape(info, "m"));
+        assertEquals("[B, 6, 3]", shape(info, "gx"));
+        assertEquals("[3]", shape(info, "s"));
+        assertEquals(INT64.getNumber(), info.type("s"));
+        assertEquals(DataType.BOOL.getNumber(), info.type("eq"));
+        assertEquals(FLOAT.getNumber(), info.type("p1"));
+    }
+
+    @Test
+    void reshapeWithKnownDimsSolvesMinusOne() {
+        GraphBuilder b = GraphBuilder.create("g").input("x", FLOAT, 2, 6, 4);
+        b.initializer(Tensors.ofLongs("shp", new long[] {0, -1, 2}, 3));
+        b.node("Reshape", List.of("x", "shp"), List.of("r"));
+        b.input("v", FLOAT, 3);
+        b.node("MatMul", List.of("x", "v"), List.of("xv"));
+        TensorInfo info = infer(b, 17);
+        assertEquals("[2, 12, 2]", shape(info, "r"));
+        assertEquals("[2, 6]", shape(info, "xv"), "MatMul by a vector drops the last axis");
+    }
+
+    @Test
+    void anOpWithoutASpecLeavesItsOutputsExplicitlyUnknown() {
+        GraphBuilder b = GraphBuilder.create("g").input("x", FLOAT, 2, 3);
+        b.node(Node.of("Mystery", List.of("x"), List.of("y")).domain("acme"));
+        b.node("Relu", List.of("y"), List.of("z"));
+        TensorInfo info = infer(b, 17);
+        assertEquals(0, info.type("y"));
+        assertEquals(-1, info.rank("y"));
+        assertEquals(Optional.empty(), info.shape("z"), "unknown propagates instead of failing");
+    }
+
+    @Test
+    void contradictionsAreErrorsNotUnknowns() {
+        GraphBuilder b = GraphBuilder.create("g").input("x", FLOAT, 6, 4);
+        b.initializer(Tensors.ofLongs("sizes", new long[] {2, 2}, 2));
+        b.node(Node.of("Split", List.of("x", "sizes"), List.of("a", "b", "c")).name("split3"));
+        ShapeInferenceException e = assertThrows(ShapeInferenceException.class, () -> infer(b, 18));
+        assertEquals("split3", e.nodeName());
+        assertTrue(e.input().contains("'sizes'"), e.input());
+        assertTrue(e.getMessage().contains("2 sizes for 3 outputs"), e.getMessage());
+    }
+}
