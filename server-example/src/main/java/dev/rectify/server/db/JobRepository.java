@@ -20,4 +20,20 @@ public interface JobRepository extends CrudRepository<JobRecord, String> {
     /** Sets the status to {@code to} only where it is {@code from}; returns the rows changed (0: someone else did). */
     @Query("UPDATE rf_jobs SET status = :to WHERE id = :id AND status = :from")
     long claim(String id, String from, String to);
+
+    /** Asks for job {@code id} to be cancelled (only this column: a replica writing progress does not undo it). */
+    @Query("UPDATE rf_jobs SET cancel_requested = TRUE WHERE id = :id")
+    long requestCancel(String id);
+
+    /** Records a running job's progress (only these columns). */
+    @Query("UPDATE rf_jobs SET last_step = :step, total_steps = :total WHERE id = :id")
+    long progress(String id, int step, int total);
+
+    /** Records the SDK's fingerprint of a job's inputs (only this column). */
+    @Query("UPDATE rf_jobs SET fingerprint = :fingerprint WHERE id = :id")
+    long fingerprint(String id, String fingerprint);
+
+    /** Records when a job first started (kept when it resumes). */
+    @Query("UPDATE rf_jobs SET started_at = :at WHERE id = :id AND started_at IS NULL")
+    long started(String id, long at);
 }
