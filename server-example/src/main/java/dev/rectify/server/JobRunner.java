@@ -253,7 +253,7 @@ public class JobRunner implements ApplicationEventListener<ServerStartupEvent> {
         JobSpec spec = JobSpec.fromJson(j.getHyperparameters());
         boolean resumed = j.getStartedAt() != null;
         jobs.started(id, System.currentTimeMillis());
-        events.message(id, resumed ? "Fine-tuning job resumed" : "Fine-tuning job started");
+        events.message(id, (resumed ? "Fine-tuning job resumed" : "Fine-tuning job started") + " on replica " + settings.replicaId());
         try {
             List<Example> train = files.examples(j.getTrainingFile());
             FineTuneOptions.Builder b = spec.options().seed(j.getSeed());
