@@ -25,6 +25,8 @@ import jakarta.inject.Singleton;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -46,6 +48,12 @@ import org.slf4j.LoggerFactory;
  * fine-tunes cannot be served that way: each is merged into a private copy of the base graph, kept in a bounded cache
  * ({@code rectify.adapters.cache-size}) and reference-counted so eviction never closes one a request is using. Pinned
  * adapters stay loaded either way.
+ *
+ * <p>Replicas share the adapters folder and the store ({@code rectify.store.dir}) and the records: an adapter
+ * registered by one is served by the others as soon as a request names it. Pin, unpin, unload and delete change the
+ * record (and the shared store) on the replica asked, then signal the others ({@link ClusterSignals}), which apply
+ * the record's new state to what they hold in memory ({@link #refresh}). Unreferenced stored adapters are pruned at
+ * startup only when older than an hour (another replica may be registering one).
  */
 @Singleton
 public class AdapterRegistry {
@@ -67,7 +75,10 @@ public class AdapterRegistry {
     private final AtomicLong mergedHits = new AtomicLong();
     private final AtomicLong mergedMisses = new AtomicLong();
 
-    public AdapterRegistry(BaseModel base, Settings settings, AdapterRepository repo, MeterRegistry meters) {
+    private final ClusterSignals signals;
+
+    public AdapterRegistry(BaseModel base, Settings settings, AdapterRepository repo, MeterRegistry meters, ClusterSignals signals) {
+        this.signals = signals;
         this.base = base;
         this.baseName = ModelFactory.modelName(settings, base);
         this.settings = settings;
@@ -116,6 +127,67 @@ public class AdapterRegistry {
             multi.close();
             throw e;
         }
+        signals.on("adapter", this::refresh);
+        signals.on("adapter-unload", this::unloadedElsewhere);
+    }
+
+    /**
+     * Applies another replica's change of adapter {@code name} to this replica's memory: a deleted record is
+     * forgotten (its files and stored copy were deleted by that replica), a pinned one is loaded and kept, an
+     * unpinned one may be evicted again.
+     */
+    synchronized void refresh(String name) {
+        Optional<AdapterRecord> rec = repo.findById(name);
+        if (rec.isEmpty()) {
+            fullNames.remove(name);
+            String id = loraIds.remove(name);
+            if (id != null && !anyUses(id, name)) {
+                multi.cache().invalidate(id);
+            }
+            Loaded p = pinned.remove(name);
+            if (p != null) {
+                p.retire();
+            }
+            cache.invalidate(name);
+            return;
+        }
+        AdapterRecord r = rec.get();
+        if (!loraIds.containsKey(name) && !fullNames.contains(name)) {
+            if (!r.isPinned()) {
+                return; // not held here
+            }
+            index(r);
+        }
+        String id = loraIds.get(name);
+        if (id != null) {
+            if (r.isPinned()) {
+                multi.pin(id);
+            } else if (!anyPinned(id, name)) {
+                multi.unpin(id);
+            }
+            return;
+        }
+        if (r.isPinned()) {
+            if (!pinned.containsKey(name)) {
+                cache.invalidate(name);
+                pinned.put(name, load(r));
+            }
+        } else {
+            Loaded l = pinned.remove(name);
+            if (l != null) {
+                l.retire();
+            }
+        }
+    }
+
+    /** Another replica unloaded adapter {@code name}: drops it from this replica's memory too. */
+    synchronized void unloadedElsewhere(String name) {
+        refresh(name);
+        String id = loraIds.get(name);
+        if (id != null && !anyPinned(id, name)) {
+            multi.cache().invalidate(id);
+        }
+        cache.invalidate(name);
     }
 
     /**
@@ -160,8 +232,9 @@ public class AdapterRegistry {
                 used.add(r.getAdapterId());
             }
         }
+        Instant recent = Instant.now().minus(Duration.ofHours(1));
         for (var info : multi.store().list()) {
-            if (!used.contains(info.id())) {
+            if (!used.contains(info.id()) && info.created() != null && info.created().isBefore(recent)) {
                 try {
                     multi.unpin(info.id());
                     multi.delete(info.id());
@@ -181,7 +254,8 @@ public class AdapterRegistry {
 
     /** Whether a record other than {@code except} is served from store id {@code id}. */
     private boolean anyUses(String id, String except) {
-        return loraIds.entrySet().stream().anyMatch(e -> !e.getKey().equals(except) && e.getValue().equals(id));
+        return loraIds.entrySet().stream().anyMatch(e -> !e.getKey().equals(except) && e.getValue().equals(id))
+                || repo.listOrderBySeq().stream().anyMatch(x -> !x.getName().equals(except) && id.equals(x.getAdapterId()));
     }
 
     public String baseName() {
@@ -329,8 +403,14 @@ public class AdapterRegistry {
         }
     }
 
-    /** Drops the adapter from memory (it loads again on the next request); also unpins it. */
-    public synchronized AdapterRecord unload(String name) {
+    /** Drops the adapter from memory on every replica (it loads again on the next request); also unpins it. */
+    public AdapterRecord unload(String name) {
+        AdapterRecord r = unloadHere(name);
+        signals.publish("adapter-unload", name);
+        return r;
+    }
+
+    private synchronized AdapterRecord unloadHere(String name) {
         AdapterRecord r = repo.findById(name).orElseThrow(() -> unknown(name));
         if (r.isPinned()) {
             r.setPinned(false);
@@ -349,7 +429,14 @@ public class AdapterRegistry {
         return r;
     }
 
-    public synchronized AdapterRecord pin(String name, boolean pin) {
+    /** Pins (keeps loaded) or unpins the adapter on every replica. */
+    public AdapterRecord pin(String name, boolean pin) {
+        AdapterRecord r = pinHere(name, pin);
+        signals.publish("adapter", name);
+        return r;
+    }
+
+    private synchronized AdapterRecord pinHere(String name, boolean pin) {
         AdapterRecord r = repo.findById(name).orElseThrow(() -> unknown(name));
         r.setPinned(pin);
         repo.update(r);
@@ -379,9 +466,18 @@ public class AdapterRegistry {
         return r;
     }
 
-    /** Unregisters the adapter and deletes its files (and its stored copy, unless another name serves it). */
-    public synchronized AdapterRecord delete(String name) {
-        AdapterRecord r = unload(name);
+    /**
+     * Unregisters the adapter and deletes its files (and its stored copy, unless another name serves it); every
+     * replica stops serving it.
+     */
+    public AdapterRecord delete(String name) {
+        AdapterRecord r = deleteHere(name);
+        signals.publish("adapter", name);
+        return r;
+    }
+
+    private synchronized AdapterRecord deleteHere(String name) {
+        AdapterRecord r = unloadHere(name);
         repo.deleteById(name);
         forget(name);
         Path dir = directory(r);

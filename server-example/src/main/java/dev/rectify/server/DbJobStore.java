@@ -15,12 +15,10 @@ import java.util.Optional;
  * {@link JobRunner}, which first registers the job's model and records its events.
  */
 final class DbJobStore implements JobStore {
-    private final JobQueue queue;
     private final JobRepository jobs;
     private final Path runs;
 
-    DbJobStore(JobQueue queue, JobRepository jobs, Path runs) {
-        this.queue = queue;
+    DbJobStore(JobRepository jobs, Path runs) {
         this.jobs = jobs;
         this.runs = runs;
     }
@@ -38,7 +36,7 @@ final class DbJobStore implements JobStore {
 
     @Override
     public void save(JobState state) {
-        queue.update(state.id(), r -> r.setFingerprint(state.fingerprint()));
+        jobs.fingerprint(state.id(), state.fingerprint());
     }
 
     @Override

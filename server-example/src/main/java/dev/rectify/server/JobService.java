@@ -31,9 +31,11 @@ public class JobService {
     private final FileService files;
     private final AdapterRegistry models;
     private final MeterRegistry meters;
+    private final ClusterSignals signals;
 
     public JobService(Settings settings, JobRepository jobs, JobQueue queue, JobRunner runner, JobEvents events, FileService files,
-            AdapterRegistry models, MeterRegistry meters) {
+            AdapterRegistry models, MeterRegistry meters, ClusterSignals signals) {
+        this.signals = signals;
         this.settings = settings;
         this.jobs = jobs;
         this.queue = queue;
@@ -168,7 +170,10 @@ public class JobService {
         return events.checkpoints(jobId, before, limit);
     }
 
-    /** Cancels a queued job at once, or a running one at its next step (waits up to 10 s for it to stop). */
+    /**
+     * Cancels a queued job at once, or a running one at its next step: on this replica it waits up to 10 s for it to
+     * stop; on another, the request is recorded and signalled, and that replica stops it.
+     */
     public JobRecord cancel(String id) {
         JobStatus s = status(id);
         if (s.isTerminal()) {
@@ -179,12 +184,14 @@ public class JobService {
                     + " and cannot be cancelled");
         }
         // the flag first, then the handle: a worker claiming the job now registers its handle, then reads the flag
-        queue.update(id, r -> r.setCancelRequested(true));
+        jobs.requestCancel(id);
         if (queue.cancelQueued(id)) {
             return get(id);
         }
         events.message(id, "Cancellation requested");
-        runner.cancel(id);
+        if (!runner.cancel(id)) {
+            signals.publish("cancel", id); // the replica running it stops it at its next step
+        }
         return get(id);
     }
 
@@ -201,12 +208,14 @@ public class JobService {
             throw ApiException.invalid("fine_tuning_job_id", "job_not_pausable", "the job has already " + s.wire()
                     + " and cannot be paused");
         }
-        queue.update(id, r -> r.setPauseRequested(true));
+        jobs.requestPause(id);
         if (queue.pauseQueued(id)) {
             return get(id);
         }
         events.message(id, "Pause requested: the job stops at its next checkpoint");
-        runner.pause(id);
+        if (!runner.pause(id)) {
+            signals.publish("pause", id); // the replica running it stops it at its next checkpoint
+        }
         return get(id);
     }
 

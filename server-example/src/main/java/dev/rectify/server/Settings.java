@@ -5,11 +5,15 @@ import dev.rectify.server.config.InferenceConfig;
 import dev.rectify.server.config.JobsConfig;
 import dev.rectify.server.config.LimitsConfig;
 import dev.rectify.server.config.RateLimitConfig;
+import dev.rectify.server.config.ReplicaConfig;
 import dev.rectify.server.config.SecurityConfig;
 import dev.rectify.server.config.ServerConfig;
+import dev.rectify.server.config.StoreConfig;
+import dev.rectify.job.SharedStore;
 import jakarta.inject.Singleton;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.UUID;
 
 /**
  * The server's settings in one place: the {@code rectify.*} groups of application.yml (documented there), each bound
@@ -45,10 +49,18 @@ public final class Settings {
     private final int maxUriLength;
     private final Duration requestTimeout;
     private final RateLimitConfig rateLimit;
+    private final SharedStore store;
+    private final String replicaId;
+    private final Duration lease;
+    private final Duration signalPoll;
 
     public Settings(ServerConfig server, SecurityConfig security, LimitsConfig limits, InferenceConfig inference,
-            AdaptersConfig adapters, JobsConfig jobs, RateLimitConfig rateLimit) {
+            AdaptersConfig adapters, JobsConfig jobs, RateLimitConfig rateLimit, StoreConfig store, ReplicaConfig replica) {
         this.dataDir = Path.of(server.dataDir()).toAbsolutePath().normalize();
+        this.store = SharedStore.open(store.dir().isBlank() ? dataDir : Path.of(store.dir().strip()));
+        this.replicaId = replica.id().isBlank() ? "replica-" + UUID.randomUUID().toString().substring(0, 8) : replica.id().strip();
+        this.lease = replica.lease().compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1) : replica.lease();
+        this.signalPoll = replica.signalPoll().compareTo(Duration.ofMillis(50)) < 0 ? Duration.ofMillis(50) : replica.signalPoll();
         this.model = server.model().strip();
         this.modelName = server.modelName().strip();
         this.device = server.device();
@@ -85,11 +97,19 @@ public final class Settings {
     }
 
     public Path dataDir() { return dataDir; }
-    public Path filesDir() { return dataDir.resolve("files"); }
-    public Path runsDir() { return dataDir.resolve("runs"); }
-    public Path adaptersDir() { return dataDir.resolve("adapters"); }
+    /** The store shared by replicas ({@code rectify.store.dir}; the data folder when not set). */
+    public SharedStore store() { return store; }
+    public Path filesDir() { return store.filesDir(); }
+    public Path runsDir() { return store.runsDir(); }
+    public Path adaptersDir() { return store.adaptersDir(); }
     /** The content-addressed store the multi-LoRA model serves LoRA adapters from. */
-    public Path adapterStoreDir() { return dataDir.resolve("adapter-store"); }
+    public Path adapterStoreDir() { return store.adapterStoreDir(); }
+    /** This replica's id: the owner named in the leases of the jobs it runs. */
+    public String replicaId() { return replicaId; }
+    /** How long a job's lease lasts unless renewed (renewed every third of it). */
+    public Duration lease() { return lease; }
+    /** How often replicas look for signals (cancel, pin, unload, delete) without a PostgreSQL notification. */
+    public Duration signalPoll() { return signalPoll; }
     public String model() { return model; }
     public String modelName() { return modelName; }
     public String device() { return device; }
