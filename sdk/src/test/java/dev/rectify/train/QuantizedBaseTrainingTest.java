@@ -9,6 +9,8 @@ import dev.rectify.TestModels;
 import dev.rectify.core.Objective;
 import dev.rectify.lora.LoraConfig;
 import dev.rectify.lora.LoraInjector;
+import dev.rectify.lora.LoraSlot;
+import dev.rectify.lora.MultiLoraGraph;
 import dev.rectify.lora.LoraTarget;
 import dev.rectify.model.BaseModel;
 import dev.rectify.generate.Generation;
@@ -23,6 +25,8 @@ import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
 import dev.rectify.ort.CheckpointState;
 import dev.rectify.ort.Device;
 import dev.rectify.ort.InferenceSession;
+import dev.rectify.ort.LoraAdapter;
+import dev.rectify.ort.RunOptions;
 import dev.rectify.ort.OptimizationLevel;
 import dev.rectify.ort.Outputs;
 import dev.rectify.ort.SessionOptimizerExport;
@@ -244,6 +248,66 @@ class QuantizedBaseTrainingTest {
             System.out.println("int4 bundled model: '12+7=' -> '" + g4.text() + "'");
             assertTrue(g4.completionTokens() > 0);
             assertArrayEquals(gf.tokenIds(), g4.tokenIds(), "greedy tokens of the int4 model and its float32 twin");
+        }
+    }
+
+    /** An adapter served as branches (MultiLoraGraph) on the 4-bit base gives the float32 twin's served logits. */
+    @Test
+    void anAdapterServesOnTheInt4Base() {
+        MultiLoraGraph.Built q4 = MultiLoraGraph.build(asym.int4(), LoraConfig.LLAMA_TARGETS);
+        MultiLoraGraph.Built f32 = MultiLoraGraph.build(asym.dequantized(), LoraConfig.LLAMA_TARGETS);
+        assertEquals(f32.layout().slots().keySet(), q4.layout().slots().keySet());
+        assertEquals(6 * 7, q4.layout().slots().size());
+        Map<String, float[]> weights = new HashMap<>();
+        Map<String, long[]> shapes = new HashMap<>();
+        Random r = new Random(17);
+        for (LoraSlot slot : q4.layout().slots().values()) {
+            float[] a = new float[(int) (4 * slot.inFeatures())];
+            float[] b = new float[(int) (slot.outFeatures() * 4)];
+            for (float[] v : List.of(a, b)) {
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = (float) (r.nextGaussian() * 0.05);
+                }
+            }
+            weights.put(slot.loraA(), a);
+            shapes.put(slot.loraA(), new long[] {4, slot.inFeatures()});
+            weights.put(slot.loraB(), b);
+            shapes.put(slot.loraB(), new long[] {slot.outFeatures(), 4});
+        }
+        float[] l4 = served(q4, weights, shapes);
+        float[] lf = served(f32, weights, shapes);
+        float[] plain = served(q4, null, null);
+        double max = 0;
+        double diff = 0;
+        double moved = 0;
+        for (int i = 0; i < lf.length; i++) {
+            max = Math.max(max, Math.abs(lf[i]));
+            diff = Math.max(diff, Math.abs(lf[i] - l4[i]));
+            moved = Math.max(moved, Math.abs(l4[i] - plain[i]));
+        }
+        System.out.printf("adapter on the int4 base: max |logit diff| vs float32 twin %.2e, adapter moved logits by %.2f%n",
+                diff, moved);
+        assertTrue(moved > 0.1, "the adapter changes the output");
+        assertTrue(diff <= 1e-4 * max, "served logits " + diff);
+    }
+
+    static float[] served(MultiLoraGraph.Built built, Map<String, float[]> weights, Map<String, long[]> shapes) {
+        Map<String, Tensor> feeds = Map.of("input_ids", Tensor.ofLongs(BATCH.ids, BATCH.b, BATCH.s),
+                "attention_mask", Tensor.ofLongs(BATCH.mask, BATCH.b, BATCH.s),
+                "position_ids", Tensor.ofLongs(BATCH.pos, BATCH.b, BATCH.s));
+        try (InferenceSession s = InferenceSession.fromBytes(built.model().toBytes(), "served", CPU)) {
+            if (weights == null) {
+                try (Outputs o = s.run(feeds, List.of("logits"))) {
+                    return o.get("logits").toFloats();
+                }
+            }
+            try (LoraAdapter la = LoraAdapter.fromBytes(built.layout().toOnnxAdapter("a", 4, 8, weights, shapes), "a");
+                    RunOptions ro = new RunOptions().activate(la);
+                    Outputs o = s.run(feeds, List.of("logits"), ro)) {
+                return o.get("logits").toFloats();
+            }
+        } finally {
+            feeds.values().forEach(Tensor::close);
         }
     }
 
