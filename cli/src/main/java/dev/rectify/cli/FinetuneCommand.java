@@ -207,14 +207,20 @@ final class FinetuneCommand implements Callable<Integer> {
             Path target = out != null ? out : Path.of("adapters", adapter.id().substring(0, 16));
             AdapterFiles.write(adapter, target);
             TrainingResult result = adapter.result().orElseThrow();
-            FineTuneOptions used = b.build();
-            int trainCount = examples.size() - TrainingSetup.heldOutCount(examples.size(), used);
-            int stepsPerEpoch = (trainCount + used.batchSize() - 1) / used.batchSize();
-            TrainerState.write(TrainerState.of(result, used, stepsPerEpoch), target);
-            Map<String, List<TrainingProgress>> curves = Map.of(adapter.objective().map(Objective::toString).orElse("run"),
-                    result.history());
-            Charts.trainingCurves(curves, target.resolve("training_objective.png"), target.resolve("training_nll.png"));
-            Charts.learningRate(curves, target.resolve("learning_rate.png"));
+            if (result.history().isEmpty()) {
+                // an identical earlier fine-tune's stored adapter was returned: nothing trained, nothing to log
+                err.println("note: reused the stored adapter of an identical earlier fine-tune; no training ran, so no "
+                        + TrainerState.FILE + " or plots (give --run-dir to train again)");
+            } else {
+                FineTuneOptions used = b.build();
+                int trainCount = examples.size() - TrainingSetup.heldOutCount(examples.size(), used);
+                int stepsPerEpoch = (trainCount + used.batchSize() - 1) / used.batchSize();
+                TrainerState.write(TrainerState.of(result, used, stepsPerEpoch), target);
+                Map<String, List<TrainingProgress>> curves = Map.of(adapter.objective().map(Objective::toString).orElse("run"),
+                        result.history());
+                Charts.trainingCurves(curves, target.resolve("training_objective.png"), target.resolve("training_nll.png"));
+                Charts.learningRate(curves, target.resolve("learning_rate.png"));
+            }
             EvalMetrics before = adapter.result().orElseThrow().initialEval();
             EvalMetrics after = adapter.result().orElseThrow().finalEval();
             o.printf("adapter %s (%s, %d trained parameters) written to %s%n", adapter.id().substring(0, 16),

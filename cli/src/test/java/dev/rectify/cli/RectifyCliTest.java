@@ -137,7 +137,7 @@ class RectifyCliTest {
                 "q_proj,v_proj", "--lora-dropout", "0.1", "--warmup-ratio", "0.5", "--lr-scheduler-type", "linear",
                 "--learning-rate", "1e-3", "--weight-decay", "0.05", "--max-grad-norm", "0.5", "--eval-steps", "2",
                 "--patience", "5", "--batch-size", "4", "--micro-batch-size", "2", "--eval-data", eval.toString(),
-                "--out", out.toString());
+                "--run-dir", dir.resolve("run").toString(), "--out", out.toString()); // own run folder: always trains
         assertEquals(0, ft.code(), ft.err());
         JsonNode config = new ObjectMapper().readTree(out.resolve("adapter_config.json").toFile());
         assertEquals(0.1, config.get("lora_dropout").asDouble());
