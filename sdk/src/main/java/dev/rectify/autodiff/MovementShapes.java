@@ -155,7 +155,10 @@ public final class MovementShapes {
                 continue;
             }
             if (si.get().rank() != out.size()) {
-                throw ctx.fail(k, "Concat inputs must have the same rank (" + out.size() + ")");
+                // ONNX requires equal ranks, but exporters write value_info that ONNX Runtime ignores and that can
+                // be wrong (a 1-D constant declared a scalar): the size along the axis is then unknown, not an error
+                known = false;
+                continue;
             }
             for (int i = 0; i < out.size(); i++) {
                 if (out.get(i) instanceof Dim.Unknown && i != a) {

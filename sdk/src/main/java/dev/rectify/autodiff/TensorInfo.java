@@ -38,6 +38,15 @@ final class TensorInfo {
             info.types.put(t.getName(), t.getDataType());
             info.shapes.put(t.getName(), Shape.of(Tensors.dims(t)));
         }
+        for (Node n : order) {
+            // a Constant's value is the truth, whatever value_info says (exporters write wrong ones)
+            if (n.isDefaultDomain() && n.opType().equals("Constant") && !n.outputs().isEmpty()) {
+                graph.constant(n.output(0)).ifPresent(t -> {
+                    info.types.put(n.output(0), t.getDataType());
+                    info.shapes.put(n.output(0), Shape.of(Tensors.dims(t)));
+                });
+            }
+        }
         for (List<ValueInfoProto> list : List.of(graph.inputs(), graph.valueInfos(), graph.outputs())) {
             for (ValueInfoProto v : list) {
                 info.declare(v);

@@ -112,4 +112,15 @@ class ShapeInferenceTest {
         assertTrue(e.input().contains("'sizes'"), e.input());
         assertTrue(e.getMessage().contains("2 sizes for 3 outputs"), e.getMessage());
     }
+
+    @Test
+    void aConstantsValueBeatsAWrongDeclaration() {
+        // exporters can declare a 1-D Constant a scalar; ONNX Runtime ignores value_info, so must inference
+        GraphBuilder b = GraphBuilder.create("g").input("x", INT64, 3).valueInfo("one", INT64);
+        b.node("Constant", List.of(), List.of("one")).attr("value", Tensors.ofLongs(null, new long[] {1}, 1));
+        b.node("Concat", List.of("x", "one"), List.of("c")).attr("axis", 0L);
+        TensorInfo info = infer(b, 17);
+        assertEquals("[1]", shape(info, "one"));
+        assertEquals("[4]", shape(info, "c"));
+    }
 }
