@@ -11,6 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 WORK=$(mktemp -d /tmp/rectify-replicas.XXXXXX)
+chmod 755 "$WORK"   # PostgreSQL runs as nobody when this runs as root
 API=replicas-api-key
 ADMIN=replicas-admin-key
 LOAD=${1:-}
@@ -40,8 +41,10 @@ as_pg "$PGBIN/initdb" -D "$WORK/pg/data" -U postgres -A trust -E UTF8 --no-local
 as_pg "$PGBIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/log" -o "-p $PGPORT -h 127.0.0.1 -k $WORK/pg -F" -w start >/dev/null
 
 # 2. the server jar, built once
-mvn -B -q -pl server-example -am -DskipTests package
-JAR=$ROOT/server-example/target/rectify-server-example-0.1.0-SNAPSHOT.jar
+[ -n "${SKIP_BUILD:-}" ] || mvn -B -q -pl server-example -am -DskipTests package
+JAR=$ROOT/server-example/target/rectify-server-example-0.1.0-SNAPSHOT-shaded.jar   # the runnable one (all dependencies)
+[ -f "$JAR" ] || JAR=$ROOT/server-example/target/rectify-server-example-0.1.0-SNAPSHOT.jar
+
 
 start() { # name port
   mkdir -p "$WORK/$1"
