@@ -33,8 +33,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>With a {@link JobStore}, a job submitted under the id of an earlier one with the same fingerprint is
  * <em>reused</em> when that one succeeded and its output is intact, and <em>resumed</em> from its last checkpoint
- * otherwise; a different fingerprint starts over (its old checkpoints are deleted). A finished job's checkpoints are
- * deleted. With an {@link AdapterStore} (and neither a job store nor a caller-managed run folder), identical
+ * otherwise; a different fingerprint starts over (its old checkpoints are deleted). A run folder keeps the newest
+ * {@link FineTuneOptions#keepCheckpoints()} checkpoints; a finished job's are deleted unless the service keeps them
+ * ({@link Builder#keepFinishedCheckpoints}). With an {@link AdapterStore} (and neither a job store nor a caller-managed run folder), identical
  * requests are served from the store and concurrent identical ones train once.
  */
 public final class FineTuneService implements AutoCloseable {
@@ -43,6 +44,7 @@ public final class FineTuneService implements AutoCloseable {
     private final AdapterStore adapters;
     private final int parallelism;
     private final String threadName;
+    private final boolean keepFinishedCheckpoints;
     private ExecutorService pool;
 
     private FineTuneService(Builder b) {
@@ -50,6 +52,7 @@ public final class FineTuneService implements AutoCloseable {
         this.adapters = b.adapters;
         this.parallelism = b.parallelism;
         this.threadName = b.threadName;
+        this.keepFinishedCheckpoints = b.keepFinishedCheckpoints;
     }
 
     public static Builder builder() {
@@ -209,10 +212,13 @@ public final class FineTuneService implements AutoCloseable {
         }
     }
 
-    /** Records success, then deletes {@code runDir} (when not null), then tells listeners and completes the result. */
+    /**
+     * Records success, then deletes {@code runDir} (when not null and finished jobs' checkpoints are not kept), then
+     * tells listeners and completes the result.
+     */
     private void succeed(FineTuneJob job, JobState state, Adapter a, Path runDir, String message) {
         save(state.with(JobStatus.SUCCEEDED, null));
-        if (runDir != null) {
+        if (runDir != null && !keepFinishedCheckpoints) {
             deleteQuietly(runDir);
         }
         job.status(JobStatus.SUCCEEDED);
@@ -277,6 +283,7 @@ public final class FineTuneService implements AutoCloseable {
         private AdapterStore adapters;
         private int parallelism = 1;
         private String threadName = "rectify-finetune";
+        private boolean keepFinishedCheckpoints;
 
         private Builder() {
         }
@@ -305,6 +312,15 @@ public final class FineTuneService implements AutoCloseable {
         /** The name prefix of the worker threads. */
         public Builder threadName(String name) {
             this.threadName = name;
+            return this;
+        }
+
+        /**
+         * Keep a finished job's checkpoints in its run folder (default false: deleted once the adapter is safe), for
+         * a caller that serves them ({@link CheckpointAdapters}) and deletes them by its own retention policy.
+         */
+        public Builder keepFinishedCheckpoints(boolean keep) {
+            this.keepFinishedCheckpoints = keep;
             return this;
         }
 

@@ -53,8 +53,16 @@ public final class TrainingSetup {
         TrainingArtifacts artifacts = ArtifactCache.at(BundledModel.home().resolve("artifacts")).getOrBuild(modelFile, plan);
         Trainer trainer = new Trainer(artifacts, options, base.device().sessionConfig(), base.padTokenId(), options.runDir());
         TrainingResult result = trainer.train(trainEnc, evalEnc);
-        Adapter.Builder b = Adapter.builder().id(id).baseModelHash(base.contentHash()).objective(options.objective())
-                .recipe(options.canonical()).weights(result.weights()).result(result).options(options);
+        return adapter(base, options, targets, Adapter.builder().id(id).recipe(options.canonical()).weights(result.weights())
+                .result(result));
+    }
+
+    /**
+     * The adapter of {@code options} over {@code base} with LoRA over {@code targets} (ignored for a full fine-tune):
+     * {@code b} already holds the id, recipe, weights and (optional) result.
+     */
+    static Adapter adapter(BaseModel base, FineTuneOptions options, Set<String> targets, Adapter.Builder b) {
+        b.baseModelHash(base.contentHash()).objective(options.objective()).options(options);
         if (options.fullFineTuning()) {
             b.kind(Adapter.Kind.FULL);
         } else {

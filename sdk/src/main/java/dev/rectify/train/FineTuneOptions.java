@@ -45,6 +45,7 @@ public final class FineTuneOptions {
     private final Path runDir;
     private final int checkpointEvery;
     private final boolean resume;
+    private final int keepCheckpoints;
     private final ProgressListener onProgress;
     private final CancellationToken cancellation;
     private final int lossChunks;
@@ -81,6 +82,7 @@ public final class FineTuneOptions {
         this.runDir = b.runDir;
         this.checkpointEvery = b.checkpointEvery;
         this.resume = b.resume;
+        this.keepCheckpoints = b.keepCheckpoints;
         this.onProgress = b.onProgress;
         this.cancellation = b.cancellation;
         this.lossChunks = b.lossChunks;
@@ -128,6 +130,7 @@ public final class FineTuneOptions {
         b.runDir = runDir;
         b.checkpointEvery = checkpointEvery;
         b.resume = resume;
+        b.keepCheckpoints = keepCheckpoints;
         b.onProgress = onProgress;
         b.cancellation = cancellation;
         b.lossChunks = lossChunks;
@@ -202,6 +205,8 @@ public final class FineTuneOptions {
     /** Save a checkpoint every this many steps (0: only at the end). */
     public int checkpointEvery() { return checkpointEvery; }
     public boolean resume() { return resume; }
+    /** How many of the newest checkpoints the run folder keeps (default 3; resume uses the newest). */
+    public int keepCheckpoints() { return keepCheckpoints; }
     public ProgressListener onProgress() { return onProgress; }
     public CancellationToken cancellation() { return cancellation; }
 
@@ -241,6 +246,7 @@ public final class FineTuneOptions {
         private Path runDir;
         private int checkpointEvery;
         private boolean resume;
+        private int keepCheckpoints = 3;
         private ProgressListener onProgress = p -> { };
         private CancellationToken cancellation = new CancellationToken();
         private int lossChunks;
@@ -453,6 +459,13 @@ public final class FineTuneOptions {
         public Builder checkpointEvery(int steps) {
             require(steps >= 0, "checkpointEvery must be >= 0, got " + steps);
             this.checkpointEvery = steps;
+            return this;
+        }
+
+        /** Keep the newest {@code n} checkpoints in the run folder (default 3), deleting older ones as new ones land. */
+        public Builder keepCheckpoints(int n) {
+            require(n >= 1, "keepCheckpoints must be >= 1, got " + n);
+            this.keepCheckpoints = n;
             return this;
         }
 

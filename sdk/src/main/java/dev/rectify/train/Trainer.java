@@ -5,6 +5,7 @@ import dev.rectify.core.io.AtomicFile;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rectify.core.InvalidArgumentException;
+import dev.rectify.core.ModelFormatException;
 import dev.rectify.core.RectifyException;
 import dev.rectify.data.EncodedExample;
 import dev.rectify.data.MicroBatch;
@@ -352,7 +353,7 @@ public final class Trainer {
     private void saveCheckpoint(CheckpointState state, LoopState st) {
         try {
             Files.createDirectories(runDir);
-            String name = String.format("step-%08d", st.step);
+            String name = checkpointName(st.step);
             Path tmp = Files.createTempDirectory(runDir, "." + name + ".");
             state.save(tmp.resolve(TrainingArtifacts.CHECKPOINT), true);
             ObjectNode json = new ObjectMapper().createObjectNode();
@@ -381,20 +382,83 @@ public final class Trainer {
                 FileTrees.delete(target);
             }
             Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            Path previous = latestCheckpoint();
             Path pointerTmp = runDir.resolve("." + LATEST + ".tmp");
             Files.writeString(pointerTmp, name);
             AtomicFile.fsync(pointerTmp);
             Files.move(pointerTmp, runDir.resolve(LATEST), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
                     java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             AtomicFile.fsyncDir(runDir);
-            if (previous != null && !previous.equals(target)) {
-                FileTrees.delete(previous);
-            }
+            prune(st.step);
             st.savedAtStep = st.step;
         } catch (IOException e) {
             throw new RectifyException("cannot save a checkpoint in " + runDir + " (the previous one is intact): " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Keeps the checkpoint of {@code newest} and the {@code keepCheckpoints - 1} newest before it; deletes older ones
+     * and any of a later step (left by an abandoned run in the same folder).
+     */
+    private void prune(int newest) throws IOException {
+        List<Integer> older = checkpointSteps(runDir).stream().filter(s -> s < newest).sorted((a, b) -> b - a).toList();
+        List<Integer> drop = new ArrayList<>(older.subList(Math.min(older.size(), options.keepCheckpoints() - 1), older.size()));
+        checkpointSteps(runDir).stream().filter(s -> s > newest).forEach(drop::add);
+        for (int step : drop) {
+            FileTrees.delete(runDir.resolve(checkpointName(step)));
+        }
+    }
+
+    private static String checkpointName(int step) {
+        return String.format("step-%08d", step);
+    }
+
+    /** The steps of the complete checkpoints in {@code runDir}, ascending (empty when it holds none). */
+    public static List<Integer> checkpointSteps(Path runDir) {
+        if (!Files.isDirectory(runDir)) {
+            return List.of();
+        }
+        try (var files = Files.list(runDir)) {
+            return files.filter(d -> d.getFileName().toString().matches("step-\\d{8,}") && Files.isRegularFile(d.resolve(STATE)))
+                    .map(d -> Integer.parseInt(d.getFileName().toString().substring(5))).sorted().toList();
+        } catch (IOException e) {
+            throw new RectifyException("cannot list the checkpoints in " + runDir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The trained parameters of the checkpoint of {@code step} in {@code runDir}, read from its training checkpoint
+     * file without ONNX Runtime. {@code options} must be those the run was made with.
+     *
+     * @throws CheckpointNotFoundException when that checkpoint does not exist (never saved, or deleted since)
+     * @throws CheckpointMismatchException when it was made with other options
+     */
+    public static TrainedWeights checkpointWeights(Path runDir, int step, FineTuneOptions options) {
+        Path dir = runDir.resolve(checkpointName(step));
+        if (!Files.isRegularFile(dir.resolve(STATE))) {
+            throw new CheckpointNotFoundException("no checkpoint of step " + step + " in " + runDir + " (it was never saved or "
+                    + "has been deleted); saved checkpoints: " + checkpointSteps(runDir));
+        }
+        String made;
+        try {
+            made = new ObjectMapper().readTree(dir.resolve(STATE).toFile()).path("options").asText();
+        } catch (IOException e) {
+            throw new RectifyException("cannot read " + dir.resolve(STATE) + ": " + e.getMessage(), e);
+        }
+        if (!options.canonical().equals(made)) {
+            throw new CheckpointMismatchException(dir + " was made with other options (" + made + "), not " + options.canonical());
+        }
+        Path file = dir.resolve(TrainingArtifacts.CHECKPOINT);
+        Map<String, float[]> values = new LinkedHashMap<>();
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        for (CheckpointFile.Entry e : CheckpointFile.read(file).trainable()) {
+            if (e.dataType() != 1 || e.data() == null) {
+                throw ModelFormatException.at(file, "trainable tensor '" + e.name() + "' is not float32 data (type " + e.dataType()
+                        + "): not a checkpoint Rectify wrote");
+            }
+            values.put(e.name(), e.floats());
+            shapes.put(e.name(), e.dims());
+        }
+        return new TrainedWeights(values, shapes);
     }
 
     private LoopState readState(Path dir, CheckpointState state) {
