@@ -160,11 +160,16 @@ class WildModelsTest {
             }
             assertTrue(sc.nllSum() > 0 && Double.isFinite(sc.nllSum()));
         }
-        // eval's entry point encodes examples with the tokenizer's eos, which for the tiny GPT-2 (<|endoftext|>, 50256)
-        // lies outside its 1000-token embedding: a typed error, not an ONNX Runtime crash
+        // the tiny GPT-2's tokenizer eos (<|endoftext|>, 50256) lies outside its 1000-token embedding: eval's entry point
+        // ends completions with the configuration's eos (98) instead, and text outside the vocabulary is a typed error
+        var ok = gpt2.score(List.of(Example.of("The one and the", " two of the new")));
+        assertEquals(gpt2.exampleEncoder(64).encode(0, Example.of("The one and the", " two of the new")).targetCount(),
+                ok.get(0).probabilities().length);
+        long[] encoded = gpt2.exampleEncoder(64).encode(0, Example.of("The one and the", " two of the new")).ids();
+        assertEquals(98L, encoded[encoded.length - 1], "the configuration's eos ends the completion");
         var e = org.junit.jupiter.api.Assertions.assertThrows(dev.rectify.core.InvalidArgumentException.class,
-                () -> gpt2.score(List.of(Example.of("The one and the", " two of the new"))));
-        assertTrue(e.getMessage().contains("50256") && e.getMessage().contains("vocabulary of 1000"), e.getMessage());
+                () -> gpt2.score(List.of(Example.of("The one and the", " Photosynthesis"))));
+        assertTrue(e.getMessage().contains("example 0") && e.getMessage().contains("vocabulary of 1000"), e.getMessage());
     }
 
     @Test
