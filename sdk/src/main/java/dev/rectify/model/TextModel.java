@@ -9,7 +9,7 @@ import dev.rectify.generate.TokenScorer;
 import java.util.List;
 import java.util.function.Consumer;
 
-/** A model that writes text: a {@link BaseModel}, or one with an adapter applied ({@link AdaptedModel}). */
+/** A model that writes text: a {@link BaseModel}, or one with an adapter applied ({@link dev.rectify.adapter.AdaptedModel}). */
 public interface TextModel {
     /** Generates a completion of {@code prompt} (raw text, no chat template). */
     Generation generate(String prompt, Sampling sampling);

@@ -296,7 +296,7 @@ public final class FineTuneOptions {
 
         /**
          * LoRA target modules by name (q_proj, ...; c_attn, c_proj, c_fc for GPT-2 exports). The default,
-         * {@value LoraTargets#ALL_LINEAR}, is every linear projection inside the decoder layers, never the head (or
+         * {@value dev.rectify.lora.LoraTargets#ALL_LINEAR}, is every linear projection inside the decoder layers, never the head (or
          * the model type's usual list when config.json names a known model_type).
          */
         public Builder loraTargets(String... modules) {
