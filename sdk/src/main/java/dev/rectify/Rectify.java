@@ -23,8 +23,7 @@ import java.util.List;
  * }</pre>
  */
 public final class Rectify {
-    private Rectify() {
-    }
+    private Rectify() {}
 
     /** Opens the model folder {@code dir} on the CPU. */
     public static BaseModel open(Path dir) {
@@ -63,7 +62,8 @@ public final class Rectify {
      * {@code store} may be null (no reuse, nothing stored). The 3-argument form uses
      * {@link AdapterStore#defaultStore()}.
      */
-    public static Adapter fineTune(BaseModel base, List<Example> examples, FineTuneOptions options, AdapterStore store) {
+    public static Adapter fineTune(
+            BaseModel base, List<Example> examples, FineTuneOptions options, AdapterStore store) {
         return new FineTuneRun(base, examples, options, store).run();
     }
 

@@ -55,18 +55,28 @@ class WildModelFineTuneTest {
 
     private static void assertFullFineTuningChangesOutputs(Path model, String prompt, String reply) {
         List<Example> examples = Collections.nCopies(8, Example.of(prompt, reply));
-        FineTuneOptions o = FineTuneOptions.builder().fullFineTuning().objective(Objective.SFT).learningRate(1e-2)
-                .maxSteps(6).evalFraction(0).build();
+        FineTuneOptions o = FineTuneOptions.builder()
+                .fullFineTuning()
+                .objective(Objective.SFT)
+                .learningRate(1e-2)
+                .maxSteps(6)
+                .evalFraction(0)
+                .build();
         Sampling greedy = Sampling.greedy().maxNewTokens(8);
         try (BaseModel base = BaseModel.open(model)) {
             Adapter a = Rectify.fineTune(base, examples, o, null);
             List<TrainingProgress> steps = a.result().orElseThrow().history().stream()
-                    .filter(p -> p.phase() == TrainingProgress.Phase.TRAIN).toList();
+                    .filter(p -> p.phase() == TrainingProgress.Phase.TRAIN)
+                    .toList();
             assertEquals(6, steps.size());
-            assertTrue(steps.get(5).loss() < steps.get(0).loss(), model.getFileName() + ": the loss falls: "
-                    + steps.get(0).loss() + " -> " + steps.get(5).loss());
+            assertTrue(
+                    steps.get(5).loss() < steps.get(0).loss(),
+                    model.getFileName() + ": the loss falls: " + steps.get(0).loss() + " -> "
+                            + steps.get(5).loss());
             try (AdaptedModel m = AdaptedModel.of(base, a)) {
-                assertNotEquals(base.generate(prompt, greedy).text(), m.generate(prompt, greedy).text(),
+                assertNotEquals(
+                        base.generate(prompt, greedy).text(),
+                        m.generate(prompt, greedy).text(),
                         model.getFileName() + ": the fine-tuned weights change the greedy continuation");
             }
         }
@@ -74,14 +84,19 @@ class WildModelFineTuneTest {
 
     private static void assertLoraTrainsAndServes(Path model, String prompt, String reply, Path dir) {
         List<Example> examples = Collections.nCopies(8, Example.of(prompt, reply));
-        FineTuneOptions o = FineTuneOptions.builder().objective(Objective.SFT).learningRate(1e-2).maxSteps(10)
-                .evalFraction(0).build();
+        FineTuneOptions o = FineTuneOptions.builder()
+                .objective(Objective.SFT)
+                .learningRate(1e-2)
+                .maxSteps(10)
+                .evalFraction(0)
+                .build();
         Sampling greedy = Sampling.greedy().maxNewTokens(8);
         try (BaseModel base = BaseModel.open(model)) {
             Adapter a = Rectify.fineTune(base, examples, o, null);
             TrainingResult r = a.result().orElseThrow();
             assertEquals(10, r.steps(), "ran its steps");
-            List<TrainingProgress> steps = r.history().stream().filter(p -> p.phase() == TrainingProgress.Phase.TRAIN)
+            List<TrainingProgress> steps = r.history().stream()
+                    .filter(p -> p.phase() == TrainingProgress.Phase.TRAIN)
                     .toList();
             double first = steps.get(0).loss();
             double last = steps.get(steps.size() - 1).loss();
@@ -92,10 +107,15 @@ class WildModelFineTuneTest {
                 merged = m.generate(prompt, greedy).text();
             }
             assertNotEquals(before, merged, "the adapter changes the greedy continuation");
-            try (MultiLoraModel served = MultiLoraModel.builder(base).store(AdapterStore.open(dir.resolve("store")))
-                    .graphCache(dir.resolve("graphs")).build()) {
+            try (MultiLoraModel served = MultiLoraModel.builder(base)
+                    .store(AdapterStore.open(dir.resolve("store")))
+                    .graphCache(dir.resolve("graphs"))
+                    .build()) {
                 String id = served.register(a);
-                assertEquals(merged, served.generate(id, prompt, greedy).text(), "multi-LoRA serving equals the merged model");
+                assertEquals(
+                        merged,
+                        served.generate(id, prompt, greedy).text(),
+                        "multi-LoRA serving equals the merged model");
                 assertEquals(before, served.generate(null, prompt, greedy).text(), "a base request stays the base");
             }
         }

@@ -8,12 +8,13 @@ import java.nio.file.Path;
  * {@code llama-genai-fp16} (ONNX Runtime GenAI model builder). Override the folder with {@code -Drectify.test.wild}.
  */
 public final class WildModels {
-    private WildModels() {
-    }
+    private WildModels() {}
 
     /** The folder holding the wild models. */
     public static Path dir() {
-        return Path.of(System.getProperty("rectify.test.wild", "../../shared/models/wild")).toAbsolutePath().normalize();
+        return Path.of(System.getProperty("rectify.test.wild", "../../shared/models/wild"))
+                .toAbsolutePath()
+                .normalize();
     }
 
     /** ONNX Runtime transformers optimizer's GPT-2: int32 inputs, stacked float16 KV cache, graph {@code past.onnx}. */

@@ -1,11 +1,11 @@
 package dev.rectify.cli;
 
 import dev.rectify.adapter.Adapter;
-import dev.rectify.model.BaseModel;
-import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.adapter.AdapterFiles;
 import dev.rectify.adapter.AdapterInfo;
 import dev.rectify.adapter.AdapterStore;
+import dev.rectify.core.InvalidArgumentException;
+import dev.rectify.model.BaseModel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -15,8 +15,7 @@ import java.util.List;
  * id of an adapter in the adapter store ({@code $RECTIFY_HOME/adapters}), whole or a unique prefix of 8+ characters.
  */
 final class AdapterArgument {
-    private AdapterArgument() {
-    }
+    private AdapterArgument() {}
 
     static Adapter resolve(String arg, BaseModel base) {
         Path dir = Path.of(arg);
@@ -25,7 +24,8 @@ final class AdapterArgument {
         }
         AdapterStore store = AdapterStore.defaultStore();
         if (arg.length() >= 8 && arg.matches("[0-9a-f]+")) {
-            List<AdapterInfo> hits = store.list().stream().filter(i -> i.id().startsWith(arg)).toList();
+            List<AdapterInfo> hits =
+                    store.list().stream().filter(i -> i.id().startsWith(arg)).toList();
             if (hits.size() == 1) {
                 return store.get(hits.get(0).id());
             }
@@ -34,7 +34,8 @@ final class AdapterArgument {
                         + " adapters in the store " + store.root() + ": give more characters");
             }
         }
-        throw new InvalidArgumentException("adapter '" + arg + "': no such folder, and no adapter with that id (or id prefix "
-                + "of 8+ hex digits) in the store " + store.root());
+        throw new InvalidArgumentException(
+                "adapter '" + arg + "': no such folder, and no adapter with that id (or id prefix "
+                        + "of 8+ hex digits) in the store " + store.root());
     }
 }

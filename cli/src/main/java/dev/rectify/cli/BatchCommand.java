@@ -1,12 +1,9 @@
 package dev.rectify.cli;
 
-import dev.rectify.Rectify;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rectify.adapter.Adapter;
-import dev.rectify.model.BaseModel;
-import dev.rectify.ort.Device;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.core.RectifyException;
 import dev.rectify.job.BatchManifest;
@@ -16,6 +13,8 @@ import dev.rectify.job.FineTuneRequest;
 import dev.rectify.job.FineTuneService;
 import dev.rectify.job.JobEvent;
 import dev.rectify.job.JobStatus;
+import dev.rectify.model.BaseModel;
+import dev.rectify.ort.Device;
 import dev.rectify.train.EvalMetrics;
 import dev.rectify.train.TrainingResult;
 import java.io.IOException;
@@ -26,6 +25,7 @@ import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -42,8 +42,11 @@ import picocli.CommandLine.Spec;
  * interrupted one from its checkpoint in {@code <out>/runs/<name>}; a failing one (bad data, say) fails alone. Ends
  * with a summary table; exit code 3 when any job failed.
  */
-@Command(name = "batch", mixinStandardHelpOptions = true,
-        description = {"Run many fine-tuning jobs from a JSONL manifest, one job a line:",
+@Command(
+        name = "batch",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Run many fine-tuning jobs from a JSONL manifest, one job a line:",
             "  {\"name\": \"math-dft\", \"data\": \"data/math/train.jsonl\",",
             "   \"objective\": \"dft\", \"options\": {\"max_steps\": 100, \"lora_rank\": 8,",
             "   \"eval_data\": \"data/math/heldout.jsonl\"}, \"output\": \"adapters/math-dft\"}",
@@ -61,12 +64,15 @@ import picocli.CommandLine.Spec;
             "Run it again after an interruption: finished jobs are skipped, interrupted",
             "ones resume from their checkpoint in <out>/runs/<name>.",
             "Exit code: 0 when every job succeeded or was already done, 3 when any",
-            "failed, 1 or 2 for a bad manifest or command line.", ""})
+            "failed, 1 or 2 for a bad manifest or command line.",
+            ""
+        })
 final class BatchCommand implements Callable<Integer> {
     /** The exit code when one or more jobs failed. */
     static final int EXIT_JOBS_FAILED = 3;
     /** Written into each adapter folder the batch trains: which job, data and options made it. */
     static final String RECORD = "rectify-batch.json";
+
     private static final String FORMAT = "rectify-batch/2";
 
     @Spec
@@ -75,35 +81,60 @@ final class BatchCommand implements Callable<Integer> {
     @Parameters(paramLabel = "MANIFEST", description = "The jobs, JSON Lines.")
     Path manifest;
 
-    @Option(names = {"-o", "--out"}, paramLabel = "DIR",
+    @Option(
+            names = {"-o", "--out"},
+            paramLabel = "DIR",
             description = "Folder for outputs given as relative paths, run checkpoints (runs/<name>) and the summary "
                     + "(default: the manifest's folder).")
     Path out;
 
-    @Option(names = {"-j", "--parallel"}, paramLabel = "N", defaultValue = "1",
+    @Option(
+            names = {"-j", "--parallel"},
+            paramLabel = "N",
+            defaultValue = "1",
             description = "Jobs run at once (default ${DEFAULT-VALUE}); with N > 1 on the CPU give each a share of the "
                     + "cores, e.g. --device cpu:4.")
     int parallel;
 
-    @Option(names = {"-m", "--model"}, paramLabel = "DIR", description = "Model folder. Default: the bundled model.")
+    @Option(
+            names = {"-m", "--model"},
+            paramLabel = "DIR",
+            description = "Model folder. Default: the bundled model.")
     Path model;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu, cpu:THREADS, cuda or cuda:ID (default ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--device",
+            defaultValue = "cpu",
+            description = "cpu, cpu:THREADS, cuda or cuda:ID (default ${DEFAULT-VALUE}).")
     String device;
 
-    @Option(names = "--checkpoint-every", paramLabel = "STEPS", defaultValue = "0",
+    @Option(
+            names = "--checkpoint-every",
+            paramLabel = "STEPS",
+            defaultValue = "0",
             description = "Checkpoint every STEPS steps, for jobs without checkpoint_every (default: about 20 "
                     + "checkpoints a job, at least one step apart).")
     int checkpointEvery;
 
     /** How a job ended. */
-    enum Status { DONE, SKIPPED, FAILED }
+    enum Status {
+        DONE,
+        SKIPPED,
+        FAILED
+    }
 
     /** One line of the summary. {@code resumedAt} is the checkpoint step a job resumed from, or -1. */
-    record JobResult(BatchManifest.Job job, Status status, int steps, int resumedAt, EvalMetrics before, EvalMetrics after,
-            double seconds, String error) {
+    record JobResult(
+            BatchManifest.Job job,
+            Status status,
+            int steps,
+            int resumedAt,
+            EvalMetrics before,
+            EvalMetrics after,
+            double seconds,
+            String error) {
         String statusText() {
-            return status.name().toLowerCase(java.util.Locale.ROOT);
+            return status.name().toLowerCase(Locale.ROOT);
         }
     }
 
@@ -115,7 +146,9 @@ final class BatchCommand implements Callable<Integer> {
         if (checkpointEvery < 0) {
             throw new InvalidArgumentException("--checkpoint-every must be >= 0, got " + checkpointEvery);
         }
-        Path outDir = (out != null ? out : manifest.toAbsolutePath().getParent()).toAbsolutePath().normalize();
+        Path outDir = (out != null ? out : manifest.toAbsolutePath().getParent())
+                .toAbsolutePath()
+                .normalize();
         List<BatchManifest.Job> jobs = BatchManifest.read(manifest, outDir);
         Device dev = Device.parse(device);
         PrintWriter o = spec.commandLine().getOut();
@@ -125,8 +158,11 @@ final class BatchCommand implements Callable<Integer> {
         long started = System.nanoTime();
         try (BaseModel m = Models.open(model, dev);
                 BatchProgress progress = new BatchProgress(err, jobs.size(), System.console() != null);
-                FineTuneService service = FineTuneService.builder().jobStore(new FileJobStore(runs))
-                        .parallelism(Math.min(parallel, jobs.size())).threadName("rectify-batch").build()) {
+                FineTuneService service = FineTuneService.builder()
+                        .jobStore(new FileJobStore(runs))
+                        .parallelism(Math.min(parallel, jobs.size()))
+                        .threadName("rectify-batch")
+                        .build()) {
             List<CompletableFuture<JobResult>> futures = new ArrayList<>();
             for (BatchManifest.Job job : jobs) {
                 futures.add(submit(job, m, service, progress));
@@ -143,7 +179,8 @@ final class BatchCommand implements Callable<Integer> {
         double seconds = (System.nanoTime() - started) / 1e9;
         printSummary(o, results, seconds);
         writeSummary(err, outDir, results);
-        List<JobResult> failed = results.stream().filter(r -> r.status() == Status.FAILED).toList();
+        List<JobResult> failed =
+                results.stream().filter(r -> r.status() == Status.FAILED).toList();
         if (failed.isEmpty()) {
             return 0;
         }
@@ -156,8 +193,8 @@ final class BatchCommand implements Callable<Integer> {
     }
 
     /** Submits one job; the future never fails: every exception becomes a failed result, so one job cannot stop the others. */
-    private CompletableFuture<JobResult> submit(BatchManifest.Job job, BaseModel model, FineTuneService service,
-            BatchProgress progress) {
+    private CompletableFuture<JobResult> submit(
+            BatchManifest.Job job, BaseModel model, FineTuneService service, BatchProgress progress) {
         long t0 = System.nanoTime();
         String name = job.name();
         try {
@@ -167,8 +204,15 @@ final class BatchCommand implements Callable<Integer> {
                     progress.started(name, e.message());
                 }
             });
-            return fj.result().handle((adapter, error) -> error == null ? done(job, fj, adapter, t0, progress)
-                    : failed(job, fj.resumedFromStep(), error instanceof CompletionException c ? c.getCause() : error, t0, progress));
+            return fj.result()
+                    .handle((adapter, error) -> error == null
+                            ? done(job, fj, adapter, t0, progress)
+                            : failed(
+                                    job,
+                                    fj.resumedFromStep(),
+                                    error instanceof CompletionException c ? c.getCause() : error,
+                                    t0,
+                                    progress));
         } catch (RuntimeException e) {
             return CompletableFuture.completedFuture(failed(job, -1, e, t0, progress));
         }
@@ -193,14 +237,16 @@ final class BatchCommand implements Callable<Integer> {
         return new JobResult(job, Status.DONE, steps, fj.resumedFromStep(), before, after, secs, null);
     }
 
-    private static JobResult failed(BatchManifest.Job job, int resumedAt, Throwable e, long t0, BatchProgress progress) {
+    private static JobResult failed(
+            BatchManifest.Job job, int resumedAt, Throwable e, long t0, BatchProgress progress) {
         String error = describe(e);
         progress.finished(job.name(), "FAILED", error);
         return new JobResult(job, Status.FAILED, -1, resumedAt, EvalMetrics.NONE, EvalMetrics.NONE, seconds(t0), error);
     }
 
     private static String describe(Throwable e) {
-        return e instanceof RectifyException ? e.getMessage()
+        return e instanceof RectifyException
+                ? e.getMessage()
                 : e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
     }
 
@@ -227,7 +273,11 @@ final class BatchCommand implements Callable<Integer> {
         Path tmp = job.output().resolve("." + RECORD + ".tmp");
         try {
             Files.write(tmp, json.writerWithDefaultPrettyPrinter().writeValueAsBytes(r));
-            Files.move(tmp, job.output().resolve(RECORD), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            Files.move(
+                    tmp,
+                    job.output().resolve(RECORD),
+                    StandardCopyOption.ATOMIC_MOVE,
+                    StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
             throw new RectifyException("cannot write " + job.output().resolve(RECORD) + ": " + e.getMessage(), e);
         }
@@ -237,12 +287,25 @@ final class BatchCommand implements Callable<Integer> {
         List<String[]> rows = new ArrayList<>();
         rows.add(new String[] {"job", "status", "steps", "held-out NLL before -> after", "time", "output or error"});
         for (JobResult r : results) {
-            String steps = r.steps() < 0 ? "-" : r.resumedAt() >= 0 ? r.steps() + " (resumed at " + r.resumedAt() + ")"
-                    : String.valueOf(r.steps());
-            String nll = r.status() == Status.FAILED ? "-" : r.before().isEmpty() ? "n/a (no held-out data)"
-                    : String.format("%.4f -> %.4f", r.before().nll(), r.after().nll());
-            rows.add(new String[] {r.job().name(), r.statusText(), steps, nll, String.format("%.1fs", r.seconds()),
-                r.status() == Status.FAILED ? r.error() : r.job().output().toString()});
+            String steps = r.steps() < 0
+                    ? "-"
+                    : r.resumedAt() >= 0
+                            ? r.steps() + " (resumed at " + r.resumedAt() + ")"
+                            : String.valueOf(r.steps());
+            String nll = r.status() == Status.FAILED
+                    ? "-"
+                    : r.before().isEmpty()
+                            ? "n/a (no held-out data)"
+                            : String.format(
+                                    "%.4f -> %.4f", r.before().nll(), r.after().nll());
+            rows.add(new String[] {
+                r.job().name(),
+                r.statusText(),
+                steps,
+                nll,
+                String.format("%.1fs", r.seconds()),
+                r.status() == Status.FAILED ? r.error() : r.job().output().toString()
+            });
         }
         int[] w = new int[rows.get(0).length - 1];
         for (String[] row : rows) {
@@ -259,10 +322,12 @@ final class BatchCommand implements Callable<Integer> {
             o.println(s.append(row[w.length]).toString().stripTrailing());
         }
         long done = results.stream().filter(r -> r.status() == Status.DONE).count();
-        long skipped = results.stream().filter(r -> r.status() == Status.SKIPPED).count();
+        long skipped =
+                results.stream().filter(r -> r.status() == Status.SKIPPED).count();
         long failed = results.stream().filter(r -> r.status() == Status.FAILED).count();
-        o.printf("%d jobs: %d done, %d skipped (already done), %d failed, in %.1fs%n", results.size(), done, skipped, failed,
-                seconds);
+        o.printf(
+                "%d jobs: %d done, %d skipped (already done), %d failed, in %.1fs%n",
+                results.size(), done, skipped, failed, seconds);
         o.flush();
     }
 

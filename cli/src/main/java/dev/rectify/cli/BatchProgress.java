@@ -26,8 +26,13 @@ final class BatchProgress implements AutoCloseable {
         this.jobs = jobs;
         this.terminal = terminal;
         if (terminal) {
-            overall = new ProgressBarBuilder().setTaskName("batch").setInitialMax(jobs).setStyle(ProgressBarStyle.ASCII)
-                    .setUpdateIntervalMillis(200).continuousUpdate().build();
+            overall = new ProgressBarBuilder()
+                    .setTaskName("batch")
+                    .setInitialMax(jobs)
+                    .setStyle(ProgressBarStyle.ASCII)
+                    .setUpdateIntervalMillis(200)
+                    .continuousUpdate()
+                    .build();
         }
     }
 
@@ -37,8 +42,15 @@ final class BatchProgress implements AutoCloseable {
             line("batch: [" + name + "] " + note);
             return;
         }
-        bars.computeIfAbsent(name, n -> new ProgressBarBuilder().setTaskName(n).setInitialMax(-1)
-                .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(200).continuousUpdate().build())
+        bars.computeIfAbsent(
+                        name,
+                        n -> new ProgressBarBuilder()
+                                .setTaskName(n)
+                                .setInitialMax(-1)
+                                .setStyle(ProgressBarStyle.ASCII)
+                                .setUpdateIntervalMillis(200)
+                                .continuousUpdate()
+                                .build())
                 .setExtraMessage(note);
     }
 
@@ -64,8 +76,8 @@ final class BatchProgress implements AutoCloseable {
     synchronized void finished(String name, String status, String detail) {
         finished++;
         if (!terminal) {
-            line("batch: [" + name + "] " + status + (detail.isEmpty() ? "" : ": " + detail) + " (" + finished + "/" + jobs
-                    + " jobs finished)");
+            line("batch: [" + name + "] " + status + (detail.isEmpty() ? "" : ": " + detail) + " (" + finished + "/"
+                    + jobs + " jobs finished)");
             return;
         }
         ProgressBar bar = bars.remove(name);

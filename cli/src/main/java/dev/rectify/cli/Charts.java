@@ -16,9 +16,10 @@ import org.knowm.xchart.CategoryChartBuilder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.internal.chartpart.Chart;
+import org.knowm.xchart.style.Styler;
 import org.knowm.xchart.style.lines.SeriesLines;
 import org.knowm.xchart.style.markers.SeriesMarkers;
-import org.knowm.xchart.style.Styler;
 
 /**
  * The demo's PNG plots (XChart, headless): training curves, accuracy by method, token-probability histograms. Made
@@ -37,19 +38,24 @@ public final class Charts {
             "dft-clamped", new Color(0x00, 0x9e, 0x73),
             "mix", new Color(0xcc, 0x79, 0xa7));
     /** Colours for any other method, picked by name so a method keeps its colour across figures. */
-    private static final Color[] OTHER_COLOURS = {new Color(0xe6, 0x9f, 0x00), new Color(0x56, 0xb4, 0xe9),
-        new Color(0x88, 0x22, 0x55), new Color(0x44, 0xaa, 0x99), new Color(0x33, 0x22, 0x88)};
+    private static final Color[] OTHER_COLOURS = {
+        new Color(0xe6, 0x9f, 0x00),
+        new Color(0x56, 0xb4, 0xe9),
+        new Color(0x88, 0x22, 0x55),
+        new Color(0x44, 0xaa, 0x99),
+        new Color(0x33, 0x22, 0x88)
+    };
     /** Alpha of the raw training curves under the smoothed ones. */
     private static final int RAW_ALPHA = 55;
     /** Smallest share drawn on the histogram's logarithmic axis (one token in ten thousand). */
     static final double MIN_SHARE = 1e-4;
 
-    private Charts() {
-    }
+    private Charts() {}
 
     /** The colour of {@code method} (case-insensitive; "DFT (train)" is DFT's) in every figure. */
     public static Color colour(String method) {
-        String key = method.toLowerCase(Locale.ROOT).replaceFirst("\\s*\\(.*$", "").strip();
+        String key =
+                method.toLowerCase(Locale.ROOT).replaceFirst("\\s*\\(.*$", "").strip();
         Color c = METHOD_COLOURS.get(key);
         if (c == null && key.startsWith("dft-clamped")) {
             c = METHOD_COLOURS.get("dft-clamped");
@@ -86,7 +92,10 @@ public final class Charts {
 
     /** Training objective and plain NLL per step, one series per method, two panels side by side in one file each. */
     public static void trainingCurves(Map<String, List<TrainingProgress>> histories, Path lossFile, Path nllFile) {
-        XYChart loss = xy("Training objective per step (smoothed; raw values faint)", "optimizer step", "objective (SFT: NLL, DFT: -sg(p) log p)");
+        XYChart loss = xy(
+                "Training objective per step (smoothed; raw values faint)",
+                "optimizer step",
+                "objective (SFT: NLL, DFT: -sg(p) log p)");
         XYChart nll = xy("Training NLL per step (smoothed; raw values faint)", "optimizer step", "mean token NLL");
         XYChart evalNll = null;
         for (var e : histories.entrySet()) {
@@ -150,8 +159,13 @@ public final class Charts {
 
     /** Exact-match accuracy per method (series) and evaluation set (categories). */
     public static void accuracy(Map<String, Map<String, Double>> byMethod, Path file) {
-        CategoryChart c = new CategoryChartBuilder().width(900).height(560).title("Exact-match accuracy by method")
-                .xAxisTitle("evaluation set").yAxisTitle("exact match").build();
+        CategoryChart c = new CategoryChartBuilder()
+                .width(900)
+                .height(560)
+                .title("Exact-match accuracy by method")
+                .xAxisTitle("evaluation set")
+                .yAxisTitle("exact match")
+                .build();
         var st = c.getStyler();
         st.setLabelsVisible(true);
         st.setLegendPosition(Styler.LegendPosition.InsideNE);
@@ -160,7 +174,10 @@ public final class Charts {
         st.setChartBackgroundColor(Color.WHITE);
         st.setDecimalPattern("0.00");
         for (var e : byMethod.entrySet()) {
-            c.addSeries(e.getKey(), new ArrayList<>(e.getValue().keySet()), new ArrayList<>(e.getValue().values()))
+            c.addSeries(
+                            e.getKey(),
+                            new ArrayList<>(e.getValue().keySet()),
+                            new ArrayList<>(e.getValue().values()))
                     .setFillColor(colour(e.getKey()));
         }
         save(c, file);
@@ -168,9 +185,13 @@ public final class Charts {
 
     /** Share of target tokens per probability bucket, one series per model. */
     public static void tokenProbabilities(Map<String, double[]> probabilities, Path file) {
-        CategoryChart c = new CategoryChartBuilder().width(1100).height(560)
+        CategoryChart c = new CategoryChartBuilder()
+                .width(1100)
+                .height(560)
                 .title("Probability of the demonstrated token (training completions)")
-                .xAxisTitle("token probability bucket").yAxisTitle("share of target tokens (log scale)").build();
+                .xAxisTitle("token probability bucket")
+                .yAxisTitle("share of target tokens (log scale)")
+                .build();
         var st = c.getStyler();
         st.setYAxisLogarithmic(true);
         st.setYAxisMin(MIN_SHARE);
@@ -185,7 +206,9 @@ public final class Charts {
         }
         for (var e : probabilities.entrySet()) {
             // a log axis has no zero: empty buckets (and those under MIN_SHARE) are drawn at the axis floor
-            List<Double> shares = histogram(e.getValue()).stream().map(v -> Math.max(v, MIN_SHARE)).toList();
+            List<Double> shares = histogram(e.getValue()).stream()
+                    .map(v -> Math.max(v, MIN_SHARE))
+                    .toList();
             c.addSeries(e.getKey(), labels, shares).setFillColor(colour(e.getKey()));
         }
         save(c, file);
@@ -231,7 +254,13 @@ public final class Charts {
     }
 
     private static XYChart xy(String title, String x, String y) {
-        XYChart c = new XYChartBuilder().width(900).height(560).title(title).xAxisTitle(x).yAxisTitle(y).build();
+        XYChart c = new XYChartBuilder()
+                .width(900)
+                .height(560)
+                .title(title)
+                .xAxisTitle(x)
+                .yAxisTitle(y)
+                .build();
         var st = c.getStyler();
         st.setLegendPosition(Styler.LegendPosition.InsideNE);
         st.setChartBackgroundColor(Color.WHITE);
@@ -239,9 +268,10 @@ public final class Charts {
         return c;
     }
 
-    private static void save(org.knowm.xchart.internal.chartpart.Chart<?, ?> chart, Path file) {
+    private static void save(Chart<?, ?> chart, Path file) {
         try {
-            BitmapEncoder.saveBitmap(chart, file.toString().replaceFirst("\\.png$", ""), BitmapEncoder.BitmapFormat.PNG);
+            BitmapEncoder.saveBitmap(
+                    chart, file.toString().replaceFirst("\\.png$", ""), BitmapEncoder.BitmapFormat.PNG);
         } catch (IOException e) {
             throw new RectifyException("cannot write plot " + file + ": " + e.getMessage(), e);
         }

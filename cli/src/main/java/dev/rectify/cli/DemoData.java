@@ -1,12 +1,12 @@
 package dev.rectify.cli;
 
-import java.nio.charset.StandardCharsets;
-import dev.rectify.core.io.FileTrees;
-import dev.rectify.core.io.ContentHash;
-import dev.rectify.model.BundledModel;
 import dev.rectify.core.RectifyException;
+import dev.rectify.core.io.ContentHash;
+import dev.rectify.core.io.FileTrees;
+import dev.rectify.model.BundledModel;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
@@ -27,8 +27,7 @@ final class DemoData {
     static final List<String> FILES = List.of("train.jsonl", "heldout.jsonl", "ood.jsonl");
     private static final String ROOT = "rectify/data/math/";
 
-    private DemoData() {
-    }
+    private DemoData() {}
 
     /** The folder holding train/heldout/ood.jsonl of the bundled math data. */
     static synchronized Path math() {
@@ -37,7 +36,8 @@ final class DemoData {
         for (String f : FILES) {
             try (InputStream in = DemoData.class.getClassLoader().getResourceAsStream(ROOT + f)) {
                 if (in == null) {
-                    throw new RectifyException("the demo's data is not on the classpath (" + ROOT + f + "): pass --data-dir");
+                    throw new RectifyException(
+                            "the demo's data is not on the classpath (" + ROOT + f + "): pass --data-dir");
                 }
                 byte[] data = in.readAllBytes();
                 files.put(f, data);
@@ -47,7 +47,9 @@ final class DemoData {
                 throw new RectifyException("cannot read " + ROOT + f + " from the classpath: " + e.getMessage(), e);
             }
         }
-        Path target = BundledModel.home().resolve("data").resolve("math-" + ContentHash.hex(sha.digest()).substring(0, 12));
+        Path target = BundledModel.home()
+                .resolve("data")
+                .resolve("math-" + ContentHash.hex(sha.digest()).substring(0, 12));
         if (Files.isDirectory(target)) {
             return target;
         }
@@ -76,5 +78,4 @@ final class DemoData {
             }
         }
     }
-
 }

@@ -6,8 +6,7 @@ import java.nio.file.Path;
 
 /** Opens the model a command's {@code --model}/{@code --device} options name: the bundled one when no folder is given. */
 final class Models {
-    private Models() {
-    }
+    private Models() {}
 
     static BaseModel open(Path folder, Device device) {
         return folder == null ? BaseModel.bundled(device) : BaseModel.open(folder, device);

@@ -28,8 +28,13 @@ final class ProgressDisplay implements AutoCloseable {
             return;
         }
         if (bar == null) {
-            bar = new ProgressBarBuilder().setTaskName(name).setInitialMax(p.totalSteps()).setStyle(ProgressBarStyle.ASCII)
-                    .setUpdateIntervalMillis(200).continuousUpdate().build();
+            bar = new ProgressBarBuilder()
+                    .setTaskName(name)
+                    .setInitialMax(p.totalSteps())
+                    .setStyle(ProgressBarStyle.ASCII)
+                    .setUpdateIntervalMillis(200)
+                    .continuousUpdate()
+                    .build();
         }
         if (p.phase() == TrainingProgress.Phase.TRAIN) {
             bar.stepTo(p.step());
@@ -47,8 +52,13 @@ final class ProgressDisplay implements AutoCloseable {
             return;
         }
         if (bar == null) {
-            bar = new ProgressBarBuilder().setTaskName(name).setInitialMax(total).setStyle(ProgressBarStyle.ASCII)
-                    .setUpdateIntervalMillis(200).continuousUpdate().build();
+            bar = new ProgressBarBuilder()
+                    .setTaskName(name)
+                    .setInitialMax(total)
+                    .setStyle(ProgressBarStyle.ASCII)
+                    .setUpdateIntervalMillis(200)
+                    .continuousUpdate()
+                    .build();
         }
         bar.stepTo(done);
     }

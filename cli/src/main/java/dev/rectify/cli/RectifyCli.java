@@ -7,11 +7,20 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** The {@code rectify} command line: {@code rectify <command> [options]}; {@code --help} on every command. */
-@Command(name = "rectify", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+@Command(
+        name = "rectify",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
         description = "Fine-tune and serve ONNX causal language models on the JVM.",
-        subcommands = {DemoCommand.class, GenerateCommand.class, FinetuneCommand.class, EvalCommand.class, BatchCommand.class,
+        subcommands = {
+            DemoCommand.class,
+            GenerateCommand.class,
+            FinetuneCommand.class,
+            EvalCommand.class,
+            BatchCommand.class,
             ExportCommand.class,
-            CommandLine.HelpCommand.class})
+            CommandLine.HelpCommand.class
+        })
 public final class RectifyCli {
     /** Shared by every command: print stack traces on errors. */
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT, description = "Print stack traces on errors.")
@@ -32,7 +41,8 @@ public final class RectifyCli {
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
             boolean verbose = parsed.matchedOption("--verbose") != null
                     || parsed.subcommands().stream().anyMatch(p -> p.matchedOption("--verbose") != null);
-            String what = e instanceof RectifyException ? e.getMessage()
+            String what = e instanceof RectifyException
+                    ? e.getMessage()
                     : e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
             cmd.getErr().println("rectify: error: " + what);
             if (verbose) {

@@ -24,8 +24,7 @@ import java.util.List;
 final class TrainerState {
     static final String FILE = "trainer_state.json";
 
-    private TrainerState() {
-    }
+    private TrainerState() {}
 
     /** The state of a finished run of {@code stepsPerEpoch} steps per epoch. */
     static ObjectNode of(TrainingResult result, FineTuneOptions options, int stepsPerEpoch) {
@@ -71,7 +70,9 @@ final class TrainerState {
         s.set("log_history", log);
         s.put("logging_steps", 1);
         s.put("max_steps", totalSteps);
-        s.put("num_train_epochs", options.maxSteps() > 0 ? (int) Math.ceil(totalSteps / (double) stepsPerEpoch) : options.epochs());
+        s.put(
+                "num_train_epochs",
+                options.maxSteps() > 0 ? (int) Math.ceil(totalSteps / (double) stepsPerEpoch) : options.epochs());
         s.put("save_steps", options.checkpointEvery() > 0 ? options.checkpointEvery() : totalSteps);
         s.put("stopped_early", result.stoppedEarly());
         s.put("total_flos", 0);
@@ -99,8 +100,12 @@ final class TrainerState {
     static Path write(ObjectNode state, Path dir) {
         Path file = dir.resolve(FILE);
         try {
-            AtomicFile.write(file, new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(state)
-                    .getBytes(StandardCharsets.UTF_8));
+            AtomicFile.write(
+                    file,
+                    new ObjectMapper()
+                            .writerWithDefaultPrettyPrinter()
+                            .writeValueAsString(state)
+                            .getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
         }

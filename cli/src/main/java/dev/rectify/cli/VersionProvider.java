@@ -15,6 +15,7 @@ final class VersionProvider implements CommandLine.IVersionProvider {
             "rectify " + (v == null ? "dev (not run from a packaged jar)" : v),
             "ONNX Runtime " + OrtRuntime.get().version() + " (" + Loader.getPlatform() + ")",
             "DJL tokenizers " + (djl == null ? "unknown" : djl),
-            "Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vendor") + ")"};
+            "Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vendor") + ")"
+        };
     }
 }

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 class RectifyCliTest {
     private static final String MODEL = System.getProperty("rectify.test.model", "../models/rectify-tiny");
 
-    private record Run(int code, String out, String err) { }
+    private record Run(int code, String out, String err) {}
 
     private static Run run(String... args) {
         StringWriter out = new StringWriter();
@@ -31,7 +31,18 @@ class RectifyCliTest {
 
     @Test
     void generateStreamsAndIsReproducibleWithASeed() {
-        Run a = run("generate", "--model", MODEL, "--prompt", "Seven is", "--max-new-tokens", "12", "--temperature", "0.8", "--seed", "5");
+        Run a = run(
+                "generate",
+                "--model",
+                MODEL,
+                "--prompt",
+                "Seven is",
+                "--max-new-tokens",
+                "12",
+                "--temperature",
+                "0.8",
+                "--seed",
+                "5");
         assertEquals(0, a.code(), a.err());
         assertFalse(a.out().isBlank());
         Run b = run("generate", "--model", MODEL, "--prompt", "Seven is", "-n", "12", "-t", "0.8", "-s", "5");
@@ -51,11 +62,22 @@ class RectifyCliTest {
     @Test
     void finetuneTakesLoraTargets(@TempDir Path dir) throws Exception {
         Path data = dir.resolve("d.jsonl");
-        java.nio.file.Files.writeString(data, "{\"prompt\": \"2+2=\", \"completion\": \"4\"}\n".repeat(4));
-        Run bad = run("finetune", "--model", MODEL, "--lora-targets", "c_attn,no_such_proj", "--max-steps", "1",
-                "--out", dir.resolve("a").toString(), data.toString());
+        Files.writeString(data, "{\"prompt\": \"2+2=\", \"completion\": \"4\"}\n".repeat(4));
+        Run bad = run(
+                "finetune",
+                "--model",
+                MODEL,
+                "--lora-targets",
+                "c_attn,no_such_proj",
+                "--max-steps",
+                "1",
+                "--out",
+                dir.resolve("a").toString(),
+                data.toString());
         assertEquals(1, bad.code(), bad.out());
-        assertTrue(bad.err().contains("no_such_proj") && bad.err().contains("q_proj"), "the named targets were used: " + bad.err());
+        assertTrue(
+                bad.err().contains("no_such_proj") && bad.err().contains("q_proj"),
+                "the named targets were used: " + bad.err());
         Run both = run("finetune", "--model", MODEL, "--full", "--lora-targets", "q_proj", data.toString());
         assertEquals(1, both.code());
         assertTrue(both.err().contains("lora_targets") || both.err().contains("--lora-targets"), both.err());
@@ -99,27 +121,64 @@ class RectifyCliTest {
     void finetuneExportAndGenerateWithTheExports(@TempDir Path dir) throws Exception {
         List<String> lines = new ArrayList<>();
         for (int a = 2; a < 10; a++) {
-            lines.add("{\"prompt\": \"What is " + a + " + 3?\", \"completion\": \" " + a + " + 3 = " + (a + 3) + ".\"}");
+            lines.add(
+                    "{\"prompt\": \"What is " + a + " + 3?\", \"completion\": \" " + a + " + 3 = " + (a + 3) + ".\"}");
         }
         Path data = Files.write(dir.resolve("d.jsonl"), lines);
         Path adapter = dir.resolve("adapter");
-        Run ft = run("finetune", data.toString(), "--model", MODEL, "--max-steps", "2", "--lora-rank", "4", "--out", adapter.toString());
+        Run ft = run(
+                "finetune",
+                data.toString(),
+                "--model",
+                MODEL,
+                "--max-steps",
+                "2",
+                "--lora-rank",
+                "4",
+                "--out",
+                adapter.toString());
         assertEquals(0, ft.code(), ft.err());
         for (String format : List.of("peft", "onnx-adapter", "merged")) {
-            Run ex = run("export", adapter.toString(), "--format", format, "--model", MODEL, "--out", dir.resolve(format).toString());
+            Run ex = run(
+                    "export",
+                    adapter.toString(),
+                    "--format",
+                    format,
+                    "--model",
+                    MODEL,
+                    "--out",
+                    dir.resolve(format).toString());
             assertEquals(0, ex.code(), ex.err());
             assertTrue(ex.out().contains("exported as " + format), ex.out());
         }
         assertTrue(Files.isRegularFile(dir.resolve("peft/adapter_config.json")));
         assertTrue(Files.isRegularFile(dir.resolve("onnx-adapter/adapter.onnx_adapter")));
-        Run viaAdapter = run("generate", "--model", MODEL, "--adapter", adapter.toString(), "--prompt", "What is 4 + 3?", "-n", "8");
-        Run viaMerged = run("generate", "--model", dir.resolve("merged").toString(), "--prompt", "What is 4 + 3?", "-n", "8");
+        Run viaAdapter = run(
+                "generate", "--model", MODEL, "--adapter", adapter.toString(), "--prompt", "What is 4 + 3?", "-n", "8");
+        Run viaMerged =
+                run("generate", "--model", dir.resolve("merged").toString(), "--prompt", "What is 4 + 3?", "-n", "8");
         assertEquals(0, viaAdapter.code(), viaAdapter.err());
         assertEquals(viaAdapter.out(), viaMerged.out(), "the merged export generates what base + adapter generate");
-        Run bad = run("export", adapter.toString(), "--format", "gguf", "--model", MODEL, "--out", dir.resolve("x").toString());
+        Run bad = run(
+                "export",
+                adapter.toString(),
+                "--format",
+                "gguf",
+                "--model",
+                MODEL,
+                "--out",
+                dir.resolve("x").toString());
         assertEquals(1, bad.code());
         assertTrue(bad.err().contains("peft, onnx-adapter or merged"), bad.err());
-        Run missing = run("export", "0123456789abcdef", "--format", "peft", "--model", MODEL, "--out", dir.resolve("y").toString());
+        Run missing = run(
+                "export",
+                "0123456789abcdef",
+                "--format",
+                "peft",
+                "--model",
+                MODEL,
+                "--out",
+                dir.resolve("y").toString());
         assertEquals(1, missing.code());
         assertTrue(missing.err().contains("no adapter with that id"), missing.err());
     }
@@ -128,29 +187,68 @@ class RectifyCliTest {
     void finetuneTakesTheManifestOptionsAndWritesTrainerStateAndPlots(@TempDir Path dir) throws Exception {
         List<String> lines = new ArrayList<>();
         for (int a = 2; a < 10; a++) {
-            lines.add("{\"prompt\": \"What is " + a + " + 4?\", \"completion\": \" " + a + " + 4 = " + (a + 4) + ".\"}");
+            lines.add(
+                    "{\"prompt\": \"What is " + a + " + 4?\", \"completion\": \" " + a + " + 4 = " + (a + 4) + ".\"}");
         }
         Path data = Files.write(dir.resolve("d.jsonl"), lines);
         Path eval = Files.write(dir.resolve("e.jsonl"), lines.subList(0, 2));
         Path out = dir.resolve("adapter");
-        Run ft = run("finetune", data.toString(), "--model", MODEL, "--max-steps", "4", "--lora-rank", "4", "--lora-targets",
-                "q_proj,v_proj", "--lora-dropout", "0.1", "--warmup-ratio", "0.5", "--lr-scheduler-type", "linear",
-                "--learning-rate", "1e-3", "--weight-decay", "0.05", "--max-grad-norm", "0.5", "--eval-steps", "2",
-                "--patience", "5", "--batch-size", "4", "--micro-batch-size", "2", "--eval-data", eval.toString(),
-                "--run-dir", dir.resolve("run").toString(), "--out", out.toString()); // own run folder: always trains
+        Run ft = run(
+                "finetune",
+                data.toString(),
+                "--model",
+                MODEL,
+                "--max-steps",
+                "4",
+                "--lora-rank",
+                "4",
+                "--lora-targets",
+                "q_proj,v_proj",
+                "--lora-dropout",
+                "0.1",
+                "--warmup-ratio",
+                "0.5",
+                "--lr-scheduler-type",
+                "linear",
+                "--learning-rate",
+                "1e-3",
+                "--weight-decay",
+                "0.05",
+                "--max-grad-norm",
+                "0.5",
+                "--eval-steps",
+                "2",
+                "--patience",
+                "5",
+                "--batch-size",
+                "4",
+                "--micro-batch-size",
+                "2",
+                "--eval-data",
+                eval.toString(),
+                "--run-dir",
+                dir.resolve("run").toString(),
+                "--out",
+                out.toString()); // own run folder: always trains
         assertEquals(0, ft.code(), ft.err());
-        JsonNode config = new ObjectMapper().readTree(out.resolve("adapter_config.json").toFile());
+        JsonNode config =
+                new ObjectMapper().readTree(out.resolve("adapter_config.json").toFile());
         assertEquals(0.1, config.get("lora_dropout").asDouble());
-        assertEquals(List.of("q_proj", "v_proj"), List.of(config.get("target_modules").get(0).asText(),
-                config.get("target_modules").get(1).asText()));
-        JsonNode state = new ObjectMapper().readTree(out.resolve("trainer_state.json").toFile());
+        assertEquals(
+                List.of("q_proj", "v_proj"),
+                List.of(
+                        config.get("target_modules").get(0).asText(),
+                        config.get("target_modules").get(1).asText()));
+        JsonNode state =
+                new ObjectMapper().readTree(out.resolve("trainer_state.json").toFile());
         assertEquals(4, state.get("global_step").asInt());
         assertEquals(4, state.get("max_steps").asInt());
         assertEquals(4, state.get("train_batch_size").asInt());
         assertEquals(2.0, state.get("epoch").asDouble(), "8 examples in batches of 4: 2 steps an epoch");
         List<JsonNode> train = new ArrayList<>();
         List<JsonNode> evals = new ArrayList<>();
-        state.get("log_history").forEach(e -> (e.has("loss") ? train : e.has("eval_loss") ? evals : new ArrayList<JsonNode>()).add(e));
+        state.get("log_history")
+                .forEach(e -> (e.has("loss") ? train : e.has("eval_loss") ? evals : new ArrayList<JsonNode>()).add(e));
         assertEquals(4, train.size());
         // Hugging Face's linear schedule, warmup ceil(0.5 x 4) = 2: 0, lr/2, lr, lr/2 on steps 1..4
         double[] lr = {0, 5e-4, 1e-3, 5e-4};
@@ -162,7 +260,8 @@ class RectifyCliTest {
             assertTrue(e.get("loss").asDouble() > 0 && e.get("grad_norm").asDouble() > 0, e.toString());
         }
         // before training, at step 2 (eval every 2 steps) and at the end
-        assertEquals(List.of(0, 2, 4), evals.stream().map(e -> e.get("step").asInt()).toList());
+        assertEquals(
+                List.of(0, 2, 4), evals.stream().map(e -> e.get("step").asInt()).toList());
         evals.forEach(e -> assertTrue(e.get("eval_loss").asDouble() > 0, e.toString()));
         JsonNode last = state.get("log_history").get(state.get("log_history").size() - 1);
         assertTrue(last.has("train_loss") && last.has("train_runtime"), last.toString());

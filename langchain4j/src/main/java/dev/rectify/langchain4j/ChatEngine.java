@@ -35,13 +35,17 @@ import java.util.function.Consumer;
  */
 final class ChatEngine implements AutoCloseable {
     /** The parameters a request without its own gets. */
-    record Defaults(String modelName, double temperature, double topP, int topK, int maxOutputTokens,
-            List<String> stopSequences, long seed) {
-    }
+    record Defaults(
+            String modelName,
+            double temperature,
+            double topP,
+            int topK,
+            int maxOutputTokens,
+            List<String> stopSequences,
+            long seed) {}
 
     /** One request, ready to generate. */
-    record Prepared(List<ChatMessage> messages, Sampling sampling) {
-    }
+    record Prepared(List<ChatMessage> messages, Sampling sampling) {}
 
     private final TextModel model;
     private final AdaptedModel owned;
@@ -54,9 +58,14 @@ final class ChatEngine implements AutoCloseable {
         this.owned = owned;
         this.defaults = defaults;
         this.listeners = listeners;
-        this.defaultParameters = ChatRequestParameters.builder().modelName(defaults.modelName())
-                .temperature(defaults.temperature()).topP(defaults.topP()).topK(defaults.topK())
-                .maxOutputTokens(defaults.maxOutputTokens()).stopSequences(defaults.stopSequences()).build();
+        this.defaultParameters = ChatRequestParameters.builder()
+                .modelName(defaults.modelName())
+                .temperature(defaults.temperature())
+                .topP(defaults.topP())
+                .topK(defaults.topK())
+                .maxOutputTokens(defaults.maxOutputTokens())
+                .stopSequences(defaults.stopSequences())
+                .build();
     }
 
     ChatRequestParameters defaultParameters() {
@@ -75,27 +84,36 @@ final class ChatEngine implements AutoCloseable {
     Prepared prepare(ChatRequest request) {
         ChatRequestParameters p = defaultParameters.overrideWith(request.parameters());
         if (p.toolSpecifications() != null && !p.toolSpecifications().isEmpty()) {
-            throw new UnsupportedParameterException("toolSpecifications", "Rectify models do not call tools; send the "
-                    + "request without tools (" + p.toolSpecifications().size() + " given)");
+            throw new UnsupportedParameterException(
+                    "toolSpecifications",
+                    "Rectify models do not call tools; send the " + "request without tools ("
+                            + p.toolSpecifications().size() + " given)");
         }
         if (p.toolChoice() == ToolChoice.REQUIRED) {
-            throw new UnsupportedParameterException("toolChoice", "REQUIRED needs tool calling, which Rectify models do not do");
+            throw new UnsupportedParameterException(
+                    "toolChoice", "REQUIRED needs tool calling, which Rectify models do not do");
         }
         if (p.responseFormat() != null && p.responseFormat().type() != ResponseFormatType.TEXT) {
-            throw new UnsupportedParameterException("responseFormat", p.responseFormat().type()
-                    + " is not supported: Rectify generates free text only (use ResponseFormat.TEXT or none)");
+            throw new UnsupportedParameterException(
+                    "responseFormat",
+                    p.responseFormat().type()
+                            + " is not supported: Rectify generates free text only (use ResponseFormat.TEXT or none)");
         }
         if (p.frequencyPenalty() != null && p.frequencyPenalty() != 0) {
-            throw new UnsupportedParameterException("frequencyPenalty", "not supported by Rectify's sampler (got "
-                    + p.frequencyPenalty() + "; leave it unset or 0)");
+            throw new UnsupportedParameterException(
+                    "frequencyPenalty",
+                    "not supported by Rectify's sampler (got " + p.frequencyPenalty() + "; leave it unset or 0)");
         }
         if (p.presencePenalty() != null && p.presencePenalty() != 0) {
-            throw new UnsupportedParameterException("presencePenalty", "not supported by Rectify's sampler (got "
-                    + p.presencePenalty() + "; leave it unset or 0)");
+            throw new UnsupportedParameterException(
+                    "presencePenalty",
+                    "not supported by Rectify's sampler (got " + p.presencePenalty() + "; leave it unset or 0)");
         }
         if (p.modelName() != null && !p.modelName().equals(defaults.modelName())) {
-            throw new UnsupportedParameterException("modelName", "this chat model serves '" + defaults.modelName()
-                    + "', not '" + p.modelName() + "': build one chat model per Rectify model or adapter");
+            throw new UnsupportedParameterException(
+                    "modelName",
+                    "this chat model serves '" + defaults.modelName() + "', not '" + p.modelName()
+                            + "': build one chat model per Rectify model or adapter");
         }
         try {
             Sampling s = Sampling.sample(orDefault(p.temperature(), defaults.temperature()))
@@ -125,10 +143,11 @@ final class ChatEngine implements AutoCloseable {
                 .id("rectify-" + UUID.randomUUID())
                 .modelName(defaults.modelName())
                 .tokenUsage(new TokenUsage(g.promptTokens(), g.completionTokens()))
-                .finishReason(switch (g.finishReason()) {
-                    case EOS, STOP_STRING -> FinishReason.STOP;
-                    case MAX_TOKENS, CONTEXT_FULL -> FinishReason.LENGTH;
-                })
+                .finishReason(
+                        switch (g.finishReason()) {
+                            case EOS, STOP_STRING -> FinishReason.STOP;
+                            case MAX_TOKENS, CONTEXT_FULL -> FinishReason.LENGTH;
+                        })
                 .build();
     }
 
@@ -152,18 +171,21 @@ final class ChatEngine implements AutoCloseable {
                 out.add(ChatMessage.system(s.text()));
             } else if (m instanceof UserMessage u) {
                 if (u.name() != null) {
-                    throw new UnsupportedParameterException(where + ".name", "the chat template has no participant "
-                            + "names; put '" + u.name() + "' in the text instead");
+                    throw new UnsupportedParameterException(
+                            where + ".name",
+                            "the chat template has no participant " + "names; put '" + u.name()
+                                    + "' in the text instead");
                 }
                 out.add(ChatMessage.user(text(u.contents(), where)));
             } else if (m instanceof AiMessage a) {
                 if (a.hasToolExecutionRequests()) {
-                    throw new UnsupportedParameterException(where + ".toolExecutionRequests", "Rectify models do not call tools");
+                    throw new UnsupportedParameterException(
+                            where + ".toolExecutionRequests", "Rectify models do not call tools");
                 }
                 out.add(ChatMessage.assistant(a.text() == null ? "" : a.text()));
             } else {
-                throw new UnsupportedParameterException(where, m.type() + " messages are not supported (only SYSTEM, "
-                        + "USER and AI)");
+                throw new UnsupportedParameterException(
+                        where, m.type() + " messages are not supported (only SYSTEM, " + "USER and AI)");
             }
         }
         return out;
@@ -173,8 +195,9 @@ final class ChatEngine implements AutoCloseable {
         StringBuilder sb = new StringBuilder();
         for (Content c : contents) {
             if (!(c instanceof TextContent t)) {
-                throw new UnsupportedParameterException(where + ".contents", c.type() + " content is not supported: "
-                        + "Rectify models read text only");
+                throw new UnsupportedParameterException(
+                        where + ".contents",
+                        c.type() + " content is not supported: " + "Rectify models read text only");
             }
             sb.append(t.text());
         }

@@ -38,8 +38,7 @@ public final class RectifyChat {
     private Executor executor;
     private List<ChatModelListener> listeners;
 
-    private RectifyChat() {
-    }
+    private RectifyChat() {}
 
     /** A builder with every option unset. */
     public static RectifyChat newBuilder() {
@@ -68,7 +67,9 @@ public final class RectifyChat {
 
     /** The adapter to apply to the {@link #model(BaseModel) base model}. */
     public RectifyChat adapter(Adapter adapter) {
-        requireState(this.adapter == null, "the adapter was already set to " + (this.adapter == null ? "" : this.adapter.id()));
+        requireState(
+                this.adapter == null,
+                "the adapter was already set to " + (this.adapter == null ? "" : this.adapter.id()));
         this.adapter = Objects.requireNonNull(adapter, "adapter");
         return this;
     }
@@ -84,7 +85,9 @@ public final class RectifyChat {
     /** Default sampling temperature, 0 (greedy) to {@value Sampling#MAX_TEMPERATURE}. */
     public RectifyChat temperature(double t) {
         requireState(temperature == null, "the temperature was already set to " + temperature);
-        requireArgument(t >= 0 && t <= Sampling.MAX_TEMPERATURE, "temperature must be in [0, " + Sampling.MAX_TEMPERATURE + "], got " + t);
+        requireArgument(
+                t >= 0 && t <= Sampling.MAX_TEMPERATURE,
+                "temperature must be in [0, " + Sampling.MAX_TEMPERATURE + "], got " + t);
         this.temperature = t;
         return this;
     }
@@ -108,7 +111,8 @@ public final class RectifyChat {
     /** Default most new tokens per reply. */
     public RectifyChat maxOutputTokens(int n) {
         requireState(maxOutputTokens == null, "maxOutputTokens was already set to " + maxOutputTokens);
-        requireArgument(n >= 1 && n <= Sampling.MAX_NEW_TOKENS_LIMIT,
+        requireArgument(
+                n >= 1 && n <= Sampling.MAX_NEW_TOKENS_LIMIT,
                 "maxOutputTokens must be in [1, " + Sampling.MAX_NEW_TOKENS_LIMIT + "], got " + n);
         this.maxOutputTokens = n;
         return this;
@@ -160,16 +164,21 @@ public final class RectifyChat {
 
     private ChatEngine engine() {
         requireState(base != null || textModel != null, "no model: call model(BaseModel) or model(TextModel) first");
-        requireState(adapter == null || base != null,
+        requireState(
+                adapter == null || base != null,
                 "adapter(...) applies to model(BaseModel); for a model you adapted yourself pass it to model(TextModel)");
         AdaptedModel owned = adapter == null ? null : Rectify.apply(base, adapter);
         TextModel m = owned != null ? owned : base != null ? base : textModel;
         String name = modelName != null ? modelName : defaultName(m);
         Sampling d = m.baseModel().defaultSampling();
-        ChatEngine.Defaults defaults = new ChatEngine.Defaults(name,
-                temperature != null ? temperature : d.temperature(), topP != null ? topP : d.topP(),
-                topK != null ? topK : d.topK(), maxOutputTokens != null ? maxOutputTokens : d.maxNewTokens(),
-                stopSequences != null ? stopSequences : d.stop(), seed != null ? seed : d.seed());
+        ChatEngine.Defaults defaults = new ChatEngine.Defaults(
+                name,
+                temperature != null ? temperature : d.temperature(),
+                topP != null ? topP : d.topP(),
+                topK != null ? topK : d.topK(),
+                maxOutputTokens != null ? maxOutputTokens : d.maxNewTokens(),
+                stopSequences != null ? stopSequences : d.stop(),
+                seed != null ? seed : d.seed());
         return new ChatEngine(m, owned, defaults, listeners != null ? listeners : List.of());
     }
 

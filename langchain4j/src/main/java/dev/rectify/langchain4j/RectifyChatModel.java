@@ -23,7 +23,7 @@ public final class RectifyChatModel implements ChatModel, AutoCloseable {
 
     @Override
     public ChatResponse doChat(ChatRequest request) {
-        return engine.generate(engine.prepare(request), text -> { });
+        return engine.generate(engine.prepare(request), text -> {});
     }
 
     /** Temperature, topP, topK, maxOutputTokens, stop sequences and the model name a request starts from. */

@@ -60,8 +60,12 @@ class RectifyStreamingChatModelTest {
 
     @Test
     void partialResponsesAddUpToTheFinalMessageWithItsTokenUsage() {
-        Generation g = TinyModel.get().chat(List.of(ChatMessage.user(QUESTION)), Sampling.greedy().maxNewTokens(64), t -> { });
-        try (RectifyStreamingChatModel chat = RectifyChat.newBuilder().model(TinyModel.get()).maxOutputTokens(64).buildStreaming()) {
+        Generation g = TinyModel.get()
+                .chat(List.of(ChatMessage.user(QUESTION)), Sampling.greedy().maxNewTokens(64), t -> {});
+        try (RectifyStreamingChatModel chat = RectifyChat.newBuilder()
+                .model(TinyModel.get())
+                .maxOutputTokens(64)
+                .buildStreaming()) {
             Recorder r = new Recorder();
             chat.chat(QUESTION, r);
             assertTrue(r.done.isDone(), "on the calling thread by default: complete when chat returns");
@@ -79,8 +83,11 @@ class RectifyStreamingChatModelTest {
     @Test
     void withAnExecutorChatReturnsAtOnceAndTokensArriveOnItsThread() throws Exception {
         ExecutorService pool = Executors.newSingleThreadExecutor();
-        try (RectifyStreamingChatModel chat = RectifyChat.newBuilder().model(TinyModel.get()).maxOutputTokens(32)
-                .executor(pool).buildStreaming()) {
+        try (RectifyStreamingChatModel chat = RectifyChat.newBuilder()
+                .model(TinyModel.get())
+                .maxOutputTokens(32)
+                .executor(pool)
+                .buildStreaming()) {
             Recorder r = new Recorder();
             Thread caller = Thread.currentThread();
             chat.chat(QUESTION, r);
@@ -94,28 +101,33 @@ class RectifyStreamingChatModelTest {
 
     @Test
     void cancellingFromAPartialResponseStopsTheStream() {
-        try (RectifyStreamingChatModel chat = RectifyChat.newBuilder().model(TinyModel.get()).maxOutputTokens(64).buildStreaming()) {
+        try (RectifyStreamingChatModel chat = RectifyChat.newBuilder()
+                .model(TinyModel.get())
+                .maxOutputTokens(64)
+                .buildStreaming()) {
             List<String> partials = new CopyOnWriteArrayList<>();
             AtomicReference<Object> end = new AtomicReference<>();
-            chat.chat(ChatRequest.builder().messages(UserMessage.from(QUESTION)).build(), new StreamingChatResponseHandler() {
-                @Override
-                public void onPartialResponse(PartialResponse partial, PartialResponseContext context) {
-                    partials.add(partial.text());
-                    if (partials.size() == 2) {
-                        context.streamingHandle().cancel();
-                    }
-                }
+            chat.chat(
+                    ChatRequest.builder().messages(UserMessage.from(QUESTION)).build(),
+                    new StreamingChatResponseHandler() {
+                        @Override
+                        public void onPartialResponse(PartialResponse partial, PartialResponseContext context) {
+                            partials.add(partial.text());
+                            if (partials.size() == 2) {
+                                context.streamingHandle().cancel();
+                            }
+                        }
 
-                @Override
-                public void onCompleteResponse(ChatResponse response) {
-                    end.set(response);
-                }
+                        @Override
+                        public void onCompleteResponse(ChatResponse response) {
+                            end.set(response);
+                        }
 
-                @Override
-                public void onError(Throwable error) {
-                    end.set(error);
-                }
-            });
+                        @Override
+                        public void onError(Throwable error) {
+                            end.set(error);
+                        }
+                    });
             assertEquals(2, partials.size(), "no piece after the cancel: " + partials);
             assertNull(end.get(), "neither complete nor error after a cancel");
         }
@@ -123,10 +135,19 @@ class RectifyStreamingChatModelTest {
 
     @Test
     void anUnsupportedParameterGoesToOnError() {
-        try (RectifyStreamingChatModel chat = RectifyChat.newBuilder().model(TinyModel.get()).buildStreaming()) {
+        try (RectifyStreamingChatModel chat =
+                RectifyChat.newBuilder().model(TinyModel.get()).buildStreaming()) {
             Recorder r = new Recorder();
-            chat.chat(ChatRequest.builder().messages(UserMessage.from(QUESTION)).responseFormat(ResponseFormat.JSON).build(), r);
-            assertEquals("responseFormat", assertInstanceOf(UnsupportedParameterException.class, r.error.get()).parameter());
+            chat.chat(
+                    ChatRequest.builder()
+                            .messages(UserMessage.from(QUESTION))
+                            .responseFormat(ResponseFormat.JSON)
+                            .build(),
+                    r);
+            assertEquals(
+                    "responseFormat",
+                    assertInstanceOf(UnsupportedParameterException.class, r.error.get())
+                            .parameter());
             assertTrue(r.partials.isEmpty());
         }
     }

@@ -8,16 +8,19 @@ import java.nio.file.Path;
 final class TinyModel {
     private static BaseModel shared;
 
-    private TinyModel() {
-    }
+    private TinyModel() {}
 
     static Path dir() {
-        return Path.of(System.getProperty("rectify.test.model", "../models/rectify-tiny")).toAbsolutePath().normalize();
+        return Path.of(System.getProperty("rectify.test.model", "../models/rectify-tiny"))
+                .toAbsolutePath()
+                .normalize();
     }
 
     /** data/math. */
     static Path data() {
-        return Path.of(System.getProperty("rectify.test.data", "../data/math")).toAbsolutePath().normalize();
+        return Path.of(System.getProperty("rectify.test.data", "../data/math"))
+                .toAbsolutePath()
+                .normalize();
     }
 
     static synchronized BaseModel get() {

@@ -52,15 +52,20 @@ class UserGuideExampleTest {
     // guide:fine-tune
     static Adapter fineTuneInBackground(BaseModel base, List<Example> examples, List<TrainingProgress> progress)
             throws Exception {
-        FineTuneOptions options = FineTuneOptions.builder().objective(Objective.SFT).lora(8, 16)
-                .maxSteps(24).learningRate(1e-2).seed(1).build();
+        FineTuneOptions options = FineTuneOptions.builder()
+                .objective(Objective.SFT)
+                .lora(8, 16)
+                .maxSteps(24)
+                .learningRate(1e-2)
+                .seed(1)
+                .build();
         try (FineTuneService service = FineTuneService.builder().build()) {
             FineTuneJob job = service.submit(FineTuneRequest.of(base, examples, options), event -> {
                 if (event.kind() == JobEvent.Kind.PROGRESS) {
-                    progress.add(event.progress());            // step, loss, learning rate, tokens/s, ETA
+                    progress.add(event.progress()); // step, loss, learning rate, tokens/s, ETA
                 }
             });
-            CompletableFuture<Adapter> adapter = job.result();  // job.cancel() ends it within one step
+            CompletableFuture<Adapter> adapter = job.result(); // job.cancel() ends it within one step
             return adapter.get(10, TimeUnit.MINUTES);
         }
     }
@@ -68,15 +73,20 @@ class UserGuideExampleTest {
 
     // guide:langchain4j
     static String ask(BaseModel base, Adapter adapter, String question) {
-        try (RectifyChatModel chat = RectifyChat.newBuilder().model(base).adapter(adapter)
-                .temperature(0).maxOutputTokens(64).build()) {
-            return chat.chat(question);                        // a ChatModel: use it wherever LangChain4j takes one
+        try (RectifyChatModel chat = RectifyChat.newBuilder()
+                .model(base)
+                .adapter(adapter)
+                .temperature(0)
+                .maxOutputTokens(64)
+                .build()) {
+            return chat.chat(question); // a ChatModel: use it wherever LangChain4j takes one
         }
     }
 
     static ChatResponse stream(TextModel model, String question, Consumer<String> onToken) throws Exception {
         CompletableFuture<ChatResponse> done = new CompletableFuture<>();
-        try (RectifyStreamingChatModel chat = RectifyChat.newBuilder().model(model).maxOutputTokens(64).buildStreaming()) {
+        try (RectifyStreamingChatModel chat =
+                RectifyChat.newBuilder().model(model).maxOutputTokens(64).buildStreaming()) {
             chat.chat(question, new StreamingChatResponseHandler() {
                 @Override
                 public void onPartialResponse(String token) {
@@ -85,7 +95,7 @@ class UserGuideExampleTest {
 
                 @Override
                 public void onCompleteResponse(ChatResponse response) {
-                    done.complete(response);                   // the whole message, token usage, finish reason
+                    done.complete(response); // the whole message, token usage, finish reason
                 }
 
                 @Override
@@ -114,27 +124,47 @@ class UserGuideExampleTest {
         try (BaseModel base = Rectify.bundledModel()) {
             List<TrainingProgress> progress = new CopyOnWriteArrayList<>();
             Adapter adapter = fineTuneInBackground(base, shortAnswers(), progress);
-            assertEquals(24, progress.stream().filter(p -> p.phase() == TrainingProgress.Phase.TRAIN).count());
-            assertTrue(progress.get(progress.size() - 1).loss() < progress.get(0).loss(), "the loss falls: " + progress);
+            assertEquals(
+                    24,
+                    progress.stream()
+                            .filter(p -> p.phase() == TrainingProgress.Phase.TRAIN)
+                            .count());
+            assertTrue(
+                    progress.get(progress.size() - 1).loss() < progress.get(0).loss(), "the loss falls: " + progress);
 
             String adapted = ask(base, adapter, QUESTION);
-            String plain = base.chat(List.of(ChatMessage.user(QUESTION)), Sampling.greedy().maxNewTokens(64), t -> { }).text();
+            String plain = base.chat(
+                            List.of(ChatMessage.user(QUESTION)),
+                            Sampling.greedy().maxNewTokens(64),
+                            t -> {})
+                    .text();
             assertNotEquals(plain, adapted, "the adapter changes the reply");
             try (AdaptedModel m = Rectify.apply(base, adapter)) {
-                assertEquals(m.chat(List.of(ChatMessage.user(QUESTION)), Sampling.greedy().maxNewTokens(64), t -> { }).text(),
-                        adapted, "LangChain4j's reply is the SDK's greedy reply with the adapter");
+                assertEquals(
+                        m.chat(
+                                        List.of(ChatMessage.user(QUESTION)),
+                                        Sampling.greedy().maxNewTokens(64),
+                                        t -> {})
+                                .text(),
+                        adapted,
+                        "LangChain4j's reply is the SDK's greedy reply with the adapter");
                 StringBuilder tokens = new StringBuilder();
                 ChatResponse streamed = stream(m, QUESTION, tokens::append);
                 assertEquals(adapted, streamed.aiMessage().text());
                 assertEquals(adapted, tokens.toString());
-                assertTrue(streamed.tokenUsage().outputTokenCount() > 0 && streamed.tokenUsage().inputTokenCount() > 0);
+                assertTrue(streamed.tokenUsage().outputTokenCount() > 0
+                        && streamed.tokenUsage().inputTokenCount() > 0);
             }
         }
     }
 
     @Test
     void aCancelledJobCompletesExceptionally() {
-        FineTuneOptions options = FineTuneOptions.builder().objective(Objective.SFT).lora(4, 8).maxSteps(50).build();
+        FineTuneOptions options = FineTuneOptions.builder()
+                .objective(Objective.SFT)
+                .lora(4, 8)
+                .maxSteps(50)
+                .build();
         try (FineTuneService service = FineTuneService.builder().build()) {
             FineTuneJob job = service.submit(FineTuneRequest.of(TinyModel.get(), shortAnswers(), options));
             job.addListener(e -> {
@@ -142,7 +172,8 @@ class UserGuideExampleTest {
                     job.cancel();
                 }
             });
-            CompletionException stopped = assertThrows(CompletionException.class, () -> job.result().join());
+            CompletionException stopped =
+                    assertThrows(CompletionException.class, () -> job.result().join());
             assertInstanceOf(TrainingCancelledException.class, stopped.getCause());
             assertEquals(JobStatus.CANCELLED, job.status());
             assertTrue(job.step() < 50, "stopped early, at step " + job.step());
@@ -151,15 +182,21 @@ class UserGuideExampleTest {
 
     @Test
     void theUserGuideShowsThisCode() throws IOException {
-        String guide = Files.readString(TinyModel.dir().resolve("../../docs/user-guide.md").normalize());
+        String guide = Files.readString(
+                TinyModel.dir().resolve("../../docs/user-guide.md").normalize());
         String source = Files.readString(Path.of("src/test/java/dev/rectify/langchain4j/UserGuideExampleTest.java"));
         for (String name : List.of("fine-tune", "langchain4j")) {
-            Matcher code = Pattern.compile("// guide:" + name + "\n(.*?)\n\\s*// guide:end", Pattern.DOTALL).matcher(source);
+            Matcher code = Pattern.compile("// guide:" + name + "\n(.*?)\n\\s*// guide:end", Pattern.DOTALL)
+                    .matcher(source);
             assertTrue(code.find(), "no region " + name + " in the test");
-            Matcher doc = Pattern.compile("<!-- guide:" + name + " -->\n```java\n(.*?)\n```", Pattern.DOTALL).matcher(guide);
+            Matcher doc = Pattern.compile("<!-- guide:" + name + " -->\n```java\n(.*?)\n```", Pattern.DOTALL)
+                    .matcher(guide);
             assertTrue(doc.find(), "no block <!-- guide:" + name + " --> in docs/user-guide.md");
-            assertEquals(code.group(1).stripIndent().strip(), doc.group(1).stripIndent().strip(),
-                    "docs/user-guide.md's " + name + " example differs from UserGuideExampleTest: copy the test's code");
+            assertEquals(
+                    code.group(1).stripIndent().strip(),
+                    doc.group(1).stripIndent().strip(),
+                    "docs/user-guide.md's " + name
+                            + " example differs from UserGuideExampleTest: copy the test's code");
         }
     }
 }

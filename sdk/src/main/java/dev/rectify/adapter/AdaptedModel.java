@@ -1,15 +1,15 @@
 package dev.rectify.adapter;
 
 import dev.rectify.core.InvalidArgumentException;
-import dev.rectify.model.BaseModel;
-import dev.rectify.model.TextGeneration;
 import dev.rectify.generate.CausalLmSignature;
 import dev.rectify.generate.Generator;
 import dev.rectify.generate.TokenScorer;
 import dev.rectify.lora.LoraMerge;
+import dev.rectify.model.BaseModel;
+import dev.rectify.model.TextGeneration;
 import dev.rectify.onnx.Graph;
-import dev.rectify.onnx.OnnxModel;
 import dev.rectify.onnx.HalfTensors;
+import dev.rectify.onnx.OnnxModel;
 import dev.rectify.onnx.Tensors;
 import dev.rectify.ort.InferenceSession;
 import java.nio.file.Path;
@@ -39,17 +39,26 @@ public final class AdaptedModel extends TextGeneration implements AutoCloseable 
      */
     public static AdaptedModel of(BaseModel base, Adapter adapter) {
         if (!adapter.baseModelHash().equals(base.contentHash())) {
-            throw new InvalidArgumentException("adapter " + adapter.id().substring(0, 12) + " was trained on another base model ("
-                    + adapter.baseModelHash().substring(0, 12) + "), not " + base.directory() + " ("
-                    + base.contentHash().substring(0, 12) + ")");
+            throw new InvalidArgumentException(
+                    "adapter " + adapter.id().substring(0, 12) + " was trained on another base model ("
+                            + adapter.baseModelHash().substring(0, 12) + "), not " + base.directory() + " ("
+                            + base.contentHash().substring(0, 12) + ")");
         }
         String source = base.decodeSession().source();
         OnnxModel merged = merge(OnnxModel.read(Path.of(source)), adapter);
-        InferenceSession s = InferenceSession.fromBytes(merged.toBytes(), source + "+" + adapter.id().substring(0, 12),
+        InferenceSession s = InferenceSession.fromBytes(
+                merged.toBytes(),
+                source + "+" + adapter.id().substring(0, 12),
                 base.device().sessionConfig());
         try {
-            Generator g = new Generator(s, CausalLmSignature.of(s, base.config()), base.tokenizer(), base.eosTokenIds(),
-                    base.padTokenId(), base.contextLength(), base.config().vocabSize());
+            Generator g = new Generator(
+                    s,
+                    CausalLmSignature.of(s, base.config()),
+                    base.tokenizer(),
+                    base.eosTokenIds(),
+                    base.padTokenId(),
+                    base.contextLength(),
+                    base.config().vocabSize());
             return new AdaptedModel(base, adapter, s, g);
         } catch (RuntimeException e) {
             s.close();
@@ -64,8 +73,9 @@ public final class AdaptedModel extends TextGeneration implements AutoCloseable 
         }
         Graph g = base.graph();
         for (Map.Entry<String, float[]> e : adapter.weights().values().entrySet()) {
-            var w = g.initializer(e.getKey()).orElseThrow(() -> new InvalidArgumentException(
-                    "the adapter trains '" + e.getKey() + "', which the base model does not have: an adapter for another base?"));
+            var w = g.initializer(e.getKey())
+                    .orElseThrow(() -> new InvalidArgumentException("the adapter trains '" + e.getKey()
+                            + "', which the base model does not have: an adapter for another base?"));
             if (Tensors.numElements(w) != e.getValue().length) {
                 throw new InvalidArgumentException("adapter tensor '" + e.getKey() + "' has " + e.getValue().length
                         + " values, the base weight has " + Tensors.numElements(w));
@@ -88,7 +98,10 @@ public final class AdaptedModel extends TextGeneration implements AutoCloseable 
 
     @Override
     protected TokenScorer scorer() {
-        return new TokenScorer(session, CausalLmSignature.of(session, base.config()), base.padTokenId(),
+        return new TokenScorer(
+                session,
+                CausalLmSignature.of(session, base.config()),
+                base.padTokenId(),
                 base.config().vocabSize());
     }
 
@@ -96,8 +109,8 @@ public final class AdaptedModel extends TextGeneration implements AutoCloseable 
      * Exports this model (base + adapter merged) as a standalone folder that {@link BaseModel#open} serves; see
      * {@link dev.rectify.adapter.MergedModelExport}.
      */
-    public java.nio.file.Path exportMerged(java.nio.file.Path dir) {
-        return dev.rectify.adapter.MergedModelExport.write(base, adapter, dir);
+    public Path exportMerged(Path dir) {
+        return MergedModelExport.write(base, adapter, dir);
     }
 
     public Adapter adapter() {

@@ -1,18 +1,17 @@
 package dev.rectify.adapter;
 
-import dev.rectify.Rectify;
-import dev.rectify.core.Example;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.core.Objective;
+import dev.rectify.lora.LoraConfig;
 import dev.rectify.model.BaseModel;
 import dev.rectify.train.FineTuneOptions;
-import dev.rectify.lora.LoraConfig;
 import dev.rectify.train.TrainedWeights;
 import dev.rectify.train.TrainingResult;
-import java.util.List;
+import java.util.Collections;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The result of fine-tuning: LoRA factors (or fully fine-tuned weights) for one base model, how they were made,
@@ -23,7 +22,10 @@ import java.util.Set;
  */
 public final class Adapter {
     /** Whether the adapter holds LoRA factors or replacement weights. */
-    public enum Kind { LORA, FULL }
+    public enum Kind {
+        LORA,
+        FULL
+    }
 
     private final String id;
     private final String baseModelHash;
@@ -47,8 +49,8 @@ public final class Adapter {
         this.objective = b.objective;
         this.rank = b.rank;
         this.alpha = b.alpha;
-        this.targetModules = b.targetModules == null ? Set.of()
-                : java.util.Collections.unmodifiableSortedSet(new java.util.TreeSet<>(b.targetModules));
+        this.targetModules =
+                b.targetModules == null ? Set.of() : Collections.unmodifiableSortedSet(new TreeSet<>(b.targetModules));
         this.recipe = b.recipe == null ? "" : b.recipe;
         this.weights = Objects.requireNonNull(b.weights, "weights");
         this.result = b.result;
@@ -125,7 +127,11 @@ public final class Adapter {
         if (kind != Kind.LORA) {
             throw new IllegalStateException("a full fine-tuning adapter has no LoRA configuration");
         }
-        return LoraConfig.builder().rank(rank).alpha(alpha).targetModules(targetModules).build();
+        return LoraConfig.builder()
+                .rank(rank)
+                .alpha(alpha)
+                .targetModules(targetModules)
+                .build();
     }
 
     /**
@@ -151,9 +157,18 @@ public final class Adapter {
 
     /** This adapter as returned to a request with {@code o} (same weights and id). */
     public Adapter withOptions(FineTuneOptions o) {
-        return builder().id(id).baseModelHash(baseModelHash).kind(kind).objective(objective).lora(rank, alpha, targetModules)
-                .recipe(recipe).weights(weights).result(result).options(o)
-                .peft(baseModelNameOrPath, fanInFanOut, loraDropout).build();
+        return builder()
+                .id(id)
+                .baseModelHash(baseModelHash)
+                .kind(kind)
+                .objective(objective)
+                .lora(rank, alpha, targetModules)
+                .recipe(recipe)
+                .weights(weights)
+                .result(result)
+                .options(o)
+                .peft(baseModelNameOrPath, fanInFanOut, loraDropout)
+                .build();
     }
 
     /** Size of the trained tensors in bytes (fp32). */
@@ -163,8 +178,8 @@ public final class Adapter {
 
     @Override
     public String toString() {
-        return "Adapter[" + id.substring(0, Math.min(12, id.length())) + ", " + kind + (objective == null ? "" : ", " + objective)
-                + ", " + weights.parameterCount() + " parameters]";
+        return "Adapter[" + id.substring(0, Math.min(12, id.length())) + ", " + kind
+                + (objective == null ? "" : ", " + objective) + ", " + weights.parameterCount() + " parameters]";
     }
 
     /** Builder for adapters whose weights come from files or another trainer. */
@@ -184,23 +199,54 @@ public final class Adapter {
         private boolean fanInFanOut;
         private double loraDropout;
 
-        private Builder() {
+        private Builder() {}
+
+        public Builder id(String id) {
+            this.id = id;
+            return this;
         }
 
-        public Builder id(String id) { this.id = id; return this; }
-        public Builder baseModelHash(String h) { this.baseModelHash = h; return this; }
-        public Builder kind(Kind k) { this.kind = k; return this; }
-        public Builder objective(Objective o) { this.objective = o; return this; }
+        public Builder baseModelHash(String h) {
+            this.baseModelHash = h;
+            return this;
+        }
+
+        public Builder kind(Kind k) {
+            this.kind = k;
+            return this;
+        }
+
+        public Builder objective(Objective o) {
+            this.objective = o;
+            return this;
+        }
+
         public Builder lora(int rank, double alpha, Set<String> targets) {
             this.rank = rank;
             this.alpha = alpha;
             this.targetModules = targets;
             return this;
         }
-        public Builder recipe(String r) { this.recipe = r; return this; }
-        public Builder weights(TrainedWeights w) { this.weights = w; return this; }
-        public Builder result(TrainingResult r) { this.result = r; return this; }
-        public Builder options(FineTuneOptions o) { this.options = o; return this; }
+
+        public Builder recipe(String r) {
+            this.recipe = r;
+            return this;
+        }
+
+        public Builder weights(TrainedWeights w) {
+            this.weights = w;
+            return this;
+        }
+
+        public Builder result(TrainingResult r) {
+            this.result = r;
+            return this;
+        }
+
+        public Builder options(FineTuneOptions o) {
+            this.options = o;
+            return this;
+        }
 
         /** What PEFT's config says beyond the LoRA shape: the base's id or folder (or null), fan_in_fan_out, lora_dropout. */
         public Builder peft(String baseModelNameOrPath, boolean fanInFanOut, double loraDropout) {

@@ -1,11 +1,11 @@
 package dev.rectify.adapter;
 
-import dev.rectify.lora.ServingLayout;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.RemovalCause;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.lora.AdapterMismatchException;
+import dev.rectify.lora.ServingLayout;
 import dev.rectify.ort.LoraAdapter;
 import java.util.Objects;
 import java.util.Set;
@@ -21,8 +21,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class AdapterCache implements AutoCloseable {
     /** The value held per id: the loaded adapter and whether it is pinned (which sets its weight). */
-    private record Entry(LoadedAdapter loaded, boolean pinned) {
-    }
+    private record Entry(LoadedAdapter loaded, boolean pinned) {}
 
     private final AdapterStore store;
     private final ServingLayout layout;
@@ -41,7 +40,9 @@ public final class AdapterCache implements AutoCloseable {
         this.maximumBytes = b.maximumBytes;
         this.cache = Caffeine.newBuilder()
                 .maximumWeight(maximumBytes)
-                .weigher((String id, Entry e) -> e.pinned() ? 0 : (int) Math.min(Integer.MAX_VALUE, e.loaded().byteSize()))
+                .weigher((String id, Entry e) -> e.pinned()
+                        ? 0
+                        : (int) Math.min(Integer.MAX_VALUE, e.loaded().byteSize()))
                 .executor(Runnable::run)
                 .removalListener((String id, Entry e, RemovalCause cause) -> {
                     if (e != null && cause != RemovalCause.REPLACED) {
@@ -126,15 +127,19 @@ public final class AdapterCache implements AutoCloseable {
         long t0 = System.nanoTime();
         Adapter a = store.get(id);
         if (!a.baseModelHash().equals(baseModelHash)) {
-            throw new AdapterMismatchException(AdapterMismatchException.Reason.OTHER_BASE, "adapter " + id
-                    + " belongs to base model " + a.baseModelHash().substring(0, Math.min(12, a.baseModelHash().length()))
-                    + ", not this one (" + baseModelHash.substring(0, 12) + ")");
+            throw new AdapterMismatchException(
+                    AdapterMismatchException.Reason.OTHER_BASE,
+                    "adapter " + id
+                            + " belongs to base model "
+                            + a.baseModelHash()
+                                    .substring(0, Math.min(12, a.baseModelHash().length()))
+                            + ", not this one (" + baseModelHash.substring(0, 12) + ")");
         }
         byte[] bytes = AdapterLayouts.toOnnxAdapter(layout, a);
         LoraAdapter n = LoraAdapter.fromBytes(bytes, id);
         open.incrementAndGet();
-        LoadedAdapter loaded = new LoadedAdapter(id, a.baseModelHash(), a.rank(), a.alpha(), a.targetModules(), n,
-                open::decrementAndGet);
+        LoadedAdapter loaded = new LoadedAdapter(
+                id, a.baseModelHash(), a.rank(), a.alpha(), a.targetModules(), n, open::decrementAndGet);
         loadNanos.addAndGet(System.nanoTime() - t0);
         return new Entry(loaded, pinned.contains(id) || store.isPinned(id));
     }
@@ -150,7 +155,8 @@ public final class AdapterCache implements AutoCloseable {
     /** Unpins {@code id}; it is weighed and may be evicted again. */
     public void unpin(String id) {
         pinned.remove(id);
-        cache.asMap().computeIfPresent(id, (k, e) -> e.pinned() && !store.isPinned(id) ? new Entry(e.loaded(), false) : e);
+        cache.asMap()
+                .computeIfPresent(id, (k, e) -> e.pinned() && !store.isPinned(id) ? new Entry(e.loaded(), false) : e);
         cache.cleanUp();
     }
 
@@ -179,8 +185,19 @@ public final class AdapterCache implements AutoCloseable {
                 pinnedBytes += e.loaded().byteSize();
             }
         }
-        return new Stats(s.hitCount(), s.missCount(), s.loadSuccessCount(), s.loadFailureCount(), s.evictionCount(),
-                s.evictionWeight(), cache.asMap().size(), total, pinnedEntries, pinnedBytes, open.get(), maximumBytes,
+        return new Stats(
+                s.hitCount(),
+                s.missCount(),
+                s.loadSuccessCount(),
+                s.loadFailureCount(),
+                s.evictionCount(),
+                s.evictionWeight(),
+                cache.asMap().size(),
+                total,
+                pinnedEntries,
+                pinnedBytes,
+                open.get(),
+                maximumBytes,
                 loadNanos.get());
     }
 
@@ -201,10 +218,20 @@ public final class AdapterCache implements AutoCloseable {
      * @param maximumBytes       the bound for unpinned entries
      * @param loadNanos          total time spent loading
      */
-    public record Stats(long hits, long misses, long loads, long loadFailures, long evictions, long evictedBytes,
-            long entries, long bytes, long pinnedEntries, long pinnedBytes, long openNativeAdapters, long maximumBytes,
-            long loadNanos) {
-    }
+    public record Stats(
+            long hits,
+            long misses,
+            long loads,
+            long loadFailures,
+            long evictions,
+            long evictedBytes,
+            long entries,
+            long bytes,
+            long pinnedEntries,
+            long pinnedBytes,
+            long openNativeAdapters,
+            long maximumBytes,
+            long loadNanos) {}
 
     /** Frees every loaded adapter not leased now; leased ones are freed when their leases close. */
     @Override

@@ -1,17 +1,16 @@
 package dev.rectify.adapter;
 
-import dev.rectify.lora.PeftAdapterConfig;
-import dev.rectify.lora.ServingLayout;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.rectify.model.BaseModel;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.core.RectifyException;
-import dev.rectify.lora.AdapterMismatchException;
 import dev.rectify.core.io.AtomicFile;
 import dev.rectify.core.io.FileTrees;
+import dev.rectify.lora.AdapterMismatchException;
 import dev.rectify.lora.MultiLoraGraph;
+import dev.rectify.lora.PeftAdapterConfig;
+import dev.rectify.lora.ServingLayout;
+import dev.rectify.model.BaseModel;
 import dev.rectify.onnx.OnnxModel;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -36,7 +35,9 @@ import java.util.Locale;
 public final class AdapterExport {
     /** The export formats. */
     public enum Format {
-        PEFT, ONNX_ADAPTER, MERGED;
+        PEFT,
+        ONNX_ADAPTER,
+        MERGED;
 
         /** {@code peft}, {@code onnx-adapter} or {@code merged} (case-insensitive). */
         public static Format parse(String s) {
@@ -44,8 +45,9 @@ public final class AdapterExport {
                 case "peft" -> PEFT;
                 case "onnx-adapter" -> ONNX_ADAPTER;
                 case "merged" -> MERGED;
-                default -> throw new InvalidArgumentException("unknown export format '" + s
-                        + "': use peft, onnx-adapter or merged");
+                default ->
+                    throw new InvalidArgumentException(
+                            "unknown export format '" + s + "': use peft, onnx-adapter or merged");
             };
         }
     }
@@ -55,8 +57,7 @@ public final class AdapterExport {
     /** The provenance and usage file of an {@link Format#ONNX_ADAPTER} export. */
     public static final String ONNX_ADAPTER_MANIFEST = "rectify-onnx-adapter.json";
 
-    private AdapterExport() {
-    }
+    private AdapterExport() {}
 
     /**
      * Writes {@code adapter} (trained on {@code base}) to {@code dir} in {@code format}; {@code baseModelNameOrPath}
@@ -64,19 +65,26 @@ public final class AdapterExport {
      */
     public static Path write(BaseModel base, Adapter adapter, Format format, Path dir, String baseModelNameOrPath) {
         if (!adapter.baseModelHash().equals(base.contentHash())) {
-            throw new AdapterMismatchException(AdapterMismatchException.Reason.OTHER_BASE, "adapter "
-                    + adapter.id().substring(0, Math.min(12, adapter.id().length())) + " was trained on base model "
-                    + adapter.baseModelHash().substring(0, Math.min(12, adapter.baseModelHash().length())) + ", not "
-                    + base.directory() + ": pass the base it was trained on (--model)");
+            throw new AdapterMismatchException(
+                    AdapterMismatchException.Reason.OTHER_BASE,
+                    "adapter "
+                            + adapter.id()
+                                    .substring(0, Math.min(12, adapter.id().length())) + " was trained on base model "
+                            + adapter.baseModelHash()
+                                    .substring(
+                                            0,
+                                            Math.min(12, adapter.baseModelHash().length())) + ", not "
+                            + base.directory() + ": pass the base it was trained on (--model)");
         }
         Path target = dir.toAbsolutePath().normalize();
         switch (format) {
             case PEFT -> {
                 if (adapter.kind() != Adapter.Kind.LORA) {
-                    throw new InvalidArgumentException("adapter " + adapter.id().substring(0, 12) + " is a full fine-tune: "
-                            + "PEFT folders hold LoRA adapters; export it as merged");
+                    throw new InvalidArgumentException("adapter " + adapter.id().substring(0, 12)
+                            + " is a full fine-tune: " + "PEFT folders hold LoRA adapters; export it as merged");
                 }
-                AdapterFiles.write(adapter, target, baseModelNameOrPath != null ? baseModelNameOrPath : baseModelNameOrPath(base));
+                AdapterFiles.write(
+                        adapter, target, baseModelNameOrPath != null ? baseModelNameOrPath : baseModelNameOrPath(base));
             }
             case ONNX_ADAPTER -> writeOnnxAdapter(base, adapter, target);
             case MERGED -> MergedModelExport.write(base, adapter, target);
@@ -91,7 +99,10 @@ public final class AdapterExport {
      * PEFT sets it) and the {@code lora_dropout} it was trained with.
      */
     public static Adapter.Builder describeBase(Adapter.Builder b, BaseModel base, double loraDropout) {
-        return b.peft(baseModelNameOrPath(base), PeftAdapterConfig.fanInFanOut(base.config().modelType()), loraDropout);
+        return b.peft(
+                baseModelNameOrPath(base),
+                PeftAdapterConfig.fanInFanOut(base.config().modelType()),
+                loraDropout);
     }
 
     /**
@@ -102,7 +113,10 @@ public final class AdapterExport {
         Path config = base.directory().resolve("config.json");
         if (Files.isRegularFile(config)) {
             try {
-                String name = new ObjectMapper().readTree(config.toFile()).path("_name_or_path").asText("");
+                String name = new ObjectMapper()
+                        .readTree(config.toFile())
+                        .path("_name_or_path")
+                        .asText("");
                 if (!name.isBlank()) {
                     return name;
                 }
@@ -123,7 +137,10 @@ public final class AdapterExport {
             throw new InvalidArgumentException("cannot export over the base model's own folder " + src);
         }
         List<String> exports = new ArrayList<>(List.of("model.onnx"));
-        BaseModel.KV_CACHE_FILES.stream().filter(f -> Files.isRegularFile(src.resolve(f))).findFirst().ifPresent(exports::add);
+        BaseModel.KV_CACHE_FILES.stream()
+                .filter(f -> Files.isRegularFile(src.resolve(f)))
+                .findFirst()
+                .ifPresent(exports::add);
         Path parent = target.getParent();
         Path tmp = null;
         try {
@@ -159,16 +176,22 @@ public final class AdapterExport {
             manifest.put("lora_alpha", adapter.alpha());
             var models = manifest.putArray("models");
             exports.forEach(models::add);
-            manifest.put("usage", "Open a model file with ONNX Runtime, load " + ONNX_ADAPTER_FILE + " as an OrtLoraAdapter "
-                    + "and activate it in the run options of each run; without it the model computes the base model.");
+            manifest.put(
+                    "usage",
+                    "Open a model file with ONNX Runtime, load " + ONNX_ADAPTER_FILE + " as an OrtLoraAdapter "
+                            + "and activate it in the run options of each run; without it the model computes the base model.");
             manifest.put("created", Instant.now().toString());
-            AtomicFile.writeSynced(tmp.resolve(ONNX_ADAPTER_MANIFEST), json.writerWithDefaultPrettyPrinter().writeValueAsBytes(manifest));
+            AtomicFile.writeSynced(
+                    tmp.resolve(ONNX_ADAPTER_MANIFEST),
+                    json.writerWithDefaultPrettyPrinter().writeValueAsBytes(manifest));
             AtomicFile.fsyncDir(tmp);
             AtomicFile.replaceDirectory(tmp, target);
             tmp = null;
         } catch (IOException e) {
-            throw new RectifyException("cannot export the ONNX Runtime adapter to " + target + " (nothing was replaced): "
-                    + e.getMessage(), e);
+            throw new RectifyException(
+                    "cannot export the ONNX Runtime adapter to " + target + " (nothing was replaced): "
+                            + e.getMessage(),
+                    e);
         } finally {
             if (tmp != null) {
                 FileTrees.deleteQuietly(tmp);

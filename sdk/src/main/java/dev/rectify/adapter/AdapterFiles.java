@@ -1,27 +1,28 @@
 package dev.rectify.adapter;
 
-import dev.rectify.core.io.FileTrees;
-import dev.rectify.core.io.AtomicFile;
-import dev.rectify.lora.PeftAdapterConfig;
-import dev.rectify.lora.CorruptAdapterException;
-import dev.rectify.lora.Safetensors;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rectify.core.ModelFormatException;
 import dev.rectify.core.Objective;
 import dev.rectify.core.RectifyException;
+import dev.rectify.core.io.AtomicFile;
 import dev.rectify.core.io.ContentHash;
+import dev.rectify.core.io.FileTrees;
+import dev.rectify.lora.CorruptAdapterException;
+import dev.rectify.lora.PeftAdapterConfig;
+import dev.rectify.lora.Safetensors;
 import dev.rectify.train.EvalMetrics;
 import dev.rectify.train.TrainedWeights;
 import dev.rectify.train.TrainingResult;
-import java.time.Duration;
-import java.util.List;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -36,8 +37,7 @@ public final class AdapterFiles {
     public static final String WEIGHTS = "adapter_model.safetensors";
     public static final String MANIFEST = "rectify-adapter.json";
 
-    private AdapterFiles() {
-    }
+    private AdapterFiles() {}
 
     /**
      * Writes {@code adapter} to the folder {@code dir} (created or replaced), with its base's Hugging Face id or folder
@@ -53,7 +53,9 @@ public final class AdapterFiles {
      */
     public static void write(Adapter adapter, Path dir, String baseModelNameOrPath) {
         ObjectMapper json = new ObjectMapper();
-        byte[] weights = Safetensors.toBytes(adapter.weights().values(), adapter.weights().shapes(),
+        byte[] weights = Safetensors.toBytes(
+                adapter.weights().values(),
+                adapter.weights().shapes(),
                 Map.of("format", "pt", "rectify.adapter_id", adapter.id()));
         ObjectNode manifest = json.createObjectNode();
         manifest.put("id", adapter.id());
@@ -81,13 +83,20 @@ public final class AdapterFiles {
             try {
                 AtomicFile.writeSynced(tmp.resolve(WEIGHTS), weights);
                 if (adapter.kind() == Adapter.Kind.LORA) {
-                    byte[] config = json.writerWithDefaultPrettyPrinter().writeValueAsBytes(
-                            PeftAdapterConfig.of(adapter.rank(), adapter.alpha(), adapter.loraDropout(), adapter.fanInFanOut(),
-                                    adapter.targetModules(), baseModelNameOrPath));
+                    byte[] config = json.writerWithDefaultPrettyPrinter()
+                            .writeValueAsBytes(PeftAdapterConfig.of(
+                                    adapter.rank(),
+                                    adapter.alpha(),
+                                    adapter.loraDropout(),
+                                    adapter.fanInFanOut(),
+                                    adapter.targetModules(),
+                                    baseModelNameOrPath));
                     AtomicFile.writeSynced(tmp.resolve(CONFIG), config);
                     manifest.put("config_sha256", ContentHash.of(config));
                 }
-                AtomicFile.writeSynced(tmp.resolve(MANIFEST), json.writerWithDefaultPrettyPrinter().writeValueAsBytes(manifest));
+                AtomicFile.writeSynced(
+                        tmp.resolve(MANIFEST),
+                        json.writerWithDefaultPrettyPrinter().writeValueAsBytes(manifest));
                 AtomicFile.fsyncDir(tmp);
                 AtomicFile.replaceDirectory(tmp, dir);
             } finally {
@@ -96,7 +105,8 @@ public final class AdapterFiles {
                 }
             }
         } catch (IOException e) {
-            throw new RectifyException("cannot write adapter to " + dir + " (nothing was replaced): " + e.getMessage(), e);
+            throw new RectifyException(
+                    "cannot write adapter to " + dir + " (nothing was replaced): " + e.getMessage(), e);
         }
     }
 
@@ -112,21 +122,32 @@ public final class AdapterFiles {
         ObjectMapper json = new ObjectMapper();
         try {
             byte[] weights = Files.readAllBytes(weightsFile);
-            JsonNode manifest = Files.isRegularFile(dir.resolve(MANIFEST)) ? json.readTree(dir.resolve(MANIFEST).toFile()) : null;
-            if (manifest != null && !ContentHash.of(weights).equals(manifest.path("weights_sha256").asText())) {
-                throw new CorruptAdapterException(weightsFile + ": checksum mismatch: the adapter's weights are corrupt or truncated");
+            JsonNode manifest = Files.isRegularFile(dir.resolve(MANIFEST))
+                    ? json.readTree(dir.resolve(MANIFEST).toFile())
+                    : null;
+            if (manifest != null
+                    && !ContentHash.of(weights)
+                            .equals(manifest.path("weights_sha256").asText())) {
+                throw new CorruptAdapterException(
+                        weightsFile + ": checksum mismatch: the adapter's weights are corrupt or truncated");
             }
-            if (manifest != null && manifest.hasNonNull("config_sha256") && (!Files.isRegularFile(dir.resolve(CONFIG))
-                    || !ContentHash.of(Files.readAllBytes(dir.resolve(CONFIG))).equals(manifest.get("config_sha256").asText()))) {
-                throw new CorruptAdapterException(dir.resolve(CONFIG) + ": checksum mismatch: the adapter's configuration is "
-                        + "corrupt, truncated or missing");
+            if (manifest != null
+                    && manifest.hasNonNull("config_sha256")
+                    && (!Files.isRegularFile(dir.resolve(CONFIG))
+                            || !ContentHash.of(Files.readAllBytes(dir.resolve(CONFIG)))
+                                    .equals(manifest.get("config_sha256").asText()))) {
+                throw new CorruptAdapterException(dir.resolve(CONFIG)
+                        + ": checksum mismatch: the adapter's configuration is " + "corrupt, truncated or missing");
             }
             Safetensors.Contents c = Safetensors.parse(weights, weightsFile.toString());
             Adapter.Builder b = Adapter.builder().weights(new TrainedWeights(c.values(), c.shapes()));
-            Adapter.Kind kind = manifest == null ? Adapter.Kind.LORA : Adapter.Kind.valueOf(manifest.path("kind").asText("LORA"));
+            Adapter.Kind kind = manifest == null
+                    ? Adapter.Kind.LORA
+                    : Adapter.Kind.valueOf(manifest.path("kind").asText("LORA"));
             b.kind(kind);
             if (manifest != null) {
-                b.id(manifest.path("id").asText()).baseModelHash(manifest.path("base_model_hash").asText())
+                b.id(manifest.path("id").asText())
+                        .baseModelHash(manifest.path("base_model_hash").asText())
                         .recipe(manifest.path("recipe").asText(""));
                 if (manifest.hasNonNull("objective")) {
                     b.objective(Objective.parse(manifest.get("objective").asText()));
@@ -138,7 +159,9 @@ public final class AdapterFiles {
                 if (baseModelHashIfForeign == null) {
                     throw ModelFormatException.at(dir, "a PEFT adapter made elsewhere: say which base model it is for");
                 }
-                b.id(ContentHash.of("peft\n" + ContentHash.of(weights))).baseModelHash(baseModelHashIfForeign).recipe("peft:" + dir);
+                b.id(ContentHash.of("peft\n" + ContentHash.of(weights)))
+                        .baseModelHash(baseModelHashIfForeign)
+                        .recipe("peft:" + dir);
             }
             if (kind == Adapter.Kind.LORA) {
                 Path cfg = dir.resolve(CONFIG);
@@ -147,9 +170,11 @@ public final class AdapterFiles {
                 }
                 JsonNode pc = json.readTree(cfg.toFile());
                 if (!"LORA".equalsIgnoreCase(pc.path("peft_type").asText("LORA"))) {
-                    throw ModelFormatException.at(cfg, "peft_type " + pc.path("peft_type").asText() + " is not LORA");
+                    throw ModelFormatException.at(
+                            cfg, "peft_type " + pc.path("peft_type").asText() + " is not LORA");
                 }
-                if (pc.path("use_dora").asBoolean(false) || pc.path("use_rslora").asBoolean(false)) {
+                if (pc.path("use_dora").asBoolean(false)
+                        || pc.path("use_rslora").asBoolean(false)) {
                     throw ModelFormatException.at(cfg, "DoRA and rsLoRA adapters are not supported");
                 }
                 int r = pc.path("r").asInt(-1);
@@ -159,7 +184,8 @@ public final class AdapterFiles {
                 if (tm.isArray()) {
                     tm.forEach(t -> targets.add(t.asText()));
                 } else if (tm.isTextual()) {
-                    throw ModelFormatException.at(cfg, "target_modules as a regular expression is not supported; list the modules");
+                    throw ModelFormatException.at(
+                            cfg, "target_modules as a regular expression is not supported; list the modules");
                 }
                 if (r < 1 || targets.isEmpty()) {
                     throw ModelFormatException.at(cfg, "needs r >= 1 and a target_modules list");
@@ -168,17 +194,22 @@ public final class AdapterFiles {
                     boolean isA = e.getKey().endsWith(".lora_A.weight");
                     boolean isB = e.getKey().endsWith(".lora_B.weight");
                     if (!isA && !isB) {
-                        throw ModelFormatException.at(weightsFile, "tensor " + e.getKey() + " is not a LoRA A/B weight");
+                        throw ModelFormatException.at(
+                                weightsFile, "tensor " + e.getKey() + " is not a LoRA A/B weight");
                     }
                     long[] s = e.getValue();
                     if (s.length != 2 || (isA && s[0] != r) || (isB && s[1] != r)) {
-                        throw ModelFormatException.at(weightsFile, "tensor " + e.getKey() + " has shape "
-                                + java.util.Arrays.toString(s) + ", which does not match rank " + r);
+                        throw ModelFormatException.at(
+                                weightsFile,
+                                "tensor " + e.getKey() + " has shape " + Arrays.toString(s)
+                                        + ", which does not match rank " + r);
                     }
                 }
                 b.lora(r, alpha, targets);
                 JsonNode name = pc.path("base_model_name_or_path");
-                b.peft(name.isTextual() ? name.asText() : null, pc.path("fan_in_fan_out").asBoolean(false),
+                b.peft(
+                        name.isTextual() ? name.asText() : null,
+                        pc.path("fan_in_fan_out").asBoolean(false),
                         pc.path("lora_dropout").asDouble(0.0));
             }
             return b.build();
@@ -188,9 +219,15 @@ public final class AdapterFiles {
     }
 
     private static TrainingResult result(JsonNode m, TrainedWeights w) {
-        return new TrainingResult(w, eval(m.path("initial_eval")), eval(m.path("final_eval")), m.path("steps").asInt(),
-                m.path("skipped_steps").asInt(), m.path("trained_tokens").asLong(),
-                Duration.ofMillis(Math.round(m.path("seconds").asDouble() * 1000)), m.path("stopped_early").asBoolean(false),
+        return new TrainingResult(
+                w,
+                eval(m.path("initial_eval")),
+                eval(m.path("final_eval")),
+                m.path("steps").asInt(),
+                m.path("skipped_steps").asInt(),
+                m.path("trained_tokens").asLong(),
+                Duration.ofMillis(Math.round(m.path("seconds").asDouble() * 1000)),
+                m.path("stopped_early").asBoolean(false),
                 List.of());
     }
 
@@ -198,7 +235,10 @@ public final class AdapterFiles {
         if (!n.has("tokens")) {
             return EvalMetrics.NONE;
         }
-        return new EvalMetrics(n.path("loss").asDouble(), n.path("nll").asDouble(), n.path("token_accuracy").asDouble(),
+        return new EvalMetrics(
+                n.path("loss").asDouble(),
+                n.path("nll").asDouble(),
+                n.path("token_accuracy").asDouble(),
                 n.path("tokens").asLong());
     }
 
@@ -211,8 +251,4 @@ public final class AdapterFiles {
         n.put("token_accuracy", m.tokenAccuracy());
         n.put("tokens", m.tokens());
     }
-
-
-
-
 }

@@ -15,6 +15,13 @@ import java.time.Instant;
  * @param bytes         size of its files on disk
  * @param pinned        whether it is pinned (kept in memory, protected from deletion)
  */
-public record AdapterInfo(String id, String baseModelHash, Adapter.Kind kind, String objective, String recipe,
-        Instant created, long parameters, long bytes, boolean pinned) {
-}
+public record AdapterInfo(
+        String id,
+        String baseModelHash,
+        Adapter.Kind kind,
+        String objective,
+        String recipe,
+        Instant created,
+        long parameters,
+        long bytes,
+        boolean pinned) {}

@@ -2,12 +2,12 @@ package dev.rectify.adapter;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.rectify.model.BundledModel;
 import dev.rectify.core.ModelFormatException;
 import dev.rectify.core.RectifyException;
-import dev.rectify.lora.CorruptAdapterException;
 import dev.rectify.core.io.AtomicFile;
 import dev.rectify.core.io.FileTrees;
+import dev.rectify.lora.CorruptAdapterException;
+import dev.rectify.model.BundledModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -66,7 +66,8 @@ public final class AdapterStore {
     /** Throws {@link InvalidAdapterIdException} unless {@code id} is 16 to 128 lowercase hex digits. */
     public static String checkId(String id) {
         if (id == null || !ID.matcher(id).matches()) {
-            throw new InvalidAdapterIdException("invalid adapter id '" + id + "': expected 16 to 128 lowercase hex digits");
+            throw new InvalidAdapterIdException(
+                    "invalid adapter id '" + id + "': expected 16 to 128 lowercase hex digits");
         }
         return id;
     }
@@ -103,7 +104,8 @@ public final class AdapterStore {
 
     /** The adapter with checksums verified; {@link AdapterNotFoundException} or {@link CorruptAdapterException}. */
     public Adapter get(String id) {
-        return find(id).orElseThrow(() -> new AdapterNotFoundException(id, "no adapter " + id + " in the store " + root));
+        return find(id).orElseThrow(
+                        () -> new AdapterNotFoundException(id, "no adapter " + id + " in the store " + root));
     }
 
     /** The adapter if stored (checksums verified; a corrupt entry throws {@link CorruptAdapterException}). */
@@ -147,10 +149,16 @@ public final class AdapterStore {
                     bytes += Files.size(f);
                 }
             }
-            return new AdapterInfo(id, m.path("base_model_hash").asText(), Adapter.Kind.valueOf(m.path("kind").asText("LORA")),
-                    m.hasNonNull("objective") ? m.get("objective").asText() : null, m.path("recipe").asText(""),
+            return new AdapterInfo(
+                    id,
+                    m.path("base_model_hash").asText(),
+                    Adapter.Kind.valueOf(m.path("kind").asText("LORA")),
+                    m.hasNonNull("objective") ? m.get("objective").asText() : null,
+                    m.path("recipe").asText(""),
                     m.hasNonNull("created") ? Instant.parse(m.get("created").asText()) : Instant.EPOCH,
-                    m.path("parameters").asLong(), bytes, isPinned(id));
+                    m.path("parameters").asLong(),
+                    bytes,
+                    isPinned(id));
         } catch (IOException | RuntimeException e) {
             throw new CorruptAdapterException(manifest + ": unreadable manifest: " + e.getMessage(), e);
         }
@@ -277,7 +285,10 @@ public final class AdapterStore {
                 try {
                     put(a);
                 } catch (RectifyException e) {
-                    LOG.warn("could not store adapter {} (it is returned but will be trained again): {}", id, e.getMessage());
+                    LOG.warn(
+                            "could not store adapter {} (it is returned but will be trained again): {}",
+                            id,
+                            e.getMessage());
                 }
             }
             mine.complete(a);

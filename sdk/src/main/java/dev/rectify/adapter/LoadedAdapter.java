@@ -19,8 +19,14 @@ public final class LoadedAdapter {
     private final AtomicInteger refs = new AtomicInteger(1);
     private final Runnable onClose;
 
-    LoadedAdapter(String id, String baseModelHash, int rank, double alpha, Set<String> targetModules,
-            LoraAdapter nativeAdapter, Runnable onClose) {
+    LoadedAdapter(
+            String id,
+            String baseModelHash,
+            int rank,
+            double alpha,
+            Set<String> targetModules,
+            LoraAdapter nativeAdapter,
+            Runnable onClose) {
         this.id = id;
         this.baseModelHash = baseModelHash;
         this.rank = rank;
@@ -66,7 +72,7 @@ public final class LoadedAdapter {
 
     /** Takes a reference unless the adapter is already freed. */
     boolean tryRetain() {
-        for (;;) {
+        for (; ; ) {
             int r = refs.get();
             if (r == 0) {
                 return false;
@@ -90,6 +96,7 @@ public final class LoadedAdapter {
 
     @Override
     public String toString() {
-        return "LoadedAdapter[" + id.substring(0, Math.min(12, id.length())) + ", r=" + rank + ", " + byteSize() + " bytes]";
+        return "LoadedAdapter[" + id.substring(0, Math.min(12, id.length())) + ", r=" + rank + ", " + byteSize()
+                + " bytes]";
     }
 }

@@ -1,11 +1,11 @@
 package dev.rectify.adapter;
 
+import dev.rectify.core.InvalidArgumentException;
+import dev.rectify.core.RectifyException;
 import dev.rectify.core.io.AtomicFile;
 import dev.rectify.core.io.FileTrees;
 import dev.rectify.lora.AdapterMismatchException;
 import dev.rectify.model.BaseModel;
-import dev.rectify.core.InvalidArgumentException;
-import dev.rectify.core.RectifyException;
 import dev.rectify.onnx.OnnxModel;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -23,19 +23,24 @@ import java.util.List;
  */
 public final class MergedModelExport {
     /** Files copied unchanged from the base folder when present. */
-    public static final List<String> COPIED = List.of("tokenizer.json", "tokenizer_config.json", "config.json",
-            "generation_config.json", "special_tokens_map.json", "chat_template.jinja");
+    public static final List<String> COPIED = List.of(
+            "tokenizer.json",
+            "tokenizer_config.json",
+            "config.json",
+            "generation_config.json",
+            "special_tokens_map.json",
+            "chat_template.jinja");
     /** The provenance file. */
     public static final String PROVENANCE = "rectify-merged.json";
 
-    private MergedModelExport() {
-    }
+    private MergedModelExport() {}
 
     /** Writes {@code base} + {@code adapter} to {@code dir}; returns {@code dir}. */
     public static Path write(BaseModel base, Adapter adapter, Path dir) {
         if (!adapter.baseModelHash().equals(base.contentHash())) {
-            throw new AdapterMismatchException(AdapterMismatchException.Reason.OTHER_BASE, "adapter " + adapter.id()
-                    + " belongs to another base model than " + base.directory());
+            throw new AdapterMismatchException(
+                    AdapterMismatchException.Reason.OTHER_BASE,
+                    "adapter " + adapter.id() + " belongs to another base model than " + base.directory());
         }
         Path src = base.directory();
         Path target = dir.toAbsolutePath().normalize();
@@ -43,7 +48,10 @@ public final class MergedModelExport {
             throw new InvalidArgumentException("cannot export a merged model over its own base folder " + src);
         }
         List<String> models = new ArrayList<>(List.of("model.onnx"));
-        BaseModel.KV_CACHE_FILES.stream().filter(f -> Files.isRegularFile(src.resolve(f))).findFirst().ifPresent(models::add);
+        BaseModel.KV_CACHE_FILES.stream()
+                .filter(f -> Files.isRegularFile(src.resolve(f)))
+                .findFirst()
+                .ifPresent(models::add);
         Path parent = target.getParent();
         Path tmp = null;
         try {
@@ -64,16 +72,17 @@ public final class MergedModelExport {
                     AtomicFile.fsync(tmp.resolve(f));
                 }
             }
-            String provenance = "{\n  \"adapter_id\": \"" + adapter.id() + "\",\n  \"base_model_hash\": \"" + adapter.baseModelHash()
-                    + "\",\n  \"kind\": \"" + adapter.kind() + "\",\n  \"created\": \"" + Instant.now() + "\"\n}\n";
+            String provenance = "{\n  \"adapter_id\": \"" + adapter.id() + "\",\n  \"base_model_hash\": \""
+                    + adapter.baseModelHash() + "\",\n  \"kind\": \"" + adapter.kind() + "\",\n  \"created\": \""
+                    + Instant.now() + "\"\n}\n";
             AtomicFile.writeSynced(tmp.resolve(PROVENANCE), provenance.getBytes(StandardCharsets.UTF_8));
             AtomicFile.fsyncDir(tmp);
             AtomicFile.replaceDirectory(tmp, target);
             tmp = null;
             return target;
         } catch (IOException e) {
-            throw new RectifyException("cannot export the merged model to " + target + " (nothing was replaced): "
-                    + e.getMessage(), e);
+            throw new RectifyException(
+                    "cannot export the merged model to " + target + " (nothing was replaced): " + e.getMessage(), e);
         } finally {
             if (tmp != null) {
                 FileTrees.deleteQuietly(tmp);

@@ -1,8 +1,5 @@
 package dev.rectify.adapter;
 
-import dev.rectify.lora.ServingLayout;
-import dev.rectify.model.BaseModel;
-import dev.rectify.model.BundledModel;
 import dev.rectify.generate.CausalLmSignature;
 import dev.rectify.generate.Generation;
 import dev.rectify.generate.Generator;
@@ -11,6 +8,9 @@ import dev.rectify.generate.TokenListener;
 import dev.rectify.lora.AdapterMismatchException;
 import dev.rectify.lora.LoraConfig;
 import dev.rectify.lora.ServingGraphCache;
+import dev.rectify.lora.ServingLayout;
+import dev.rectify.model.BaseModel;
+import dev.rectify.model.BundledModel;
 import dev.rectify.ort.InferenceSession;
 import dev.rectify.ort.RunOptions;
 import java.nio.file.Path;
@@ -52,9 +52,19 @@ public final class MultiLoraModel implements AutoCloseable {
         this.layout = e.layout();
         this.session = InferenceSession.open(e.model(), base.device().sessionConfig());
         try {
-            this.generator = new Generator(session, CausalLmSignature.of(session, base.config()), base.tokenizer(),
-                    base.eosTokenIds(), base.padTokenId(), base.contextLength(), base.config().vocabSize());
-            this.cache = AdapterCache.builder(store).layout(layout).baseModelHash(baseHash).maximumBytes(b.cacheBytes).build();
+            this.generator = new Generator(
+                    session,
+                    CausalLmSignature.of(session, base.config()),
+                    base.tokenizer(),
+                    base.eosTokenIds(),
+                    base.padTokenId(),
+                    base.contextLength(),
+                    base.config().vocabSize());
+            this.cache = AdapterCache.builder(store)
+                    .layout(layout)
+                    .baseModelHash(baseHash)
+                    .maximumBytes(b.cacheBytes)
+                    .build();
         } catch (RuntimeException ex) {
             session.close();
             throw ex;
@@ -72,10 +82,16 @@ public final class MultiLoraModel implements AutoCloseable {
      */
     public String register(Adapter adapter) {
         if (!adapter.baseModelHash().equals(baseHash)) {
-            throw new AdapterMismatchException(AdapterMismatchException.Reason.OTHER_BASE, "adapter "
-                    + adapter.id().substring(0, Math.min(12, adapter.id().length())) + " was trained on base model "
-                    + adapter.baseModelHash().substring(0, Math.min(12, adapter.baseModelHash().length())) + ", not "
-                    + base.directory() + " (" + baseHash.substring(0, 12) + ")");
+            throw new AdapterMismatchException(
+                    AdapterMismatchException.Reason.OTHER_BASE,
+                    "adapter "
+                            + adapter.id()
+                                    .substring(0, Math.min(12, adapter.id().length())) + " was trained on base model "
+                            + adapter.baseModelHash()
+                                    .substring(
+                                            0,
+                                            Math.min(12, adapter.baseModelHash().length())) + ", not "
+                            + base.directory() + " (" + baseHash.substring(0, 12) + ")");
         }
         AdapterLayouts.check(layout, adapter);
         return store.put(adapter);
@@ -94,7 +110,8 @@ public final class MultiLoraModel implements AutoCloseable {
      * on the base model's own session: the serving session computes exactly the same logits without an adapter,
      * but its LoRA branches (empty, yet still dispatched) cost time on small models.
      */
-    public List<Generation> generate(String adapterId, List<long[]> prompts, Sampling sampling, TokenListener listener) {
+    public List<Generation> generate(
+            String adapterId, List<long[]> prompts, Sampling sampling, TokenListener listener) {
         if (adapterId == null) {
             return base.generator().generate(prompts, sampling, listener, null);
         }
@@ -108,7 +125,7 @@ public final class MultiLoraModel implements AutoCloseable {
     public Generation generate(String adapterId, String prompt, Sampling sampling) {
         List<long[]> ids = new ArrayList<>(1);
         ids.add(base.encodePrompt(Objects.requireNonNull(prompt, "prompt")));
-        return generate(adapterId, ids, sampling, (i, t) -> { }).get(0);
+        return generate(adapterId, ids, sampling, (i, t) -> {}).get(0);
     }
 
     /** Pins an adapter in the store and in memory (never evicted, cannot be deleted until unpinned). */

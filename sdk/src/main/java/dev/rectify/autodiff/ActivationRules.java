@@ -11,8 +11,7 @@ import dev.rectify.onnx.OnnxModel;
  * FastGeluGrad), whose CPU versions are float-only; other types get the same math in standard ops.
  */
 final class ActivationRules {
-    private ActivationRules() {
-    }
+    private ActivationRules() {}
 
     static void register(OpRegistry.Builder m) {
         m.add(OpSpec.of("Relu").shape(SAME).gradient(ctx -> {
@@ -44,7 +43,8 @@ final class ActivationRules {
         }));
         m.add(OpSpec.of("Softmax").shape(SAME).gradient(ctx -> softmax(ctx, false)));
         m.add(OpSpec.of("LogSoftmax").shape(SAME).gradient(ctx -> softmax(ctx, true)));
-        m.add(OpSpec.of("Gelu").shape(SAME)
+        m.add(OpSpec.of("Gelu")
+                .shape(SAME)
                 .gradient(ctx -> gelu(ctx, ctx.attrString("approximate", "none").equals("tanh"), false)));
         m.add(OpSpec.of(OnnxModel.MICROSOFT + ":Gelu").shape(SAME).gradient(ctx -> gelu(ctx, false, false)));
         m.add(OpSpec.of(OnnxModel.MICROSOFT + ":FastGelu").shape(SAME).gradient(ctx -> gelu(ctx, true, true)));
@@ -109,19 +109,33 @@ final class ActivationRules {
             double c = Math.sqrt(2 / Math.PI);
             double k = 0.044715;
             String x2 = ctx.op("Mul", x, x);
-            String inner = ctx.op("Mul", ctx.op("Add", x, ctx.op("Mul", ctx.op("Mul", x2, x), ctx.scalarLike(k, x))),
+            String inner = ctx.op(
+                    "Mul",
+                    ctx.op("Add", x, ctx.op("Mul", ctx.op("Mul", x2, x), ctx.scalarLike(k, x))),
                     ctx.scalarLike(c, x));
             String t = ctx.op("Tanh", inner);
             String one = ctx.scalarLike(1.0, x);
-            String dt = ctx.op("Mul", ctx.op("Sub", one, ctx.op("Mul", t, t)),
-                    ctx.op("Mul", ctx.scalarLike(c, x), ctx.op("Add", one, ctx.op("Mul", x2, ctx.scalarLike(3 * k, x)))));
+            String dt = ctx.op(
+                    "Mul",
+                    ctx.op("Sub", one, ctx.op("Mul", t, t)),
+                    ctx.op(
+                            "Mul",
+                            ctx.scalarLike(c, x),
+                            ctx.op("Add", one, ctx.op("Mul", x2, ctx.scalarLike(3 * k, x)))));
             String sum = ctx.op("Add", ctx.op("Add", one, t), ctx.op("Mul", x, dt));
             dx = ctx.op("Mul", g, ctx.op("Mul", sum, ctx.scalarLike(0.5, x)));
         } else {
             // Phi(x) + x phi(x)
-            String cdf = ctx.op("Mul", ctx.op("Add", ctx.scalarLike(1.0, x),
-                    ctx.op("Erf", ctx.op("Mul", x, ctx.scalarLike(1 / Math.sqrt(2), x)))), ctx.scalarLike(0.5, x));
-            String pdf = ctx.op("Mul", ctx.op("Exp", ctx.op("Mul", ctx.op("Mul", x, x), ctx.scalarLike(-0.5, x))),
+            String cdf = ctx.op(
+                    "Mul",
+                    ctx.op(
+                            "Add",
+                            ctx.scalarLike(1.0, x),
+                            ctx.op("Erf", ctx.op("Mul", x, ctx.scalarLike(1 / Math.sqrt(2), x)))),
+                    ctx.scalarLike(0.5, x));
+            String pdf = ctx.op(
+                    "Mul",
+                    ctx.op("Exp", ctx.op("Mul", ctx.op("Mul", x, x), ctx.scalarLike(-0.5, x))),
                     ctx.scalarLike(1 / Math.sqrt(2 * Math.PI), x));
             dx = ctx.op("Mul", g, ctx.op("Add", cdf, ctx.op("Mul", x, pdf)));
         }

@@ -122,8 +122,7 @@ public final class Autodiff {
     }
 
     /** A differentiated copy of a model's graph and its gradient names. */
-    public record Differentiated(Graph graph, GradientResult result) {
-    }
+    public record Differentiated(Graph graph, GradientResult result) {}
 
     /**
      * The default-domain opset suggested by a graph's nodes when the model is not at hand: below 13 when a
@@ -142,7 +141,8 @@ public final class Autodiff {
             if (since == 13 && n.hasAttribute("axes") || op.equals("Split") && n.hasAttribute("split")) {
                 old = true;
             }
-            if (since == 18 && !n.input(1).isEmpty() || op.equals("Split") && n.hasAttribute("num_outputs")
+            if (since == 18 && !n.input(1).isEmpty()
+                    || op.equals("Split") && n.hasAttribute("num_outputs")
                     || op.equals("Pad") && !n.input(3).isEmpty()) {
                 new18 = true;
             }

@@ -1,5 +1,6 @@
 package dev.rectify.autodiff;
 
+import dev.rectify.onnx.OnnxModel;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -17,8 +18,7 @@ import java.util.List;
  * opset 13), {@code Reshape} to {@code Shape(X)}.
  */
 public final class Broadcasting {
-    private Broadcasting() {
-    }
+    private Broadcasting() {}
 
     /** The axes of a gradient of shape {@code gradShape} to sum for {@code target}, or null when unproven. */
     static long[] staticAxes(Shape gradShape, Shape target) {
@@ -84,8 +84,7 @@ public final class Broadcasting {
         String gradShape = ctx.op("Shape", grad);
         String axes = ctx.fresh("bcast_axes");
         String unused = ctx.fresh("bcast_axes_unused");
-        ctx.emit(dev.rectify.onnx.OnnxModel.MICROSOFT, "BroadcastGradientArgs", List.of(targetShape, gradShape),
-                List.of(axes, unused));
+        ctx.emit(OnnxModel.MICROSOFT, "BroadcastGradientArgs", List.of(targetShape, gradShape), List.of(axes, unused));
         String red = ctx.reduceSumDynamic(grad, axes, true);
         return ctx.reshape(red, targetShape);
     }

@@ -22,8 +22,7 @@ import java.util.Optional;
  * Exp, Log, Sin, Cos, Abs, Erf, Identity, Cast, Clip, Dropout.
  */
 final class ElementwiseRules {
-    private ElementwiseRules() {
-    }
+    private ElementwiseRules() {}
 
     static void register(OpRegistry.Builder m) {
         m.add(OpSpec.of("Add").shape(BROADCAST).gradient(ctx -> addSub(ctx, false)));
@@ -42,15 +41,21 @@ final class ElementwiseRules {
             String yy = ctx.op("Mul", ctx.output(0), ctx.output(0));
             ctx.addInputGradient(0, ctx.op("Neg", ctx.op("Mul", dY(ctx), yy)));
         }));
-        m.add(OpSpec.of("Exp").shape(SAME)
+        m.add(OpSpec.of("Exp")
+                .shape(SAME)
                 .gradient(ctx -> ctx.addInputGradient(0, ctx.op("Mul", dY(ctx), ctx.output(0)))));
-        m.add(OpSpec.of("Log").shape(SAME)
+        m.add(OpSpec.of("Log")
+                .shape(SAME)
                 .gradient(ctx -> ctx.addInputGradient(0, ctx.op("Div", dY(ctx), ctx.input(0)))));
-        m.add(OpSpec.of("Sin").shape(SAME)
+        m.add(OpSpec.of("Sin")
+                .shape(SAME)
                 .gradient(ctx -> ctx.addInputGradient(0, ctx.op("Mul", dY(ctx), cos(ctx, ctx.input(0))))));
-        m.add(OpSpec.of("Cos").shape(SAME).gradient(ctx -> ctx.addInputGradient(0,
-                ctx.op("Neg", ctx.op("Mul", dY(ctx), ctx.op("Sin", ctx.input(0)))))));
-        m.add(OpSpec.of("Abs").shape(SAME)
+        m.add(OpSpec.of("Cos")
+                .shape(SAME)
+                .gradient(ctx ->
+                        ctx.addInputGradient(0, ctx.op("Neg", ctx.op("Mul", dY(ctx), ctx.op("Sin", ctx.input(0)))))));
+        m.add(OpSpec.of("Abs")
+                .shape(SAME)
                 .gradient(ctx -> ctx.addInputGradient(0, ctx.op("Mul", dY(ctx), ctx.op("Sign", ctx.input(0))))));
         m.add(OpSpec.of("Erf").shape(SAME).gradient(ctx -> {
             // dX = dY * 2/sqrt(pi) * exp(-X^2)
@@ -60,7 +65,9 @@ final class ElementwiseRules {
             ctx.addInputGradient(0, ctx.op("Mul", dY(ctx), c));
         }));
         m.add(OpSpec.of("Identity").shape(SAME).gradient(ctx -> ctx.addInputGradient(0, dY(ctx))));
-        m.add(OpSpec.of("Cast").shape(CAST).inputs(ElementwiseRules::castCarriesGradient)
+        m.add(OpSpec.of("Cast")
+                .shape(CAST)
+                .inputs(ElementwiseRules::castCarriesGradient)
                 .gradient(ElementwiseRules::cast));
         m.add(OpSpec.of("Max").shape(BROADCAST).gradient(ElementwiseRules::minMax));
         m.add(OpSpec.of("Min").shape(BROADCAST).gradient(ElementwiseRules::minMax));
@@ -220,7 +227,8 @@ final class ElementwiseRules {
         }
         String[] masks = new String[n];
         for (int i = 0; i < n; i++) {
-            masks[i] = ctx.op("Where", ctx.op("Equal", ctx.input(i), y), ctx.scalarLike(1.0, y), ctx.scalarLike(0.0, y));
+            masks[i] =
+                    ctx.op("Where", ctx.op("Equal", ctx.input(i), y), ctx.scalarLike(1.0, y), ctx.scalarLike(0.0, y));
         }
         String count = ctx.op("Sum", masks);
         String share = ctx.op("Div", g, count);

@@ -114,7 +114,9 @@ final class Emitter {
     private String constant(String key, TensorProto value) {
         return constants.computeIfAbsent(key, k -> {
             String out = fresh("Grad/const");
-            Node n = Node.of("Constant", List.of(), List.of(out)).name(fresh("Grad/Constant")).attr("value", value);
+            Node n = Node.of("Constant", List.of(), List.of(out))
+                    .name(fresh("Grad/Constant"))
+                    .attr("value", value);
             graph.addNode(n);
             emitted++;
             info.put(out, value.getDataType(), Optional.of(Shape.of(Tensors.dims(value))));

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -144,15 +145,15 @@ final class Engine {
         }
         em.prefix("Grad/");
         Map<String, String> out = new LinkedHashMap<>();
-        Set<String> unreached = new java.util.LinkedHashSet<>();
+        Set<String> unreached = new LinkedHashSet<>();
         for (String w : request.wrt()) {
             String g = fwd.contains(w) ? accumulate(w) : null;
             String name = w + "_grad";
             if (g == null) {
                 unreached.add(w);
                 em.prefix(w + "_Grad/");
-                GradientContext ctx = new GradientContext(em, ops, Node.of("Identity", List.of(w), List.of()), new boolean[1],
-                        new String[0], this::add);
+                GradientContext ctx = new GradientContext(
+                        em, ops, Node.of("Identity", List.of(w), List.of()), new boolean[1], new String[0], this::add);
                 String z = ctx.zerosLike(w);
                 g = identity(z, w);
             } else if (!g.startsWith(name) || g.startsWith(name + ".")) {

@@ -4,6 +4,7 @@ import dev.rectify.onnx.Attributes;
 import dev.rectify.onnx.Graph;
 import dev.rectify.onnx.Node;
 import dev.rectify.onnx.OpsetAwareInputs;
+import dev.rectify.onnx.Tensors;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
 import java.util.Arrays;
@@ -188,11 +189,11 @@ public final class GradientContext {
         int type = em.info.type(tensor);
         String out = op("ConstantOfShape", shapeOf(tensor));
         if (type == DataType.FLOAT_VALUE || type == 0) {
-            last().attr("value", dev.rectify.onnx.Tensors.ofFloats(null, new float[] {0f}, 1));
+            last().attr("value", Tensors.ofFloats(null, new float[] {0f}, 1));
         } else if (type == DataType.DOUBLE_VALUE) {
-            last().attr("value", dev.rectify.onnx.Tensors.ofDoubles(null, new double[] {0}, 1));
+            last().attr("value", Tensors.ofDoubles(null, new double[] {0}, 1));
         } else {
-            last().attr("value", dev.rectify.onnx.Tensors.ofFloats(null, new float[] {0f}, 1));
+            last().attr("value", Tensors.ofFloats(null, new float[] {0f}, 1));
             out = op("Cast", out);
             last().attr("to", (long) type);
         }
@@ -273,7 +274,8 @@ public final class GradientContext {
      * was broadcast into, back to {@code target}'s shape (see {@link Broadcasting}).
      */
     public String unbroadcast(String grad, String target, Optional<Shape> gradShape) {
-        return Broadcasting.reduceTo(this, grad, gradShape.orElse(null), target, shape(target).orElse(null));
+        return Broadcasting.reduceTo(
+                this, grad, gradShape.orElse(null), target, shape(target).orElse(null));
     }
 
     /** {@link #unbroadcast} where {@code grad} has the shape of forward output {@code outputIndex}. */

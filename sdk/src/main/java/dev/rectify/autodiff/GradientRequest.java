@@ -1,6 +1,8 @@
 package dev.rectify.autodiff;
 
 import dev.rectify.core.InvalidArgumentException;
+import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,9 +27,10 @@ public record GradientRequest(Map<String, String> seeds, List<String> wrt, Set<S
             throw new InvalidArgumentException("a gradient request needs at least one seed");
         }
         if (wrt == null || wrt.isEmpty()) {
-            throw new InvalidArgumentException("a gradient request needs at least one tensor to differentiate with respect to");
+            throw new InvalidArgumentException(
+                    "a gradient request needs at least one tensor to differentiate with respect to");
         }
-        seeds = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(seeds));
+        seeds = Collections.unmodifiableMap(new LinkedHashMap<>(seeds));
         wrt = List.copyOf(wrt);
         stopGradient = stopGradient == null ? Set.of() : Set.copyOf(stopGradient);
         if (wrt.stream().distinct().count() != wrt.size()) {
@@ -42,7 +45,7 @@ public record GradientRequest(Map<String, String> seeds, List<String> wrt, Set<S
 
     /** This request with {@code tensors} added to {@link #stopGradient()}. */
     public GradientRequest withStopGradient(Set<String> tensors) {
-        java.util.HashSet<String> s = new java.util.HashSet<>(stopGradient);
+        HashSet<String> s = new HashSet<>(stopGradient);
         s.addAll(tensors);
         return new GradientRequest(seeds, wrt, s);
     }

@@ -1,5 +1,9 @@
 package dev.rectify.autodiff;
 
+import dev.rectify.core.InvalidArgumentException;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
 
@@ -11,8 +15,8 @@ import java.util.Set;
  */
 public record GradientResult(Map<String, String> gradients, Set<String> unreached) {
     public GradientResult {
-        gradients = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(gradients));
-        unreached = java.util.Collections.unmodifiableSet(new java.util.LinkedHashSet<>(unreached));
+        gradients = Collections.unmodifiableMap(new LinkedHashMap<>(gradients));
+        unreached = Collections.unmodifiableSet(new LinkedHashSet<>(unreached));
     }
 
     /** A result where every wrt tensor is reached. */
@@ -24,7 +28,7 @@ public record GradientResult(Map<String, String> gradients, Set<String> unreache
     public String gradientOf(String wrt) {
         String g = gradients.get(wrt);
         if (g == null) {
-            throw new dev.rectify.core.InvalidArgumentException("no gradient was requested for '" + wrt + "'");
+            throw new InvalidArgumentException("no gradient was requested for '" + wrt + "'");
         }
         return g;
     }

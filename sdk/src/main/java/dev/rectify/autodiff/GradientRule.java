@@ -1,6 +1,8 @@
 package dev.rectify.autodiff;
 
 import dev.rectify.onnx.Node;
+import java.util.HashSet;
+import java.util.Set;
 
 /**
  * The backward rule of one op type: given the gradients of a forward node's outputs, it emits nodes computing the
@@ -24,7 +26,7 @@ public interface GradientRule {
 
     /** A rule whose inputs {@code differentiable} (by index) are the only ones that may carry gradient. */
     static GradientRule withInputs(GradientRule rule, int... differentiable) {
-        java.util.Set<Integer> ok = new java.util.HashSet<>();
+        Set<Integer> ok = new HashSet<>();
         for (int i : differentiable) {
             ok.add(i);
         }

@@ -4,6 +4,7 @@ import dev.rectify.onnx.Attributes;
 import dev.rectify.onnx.Graph;
 import dev.rectify.onnx.Node;
 import dev.rectify.onnx.Tensors;
+import dev.rectify.onnx.proto.OnnxProto;
 import java.util.Optional;
 
 /** What a {@link ShapeFunction} sees of one node: its inputs' types, shapes and constant values, and its attributes. */
@@ -71,7 +72,7 @@ public final class InferenceContext {
     }
 
     /** The tensor {@code t} holds when it is a constant. */
-    Optional<dev.rectify.onnx.proto.OnnxProto.TensorProto> constant(String t) {
+    Optional<OnnxProto.TensorProto> constant(String t) {
         return graph.constant(t);
     }
 

@@ -16,8 +16,7 @@ import java.util.List;
  * sums over all batch axes in one product. Unknown ranks fall back to FusedMatMul plus the dynamic reduction.
  */
 final class MatMulRules {
-    private MatMulRules() {
-    }
+    private MatMulRules() {}
 
     static void register(OpRegistry.Builder m) {
         m.add(OpSpec.of("MatMul").shape(MATMUL).gradient(MatMulRules::matmul));
@@ -156,7 +155,8 @@ final class MatMulRules {
         float alpha = ctx.attrFloat("alpha", 1f);
         Shape sa = ctx.shape(a).orElse(null);
         Shape sb = ctx.shape(b).orElse(null);
-        Shape batch = sa == null || sb == null || sa.rank() < 2 || sb.rank() < 2 ? null
+        Shape batch = sa == null || sb == null || sa.rank() < 2 || sb.rank() < 2
+                ? null
                 : Shape.broadcast(List.of(sa.sub(0, sa.rank() - 2), sb.sub(0, sb.rank() - 2)));
         if (ctx.requiresGradient(0)) {
             String pre = ta ? fmm(ctx, b, g, tb, true, alpha) : fmm(ctx, g, b, false, !tb, alpha);

@@ -3,6 +3,7 @@ package dev.rectify.autodiff;
 import dev.rectify.onnx.Tensors;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 
@@ -12,16 +13,17 @@ import java.util.Optional;
  * (shapes, axes, starts) where those are constants, else left unknown.
  */
 public final class MovementShapes {
-    private MovementShapes() {
-    }
+    private MovementShapes() {}
 
     public static final ShapeFunction TRANSPOSE = ctx -> {
         ctx.setType(0, ctx.firstKnownInputType());
         ctx.inputShape(0).ifPresent(sx -> {
             long[] perm = ctx.attrInts("perm", null);
             if (perm != null && perm.length != sx.rank()) {
-                throw ctx.fail(0, "perm " + java.util.Arrays.toString(perm) + " has " + perm.length
-                        + " entries for a rank-" + sx.rank() + " input");
+                throw ctx.fail(
+                        0,
+                        "perm " + Arrays.toString(perm) + " has " + perm.length + " entries for a rank-" + sx.rank()
+                                + " input");
             }
             List<Dim> out = new ArrayList<>();
             for (int i = 0; i < sx.rank(); i++) {
@@ -33,8 +35,8 @@ public final class MovementShapes {
 
     public static final ShapeFunction RESHAPE = ctx -> {
         ctx.setType(0, ctx.firstKnownInputType());
-        ctx.constantInts(1).ifPresent(shp -> ctx.setShape(0, reshape(ctx.inputShape(0), shp,
-                ctx.attrInt("allowzero", 0) != 0)));
+        ctx.constantInts(1)
+                .ifPresent(shp -> ctx.setShape(0, reshape(ctx.inputShape(0), shp, ctx.attrInt("allowzero", 0) != 0)));
     };
 
     public static final ShapeFunction FLATTEN = ctx -> {
@@ -81,8 +83,9 @@ public final class MovementShapes {
                 ctx.setShape(0, new Shape(l));
             } else if (ctx.input(1).isEmpty() && !ctx.hasAttribute("axes")) {
                 // every dim of size 1 goes: decidable only when all dims are known
-                sx.sizes().ifPresent(d -> ctx.setShape(0, Shape.of(java.util.Arrays.stream(d).filter(v -> v != 1)
-                        .toArray())));
+                sx.sizes()
+                        .ifPresent(d -> ctx.setShape(
+                                0, Shape.of(Arrays.stream(d).filter(v -> v != 1).toArray())));
             }
         });
     };
@@ -212,10 +215,11 @@ public final class MovementShapes {
 
     public static final ShapeFunction SIZE = ctx -> ctx.setOutput(0, DataType.INT64_VALUE, Optional.of(Shape.scalar()));
 
-    public static final ShapeFunction RANGE = ctx -> ctx.setOutput(0, ctx.inputType(0), Optional.of(Shape.unknownDims(1)));
+    public static final ShapeFunction RANGE =
+            ctx -> ctx.setOutput(0, ctx.inputType(0), Optional.of(Shape.unknownDims(1)));
 
-    public static final ShapeFunction NON_ZERO = ctx -> ctx.setOutput(0, DataType.INT64_VALUE,
-            ctx.inputShape(0).map(sx -> Shape.of(Dim.of(sx.rank()), Dim.unknown())));
+    public static final ShapeFunction NON_ZERO = ctx -> ctx.setOutput(
+            0, DataType.INT64_VALUE, ctx.inputShape(0).map(sx -> Shape.of(Dim.of(sx.rank()), Dim.unknown())));
 
     public static final ShapeFunction ARG_MAX = ctx -> {
         ctx.setType(0, DataType.INT64_VALUE);
@@ -253,7 +257,9 @@ public final class MovementShapes {
         Shape sx = in.get();
         int a = sx.axis(ctx.attrInt("axis", 0));
         boolean fromAttribute = ctx.hasAttribute("split");
-        long[] sizes = fromAttribute ? ctx.attrInts("split", null) : ctx.constantInts(1).orElse(null);
+        long[] sizes = fromAttribute
+                ? ctx.attrInts("split", null)
+                : ctx.constantInts(1).orElse(null);
         int k = ctx.outputCount();
         if (sizes != null && sizes.length != k) {
             throw ctx.fail(fromAttribute ? 0 : 1, "split lists " + sizes.length + " sizes for " + k + " outputs");
@@ -274,7 +280,7 @@ public final class MovementShapes {
 
     private static long[] ones(int n) {
         long[] o = new long[n];
-        java.util.Arrays.fill(o, 1L);
+        Arrays.fill(o, 1L);
         return o;
     }
 
@@ -320,14 +326,17 @@ public final class MovementShapes {
         Optional<long[]> ends = ctx.constantInts(2);
         Optional<long[]> axes = ctx.constantInts(3);
         Optional<long[]> steps = ctx.constantInts(4);
-        if (starts.isEmpty() || ends.isEmpty() || (!ctx.input(3).isEmpty() && axes.isEmpty())
+        if (starts.isEmpty()
+                || ends.isEmpty()
+                || (!ctx.input(3).isEmpty() && axes.isEmpty())
                 || (!ctx.input(4).isEmpty() && steps.isEmpty())) {
             // the rank is kept; which dims are sliced is not known
             return Shape.unknownDims(sx.rank());
         }
         long[] st = starts.get();
         long[] en = ends.get();
-        if (en.length != st.length || axes.isPresent() && axes.get().length != st.length
+        if (en.length != st.length
+                || axes.isPresent() && axes.get().length != st.length
                 || steps.isPresent() && steps.get().length != st.length) {
             throw ctx.fail(2, "starts, ends, axes and steps must have the same length (starts has " + st.length + ")");
         }

@@ -15,8 +15,7 @@ import java.util.Optional;
  * output; its inverse RMS is recomputed). Other types get the same math in standard ops.
  */
 final class NormalizationRules {
-    private NormalizationRules() {
-    }
+    private NormalizationRules() {}
 
     static void register(OpRegistry.Builder m) {
         m.add(OpSpec.of("LayerNormalization").shape(NORMALIZATION).gradient(NormalizationRules::layerNorm));
@@ -80,7 +79,11 @@ final class NormalizationRules {
             String dx = ctx.fresh("dx");
             String ds = ctx.fresh("dscale");
             String db = ctx.fresh("dbias");
-            ctx.emit(OnnxModel.MICROSOFT, "LayerNormalizationGrad", List.of(g, x, scale, mean, inv), List.of(dx, ds, db))
+            ctx.emit(
+                            OnnxModel.MICROSOFT,
+                            "LayerNormalizationGrad",
+                            List.of(g, x, scale, mean, inv),
+                            List.of(dx, ds, db))
                     .attr("axis", ctx.attrInt("axis", -1));
             ctx.addInputGradient(0, dx);
             ctx.addInputGradient(1, ds);
@@ -126,7 +129,11 @@ final class NormalizationRules {
         if (fused(ctx, x, inv)) {
             String dx = ctx.fresh("dx");
             String ds = ctx.fresh("dscale");
-            ctx.emit(OnnxModel.MICROSOFT, "SimplifiedLayerNormalizationGrad", List.of(g, x, scale, inv), List.of(dx, ds))
+            ctx.emit(
+                            OnnxModel.MICROSOFT,
+                            "SimplifiedLayerNormalizationGrad",
+                            List.of(g, x, scale, inv),
+                            List.of(dx, ds))
                     .attr("axis", ctx.attrInt("axis", -1));
             ctx.addInputGradient(0, dx);
             ctx.addInputGradient(1, ds);

@@ -15,13 +15,15 @@ import java.util.Optional;
  * while its layer's backward runs, and the base stays 4-bit in memory.
  */
 final class QuantizedRules {
-    private QuantizedRules() {
-    }
+    private QuantizedRules() {}
 
     static void register(OpRegistry.Builder m) {
-        m.add(OpSpec.of(OnnxModel.MICROSOFT, BlockQuantized.MATMUL_NBITS).inputs(OpSpec.Inputs.only(0))
-                .shape(QuantizedRules::matMulNBitsShape).gradient(QuantizedRules::matMulNBits));
-        m.add(OpSpec.of(OnnxModel.MICROSOFT, BlockQuantized.GATHER_BLOCK_QUANTIZED).shape(QuantizedRules::gatherShape)
+        m.add(OpSpec.of(OnnxModel.MICROSOFT, BlockQuantized.MATMUL_NBITS)
+                .inputs(OpSpec.Inputs.only(0))
+                .shape(QuantizedRules::matMulNBitsShape)
+                .gradient(QuantizedRules::matMulNBits));
+        m.add(OpSpec.of(OnnxModel.MICROSOFT, BlockQuantized.GATHER_BLOCK_QUANTIZED)
+                .shape(QuantizedRules::gatherShape)
                 .noGradient());
     }
 
@@ -29,7 +31,8 @@ final class QuantizedRules {
     private static void matMulNBitsShape(InferenceContext ctx) {
         long n = ctx.attrInt("N", 0);
         ctx.setType(0, ctx.inputType(0));
-        ctx.inputShape(0).filter(s -> s.rank() > 0 && n > 0)
+        ctx.inputShape(0)
+                .filter(s -> s.rank() > 0 && n > 0)
                 .ifPresent(s -> ctx.setShape(0, s.with(s.rank() - 1, Dim.of(n))));
     }
 
@@ -38,11 +41,15 @@ final class QuantizedRules {
         ctx.setType(0, ctx.inputType(2));
         Optional<Shape> data = ctx.inputShape(0);
         Optional<Shape> indices = ctx.inputShape(1);
-        if (data.isEmpty() || indices.isEmpty() || data.get().rank() != 2 || ctx.attrInt("gather_axis", 0) != 0
+        if (data.isEmpty()
+                || indices.isEmpty()
+                || data.get().rank() != 2
+                || ctx.attrInt("gather_axis", 0) != 0
                 || !(data.get().dim(1) instanceof Dim.Known cols)) {
             return;
         }
-        long width = ctx.inputType(0) == DataType.UINT8_VALUE ? cols.size() * (8 / ctx.attrInt("bits", 4)) : cols.size();
+        long width =
+                ctx.inputType(0) == DataType.UINT8_VALUE ? cols.size() * (8 / ctx.attrInt("bits", 4)) : cols.size();
         ctx.setShape(0, indices.get().concat(Shape.of(width)));
     }
 
@@ -57,11 +64,11 @@ final class QuantizedRules {
         long bs = q.blockSize();
         // B passed through Where(true computed at run time, B, B): nothing after it can be constant-folded
         String size = ctx.op("Size", dy);
-        String always = ctx.op("Not", ctx.op("Less", size, ctx.ints(0)));     // Size(dY) is never negative
+        String always = ctx.op("Not", ctx.op("Less", size, ctx.ints(0))); // Size(dY) is never negative
         String runtimeB = ctx.op("Where", always, q.b(), q.b());
-        String bytes = ctx.op("Cast", runtimeB);                              // [N, blocks, bs/2]
+        String bytes = ctx.op("Cast", runtimeB); // [N, blocks, bs/2]
         ctx.last().attr("to", (long) DataType.FLOAT_VALUE);
-        String values = unpack(ctx, bytes, ctx.ints(n, blocks, bs));          // [N, blocks, bs]
+        String values = unpack(ctx, bytes, ctx.ints(n, blocks, bs)); // [N, blocks, bs]
         String zp;
         if (q.zeroPoints().isEmpty()) {
             zp = f32(ctx, BlockQuantized.DEFAULT_ZERO_POINT);
@@ -78,12 +85,12 @@ final class QuantizedRules {
             zp = ctx.reshape(toFloat(ctx, q.zeroPoints()), ctx.ints(n, blocks, 1));
         }
         String scales = ctx.reshape(toFloat(ctx, q.scales()), ctx.ints(n, blocks, 1));
-        String w = ctx.op("Mul", ctx.op("Sub", values, zp), scales);         // [N, blocks, bs]
+        String w = ctx.op("Mul", ctx.op("Sub", values, zp), scales); // [N, blocks, bs]
         w = ctx.reshape(w, ctx.ints(n, blocks * bs));
         if (blocks * bs != q.k()) {
             w = ctx.op("Slice", w, ctx.ints(0), ctx.ints(q.k()), ctx.ints(1));
         }
-        String da = ctx.op("MatMul", dy, w);                                  // [..., N] · [N, K] = [..., K]
+        String da = ctx.op("MatMul", dy, w); // [..., N] · [N, K] = [..., K]
         int aType = ctx.elemType(q.a());
         if (aType != 0 && aType != DataType.FLOAT_VALUE) {
             da = ctx.op("Cast", da);

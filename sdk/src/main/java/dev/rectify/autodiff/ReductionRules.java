@@ -3,8 +3,8 @@ package dev.rectify.autodiff;
 import static dev.rectify.autodiff.MovementShapes.REDUCE;
 import static dev.rectify.autodiff.OpSpec.Inputs.only;
 
-import dev.rectify.onnx.proto.OnnxProto.TensorProto;
 import dev.rectify.onnx.Tensors;
+import dev.rectify.onnx.proto.OnnxProto.TensorProto;
 import java.util.Optional;
 
 /**
@@ -14,8 +14,7 @@ import java.util.Optional;
  * ReduceSumSquare.
  */
 final class ReductionRules {
-    private ReductionRules() {
-    }
+    private ReductionRules() {}
 
     static void register(OpRegistry.Builder m) {
         m.add(OpSpec.of("ReduceSum").shape(REDUCE).inputs(only(0)).gradient(ctx -> reduce(ctx, false, false)));

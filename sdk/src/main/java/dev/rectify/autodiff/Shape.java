@@ -3,6 +3,7 @@ package dev.rectify.autodiff;
 import dev.rectify.core.InvalidArgumentException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 
@@ -35,7 +36,7 @@ public record Shape(List<Dim> dims) {
 
     /** Rank {@code rank} with every dimension unknown. */
     public static Shape unknownDims(int rank) {
-        return new Shape(java.util.Collections.nCopies(rank, Dim.unknown()));
+        return new Shape(Collections.nCopies(rank, Dim.unknown()));
     }
 
     public int rank() {
@@ -51,7 +52,8 @@ public record Shape(List<Dim> dims) {
     public int axis(long axis) {
         long a = axis < 0 ? axis + rank() : axis;
         if (a < 0 || a >= rank()) {
-            throw new InvalidArgumentException("axis " + axis + " is out of range for rank " + rank() + " shape " + this);
+            throw new InvalidArgumentException(
+                    "axis " + axis + " is out of range for rank " + rank() + " shape " + this);
         }
         return (int) a;
     }

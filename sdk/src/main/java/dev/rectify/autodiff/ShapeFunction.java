@@ -8,8 +8,7 @@ package dev.rectify.autodiff;
 @FunctionalInterface
 public interface ShapeFunction {
     /** Nothing is inferred: every output's type and shape stay unknown (unless the graph declares them). */
-    ShapeFunction UNKNOWN = ctx -> {
-    };
+    ShapeFunction UNKNOWN = ctx -> {};
 
     void infer(InferenceContext ctx);
 }

@@ -14,8 +14,7 @@ import java.util.Optional;
  * element type and dims are, given the inputs'. Data-movement ops are in {@link MovementShapes}.
  */
 public final class ShapeFunctions {
-    private ShapeFunctions() {
-    }
+    private ShapeFunctions() {}
 
     /** Output 0 has input 0's shape and the first known input type (unary ops, Clip, Softmax...). */
     public static final ShapeFunction SAME = ctx -> ctx.setOutput(0, ctx.firstKnownInputType(), ctx.inputShape(0));
@@ -29,14 +28,16 @@ public final class ShapeFunctions {
     public static final ShapeFunction TYPE_ONLY = ctx -> ctx.setType(0, ctx.firstKnownInputType());
 
     /** numpy broadcasting of all inputs; the first known input type. */
-    public static final ShapeFunction BROADCAST = ctx -> ctx.setOutput(0, ctx.firstKnownInputType(), broadcastInputs(ctx, 0));
+    public static final ShapeFunction BROADCAST =
+            ctx -> ctx.setOutput(0, ctx.firstKnownInputType(), broadcastInputs(ctx, 0));
 
     /** numpy broadcasting of all inputs to a BOOL output (comparisons, logic). */
-    public static final ShapeFunction BROADCAST_BOOL = ctx -> ctx.setOutput(0, DataType.BOOL_VALUE, broadcastInputs(ctx, 0));
+    public static final ShapeFunction BROADCAST_BOOL =
+            ctx -> ctx.setOutput(0, DataType.BOOL_VALUE, broadcastInputs(ctx, 0));
 
     /** Where(condition, X, Y): X's (else Y's) type, the broadcast of all three. */
-    public static final ShapeFunction WHERE = ctx -> ctx.setOutput(0, ctx.inputType(1) != 0 ? ctx.inputType(1)
-            : ctx.inputType(2), broadcastInputs(ctx, 0));
+    public static final ShapeFunction WHERE = ctx ->
+            ctx.setOutput(0, ctx.inputType(1) != 0 ? ctx.inputType(1) : ctx.inputType(2), broadcastInputs(ctx, 0));
 
     public static final ShapeFunction CAST = ctx -> ctx.setOutput(0, (int) ctx.attrInt("to", 0), ctx.inputShape(0));
 
@@ -69,8 +70,8 @@ public final class ShapeFunctions {
     };
 
     /** MatMul and com.microsoft FusedMatMul (transA/transB): numpy matmul with broadcast batch dims. */
-    public static final ShapeFunction MATMUL = ctx -> ctx.setOutput(0, ctx.firstKnownInputType(),
-            matmul(ctx, ctx.inputShape(0), ctx.inputShape(1)));
+    public static final ShapeFunction MATMUL =
+            ctx -> ctx.setOutput(0, ctx.firstKnownInputType(), matmul(ctx, ctx.inputShape(0), ctx.inputShape(1)));
 
     public static final ShapeFunction GEMM = ctx -> {
         ctx.setType(0, ctx.firstKnownInputType());
@@ -147,13 +148,17 @@ public final class ShapeFunctions {
 
     /** ConstantOfShape: the value attribute's type (FLOAT by default), dims from the constant shape input. */
     public static final ShapeFunction CONSTANT_OF_SHAPE = ctx -> {
-        ctx.setType(0, Attributes.getTensor(ctx.node(), "value").map(TensorProto::getDataType)
-                .orElse(DataType.FLOAT_VALUE));
+        ctx.setType(
+                0,
+                Attributes.getTensor(ctx.node(), "value")
+                        .map(TensorProto::getDataType)
+                        .orElse(DataType.FLOAT_VALUE));
         Optional<long[]> shp = ctx.constantInts(0);
         if (shp.isPresent()) {
             ctx.setShape(0, Shape.of(shp.get()));
         } else {
-            ctx.inputShape(0).flatMap(s -> s.rank() == 1 ? s.dim(0).value() : Optional.empty())
+            ctx.inputShape(0)
+                    .flatMap(s -> s.rank() == 1 ? s.dim(0).value() : Optional.empty())
                     .ifPresent(r -> ctx.setShape(0, Shape.unknownDims(Math.toIntExact(r))));
         }
     };

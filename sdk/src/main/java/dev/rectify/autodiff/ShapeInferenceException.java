@@ -17,8 +17,10 @@ public class ShapeInferenceException extends RectifyException {
      * @param input the offending input tensor's name, or a description of the inputs when no single one is to blame
      */
     public ShapeInferenceException(String nodeName, String opType, String input, String detail, Throwable cause) {
-        super("cannot infer the output shapes of node '" + nodeName + "' (op " + opType + ") from input " + input + ": "
-                + detail + ". The graph is invalid for this op; check the model or the transform that produced it.",
+        super(
+                "cannot infer the output shapes of node '" + nodeName + "' (op " + opType + ") from input " + input
+                        + ": " + detail
+                        + ". The graph is invalid for this op; check the model or the transform that produced it.",
                 cause);
         this.nodeName = nodeName;
         this.opType = opType;

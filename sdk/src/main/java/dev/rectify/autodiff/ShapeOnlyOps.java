@@ -12,8 +12,7 @@ import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
  * carries its shape function where one is known.
  */
 final class ShapeOnlyOps {
-    private ShapeOnlyOps() {
-    }
+    private ShapeOnlyOps() {}
 
     static void register(OpRegistry.Builder m) {
         // no gradient flows through these at all
@@ -22,21 +21,35 @@ final class ShapeOnlyOps {
         m.add(OpSpec.of("NonZero").shape(MovementShapes.NON_ZERO).noGradient());
         m.add(OpSpec.of("ArgMax").shape(MovementShapes.ARG_MAX).noGradient());
         m.add(OpSpec.of("ArgMin").shape(MovementShapes.ARG_MAX).noGradient());
-        m.add(OpSpec.of("ConstantOfShape").shape(ShapeFunctions.CONSTANT_OF_SHAPE).noGradient());
+        m.add(OpSpec.of("ConstantOfShape")
+                .shape(ShapeFunctions.CONSTANT_OF_SHAPE)
+                .noGradient());
         m.add(OpSpec.of("Constant").shape(ShapeFunctions.CONSTANT).noGradient());
         m.add(OpSpec.of("Range").shape(MovementShapes.RANGE).noGradient());
         for (String op : new String[] {"Not", "IsInf", "IsNaN"}) {
-            m.add(OpSpec.of(op).shape(ShapeFunctions.sameShapeAs(DataType.BOOL_VALUE)).noGradient());
+            m.add(OpSpec.of(op)
+                    .shape(ShapeFunctions.sameShapeAs(DataType.BOOL_VALUE))
+                    .noGradient());
         }
-        for (String op : new String[] {"And", "Or", "Xor", "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual"}) {
+        for (String op :
+                new String[] {"And", "Or", "Xor", "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual"}) {
             m.add(OpSpec.of(op).shape(ShapeFunctions.BROADCAST_BOOL).noGradient());
         }
         for (String op : new String[] {"Sign", "Floor", "Ceil", "Round"}) {
             m.add(OpSpec.of(op).shape(ShapeFunctions.SAME).noGradient());
         }
         m.add(OpSpec.of("Mod").shape(ShapeFunctions.BROADCAST).noGradient());
-        for (String op : new String[] {"OneHot", "EyeLike", "RandomNormalLike", "RandomUniformLike", "Bernoulli",
-                "Multinomial", "BitShift", "RandomNormal", "RandomUniform"}) {
+        for (String op : new String[] {
+            "OneHot",
+            "EyeLike",
+            "RandomNormalLike",
+            "RandomUniformLike",
+            "Bernoulli",
+            "Multinomial",
+            "BitShift",
+            "RandomNormal",
+            "RandomUniform"
+        }) {
             m.add(OpSpec.of(op).noGradient());
         }
         m.add(OpSpec.of(OnnxModel.MICROSOFT, "BroadcastGradientArgs").noGradient());
@@ -47,8 +60,18 @@ final class ShapeOnlyOps {
         for (String op : new String[] {"ReduceMax", "ReduceMin", "ReduceProd", "ReduceL2", "ReduceLogSumExp"}) {
             m.add(OpSpec.of(op).shape(MovementShapes.REDUCE).inputs(only(0)));
         }
-        for (String op : new String[] {"GatherND", "Tile", "ReduceL1", "ReduceLogSum", "Pad", "Resize", "CumSum",
-                "Upsample", "SoftmaxCrossEntropyLoss", "NegativeLogLikelihoodLoss"}) {
+        for (String op : new String[] {
+            "GatherND",
+            "Tile",
+            "ReduceL1",
+            "ReduceLogSum",
+            "Pad",
+            "Resize",
+            "CumSum",
+            "Upsample",
+            "SoftmaxCrossEntropyLoss",
+            "NegativeLogLikelihoodLoss"
+        }) {
             m.add(OpSpec.of(op).shape(ShapeFunctions.TYPE_ONLY).inputs(only(0)));
         }
         for (String op : new String[] {"ScatterND", "ScatterElements", "Scatter"}) {

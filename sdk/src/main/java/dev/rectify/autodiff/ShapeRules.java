@@ -15,7 +15,9 @@ import static dev.rectify.autodiff.OpSpec.Inputs.only;
 
 import dev.rectify.onnx.OnnxModel;
 import dev.rectify.onnx.ResolvedInput;
+import dev.rectify.onnx.Tensors;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 
@@ -26,14 +28,16 @@ import java.util.Optional;
  * (com.microsoft.GatherElementsGrad) and Expand (reduction back to the input's shape).
  */
 final class ShapeRules {
-    private ShapeRules() {
-    }
+    private ShapeRules() {}
 
     static void register(OpRegistry.Builder m) {
         m.add(OpSpec.of("Transpose").shape(TRANSPOSE).gradient(ShapeRules::transpose));
-        m.add(OpSpec.of("Reshape").shape(RESHAPE).inputs(only(0))
+        m.add(OpSpec.of("Reshape")
+                .shape(RESHAPE)
+                .inputs(only(0))
                 .gradient(ctx -> ctx.addInputGradient(0, ctx.reshapeLike(dY(ctx), ctx.input(0)))));
-        m.add(OpSpec.of("Flatten").shape(FLATTEN)
+        m.add(OpSpec.of("Flatten")
+                .shape(FLATTEN)
                 .gradient(ctx -> ctx.addInputGradient(0, ctx.reshapeLike(dY(ctx), ctx.input(0)))));
         m.add(OpSpec.of("Squeeze").shape(SQUEEZE).inputs(only(0)).gradient(ctx -> squeezeUnsqueeze(ctx, true)));
         m.add(OpSpec.of("Unsqueeze").shape(UNSQUEEZE).inputs(only(0)).gradient(ctx -> squeezeUnsqueeze(ctx, false)));
@@ -50,7 +54,9 @@ final class ShapeRules {
             ctx.last().attr("axis", ctx.attrInt("axis", 0));
             ctx.addInputGradient(0, d);
         }));
-        m.add(OpSpec.of("Expand").shape(EXPAND).inputs(only(0))
+        m.add(OpSpec.of("Expand")
+                .shape(EXPAND)
+                .inputs(only(0))
                 .gradient(ctx -> ctx.addInputGradient(0, ctx.unbroadcastFromOutput(dY(ctx), 0, 0))));
     }
 
@@ -90,7 +96,8 @@ final class ShapeRules {
         long[] sizes = new long[n];
         boolean known = true;
         for (int i = 0; i < n; i++) {
-            Optional<Long> size = ctx.shape(ctx.input(i)).flatMap(s -> s.dim(s.axis(axis)).value());
+            Optional<Long> size =
+                    ctx.shape(ctx.input(i)).flatMap(s -> s.dim(s.axis(axis)).value());
             if (size.isEmpty()) {
                 known = false;
                 break;
@@ -153,9 +160,11 @@ final class ShapeRules {
         } else {
             ResolvedInput axes = ctx.params().slice(ctx.node(), "axes");
             ResolvedInput steps = ctx.params().slice(ctx.node(), "steps");
-            if (steps.isConstant() && java.util.Arrays.stream(steps.longs()).anyMatch(v -> v < 0)
+            if (steps.isConstant()
+                    && Arrays.stream(steps.longs()).anyMatch(v -> v < 0)
                     && ctx.params().slice(ctx.node(), "starts").isConstant()
-                    && ctx.params().slice(ctx.node(), "ends").isConstant() && (axes.isAbsent() || axes.isConstant())
+                    && ctx.params().slice(ctx.node(), "ends").isConstant()
+                    && (axes.isAbsent() || axes.isConstant())
                     && ctx.rank(x) >= 0) {
                 ctx.addInputGradient(0, sliceByGather(ctx, axes));
                 return;
@@ -201,8 +210,10 @@ final class ShapeRules {
             String mask = boolConst(ctx, fromX);
             String shapeZ = ctx.op("Where", mask, shapeX, shapeG);
             String dim = ctx.op("Gather", shapeX, ctx.emitter().intScalar(axes[j]));
-            String range = ctx.op("Range", ctx.emitter().intScalar(0), dim, ctx.emitter().intScalar(1));
-            String idx = ctx.op("Slice", range, ctx.ints(starts[j]), ctx.ints(ends[j]), ctx.ints(0), ctx.ints(steps[j]));
+            String range = ctx.op(
+                    "Range", ctx.emitter().intScalar(0), dim, ctx.emitter().intScalar(1));
+            String idx =
+                    ctx.op("Slice", range, ctx.ints(starts[j]), ctx.ints(ends[j]), ctx.ints(0), ctx.ints(steps[j]));
             g = ctx.msOp("GatherGrad", shapeZ, idx, g);
             ctx.last().attr("axis", axes[j]);
         }
@@ -211,8 +222,8 @@ final class ShapeRules {
 
     private static String boolConst(GradientContext ctx, boolean[] values) {
         String out = ctx.fresh("axis_mask");
-        ctx.emit("", "Constant", List.of(), List.of(out)).attr("value",
-                dev.rectify.onnx.Tensors.ofBooleans(null, values, values.length));
+        ctx.emit("", "Constant", List.of(), List.of(out))
+                .attr("value", Tensors.ofBooleans(null, values, values.length));
         return out;
     }
 }

@@ -24,8 +24,7 @@ final class TensorInfo {
     private final Map<String, Integer> types = new HashMap<>();
     private final Map<String, Shape> shapes = new HashMap<>();
 
-    private TensorInfo() {
-    }
+    private TensorInfo() {}
 
     /**
      * Infers types and shapes for {@code graph}, whose nodes are given in topological {@code order}.
@@ -40,7 +39,9 @@ final class TensorInfo {
         }
         for (Node n : order) {
             // a Constant's value is the truth, whatever value_info says (exporters write wrong ones)
-            if (n.isDefaultDomain() && n.opType().equals("Constant") && !n.outputs().isEmpty()) {
+            if (n.isDefaultDomain()
+                    && n.opType().equals("Constant")
+                    && !n.outputs().isEmpty()) {
                 graph.constant(n.output(0)).ifPresent(t -> {
                     info.types.put(n.output(0), t.getDataType());
                     info.shapes.put(n.output(0), Shape.of(Tensors.dims(t)));
@@ -63,8 +64,8 @@ final class TensorInfo {
             } catch (ShapeInferenceException e) {
                 throw e;
             } catch (RuntimeException e) {
-                throw new ShapeInferenceException(Engine.nodeName(n), ctx.describeOp(), ctx.describeInputs(),
-                        String.valueOf(e.getMessage()), e);
+                throw new ShapeInferenceException(
+                        Engine.nodeName(n), ctx.describeOp(), ctx.describeInputs(), String.valueOf(e.getMessage()), e);
             }
         }
         // declared information wins over inference where it is more precise
@@ -87,8 +88,12 @@ final class TensorInfo {
         if (t.hasShape()) {
             List<Dim> dims = new ArrayList<>();
             for (TensorShapeProto.Dimension d : t.getShape().getDimList()) {
-                dims.add(d.hasDimValue() ? Dim.of(d.getDimValue())
-                        : d.hasDimParam() && !d.getDimParam().isEmpty() ? Dim.symbolic(d.getDimParam()) : Dim.unknown());
+                dims.add(
+                        d.hasDimValue()
+                                ? Dim.of(d.getDimValue())
+                                : d.hasDimParam() && !d.getDimParam().isEmpty()
+                                        ? Dim.symbolic(d.getDimParam())
+                                        : Dim.unknown());
             }
             Shape declared = new Shape(dims);
             Shape old = shapes.get(v.getName());
@@ -138,7 +143,9 @@ final class TensorInfo {
 
     /** Whether {@code type} is a floating-point element type gradients flow through. */
     static boolean isFloat(int type) {
-        return type == DataType.FLOAT_VALUE || type == DataType.DOUBLE_VALUE || type == DataType.FLOAT16_VALUE
+        return type == DataType.FLOAT_VALUE
+                || type == DataType.DOUBLE_VALUE
+                || type == DataType.FLOAT16_VALUE
                 || type == DataType.BFLOAT16_VALUE;
     }
 }

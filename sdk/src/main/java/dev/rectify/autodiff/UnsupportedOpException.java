@@ -21,7 +21,8 @@ public class UnsupportedOpException extends RectifyException {
         super((detail.isEmpty() ? "no gradient rule for op " : "cannot differentiate op ")
                 + (domain == null || domain.isEmpty() ? "" : domain + ":") + opType
                 + " (node '" + nodeName + "'), which lies on the path from the trainable tensors to the loss"
-                + (detail.isEmpty() ? "" : ": " + detail) + ". Supported ops: " + String.join(", ", new TreeSet<>(supported))
+                + (detail.isEmpty() ? "" : ": " + detail) + ". Supported ops: "
+                + String.join(", ", new TreeSet<>(supported))
                 + ". Mark the tensors feeding it with stopGradient, or register a rule with Autodiff.withRule.");
         this.opType = opType;
         this.domain = domain == null ? "" : domain;

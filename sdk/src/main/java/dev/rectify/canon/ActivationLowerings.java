@@ -12,8 +12,7 @@ final class ActivationLowerings {
     private static final double SQRT_2_OVER_PI = 0.7978845608028654;
     private static final double FAST_GELU_CUBIC = 0.044715;
 
-    private ActivationLowerings() {
-    }
+    private ActivationLowerings() {}
 
     static void register(Map<String, OpLowering> m) {
         m.put(Canonicalizer.ms("FastGelu"), ActivationLowerings::fastGelu);
@@ -65,8 +64,10 @@ final class ActivationLowerings {
     /** Y = alpha · op(A) · op(B), op transposing the last two axes when transA / transB is set. */
     private static void fusedMatMul(Lower ctx) {
         if (ctx.attr("transBatchA", 0L) != 0 || ctx.attr("transBatchB", 0L) != 0) {
-            throw ctx.fail("transBatchA/transBatchB are not supported", "Export the model without ONNX Runtime's "
-                    + "MatMul-transpose fusion (session optimization level basic or below) to train it");
+            throw ctx.fail(
+                    "transBatchA/transBatchB are not supported",
+                    "Export the model without ONNX Runtime's "
+                            + "MatMul-transpose fusion (session optimization level basic or below) to train it");
         }
         String a = lastTwoSwapped(ctx, ctx.in(0), ctx.attr("transA", 0L) != 0);
         String b = lastTwoSwapped(ctx, ctx.in(1), ctx.attr("transB", 0L) != 0);

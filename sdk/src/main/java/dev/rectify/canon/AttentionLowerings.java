@@ -12,14 +12,14 @@ import java.util.Map;
  * (as ORT's CPU kernels accumulate); masked positions get the op's mask_filter_value added once (ORT's kernels
  * set, not add, the filter value, so a position masked twice is not pushed to -inf). Above 400 lines because it
  * holds the four ops' input conventions, which share one core ({@link #attend}).
+ * <p>Size: the fused attention ops (MultiHeadAttention, GroupQueryAttention, Attention, ONNX Attention-23) share their masking, rotary and head-layout helpers.
  */
 final class AttentionLowerings {
     private static final double MHA_FILTER = -10000.0;
     /** The most negative float: the exp of (score + this − max) is exactly 0, like a skipped position. */
     private static final double LOWEST = -3.4028234663852886e38;
 
-    private AttentionLowerings() {
-    }
+    private AttentionLowerings() {}
 
     static void register(Map<String, OpLowering> m) {
         m.put(Canonicalizer.ms("MultiHeadAttention"), AttentionLowerings::multiHead);
@@ -65,10 +65,13 @@ final class AttentionLowerings {
             return x;
         }
         if (heads % kvHeads != 0) {
-            throw ctx.fail("num_heads " + heads + " is not a multiple of kv_num_heads " + kvHeads, "Fix the node's attributes");
+            throw ctx.fail(
+                    "num_heads " + heads + " is not a multiple of kv_num_heads " + kvHeads,
+                    "Fix the node's attributes");
         }
         String x5 = ctx.unsqueeze(x, 2);
-        String shape = ctx.concat(0, ctx.dim(x, 0), ctx.ints(kvHeads), ctx.ints(heads / kvHeads), ctx.dim(x, 2), ctx.dim(x, 3));
+        String shape = ctx.concat(
+                0, ctx.dim(x, 0), ctx.ints(kvHeads), ctx.ints(heads / kvHeads), ctx.dim(x, 2), ctx.dim(x, 3));
         return ctx.reshape(ctx.op("Expand", x5, shape), 0L, heads, -1L, ctx.dim(x, 3));
     }
 
@@ -84,8 +87,7 @@ final class AttentionLowerings {
     }
 
     /** How masks and softcap combine in one op. */
-    record Masking(String soft, double filter, String hard, String bias, double softcap, boolean softcapLast) {
-    }
+    record Masking(String soft, double filter, String hard, String bias, double softcap, boolean softcapLast) {}
 
     /**
      * softmax(scale·QKᵀ ⊕ masks)·V on [B, N, S, H] tensors in compute type {@code ct}. Masks broadcast to
@@ -154,8 +156,11 @@ final class AttentionLowerings {
             case 3 -> {
                 return ctx.unsqueeze(ctx.op("Greater", mask, zero), 1);
             }
-            default -> throw ctx.fail("a mask of rank " + r + " ('" + mask + "')", "Use a [batch, total_sequence] "
-                    + "attention mask (ONNX Runtime's CPU kernels do not run 4-D masks either)");
+            default ->
+                throw ctx.fail(
+                        "a mask of rank " + r + " ('" + mask + "')",
+                        "Use a [batch, total_sequence] "
+                                + "attention mask (ONNX Runtime's CPU kernels do not run 4-D masks either)");
         }
     }
 
@@ -171,8 +176,9 @@ final class AttentionLowerings {
             throw ctx.fail("num_heads is missing", "Set num_heads on the node");
         }
         if (ctx.has(8) || ctx.has(9)) {
-            throw ctx.fail("past_sequence_length / cache_indirection (beam search) inputs are set", "Train from the "
-                    + "model without beam-search cache inputs");
+            throw ctx.fail(
+                    "past_sequence_length / cache_indirection (beam search) inputs are set",
+                    "Train from the " + "model without beam-search cache inputs");
         }
         String query = ctx.in(0);
         int t = ctx.type(query);
@@ -214,8 +220,14 @@ final class AttentionLowerings {
             hard = causal(ctx, s, tt, ctx.op("Sub", tt, s));
         }
         String bias = ctx.has(5) ? ctx.up(ctx.in(5)) : null;
-        String y = attend(ctx, ct, q, k, v, ctx.attr("scale", 0f), new Masking(padding,
-                ctx.attr("mask_filter_value", (float) MHA_FILTER), hard, bias, 0, false));
+        String y = attend(
+                ctx,
+                ct,
+                q,
+                k,
+                v,
+                ctx.attr("scale", 0f),
+                new Masking(padding, ctx.attr("mask_filter_value", (float) MHA_FILTER), hard, bias, 0, false));
         emitOut(ctx, 0, fromHeads(ctx, y), t);
         emitOut(ctx, 1, k, t);
         emitOut(ctx, 2, v, t);
@@ -236,8 +248,9 @@ final class AttentionLowerings {
             throw ctx.fail("num_heads is missing", "Set num_heads on the node");
         }
         if (ctx.has(6) || ctx.attr("past_present_share_buffer", 0L) != 0 || ctx.attr("do_rotary", 0L) != 0) {
-            throw ctx.fail("a shared past/present buffer or do_rotary is set", "Train from an export without "
-                    + "ONNX Runtime's decoding-only Attention options");
+            throw ctx.fail(
+                    "a shared past/present buffer or do_rotary is set",
+                    "Train from an export without " + "ONNX Runtime's decoding-only Attention options");
         }
         String input = ctx.in(0);
         int t = ctx.type(input);
@@ -277,8 +290,14 @@ final class AttentionLowerings {
         }
         String bias = ctx.has(5) ? ctx.up(ctx.in(5)) : null;
         // Attention sets mask_filter_value once at every hidden position, causal or padded
-        String y = attend(ctx, ct, q, k, v, ctx.attr("scale", 0f), new Masking(allowed,
-                ctx.attr("mask_filter_value", (float) MHA_FILTER), null, bias, 0, false));
+        String y = attend(
+                ctx,
+                ct,
+                q,
+                k,
+                v,
+                ctx.attr("scale", 0f),
+                new Masking(allowed, ctx.attr("mask_filter_value", (float) MHA_FILTER), null, bias, 0, false));
         emitOut(ctx, 0, fromHeads(ctx, y), t);
         if (ctx.wants(1)) {
             emitOut(ctx, 1, ctx.concat(0, ctx.unsqueeze(k, 0), ctx.unsqueeze(v, 0)), t);
@@ -363,8 +382,14 @@ final class AttentionLowerings {
             allowed = and(ctx, allowed, ctx.op("Greater", kj, ctx.op("Sub", last, ctx.intScalar(window))));
         }
         String bias = ctx.has(10) ? ctx.up(ctx.in(10)) : null;
-        String y = attend(ctx, ct, q, repeatKv(ctx, k, heads, kvHeads), repeatKv(ctx, v, heads, kvHeads),
-                ctx.attr("scale", 0f), new Masking(null, 0, allowed, bias, ctx.attr("softcap", 0f), false));
+        String y = attend(
+                ctx,
+                ct,
+                q,
+                repeatKv(ctx, k, heads, kvHeads),
+                repeatKv(ctx, v, heads, kvHeads),
+                ctx.attr("scale", 0f),
+                new Masking(null, 0, allowed, bias, ctx.attr("softcap", 0f), false));
         emitOut(ctx, 0, fromHeads(ctx, y), t);
         emitOut(ctx, 1, k, t);
         emitOut(ctx, 2, v, t);
@@ -382,8 +407,9 @@ final class AttentionLowerings {
         int t = ctx.type(query);
         int ct = Lower.computeType(t);
         if (ctx.has(6)) {
-            throw ctx.fail("nonpad_kv_seqlen (an external KV cache) is set", "Train from an export without a static "
-                    + "KV cache");
+            throw ctx.fail(
+                    "nonpad_kv_seqlen (an external KV cache) is set",
+                    "Train from an export without a static " + "KV cache");
         }
         if (ctx.attr("qk_matmul_output_mode", 0L) != 0 || ctx.wants(3)) {
             throw ctx.fail("qk_matmul_output is requested", "Do not consume the attention scores in a training graph");
@@ -425,8 +451,14 @@ final class AttentionLowerings {
         }
         String kr = repeatKvDynamic(ctx, k, q);
         String vr = repeatKvDynamic(ctx, v, q);
-        String y = attend(ctx, ct, q, kr, vr, ctx.attr("scale", 0f), new Masking(null, 0, allowed, bias,
-                ctx.attr("softcap", 0f), true));
+        String y = attend(
+                ctx,
+                ct,
+                q,
+                kr,
+                vr,
+                ctx.attr("scale", 0f),
+                new Masking(null, 0, allowed, bias, ctx.attr("softcap", 0f), true));
         emitOut(ctx, 0, threeD ? fromHeads(ctx, y) : y, t);
         emitOut(ctx, 1, k, t);
         emitOut(ctx, 2, v, t);

@@ -27,10 +27,25 @@ import java.util.TreeSet;
  */
 public final class Canonicalizer {
     /** Fused com.microsoft ops made for inference that no lowering handles. */
-    static final Set<String> INFERENCE_ONLY = Set.of("PackedAttention", "PackedMultiHeadAttention",
-            "DecoderMaskedMultiHeadAttention", "DecoderMaskedSelfAttention", "SparseAttention", "PagedAttention",
-            "DynamicQuantizeMatMul", "MatMulIntegerToFloat", "MoE", "QMoE", "MatMulBnb4", "QAttention", "QOrderedAttention", "LongformerAttention", "DecoderAttention",
-            "RelativePositionBias", "GemmaRotaryEmbedding", "QLinearMatMul");
+    static final Set<String> INFERENCE_ONLY = Set.of(
+            "PackedAttention",
+            "PackedMultiHeadAttention",
+            "DecoderMaskedMultiHeadAttention",
+            "DecoderMaskedSelfAttention",
+            "SparseAttention",
+            "PagedAttention",
+            "DynamicQuantizeMatMul",
+            "MatMulIntegerToFloat",
+            "MoE",
+            "QMoE",
+            "MatMulBnb4",
+            "QAttention",
+            "QOrderedAttention",
+            "LongformerAttention",
+            "DecoderAttention",
+            "RelativePositionBias",
+            "GemmaRotaryEmbedding",
+            "QLinearMatMul");
 
     private final Map<String, OpLowering> lowerings;
 
@@ -84,9 +99,11 @@ public final class Canonicalizer {
             OpLowering l = lowerings.get(k);
             if (l == null) {
                 if (n.domain().equals(OnnxModel.MICROSOFT) && INFERENCE_ONLY.contains(n.opType())) {
-                    throw new UnlowerableOpException(n, "it is an inference-only fused op with no standard-op form in "
-                            + "Rectify", "Train from an export made of standard ONNX ops (torch.onnx.export, or Optimum "
-                            + "without ONNX Runtime fusions or quantization) and serve the fused model separately");
+                    throw new UnlowerableOpException(
+                            n,
+                            "it is an inference-only fused op with no standard-op form in " + "Rectify",
+                            "Train from an export made of standard ONNX ops (torch.onnx.export, or Optimum "
+                                    + "without ONNX Runtime fusions or quantization) and serve the fused model separately");
                 }
                 continue;
             }

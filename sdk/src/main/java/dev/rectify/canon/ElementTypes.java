@@ -18,23 +18,50 @@ import java.util.Set;
  * fused {@code com.microsoft} ops the pass rewrites. Unknown types are 0, unknown ranks -1.
  */
 final class ElementTypes {
-    private static final Set<String> BOOL_OUT = Set.of("Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual",
-            "And", "Or", "Xor", "Not", "IsNaN", "IsInf");
+    private static final Set<String> BOOL_OUT = Set.of(
+            "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor", "Not", "IsNaN", "IsInf");
     private static final Set<String> INT64_OUT = Set.of("Shape", "Size", "ArgMax", "ArgMin", "NonZero");
-    private static final Set<String> SAME_RANK = Set.of("Cast", "CastLike", "Neg", "Sqrt", "Exp", "Log", "Tanh",
-            "Sigmoid", "Erf", "Relu", "Softmax", "LogSoftmax", "Identity", "Gelu", "FastGelu", "BiasGelu", "QuickGelu",
-            "LayerNormalization", "SimplifiedLayerNormalization", "SkipLayerNormalization", "RMSNormalization",
-            "SkipSimplifiedLayerNormalization", "RotaryEmbedding", "Transpose", "Softplus", "Reciprocal", "Abs",
-            "Clip", "Dropout", "Slice", "Tile", "Expand");
-    private static final Set<String> BROADCAST = Set.of("Add", "Sub", "Mul", "Div", "Pow", "Where", "Max", "Min",
-            "Sum", "Equal", "Less", "Greater", "And", "Or");
+    private static final Set<String> SAME_RANK = Set.of(
+            "Cast",
+            "CastLike",
+            "Neg",
+            "Sqrt",
+            "Exp",
+            "Log",
+            "Tanh",
+            "Sigmoid",
+            "Erf",
+            "Relu",
+            "Softmax",
+            "LogSoftmax",
+            "Identity",
+            "Gelu",
+            "FastGelu",
+            "BiasGelu",
+            "QuickGelu",
+            "LayerNormalization",
+            "SimplifiedLayerNormalization",
+            "SkipLayerNormalization",
+            "RMSNormalization",
+            "SkipSimplifiedLayerNormalization",
+            "RotaryEmbedding",
+            "Transpose",
+            "Softplus",
+            "Reciprocal",
+            "Abs",
+            "Clip",
+            "Dropout",
+            "Slice",
+            "Tile",
+            "Expand");
+    private static final Set<String> BROADCAST = Set.of(
+            "Add", "Sub", "Mul", "Div", "Pow", "Where", "Max", "Min", "Sum", "Equal", "Less", "Greater", "And", "Or");
 
     private final Map<String, Integer> types = new HashMap<>();
     private final Map<String, Integer> ranks = new HashMap<>();
     private final Map<String, Integer> constantLengths = new HashMap<>();
 
-    private ElementTypes() {
-    }
+    private ElementTypes() {}
 
     static ElementTypes infer(Graph g, List<Node> order) {
         ElementTypes t = new ElementTypes();

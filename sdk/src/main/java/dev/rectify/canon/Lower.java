@@ -68,8 +68,9 @@ final class Lower {
     int type(String t) {
         int ty = types.type(t);
         if (ty == 0) {
-            throw fail("the element type of '" + t + "' is unknown", "Declare it (value_info) or run ONNX shape "
-                    + "inference on the model before training");
+            throw fail(
+                    "the element type of '" + t + "' is unknown",
+                    "Declare it (value_info) or run ONNX shape " + "inference on the model before training");
         }
         return ty;
     }
@@ -78,8 +79,9 @@ final class Lower {
     int rank(String t) {
         int r = types.rank(t);
         if (r < 0) {
-            throw fail("the rank of '" + t + "' is unknown", "Declare its shape (value_info) or run ONNX shape "
-                    + "inference on the model before training");
+            throw fail(
+                    "the rank of '" + t + "' is unknown",
+                    "Declare its shape (value_info) or run ONNX shape " + "inference on the model before training");
         }
         return r;
     }
@@ -125,7 +127,9 @@ final class Lower {
 
     String constant(TensorProto value) {
         String o = fresh("const");
-        Node n = Node.of("Constant", List.of(), List.of(o)).attr("value", value).name(graph.uniqueName(prefix + "/Constant"));
+        Node n = Node.of("Constant", List.of(), List.of(o))
+                .attr("value", value)
+                .name(graph.uniqueName(prefix + "/Constant"));
         emitted.add(n);
         types.walk(n);
         return o;
@@ -149,7 +153,10 @@ final class Lower {
         }
         ByteBuffer b = ByteBuffer.allocate(2 * v.length).order(ByteOrder.LITTLE_ENDIAN);
         for (double x : v) {
-            b.putShort(dtype == DataType.FLOAT16_VALUE ? HalfFloats.floatToHalf((float) x) : HalfFloats.floatToBfloat16((float) x));
+            b.putShort(
+                    dtype == DataType.FLOAT16_VALUE
+                            ? HalfFloats.floatToHalf((float) x)
+                            : HalfFloats.floatToBfloat16((float) x));
         }
         return Tensors.ofRaw("", DataType.forNumber(dtype), b.array(), dims);
     }
@@ -224,7 +231,8 @@ final class Lower {
         boolean allConst = Arrays.stream(dims).allMatch(d -> d instanceof Long || d instanceof Integer);
         String shape;
         if (allConst) {
-            shape = ints(Arrays.stream(dims).mapToLong(d -> ((Number) d).longValue()).toArray());
+            shape = ints(
+                    Arrays.stream(dims).mapToLong(d -> ((Number) d).longValue()).toArray());
         } else {
             String[] parts = new String[dims.length];
             for (int i = 0; i < dims.length; i++) {

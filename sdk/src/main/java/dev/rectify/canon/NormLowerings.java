@@ -18,8 +18,7 @@ final class NormLowerings {
     /** ORT's schema default for the skip/embed layer norms' epsilon. */
     static final float DEFAULT_EPSILON = 1e-12f;
 
-    private NormLowerings() {
-    }
+    private NormLowerings() {}
 
     static void register(Map<String, OpLowering> m) {
         m.put(Canonicalizer.ms("SkipLayerNormalization"), ctx -> skip(ctx, false));
@@ -63,14 +62,16 @@ final class NormLowerings {
             outs.remove(outs.size() - 1);
         }
         ctx.emit(simplified ? "SimplifiedLayerNormalization" : "LayerNormalization", ins, outs)
-                .attr("axis", -1L).attr("epsilon", ctx.attr("epsilon", DEFAULT_EPSILON))
+                .attr("axis", -1L)
+                .attr("epsilon", ctx.attr("epsilon", DEFAULT_EPSILON))
                 .attr("stash_type", (long) DataType.FLOAT_VALUE);
         finish(ctx, y, ctx.out(0), t, ct);
         if (ctx.wants(3)) {
             finish(ctx, sum, ctx.out(3), t, ct);
         }
         if (simplified && ctx.wants(1)) {
-            throw ctx.fail("output 1 (mean) of SkipSimplifiedLayerNormalization is consumed, but an RMS norm has no mean",
+            throw ctx.fail(
+                    "output 1 (mean) of SkipSimplifiedLayerNormalization is consumed, but an RMS norm has no mean",
                     "Re-export the model; this output is never produced by ONNX Runtime's optimizers");
         }
     }
@@ -111,8 +112,10 @@ final class NormLowerings {
             ins.add(ctx.up(ctx.in(6)));
         }
         String y = ctx.fresh("normalized");
-        ctx.emit("LayerNormalization", ins, List.of(y)).attr("axis", -1L)
-                .attr("epsilon", ctx.attr("epsilon", DEFAULT_EPSILON)).attr("stash_type", (long) DataType.FLOAT_VALUE);
+        ctx.emit("LayerNormalization", ins, List.of(y))
+                .attr("axis", -1L)
+                .attr("epsilon", ctx.attr("epsilon", DEFAULT_EPSILON))
+                .attr("stash_type", (long) DataType.FLOAT_VALUE);
         finish(ctx, y, ctx.out(0), t, ct);
         if (ctx.wants(1)) {
             String count;
@@ -122,8 +125,8 @@ final class NormLowerings {
                 count = ctx.reduceSum(isOne, false, 1);
                 ctx.to(ctx.out(1), "Identity", count);
             } else {
-                ctx.to(ctx.out(1), "ConstantOfShape", ctx.dim(ids, 0)).attr("value",
-                        Tensors.ofInts("", new int[] {0}, 1));
+                ctx.to(ctx.out(1), "ConstantOfShape", ctx.dim(ids, 0))
+                        .attr("value", Tensors.ofInts("", new int[] {0}, 1));
             }
         }
         if (ctx.wants(2)) {

@@ -45,6 +45,7 @@ public final class OpsetUpgrade {
     public static final int TARGET = 13;
     /** The oldest opset upgraded. */
     public static final int OLDEST = 11;
+
     private static final Set<String> AXES_TO_INPUT = Set.of("Squeeze", "Unsqueeze", "ReduceSum");
     private static final Set<String> SOFTMAX_LIKE = Set.of("Softmax", "LogSoftmax", "Hardmax");
 
@@ -77,7 +78,10 @@ public final class OpsetUpgrade {
             return new Report(opset, opset, Map.of());
         }
         if (opset < OLDEST) {
-            throw new OpsetUpgradeException(opset, TARGET, "Rectify upgrades opsets " + OLDEST + " and 12 only",
+            throw new OpsetUpgradeException(
+                    opset,
+                    TARGET,
+                    "Rectify upgrades opsets " + OLDEST + " and 12 only",
                     "Re-export the model at opset " + TARGET + " or later (torch.onnx.export(..., opset_version=17))");
         }
         OpsetUpgrade u = new OpsetUpgrade(graph, opset);
@@ -96,7 +100,8 @@ public final class OpsetUpgrade {
         }
         Graph g = model.graph();
         upgrade(g, opset);
-        return OnnxModel.of(withOpset(model.proto().toBuilder().setGraph(g.toProto()), TARGET).build());
+        return OnnxModel.of(withOpset(model.proto().toBuilder().setGraph(g.toProto()), TARGET)
+                .build());
     }
 
     /** {@code b} with its default-domain opset import replaced by {@code opset} (and IR version at least 7). */
@@ -174,13 +179,22 @@ public final class OpsetUpgrade {
             return dropout(n);
         }
         if (op.equals("Upsample")) {
-            throw new OpsetUpgradeException(n, from, TARGET, "Upsample is deprecated since opset 10 and has no kernel at 13",
+            throw new OpsetUpgradeException(
+                    n,
+                    from,
+                    TARGET,
+                    "Upsample is deprecated since opset 10 and has no kernel at 13",
                     "Re-export the model at opset " + TARGET + " or later, where it is written as Resize");
         }
-        if (op.equals("Resize") && Attributes.getString(n, "coordinate_transformation_mode", "half_pixel")
-                .equals("tf_half_pixel_for_nn")) {
-            throw new OpsetUpgradeException(n, from, TARGET, "coordinate_transformation_mode 'tf_half_pixel_for_nn' "
-                    + "was removed in opset 13", "Re-export the model at opset " + TARGET + " or later");
+        if (op.equals("Resize")
+                && Attributes.getString(n, "coordinate_transformation_mode", "half_pixel")
+                        .equals("tf_half_pixel_for_nn")) {
+            throw new OpsetUpgradeException(
+                    n,
+                    from,
+                    TARGET,
+                    "coordinate_transformation_mode 'tf_half_pixel_for_nn' " + "was removed in opset 13",
+                    "Re-export the model at opset " + TARGET + " or later");
         }
         return null;
     }
@@ -220,7 +234,8 @@ public final class OpsetUpgrade {
         String x = n.input(0);
         String y = n.output(0);
         String base = prefix(n);
-        Node flat = Node.of("Flatten", List.of(x), List.of(root.uniqueName(base + "/flat"))).attr("axis", axis)
+        Node flat = Node.of("Flatten", List.of(x), List.of(root.uniqueName(base + "/flat")))
+                .attr("axis", axis)
                 .name(root.uniqueName(base + "/Flatten"));
         Node shape = Node.of("Shape", List.of(x), List.of(root.uniqueName(base + "/shape")))
                 .name(root.uniqueName(base + "/Shape"));
@@ -247,7 +262,8 @@ public final class OpsetUpgrade {
 
     private Node constant(Node n, String hint, TensorProto value) {
         String base = prefix(n) + "/" + hint;
-        return Node.of("Constant", List.of(), List.of(root.uniqueName(base))).attr("value", value)
+        return Node.of("Constant", List.of(), List.of(root.uniqueName(base)))
+                .attr("value", value)
                 .name(root.uniqueName(base + "/Constant"));
     }
 

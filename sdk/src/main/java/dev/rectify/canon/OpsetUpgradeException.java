@@ -25,7 +25,8 @@ public class OpsetUpgradeException extends RectifyException {
     }
 
     public OpsetUpgradeException(int fromOpset, int toOpset, String why, String whatToDo) {
-        super("cannot upgrade the graph from ONNX opset " + fromOpset + " to " + toOpset + ": " + why + ". " + whatToDo);
+        super("cannot upgrade the graph from ONNX opset " + fromOpset + " to " + toOpset + ": " + why + ". "
+                + whatToDo);
         this.opType = "";
         this.nodeName = "";
         this.fromOpset = fromOpset;

@@ -13,8 +13,7 @@ import java.util.Map;
 final class RotaryLowering {
     private static final long END = Long.MAX_VALUE;
 
-    private RotaryLowering() {
-    }
+    private RotaryLowering() {}
 
     static void register(Map<String, OpLowering> m) {
         m.put(Canonicalizer.ms("RotaryEmbedding"), RotaryLowering::microsoft);
@@ -60,9 +59,18 @@ final class RotaryLowering {
         int xr = ctx.rank(x);
         long heads = ctx.attr("num_heads", 0L);
         if (xr == 3 && heads == 0) {
-            throw ctx.fail("a 3-D input needs the num_heads attribute", "Set num_heads on the node (the ONNX spec requires it)");
+            throw ctx.fail(
+                    "a 3-D input needs the num_heads attribute",
+                    "Set num_heads on the node (the ONNX spec requires it)");
         }
-        String y = rotate(ctx, ctx.up(x), xr, heads, ctx.attr("rotary_embedding_dim", 0L), cosG, sinG,
+        String y = rotate(
+                ctx,
+                ctx.up(x),
+                xr,
+                heads,
+                ctx.attr("rotary_embedding_dim", 0L),
+                cosG,
+                sinG,
                 ctx.attr("interleaved", 0L) != 0);
         NormLowerings.finish(ctx, y, ctx.out(0), t, ct);
     }
@@ -75,8 +83,8 @@ final class RotaryLowering {
      * Rotates {@code x} (compute type; rank 3 [B,S,hidden] or 4 [B,N,S,H]) with gathered caches of shape [B|1, S,
      * rot/2]. {@code heads} may be 0 for a 3-D x, then the head size is taken as rot (the caches' width · 2).
      */
-    static String rotate(Lower ctx, String x, int rank, long heads, long rotAttr, String cosG, String sinG,
-            boolean interleaved) {
+    static String rotate(
+            Lower ctx, String x, int rank, long heads, long rotAttr, String cosG, String sinG, boolean interleaved) {
         String half = rotAttr > 0 ? ctx.ints(rotAttr / 2) : ctx.dim(cosG, -1);
         String rot = rotAttr > 0 ? ctx.ints(rotAttr) : ctx.op("Mul", half, ctx.ints(2));
         String x4;

@@ -22,7 +22,8 @@ public record Example(String prompt, String completion, List<ChatMessage> messag
                 throw new InvalidArgumentException("a conversation example needs messages");
             }
             if (messages.stream().noneMatch(m -> m.role().equals("assistant") && m.weight() > 0)) {
-                throw new InvalidArgumentException("a conversation example needs at least one assistant message with weight > 0");
+                throw new InvalidArgumentException(
+                        "a conversation example needs at least one assistant message with weight > 0");
             }
         }
     }

@@ -6,8 +6,7 @@ package dev.rectify.core;
  * {@code Float.float16ToFloat}, hence this class. Conversions to 16 bits round to nearest even.
  */
 public final class HalfFloats {
-    private HalfFloats() {
-    }
+    private HalfFloats() {}
 
     /** The float32 value of a binary16 bit pattern (exact: every half is a float). */
     public static float halfToFloat(short bits) {

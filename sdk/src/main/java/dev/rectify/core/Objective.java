@@ -17,7 +17,12 @@ import java.util.Locale;
  */
 public record Objective(Kind kind, double parameter) {
     /** Objective families. */
-    public enum Kind { SFT, DFT, DFT_CLAMPED, MIX }
+    public enum Kind {
+        SFT,
+        DFT,
+        DFT_CLAMPED,
+        MIX
+    }
 
     /** Supervised fine-tuning: mean token NLL. */
     public static final Objective SFT = new Objective(Kind.SFT, 0);

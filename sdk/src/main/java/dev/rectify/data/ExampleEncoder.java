@@ -47,8 +47,8 @@ public final class ExampleEncoder {
             throw new InvalidArgumentException("maxLength must be >= 2, got " + maxLength);
         }
         if (vocabSize > 0 && (eosId < 0 || eosId >= vocabSize)) {
-            throw new InvalidArgumentException("the end-of-sequence id " + eosId + " is outside the model's vocabulary of "
-                    + vocabSize + " tokens");
+            throw new InvalidArgumentException("the end-of-sequence id " + eosId
+                    + " is outside the model's vocabulary of " + vocabSize + " tokens");
         }
         this.tokenizer = tokenizer;
         this.template = template;
@@ -75,7 +75,8 @@ public final class ExampleEncoder {
         List<Boolean> target = new ArrayList<>();
         if (template == null) {
             if (ex.isChat()) {
-                throw new InvalidArgumentException("example " + index + " is a conversation but the model has no chat template");
+                throw new InvalidArgumentException(
+                        "example " + index + " is a conversation but the model has no chat template");
             }
             append(ids, target, tokenizer.encode(ex.prompt()), false);
             long[] completion = tokenizer.encode(ex.completion());
@@ -102,7 +103,8 @@ public final class ExampleEncoder {
         }
         if (targets == 0) {
             throw new InvalidArgumentException("example " + index + " has no token left to learn after truncation to "
-                    + maxLength + " tokens (its prompt alone is " + countContext(target) + " tokens): shorten the prompt "
+                    + maxLength + " tokens (its prompt alone is " + countContext(target)
+                    + " tokens): shorten the prompt "
                     + "or raise maxSeqLength");
         }
         return new EncodedExample(index, outIds, outTarget);
@@ -198,7 +200,8 @@ public final class ExampleEncoder {
 
     private static void requireTokens(int index, long[] completion) {
         if (completion.length == 0) {
-            throw new InvalidArgumentException("example " + index + " has an empty completion after tokenization: nothing to learn");
+            throw new InvalidArgumentException(
+                    "example " + index + " has an empty completion after tokenization: nothing to learn");
         }
     }
 

@@ -8,6 +8,7 @@ import dev.rectify.core.Example;
 import dev.rectify.core.InvalidArgumentException;
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.nio.charset.MalformedInputException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -31,15 +32,14 @@ public final class JsonlDataset {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Set<String> ROLES = Set.of("system", "user", "assistant", "tool", "developer");
 
-    private JsonlDataset() {
-    }
+    private JsonlDataset() {}
 
     /** Reads every example in {@code file}. */
     public static List<Example> read(Path file) {
         List<Example> out = new ArrayList<>();
         try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             long lineNo = 0;
-            for (String line; (line = r.readLine()) != null;) {
+            for (String line; (line = r.readLine()) != null; ) {
                 lineNo++;
                 if (!line.isBlank()) {
                     out.add(parseLine(file, lineNo, line));
@@ -47,7 +47,7 @@ public final class JsonlDataset {
             }
         } catch (NoSuchFileException e) {
             throw new InvalidArgumentException(file + ": data file not found");
-        } catch (java.nio.charset.MalformedInputException e) {
+        } catch (MalformedInputException e) {
             throw new InvalidArgumentException(file + ": not UTF-8 text");
         } catch (IOException e) {
             throw new InvalidArgumentException(file + ": cannot read: " + e.getMessage(), e);
@@ -67,7 +67,8 @@ public final class JsonlDataset {
             throw new DataFormatException(file, lineNo, "not valid JSON: " + e.getOriginalMessage());
         }
         if (n == null || !n.isObject()) {
-            throw new DataFormatException(file, lineNo, "expected a JSON object, found " + (n == null ? "nothing" : n.getNodeType()));
+            throw new DataFormatException(
+                    file, lineNo, "expected a JSON object, found " + (n == null ? "nothing" : n.getNodeType()));
         }
         try {
             if (n.has("messages")) {
@@ -77,11 +78,18 @@ public final class JsonlDataset {
                 JsonNode p = n.get("prompt");
                 JsonNode c = n.get("completion");
                 if (p == null || c == null) {
-                    throw new DataFormatException(file, lineNo, "has " + (p == null ? "\"completion\" but no \"prompt\"" : "\"prompt\" but no \"completion\""));
+                    throw new DataFormatException(
+                            file,
+                            lineNo,
+                            "has "
+                                    + (p == null
+                                            ? "\"completion\" but no \"prompt\""
+                                            : "\"prompt\" but no \"completion\""));
                 }
                 if (p.isTextual() && c.isTextual()) {
                     if (c.asText().isEmpty()) {
-                        throw new DataFormatException(file, lineNo, "\"completion\" is empty: there is nothing to learn");
+                        throw new DataFormatException(
+                                file, lineNo, "\"completion\" is empty: there is nothing to learn");
                     }
                     return Example.of(p.asText(), c.asText());
                 }
@@ -95,14 +103,21 @@ public final class JsonlDataset {
                     all.addAll(messages(file, lineNo, c, "completion"));
                     return Example.chat(all);
                 }
-                throw new DataFormatException(file, lineNo, "\"prompt\" and \"completion\" must both be strings or both be message lists");
+                throw new DataFormatException(
+                        file, lineNo, "\"prompt\" and \"completion\" must both be strings or both be message lists");
             }
             if (n.has("text")) {
-                throw new DataFormatException(file, lineNo, "\"text\" rows (plain language modelling) are not supported: "
-                        + "use {\"prompt\", \"completion\"} or {\"messages\"} so Rectify knows what to learn");
+                throw new DataFormatException(
+                        file,
+                        lineNo,
+                        "\"text\" rows (plain language modelling) are not supported: "
+                                + "use {\"prompt\", \"completion\"} or {\"messages\"} so Rectify knows what to learn");
             }
-            throw new DataFormatException(file, lineNo, "unknown format: expected \"prompt\"/\"completion\" or \"messages\", found fields "
-                    + fieldNames(n));
+            throw new DataFormatException(
+                    file,
+                    lineNo,
+                    "unknown format: expected \"prompt\"/\"completion\" or \"messages\", found fields "
+                            + fieldNames(n));
         } catch (DataFormatException e) {
             throw e;
         } catch (InvalidArgumentException e) {
@@ -124,11 +139,15 @@ public final class JsonlDataset {
             JsonNode role = m.get("role");
             JsonNode content = m.get("content");
             if (role == null || !role.isTextual() || !ROLES.contains(role.asText())) {
-                throw new DataFormatException(file, lineNo, where + ".role must be one of " + ROLES + ", found " + role);
+                throw new DataFormatException(
+                        file, lineNo, where + ".role must be one of " + ROLES + ", found " + role);
             }
             if (content == null || !content.isTextual()) {
-                throw new DataFormatException(file, lineNo, where + ".content must be a string, found "
-                        + (content == null ? "nothing" : content.getNodeType()));
+                throw new DataFormatException(
+                        file,
+                        lineNo,
+                        where + ".content must be a string, found "
+                                + (content == null ? "nothing" : content.getNodeType()));
             }
             double weight = 1;
             if (m.has("weight")) {

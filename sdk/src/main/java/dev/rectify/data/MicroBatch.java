@@ -1,17 +1,27 @@
 package dev.rectify.data;
 
+import java.util.Arrays;
+import java.util.List;
+
 /**
  * A padded micro-batch ready for the training graph, row-major {@code [rows, length]}: token ids (right-padded),
  * attention mask, position ids, and labels already shifted (label t is the target of position t's logits, −100
  * where nothing is learned). {@code targets} counts the labels that are not −100.
  */
-public record MicroBatch(int rows, int length, long[] inputIds, long[] attentionMask, long[] positionIds, long[] labels,
-        int targets, int[] exampleIndices) {
+public record MicroBatch(
+        int rows,
+        int length,
+        long[] inputIds,
+        long[] attentionMask,
+        long[] positionIds,
+        long[] labels,
+        int targets,
+        int[] exampleIndices) {
     /** The label value of positions that are not trained. */
     public static final long IGNORE = -100;
 
     /** Builds a micro-batch from encoded examples, padding with {@code padId}. */
-    public static MicroBatch of(java.util.List<EncodedExample> examples, long padId) {
+    public static MicroBatch of(List<EncodedExample> examples, long padId) {
         int rows = examples.size();
         int len = 0;
         for (EncodedExample e : examples) {
@@ -23,8 +33,8 @@ public record MicroBatch(int rows, int length, long[] inputIds, long[] attention
         long[] labels = new long[rows * len];
         int[] idx = new int[rows];
         int targets = 0;
-        java.util.Arrays.fill(labels, IGNORE);
-        java.util.Arrays.fill(ids, padId);
+        Arrays.fill(labels, IGNORE);
+        Arrays.fill(ids, padId);
         for (int r = 0; r < rows; r++) {
             EncodedExample e = examples.get(r);
             idx[r] = e.index();

@@ -2,6 +2,7 @@ package dev.rectify.data;
 
 import dev.rectify.core.InvalidArgumentException;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Random;
@@ -25,8 +26,8 @@ public final class TrainingSchedule {
             throw new InvalidArgumentException("no examples to schedule");
         }
         if (batchSize < 1 || microBatchSize < 1 || microBatchSize > batchSize) {
-            throw new InvalidArgumentException("need 1 <= microBatchSize <= batchSize, got microBatchSize " + microBatchSize
-                    + " and batchSize " + batchSize);
+            throw new InvalidArgumentException("need 1 <= microBatchSize <= batchSize, got microBatchSize "
+                    + microBatchSize + " and batchSize " + batchSize);
         }
         this.examples = List.copyOf(examples);
         this.batchSize = Math.min(batchSize, examples.size());
@@ -43,7 +44,7 @@ public final class TrainingSchedule {
     /** The micro-batches of step {@code step} (0-based) of {@code epoch} (0-based). */
     public List<MicroBatch> step(int epoch, int step) {
         List<EncodedExample> order = new ArrayList<>(examples);
-        java.util.Collections.shuffle(order, new Random(seed * 1_000_003L + epoch));
+        Collections.shuffle(order, new Random(seed * 1_000_003L + epoch));
         int from = step * batchSize;
         if (step < 0 || from >= order.size()) {
             throw new InvalidArgumentException("step " + step + " is outside epoch of " + stepsPerEpoch() + " steps");

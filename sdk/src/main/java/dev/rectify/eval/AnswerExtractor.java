@@ -7,8 +7,7 @@ import java.util.regex.Pattern;
 public final class AnswerExtractor {
     private static final Pattern ANSWER = Pattern.compile("Answer:\\s*([-+]?[0-9][0-9,]*(?:\\.[0-9]+)?)");
 
-    private AnswerExtractor() {
-    }
+    private AnswerExtractor() {}
 
     /** The normalised answer, or null when the text states none. */
     public static String extract(String text) {

@@ -1,12 +1,12 @@
 package dev.rectify.eval;
 
-import dev.rectify.core.Example;
-import dev.rectify.model.TextModel;
 import dev.rectify.core.ChatMessage;
+import dev.rectify.core.Example;
 import dev.rectify.generate.Generation;
 import dev.rectify.generate.Sampling;
 import dev.rectify.generate.TokenListener;
 import dev.rectify.generate.TokenScorer;
+import dev.rectify.model.TextModel;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.IntConsumer;
@@ -37,7 +37,7 @@ public final class Evaluator {
     }
 
     public EvalReport evaluate(TextModel model, List<Problem> problems) {
-        return evaluate(model, problems, n -> { });
+        return evaluate(model, problems, n -> {});
     }
 
     /** Evaluates; {@code progress} receives the number of problems answered so far. */
@@ -49,8 +49,10 @@ public final class Evaluator {
             List<Problem> batch = problems.subList(from, Math.min(problems.size(), from + batchSize));
             List<String> prompts = new ArrayList<>();
             for (Problem p : batch) {
-                prompts.add(model.baseModel().chatTemplate().isPresent()
-                        ? model.baseModel().applyChatTemplate(List.of(ChatMessage.user(p.prompt())), true) : p.prompt());
+                prompts.add(
+                        model.baseModel().chatTemplate().isPresent()
+                                ? model.baseModel().applyChatTemplate(List.of(ChatMessage.user(p.prompt())), true)
+                                : p.prompt());
             }
             List<Generation> gens = model.generate(prompts, greedy, TokenListener.none());
             for (int i = 0; i < batch.size(); i++) {
@@ -58,7 +60,8 @@ public final class Evaluator {
                 String expected = AnswerExtractor.normalise(batch.get(i).answer());
                 boolean ok = expected.equals(got);
                 correct += ok ? 1 : 0;
-                items.add(new EvalReport.Item(batch.get(i).prompt(), expected, got, ok, gens.get(i).text()));
+                items.add(new EvalReport.Item(
+                        batch.get(i).prompt(), expected, got, ok, gens.get(i).text()));
             }
             progress.accept(items.size());
         }

@@ -22,10 +22,23 @@ import java.util.regex.Pattern;
  * come from {@link ModelConfig#ioNames()}. In the stacked layout the per-kind name lists are empty and
  * {@link #pastStackedNames()} holds the inputs.
  */
-public record CausalLmSignature(boolean hasAttentionMask, boolean hasPositionIds, int layers, int kvHeads, int headDim,
-        List<String> pastKeyNames, List<String> pastValueNames, List<String> presentKeyNames,
-        List<String> presentValueNames, IoNames names, ElementType idType, ElementType maskType,
-        ElementType positionType, ElementType logitsType, ElementType kvType, List<String> pastStackedNames,
+public record CausalLmSignature(
+        boolean hasAttentionMask,
+        boolean hasPositionIds,
+        int layers,
+        int kvHeads,
+        int headDim,
+        List<String> pastKeyNames,
+        List<String> pastValueNames,
+        List<String> presentKeyNames,
+        List<String> presentValueNames,
+        IoNames names,
+        ElementType idType,
+        ElementType maskType,
+        ElementType positionType,
+        ElementType logitsType,
+        ElementType kvType,
+        List<String> pastStackedNames,
         List<String> presentStackedNames) {
 
     private static final Set<ElementType> INTS = Set.of(ElementType.INT32, ElementType.INT64);
@@ -50,17 +63,20 @@ public record CausalLmSignature(boolean hasAttentionMask, boolean hasPositionIds
                     + "' input (inputs: " + names(s.inputs()) + ")");
         }
         if (!INTS.contains(ids.type()) || ids.rank() != 2) {
-            throw new ModelFormatException(s.source() + ": '" + n.inputIds() + "' must be int32 or int64 [batch, sequence], is "
-                    + ids);
+            throw new ModelFormatException(
+                    s.source() + ": '" + n.inputIds() + "' must be int32 or int64 [batch, sequence], is " + ids);
         }
-        ValueInfo logits = s.outputs().stream().filter(o -> o.name().equals(n.logits())).findFirst().orElse(null);
+        ValueInfo logits = s.outputs().stream()
+                .filter(o -> o.name().equals(n.logits()))
+                .findFirst()
+                .orElse(null);
         if (logits == null) {
             throw new ModelFormatException(s.source() + ": not a causal LM export: it has no '" + n.logits()
                     + "' output (outputs: " + names(s.outputs()) + ")");
         }
         if (!FLOATS.contains(logits.type()) || logits.rank() != 3) {
-            throw new ModelFormatException(s.source() + ": output '" + n.logits() + "' must be float32, float16 or bfloat16 "
-                    + "[batch, sequence, vocab], is " + logits);
+            throw new ModelFormatException(s.source() + ": output '" + n.logits()
+                    + "' must be float32, float16 or bfloat16 " + "[batch, sequence, vocab], is " + logits);
         }
         ElementType maskType = intInput(s, n.attentionMask());
         ElementType posType = intInput(s, n.positionIds());
@@ -82,14 +98,16 @@ public record CausalLmSignature(boolean hasAttentionMask, boolean hasPositionIds
             } else if (ms.matches()) {
                 packed.put(Integer.parseInt(ms.group(1)), name);
                 kvInputs.put(name, in);
-            } else if (!List.of(n.inputIds(), n.attentionMask(), n.positionIds()).contains(name)) {
-                throw new ModelFormatException(s.source() + ": unexpected input '" + name + "' for a causal LM (expected "
-                        + String.join(", ", n.inputNames()) + "; %d is the layer)");
+            } else if (!List.of(n.inputIds(), n.attentionMask(), n.positionIds())
+                    .contains(name)) {
+                throw new ModelFormatException(s.source() + ": unexpected input '" + name
+                        + "' for a causal LM (expected " + String.join(", ", n.inputNames()) + "; %d is the layer)");
             }
         }
         if (!separate.isEmpty() && !packed.isEmpty()) {
-            throw new ModelFormatException(s.source() + ": mixes separate KV inputs (" + separate.firstEntry().getValue()[0]
-                    + ") and stacked ones (" + packed.firstEntry().getValue() + "); use one layout");
+            throw new ModelFormatException(s.source() + ": mixes separate KV inputs ("
+                    + separate.firstEntry().getValue()[0] + ") and stacked ones ("
+                    + packed.firstEntry().getValue() + "); use one layout");
         }
         ElementType kvType = null;
         int kvHeads = -1;
@@ -105,14 +123,16 @@ public record CausalLmSignature(boolean hasAttentionMask, boolean hasPositionIds
             int l = e.getKey();
             String[] kv = e.getValue();
             if (l != expected++ || kv[0] == null || kv[1] == null) {
-                throw new ModelFormatException(s.source() + ": KV cache inputs are incomplete at layer " + l + " (expected "
-                        + IoNames.name(n.pastKey(), expected - 1) + " and " + IoNames.name(n.pastValue(), expected - 1) + ")");
+                throw new ModelFormatException(s.source() + ": KV cache inputs are incomplete at layer " + l
+                        + " (expected " + IoNames.name(n.pastKey(), expected - 1) + " and "
+                        + IoNames.name(n.pastValue(), expected - 1) + ")");
             }
             String[] present = {IoNames.name(n.presentKey(), l), IoNames.name(n.presentValue(), l)};
             for (int i = 0; i < 2; i++) {
                 ValueInfo in = kvInputs.get(kv[i]);
                 if (in.rank() != 4) {
-                    throw new ModelFormatException(s.source() + ": KV input " + in + " must be [batch, heads, past, head_dim]");
+                    throw new ModelFormatException(
+                            s.source() + ": KV input " + in + " must be [batch, heads, past, head_dim]");
                 }
                 kvType = kvType(s, in, kvType);
                 checkPresent(s, in, present[i]);
@@ -149,14 +169,30 @@ public record CausalLmSignature(boolean hasAttentionMask, boolean hasPositionIds
             kvHeads = kvHeads > 0 ? kvHeads : config.numKeyValueHeads();
             headDim = headDim > 0 ? headDim : config.headDim();
             if (kvHeads <= 0 || headDim <= 0) {
-                throw new ModelFormatException(s.source() + ": KV cache sizes are symbolic and the folder's config does not "
-                        + "give them (config.json num_key_value_heads/head_dim, or genai_config.json's decoder "
-                        + "num_key_value_heads/head_size)");
+                throw new ModelFormatException(
+                        s.source() + ": KV cache sizes are symbolic and the folder's config does not "
+                                + "give them (config.json num_key_value_heads/head_dim, or genai_config.json's decoder "
+                                + "num_key_value_heads/head_size)");
             }
         }
-        return new CausalLmSignature(maskType != null, posType != null, layers, kvHeads, headDim, List.copyOf(pk),
-                List.copyOf(pv), List.copyOf(ok), List.copyOf(ov), n, ids.type(), maskType, posType, logits.type(),
-                kvType, List.copyOf(ps), List.copyOf(os));
+        return new CausalLmSignature(
+                maskType != null,
+                posType != null,
+                layers,
+                kvHeads,
+                headDim,
+                List.copyOf(pk),
+                List.copyOf(pv),
+                List.copyOf(ok),
+                List.copyOf(ov),
+                n,
+                ids.type(),
+                maskType,
+                posType,
+                logits.type(),
+                kvType,
+                List.copyOf(ps),
+                List.copyOf(os));
     }
 
     private static ElementType intInput(InferenceSession s, String name) {
@@ -165,8 +201,8 @@ public record CausalLmSignature(boolean hasAttentionMask, boolean hasPositionIds
             return null;
         }
         if (!INTS.contains(in.type()) || in.rank() != 2) {
-            throw new ModelFormatException(s.source() + ": input '" + name + "' must be int32 or int64 [batch, length], is "
-                    + in);
+            throw new ModelFormatException(
+                    s.source() + ": input '" + name + "' must be int32 or int64 [batch, length], is " + in);
         }
         return in.type();
     }
@@ -176,14 +212,17 @@ public record CausalLmSignature(boolean hasAttentionMask, boolean hasPositionIds
             throw new ModelFormatException(s.source() + ": KV input " + in + " must be float32, float16 or bfloat16");
         }
         if (seen != null && seen != in.type()) {
-            throw new ModelFormatException(s.source() + ": KV input " + in + " is " + in.type() + " but other KV inputs are "
-                    + seen + "; one type for the whole cache is supported");
+            throw new ModelFormatException(s.source() + ": KV input " + in + " is " + in.type()
+                    + " but other KV inputs are " + seen + "; one type for the whole cache is supported");
         }
         return in.type();
     }
 
     private static void checkPresent(InferenceSession s, ValueInfo past, String present) {
-        ValueInfo out = s.outputs().stream().filter(o -> o.name().equals(present)).findFirst().orElse(null);
+        ValueInfo out = s.outputs().stream()
+                .filter(o -> o.name().equals(present))
+                .findFirst()
+                .orElse(null);
         if (out == null) {
             throw new ModelFormatException(s.source() + ": has KV input " + past.name() + " but no output " + present
                     + " (outputs: " + names(s.outputs()) + ")");

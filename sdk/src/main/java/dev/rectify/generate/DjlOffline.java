@@ -5,8 +5,7 @@ package dev.rectify.generate;
  * {@code -Dai.djl.offline=true}: without it DJL tries to reach a cloud metadata address.
  */
 final class DjlOffline {
-    private DjlOffline() {
-    }
+    private DjlOffline() {}
 
     static void ensure() {
         if (System.getProperty("ai.djl.offline") == null) {

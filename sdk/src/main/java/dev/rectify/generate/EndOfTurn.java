@@ -12,8 +12,7 @@ import java.util.Optional;
  * {@code eos_token}. Training targets it after every assistant reply, and generation stops on it.
  */
 public final class EndOfTurn {
-    private EndOfTurn() {
-    }
+    private EndOfTurn() {}
 
     /**
      * The special token that starts at or after {@code from} in {@code text} with only whitespace before it, as
@@ -41,8 +40,8 @@ public final class EndOfTurn {
         String reply = "Rectify end-of-turn probe reply";
         String text;
         try {
-            text = template.render(List.of(ChatMessage.user("Rectify end-of-turn probe"), ChatMessage.assistant(reply)),
-                    false);
+            text = template.render(
+                    List.of(ChatMessage.user("Rectify end-of-turn probe"), ChatMessage.assistant(reply)), false);
         } catch (RectifyException e) {
             return Optional.empty();
         }

@@ -12,14 +12,26 @@ import java.util.Set;
  * ({@code decoder.inputs/outputs}, or the older {@code past_names}/{@code present_names}), and gives token ids,
  * the context length and KV sizes. Missing numbers are -1; a missing file name is null.
  */
-public record GenAiConfig(Path source, String modelType, String decoderFile, IoNames names, long bosTokenId,
-        Set<Long> eosTokenIds, long padTokenId, int contextLength, int vocabSize, int numLayers, int numKeyValueHeads,
+public record GenAiConfig(
+        Path source,
+        String modelType,
+        String decoderFile,
+        IoNames names,
+        long bosTokenId,
+        Set<Long> eosTokenIds,
+        long padTokenId,
+        int contextLength,
+        int vocabSize,
+        int numLayers,
+        int numKeyValueHeads,
         int headSize) {
 
     /** Reads the block from a parsed {@code model} object found in {@code source}. */
     static GenAiConfig of(Path source, JsonNode model) {
         JsonNode decoder = model.path("decoder");
-        String file = decoder.isTextual() ? decoder.asText() : decoder.path("filename").asText(null);
+        String file = decoder.isTextual()
+                ? decoder.asText()
+                : decoder.path("filename").asText(null);
         IoNames d = IoNames.defaults();
         JsonNode in = decoder.path("inputs");
         JsonNode out = decoder.path("outputs");
@@ -41,11 +53,20 @@ public record GenAiConfig(Path source, String modelType, String decoderFile, IoN
         } else if (e != null && e.canConvertToLong()) {
             eos.add(e.asLong());
         }
-        int heads = decoder.path("num_attention_heads").asInt(model.path("n_head").asInt(-1));
-        return new GenAiConfig(source, model.path("type").asText(""), file, names,
-                model.path("bos_token_id").asLong(-1), Set.copyOf(eos), model.path("pad_token_id").asLong(-1),
-                model.path("context_length").asInt(-1), model.path("vocab_size").asInt(-1),
+        int heads =
+                decoder.path("num_attention_heads").asInt(model.path("n_head").asInt(-1));
+        return new GenAiConfig(
+                source,
+                model.path("type").asText(""),
+                file,
+                names,
+                model.path("bos_token_id").asLong(-1),
+                Set.copyOf(eos),
+                model.path("pad_token_id").asLong(-1),
+                model.path("context_length").asInt(-1),
+                model.path("vocab_size").asInt(-1),
                 decoder.path("num_hidden_layers").asInt(model.path("n_layer").asInt(-1)),
-                decoder.path("num_key_value_heads").asInt(heads), decoder.path("head_size").asInt(-1));
+                decoder.path("num_key_value_heads").asInt(heads),
+                decoder.path("head_size").asInt(-1));
     }
 }

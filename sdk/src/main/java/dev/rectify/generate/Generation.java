@@ -8,10 +8,21 @@ import java.util.List;
  * the sequence finished; with {@link Sampling#logprobs(int)}, the log-probability of each token in {@code tokenIds}
  * (else {@code logprobs} is null).
  */
-public record Generation(String text, long[] tokenIds, int promptTokens, FinishReason finishReason,
-        long firstTokenNanos, long totalNanos, List<TokenLogprob> logprobs) {
+public record Generation(
+        String text,
+        long[] tokenIds,
+        int promptTokens,
+        FinishReason finishReason,
+        long firstTokenNanos,
+        long totalNanos,
+        List<TokenLogprob> logprobs) {
     /** A generation without log-probabilities. */
-    public Generation(String text, long[] tokenIds, int promptTokens, FinishReason finishReason, long firstTokenNanos,
+    public Generation(
+            String text,
+            long[] tokenIds,
+            int promptTokens,
+            FinishReason finishReason,
+            long firstTokenNanos,
             long totalNanos) {
         this(text, tokenIds, promptTokens, finishReason, firstTokenNanos, totalNanos, null);
     }

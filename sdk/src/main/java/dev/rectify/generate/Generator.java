@@ -1,13 +1,14 @@
 package dev.rectify.generate;
 
 import dev.rectify.core.InvalidArgumentException;
-import dev.rectify.ort.ElementType;
 import dev.rectify.ort.InferenceSession;
 import dev.rectify.ort.Outputs;
 import dev.rectify.ort.RunOptions;
 import dev.rectify.ort.Tensor;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -32,18 +33,31 @@ public final class Generator {
     /**
      * @param contextLength the model's context window in tokens, or -1 when unknown (then only memory limits it)
      */
-    public Generator(InferenceSession session, CausalLmSignature sig, Tokenizer tokenizer, Set<Long> eosIds, long padId,
-            int contextLength, int vocabSize) {
+    public Generator(
+            InferenceSession session,
+            CausalLmSignature sig,
+            Tokenizer tokenizer,
+            Set<Long> eosIds,
+            long padId,
+            int contextLength,
+            int vocabSize) {
         this(session, sig, tokenizer, eosIds, padId, contextLength, vocabSize, sig.hasKvCache());
     }
 
-    private Generator(InferenceSession session, CausalLmSignature sig, Tokenizer tokenizer, Set<Long> eosIds, long padId,
-            int contextLength, int vocabSize, boolean useCache) {
+    private Generator(
+            InferenceSession session,
+            CausalLmSignature sig,
+            Tokenizer tokenizer,
+            Set<Long> eosIds,
+            long padId,
+            int contextLength,
+            int vocabSize,
+            boolean useCache) {
         this.useCache = useCache;
         this.session = Objects.requireNonNull(session);
         this.sig = Objects.requireNonNull(sig);
         this.tokenizer = Objects.requireNonNull(tokenizer);
-        this.eosIds = java.util.Collections.unmodifiableSet(new java.util.LinkedHashSet<>(eosIds));
+        this.eosIds = Collections.unmodifiableSet(new LinkedHashSet<>(eosIds));
         this.padId = padId >= 0 ? padId : eosIds.stream().findFirst().orElse(0L);
         this.contextLength = contextLength;
         this.vocab = vocabSize;
@@ -53,8 +67,14 @@ public final class Generator {
      * A generator that recomputes the whole sequence at every token even when the graph has a KV cache (which is
      * then fed empty): the reference that KV-cache decoding must equal.
      */
-    public static Generator recomputing(InferenceSession session, CausalLmSignature sig, Tokenizer tokenizer,
-            Set<Long> eosIds, long padId, int contextLength, int vocabSize) {
+    public static Generator recomputing(
+            InferenceSession session,
+            CausalLmSignature sig,
+            Tokenizer tokenizer,
+            Set<Long> eosIds,
+            long padId,
+            int contextLength,
+            int vocabSize) {
         return new Generator(session, sig, tokenizer, eosIds, padId, contextLength, vocabSize, false);
     }
 
@@ -64,7 +84,8 @@ public final class Generator {
     }
 
     /** Generates for each prompt (already tokenized); {@code runOptions} (adapters) may be null. */
-    public List<Generation> generate(List<long[]> prompts, Sampling sampling, TokenListener listener, RunOptions runOptions) {
+    public List<Generation> generate(
+            List<long[]> prompts, Sampling sampling, TokenListener listener, RunOptions runOptions) {
         if (prompts.isEmpty()) {
             throw new InvalidArgumentException("no prompts given");
         }
@@ -88,8 +109,12 @@ public final class Generator {
         }
         Row[] rows = new Row[b];
         for (int i = 0; i < b; i++) {
-            rows[i] = new Row(prompts.get(i), new TokenPicker(sampling), new TextStream(tokenizer, sampling.stop()),
-                    sampling.stopAtEos(), sampling.logprobs());
+            rows[i] = new Row(
+                    prompts.get(i),
+                    new TokenPicker(sampling),
+                    new TextStream(tokenizer, sampling.stop()),
+                    sampling.stopAtEos(),
+                    sampling.logprobs());
         }
         if (useCache) {
             decodeWithCache(rows, maxPrompt, budget, sampling, listener, runOptions);
@@ -99,7 +124,8 @@ public final class Generator {
         List<Generation> out = new ArrayList<>(b);
         for (int i = 0; i < b; i++) {
             Row r = rows[i];
-            FinishReason reason = r.reason != null ? r.reason
+            FinishReason reason = r.reason != null
+                    ? r.reason
                     : (r.generated < sampling.maxNewTokens() ? FinishReason.CONTEXT_FULL : FinishReason.MAX_TOKENS);
             String tail = r.text.flush();
             if (!tail.isEmpty()) {
@@ -107,14 +133,20 @@ public final class Generator {
             }
             long first = r.firstTokenAt == 0 ? 0 : r.firstTokenAt - start;
             long end = (r.finishedAt == 0 ? System.nanoTime() : r.finishedAt) - start;
-            out.add(new Generation(r.text.finalText(), r.text.ids(), r.prompt.length, reason, first, end,
+            out.add(new Generation(
+                    r.text.finalText(),
+                    r.text.ids(),
+                    r.prompt.length,
+                    reason,
+                    first,
+                    end,
                     r.logprobs == null ? null : List.copyOf(r.logprobs)));
         }
         return out;
     }
 
-    private void decodeWithCache(Row[] rows, int maxPrompt, int budget, Sampling sampling, TokenListener listener,
-            RunOptions runOptions) {
+    private void decodeWithCache(
+            Row[] rows, int maxPrompt, int budget, Sampling sampling, TokenListener listener, RunOptions runOptions) {
         int b = rows.length;
         int len = maxPrompt; // total sequence length fed so far (including left padding)
         try (KvCache cache = KvCache.empty(sig, b)) {
@@ -150,8 +182,8 @@ public final class Generator {
         }
     }
 
-    private void decodeByRecompute(Row[] rows, int maxPrompt, int budget, Sampling sampling, TokenListener listener,
-            RunOptions runOptions) {
+    private void decodeByRecompute(
+            Row[] rows, int maxPrompt, int budget, Sampling sampling, TokenListener listener, RunOptions runOptions) {
         int b = rows.length;
         for (int t = 0; t < budget; t++) {
             int len = maxPrompt + t;
@@ -184,7 +216,8 @@ public final class Generator {
     private void pickAll(Row[] rows, Tensor logits, int step, TokenListener listener) {
         int v = (int) logits.dim(2);
         if (vocab > 0 && v < vocab) {
-            throw new InvalidArgumentException("logits have " + v + " entries per token, config.json says vocab_size " + vocab);
+            throw new InvalidArgumentException(
+                    "logits have " + v + " entries per token, config.json says vocab_size " + vocab);
         }
         float[] row = new float[v];
         for (int i = 0; i < rows.length; i++) {
@@ -298,6 +331,7 @@ public final class Generator {
         FinishReason reason;
         /** Each appended token's log-probability, when asked for; else null. */
         final List<TokenLogprob> logprobs;
+
         final int topLogprobs;
 
         Row(long[] prompt, TokenPicker picker, TextStream text, boolean stopAtEos, int logprobs) {

@@ -10,13 +10,31 @@ import java.util.stream.Collectors;
  * exports ({@code past_%d} in, {@code present_%d} out, each [2, batch, heads, past, head_dim]); an ONNX Runtime
  * GenAI config can rename any of them. Per-layer names are {@code String.format} templates with one {@code %d}.
  */
-public record IoNames(String inputIds, String attentionMask, String positionIds, String logits, String pastKey,
-        String pastValue, String presentKey, String presentValue, String pastStacked, String presentStacked) {
+public record IoNames(
+        String inputIds,
+        String attentionMask,
+        String positionIds,
+        String logits,
+        String pastKey,
+        String pastValue,
+        String presentKey,
+        String presentValue,
+        String pastStacked,
+        String presentStacked) {
 
     /** Hugging Face / Optimum names and ONNX Runtime's stacked GPT-2 names. */
     public static IoNames defaults() {
-        return new IoNames("input_ids", "attention_mask", "position_ids", "logits", "past_key_values.%d.key",
-                "past_key_values.%d.value", "present.%d.key", "present.%d.value", "past_%d", "present_%d");
+        return new IoNames(
+                "input_ids",
+                "attention_mask",
+                "position_ids",
+                "logits",
+                "past_key_values.%d.key",
+                "past_key_values.%d.value",
+                "present.%d.key",
+                "present.%d.value",
+                "past_%d",
+                "present_%d");
     }
 
     /** The names Rectify knows for a decoder's inputs (for error messages). */

@@ -30,8 +30,12 @@ final class KvCache implements AutoCloseable {
                 }
             } else {
                 for (int l = 0; l < sig.layers(); l++) {
-                    c.past.put(sig.pastKeyNames().get(l), Tensor.zeros(sig.kvType(), batch, sig.kvHeads(), 0, sig.headDim()));
-                    c.past.put(sig.pastValueNames().get(l), Tensor.zeros(sig.kvType(), batch, sig.kvHeads(), 0, sig.headDim()));
+                    c.past.put(
+                            sig.pastKeyNames().get(l),
+                            Tensor.zeros(sig.kvType(), batch, sig.kvHeads(), 0, sig.headDim()));
+                    c.past.put(
+                            sig.pastValueNames().get(l),
+                            Tensor.zeros(sig.kvType(), batch, sig.kvHeads(), 0, sig.headDim()));
                 }
             }
             return c;
@@ -62,7 +66,9 @@ final class KvCache implements AutoCloseable {
     void advance(Outputs o) {
         if (sig.stackedKv()) {
             for (int l = 0; l < sig.layers(); l++) {
-                swap(sig.pastStackedNames().get(l), o.take(sig.presentStackedNames().get(l)));
+                swap(
+                        sig.pastStackedNames().get(l),
+                        o.take(sig.presentStackedNames().get(l)));
             }
         } else {
             for (int l = 0; l < sig.layers(); l++) {

@@ -17,9 +17,19 @@ import java.util.Set;
  * shape the KV cache, the context length, special token ids, the graph's input/output names and file, and the
  * sampling defaults. Hugging Face fields win over GenAI's where both are given. Missing values are -1.
  */
-public record ModelConfig(String modelType, int vocabSize, int numLayers, int numKeyValueHeads, int headDim,
-        int maxPositionEmbeddings, Set<Long> eosTokenIds, long padTokenId, int defaultMaxNewTokens, long bosTokenId,
-        GenAiConfig genai, GenerationDefaults generation) {
+public record ModelConfig(
+        String modelType,
+        int vocabSize,
+        int numLayers,
+        int numKeyValueHeads,
+        int headDim,
+        int maxPositionEmbeddings,
+        Set<Long> eosTokenIds,
+        long padTokenId,
+        int defaultMaxNewTokens,
+        long bosTokenId,
+        GenAiConfig genai,
+        GenerationDefaults generation) {
 
     /** Reads the files that are present. */
     public static ModelConfig read(Path dir) {
@@ -34,7 +44,8 @@ public record ModelConfig(String modelType, int vocabSize, int numLayers, int nu
         addIds(eos, g.get("eos_token_id"));
         long pad = g.path("pad_token_id").asLong(c.path("pad_token_id").asLong(-1));
         long bos = g.path("bos_token_id").asLong(c.path("bos_token_id").asLong(-1));
-        int maxPos = c.path("max_position_embeddings").asInt(c.path("n_positions").asInt(-1));
+        int maxPos =
+                c.path("max_position_embeddings").asInt(c.path("n_positions").asInt(-1));
         int vocab = c.path("vocab_size").asInt(-1);
         int layers = c.path("num_hidden_layers").asInt(c.path("n_layer").asInt(-1));
         int kvHeads = c.path("num_key_value_heads").asInt(heads);
@@ -49,8 +60,19 @@ public record ModelConfig(String modelType, int vocabSize, int numLayers, int nu
             headDim = headDim > 0 ? headDim : genai.headSize();
         }
         String type = c.path("model_type").asText(genai == null ? "" : genai.modelType());
-        return new ModelConfig(type, vocab, layers, kvHeads, headDim, maxPos, Collections.unmodifiableSet(eos), pad,
-                g.path("max_new_tokens").asInt(-1), bos, genai, GenerationDefaults.of(g));
+        return new ModelConfig(
+                type,
+                vocab,
+                layers,
+                kvHeads,
+                headDim,
+                maxPos,
+                Collections.unmodifiableSet(eos),
+                pad,
+                g.path("max_new_tokens").asInt(-1),
+                bos,
+                genai,
+                GenerationDefaults.of(g));
     }
 
     /** The graph's input/output names: GenAI's when the folder has a GenAI config, else the defaults. */

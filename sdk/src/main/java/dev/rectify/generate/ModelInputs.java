@@ -1,8 +1,8 @@
 package dev.rectify.generate;
 
 import dev.rectify.core.InvalidArgumentException;
-import dev.rectify.ort.Outputs;
 import dev.rectify.ort.ElementType;
+import dev.rectify.ort.Outputs;
 import dev.rectify.ort.Tensor;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,7 +20,14 @@ final class ModelInputs implements AutoCloseable {
      * Feeds {@code ids} [batch, step], {@code mask} [batch, total] and {@code positions} [batch, step] into
      * {@code feeds}; the mask and positions only when the graph takes them.
      */
-    ModelInputs(CausalLmSignature sig, Map<String, Tensor> feeds, int batch, long[] ids, int step, long[] mask, int total,
+    ModelInputs(
+            CausalLmSignature sig,
+            Map<String, Tensor> feeds,
+            int batch,
+            long[] ids,
+            int step,
+            long[] mask,
+            int total,
             long[] positions) {
         try {
             feeds.put(sig.names().inputIds(), own(tensor(sig.idType(), ids, batch, step)));
@@ -68,7 +75,8 @@ final class ModelInputs implements AutoCloseable {
         for (int t = 0; t < ids.length; t++) {
             if (ids[t] < 0 || ids[t] >= vocab) {
                 throw new InvalidArgumentException(what + ", token " + t + ": id " + ids[t] + " is outside the model's "
-                        + "vocabulary of " + vocab + " tokens (its config's vocab_size); the tokenizer does not match the "
+                        + "vocabulary of " + vocab
+                        + " tokens (its config's vocab_size); the tokenizer does not match the "
                         + "model, or the text uses tokens the model never learned");
             }
         }

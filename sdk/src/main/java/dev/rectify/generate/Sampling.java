@@ -27,18 +27,33 @@ public final class Sampling {
     private final boolean stopAtEos;
     private final int logprobs;
 
-    private Sampling(double temperature, int topK, double topP, long seed, int maxNewTokens, List<String> stop,
+    private Sampling(
+            double temperature,
+            int topK,
+            double topP,
+            long seed,
+            int maxNewTokens,
+            List<String> stop,
             boolean stopAtEos) {
         this(temperature, topK, topP, seed, maxNewTokens, stop, stopAtEos, -1);
     }
 
-    private Sampling(double temperature, int topK, double topP, long seed, int maxNewTokens, List<String> stop,
-            boolean stopAtEos, int logprobs) {
+    private Sampling(
+            double temperature,
+            int topK,
+            double topP,
+            long seed,
+            int maxNewTokens,
+            List<String> stop,
+            boolean stopAtEos,
+            int logprobs) {
         if (logprobs < -1 || logprobs > MAX_TOP_LOGPROBS) {
-            throw new InvalidArgumentException("logprobs must be -1 (off) or in [0, " + MAX_TOP_LOGPROBS + "], got " + logprobs);
+            throw new InvalidArgumentException(
+                    "logprobs must be -1 (off) or in [0, " + MAX_TOP_LOGPROBS + "], got " + logprobs);
         }
         if (!(temperature >= 0 && temperature <= MAX_TEMPERATURE)) {
-            throw new InvalidArgumentException("temperature must be in [0, " + MAX_TEMPERATURE + "], got " + temperature);
+            throw new InvalidArgumentException(
+                    "temperature must be in [0, " + MAX_TEMPERATURE + "], got " + temperature);
         }
         if (topK < 0) {
             throw new InvalidArgumentException("topK must be >= 0 (0 = off), got " + topK);
@@ -47,7 +62,8 @@ public final class Sampling {
             throw new InvalidArgumentException("topP must be in (0, 1], got " + topP);
         }
         if (maxNewTokens < 1 || maxNewTokens > MAX_NEW_TOKENS_LIMIT) {
-            throw new InvalidArgumentException("maxNewTokens must be in [1, " + MAX_NEW_TOKENS_LIMIT + "], got " + maxNewTokens);
+            throw new InvalidArgumentException(
+                    "maxNewTokens must be in [1, " + MAX_NEW_TOKENS_LIMIT + "], got " + maxNewTokens);
         }
         for (String s : stop) {
             if (s == null || s.isEmpty()) {
@@ -99,7 +115,8 @@ public final class Sampling {
 
     /** Stop when the generated text contains any of these strings; they are not included in the result. */
     public Sampling stop(List<String> strings) {
-        return new Sampling(temperature, topK, topP, seed, maxNewTokens, Objects.requireNonNull(strings), stopAtEos, logprobs);
+        return new Sampling(
+                temperature, topK, topP, seed, maxNewTokens, Objects.requireNonNull(strings), stopAtEos, logprobs);
     }
 
     public Sampling stop(String... strings) {
@@ -159,7 +176,9 @@ public final class Sampling {
 
     @Override
     public String toString() {
-        return isGreedy() ? "greedy(max=" + maxNewTokens + ")"
-                : "sample(t=" + temperature + ", topK=" + topK + ", topP=" + topP + ", seed=" + seed + ", max=" + maxNewTokens + ")";
+        return isGreedy()
+                ? "greedy(max=" + maxNewTokens + ")"
+                : "sample(t=" + temperature + ", topK=" + topK + ", topP=" + topP + ", seed=" + seed + ", max="
+                        + maxNewTokens + ")";
     }
 }

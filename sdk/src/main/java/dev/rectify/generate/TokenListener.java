@@ -8,6 +8,6 @@ public interface TokenListener {
 
     /** A listener that ignores everything. */
     static TokenListener none() {
-        return (i, t) -> { };
+        return (i, t) -> {};
     }
 }

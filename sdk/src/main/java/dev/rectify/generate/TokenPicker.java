@@ -46,7 +46,8 @@ final class TokenPicker {
                 order[i] = i;
             }
             final double[] probs = p;
-            Arrays.sort(order, (a, b) -> probs[b] != probs[a] ? Double.compare(probs[b], probs[a]) : Integer.compare(a, b));
+            Arrays.sort(
+                    order, (a, b) -> probs[b] != probs[a] ? Double.compare(probs[b], probs[a]) : Integer.compare(a, b));
             double cum = 0;
             int n = 0;
             while (n < keep) {

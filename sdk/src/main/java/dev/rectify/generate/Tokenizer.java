@@ -39,7 +39,8 @@ public final class Tokenizer implements AutoCloseable {
     public static Tokenizer open(Path path) {
         Path file = Files.isDirectory(path) ? path.resolve("tokenizer.json") : path;
         if (!Files.isRegularFile(file)) {
-            throw ModelFormatException.at(file, "tokenizer.json not found (every model folder needs the Hugging Face tokenizer file)");
+            throw ModelFormatException.at(
+                    file, "tokenizer.json not found (every model folder needs the Hugging Face tokenizer file)");
         }
         Map<String, Long> specials = new LinkedHashMap<>();
         try {
@@ -56,8 +57,8 @@ public final class Tokenizer implements AutoCloseable {
             throw ModelFormatException.at(file, "cannot read tokenizer.json: " + e.getMessage(), e);
         }
         try {
-            HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(file,
-                    Map.of("padding", "false", "truncation", "false", "addSpecialTokens", "false"));
+            HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(
+                    file, Map.of("padding", "false", "truncation", "false", "addSpecialTokens", "false"));
             return new Tokenizer(hf, file, specials);
         } catch (IOException | RuntimeException e) {
             throw ModelFormatException.at(file, "the tokenizer cannot be loaded: " + e.getMessage(), e);
@@ -74,8 +75,7 @@ public final class Tokenizer implements AutoCloseable {
      * {@code ends[i]} (exclusive), as Java string indices. A token that covers no text (none is added here) has an
      * empty span.
      */
-    public record Offsets(long[] ids, int[] starts, int[] ends) {
-    }
+    public record Offsets(long[] ids, int[] starts, int[] ends) {}
 
     /** As {@link #encode}, with each token's character span in {@code text} (transformers' offset mapping). */
     public Offsets encodeWithOffsets(String text) {

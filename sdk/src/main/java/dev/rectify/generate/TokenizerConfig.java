@@ -22,8 +22,15 @@ import java.util.Map;
  * newer layout) replaces the default, and {@code additional_chat_templates/NAME.jinja} add named ones. Special
  * tokens are strings or AddedToken objects ({@code {"content": ...}}).
  */
-public record TokenizerConfig(String chatTemplate, String bosToken, String eosToken, String padToken,
-        long modelMaxLength, boolean addBosToken, String unkToken, Map<String, String> chatTemplates) {
+public record TokenizerConfig(
+        String chatTemplate,
+        String bosToken,
+        String eosToken,
+        String padToken,
+        long modelMaxLength,
+        boolean addBosToken,
+        String unkToken,
+        Map<String, String> chatTemplates) {
 
     /** The name of the template used when none is asked for. */
     public static final String DEFAULT_TEMPLATE = "default";
@@ -39,7 +46,12 @@ public record TokenizerConfig(String chatTemplate, String bosToken, String eosTo
     }
 
     /** A config with one (default) chat template and no unknown-token or named templates. */
-    public TokenizerConfig(String chatTemplate, String bosToken, String eosToken, String padToken, long modelMaxLength,
+    public TokenizerConfig(
+            String chatTemplate,
+            String bosToken,
+            String eosToken,
+            String padToken,
+            long modelMaxLength,
             boolean addBosToken) {
         this(chatTemplate, bosToken, eosToken, padToken, modelMaxLength, addBosToken, null, Map.of());
     }
@@ -61,9 +73,15 @@ public record TokenizerConfig(String chatTemplate, String bosToken, String eosTo
                     throw ModelFormatException.at(file, "expected a JSON object");
                 }
                 readTemplates(file, n.get("chat_template"), templates);
-                base = new TokenizerConfig(null, token(file, n, "bos_token"), token(file, n, "eos_token"),
-                        token(file, n, "pad_token"), n.path("model_max_length").asLong(-1),
-                        n.path("add_bos_token").asBoolean(false), token(file, n, "unk_token"), Map.of());
+                base = new TokenizerConfig(
+                        null,
+                        token(file, n, "bos_token"),
+                        token(file, n, "eos_token"),
+                        token(file, n, "pad_token"),
+                        n.path("model_max_length").asLong(-1),
+                        n.path("add_bos_token").asBoolean(false),
+                        token(file, n, "unk_token"),
+                        Map.of());
             } catch (IOException e) {
                 throw ModelFormatException.at(file, "cannot parse: " + e.getMessage(), e);
             }
@@ -83,8 +101,15 @@ public record TokenizerConfig(String chatTemplate, String bosToken, String eosTo
                 throw ModelFormatException.at(extra, "cannot list the chat templates: " + e.getMessage(), e);
             }
         }
-        return new TokenizerConfig(null, base.bosToken(), base.eosToken(), base.padToken(), base.modelMaxLength(),
-                base.addBosToken(), base.unkToken(), templates);
+        return new TokenizerConfig(
+                null,
+                base.bosToken(),
+                base.eosToken(),
+                base.padToken(),
+                base.modelMaxLength(),
+                base.addBosToken(),
+                base.unkToken(),
+                templates);
     }
 
     private static void readTemplates(Path file, JsonNode t, Map<String, String> out) {
@@ -96,13 +121,16 @@ public record TokenizerConfig(String chatTemplate, String bosToken, String eosTo
             return;
         }
         if (!t.isArray()) {
-            throw ModelFormatException.at(file, "chat_template must be a string or a list of {\"name\", \"template\"}, "
-                    + "found " + t.getNodeType());
+            throw ModelFormatException.at(
+                    file,
+                    "chat_template must be a string or a list of {\"name\", \"template\"}, " + "found "
+                            + t.getNodeType());
         }
         for (int i = 0; i < t.size(); i++) {
             JsonNode e = t.get(i);
             if (!e.path("name").isTextual() || !e.path("template").isTextual()) {
-                throw ModelFormatException.at(file, "chat_template[" + i + "] needs a string \"name\" and \"template\"");
+                throw ModelFormatException.at(
+                        file, "chat_template[" + i + "] needs a string \"name\" and \"template\"");
             }
             out.put(e.get("name").asText(), e.get("template").asText());
         }
@@ -129,7 +157,8 @@ public record TokenizerConfig(String chatTemplate, String bosToken, String eosTo
             return t.get("content").asText();
         }
         if (!t.isTextual()) {
-            throw ModelFormatException.at(file, field + " must be a string or {\"content\": ...}, found " + t.getNodeType());
+            throw ModelFormatException.at(
+                    file, field + " must be a string or {\"content\": ...}, found " + t.getNodeType());
         }
         return t.asText();
     }

@@ -14,6 +14,7 @@ import dev.rectify.train.HyperparameterNames;
 import dev.rectify.train.ProgressListener;
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
@@ -67,8 +68,15 @@ public final class BatchManifest {
      * @param line the 1-based manifest line
      * @param options the option keys given, sorted
      */
-    public record Job(int line, String name, Path data, Objective objective, boolean objectiveGiven,
-            Map<String, JsonNode> options, Path evalData, Path output) {
+    public record Job(
+            int line,
+            String name,
+            Path data,
+            Objective objective,
+            boolean objectiveGiven,
+            Map<String, JsonNode> options,
+            Path evalData,
+            Path output) {
         /** Options of this job (everything that determines the weights), without run folder or listeners. */
         public FineTuneOptions.Builder optionsBuilder() {
             return BatchManifest.builder(this);
@@ -92,7 +100,8 @@ public final class BatchManifest {
                 b.evalExamples(JsonlDataset.read(evalData));
             }
             if (checkpointEvery() < 0) {
-                b.checkpointEvery(checkpointEvery > 0 ? checkpointEvery : autoCheckpointEvery(b.build(), examples.size()));
+                b.checkpointEvery(
+                        checkpointEvery > 0 ? checkpointEvery : autoCheckpointEvery(b.build(), examples.size()));
             }
             if (progress != null) {
                 b.onProgress(progress);
@@ -101,8 +110,7 @@ public final class BatchManifest {
         }
     }
 
-    private BatchManifest() {
-    }
+    private BatchManifest() {}
 
     /**
      * Reads and checks {@code manifest}; {@code outDir} anchors relative outputs. Throws an
@@ -114,7 +122,7 @@ public final class BatchManifest {
             lines = r.lines().toList();
         } catch (NoSuchFileException e) {
             throw new InvalidArgumentException(manifest + ": manifest not found");
-        } catch (IOException | java.io.UncheckedIOException e) {
+        } catch (IOException | UncheckedIOException e) {
             throw new InvalidArgumentException(manifest + ": cannot read the manifest: " + e.getMessage());
         }
         Path base = manifest.toAbsolutePath().normalize().getParent();
@@ -132,7 +140,8 @@ public final class BatchManifest {
                 Job job = parse(lineNo, line, base, outDir);
                 Integer prev = names.putIfAbsent(job.name(), lineNo);
                 if (prev != null) {
-                    throw new InvalidArgumentException("duplicate job name '" + job.name() + "' (first on line " + prev + ")");
+                    throw new InvalidArgumentException(
+                            "duplicate job name '" + job.name() + "' (first on line " + prev + ")");
                 }
                 prev = outputs.putIfAbsent(job.output(), lineNo);
                 if (prev != null) {
@@ -148,8 +157,10 @@ public final class BatchManifest {
             errors.add(manifest + ": no jobs (the manifest is empty)");
         }
         if (!errors.isEmpty()) {
-            String more = errors.size() == 1 ? "" : " (" + errors.size() + " errors in the manifest; also: "
-                    + String.join("; ", errors.subList(1, errors.size())) + ")";
+            String more = errors.size() == 1
+                    ? ""
+                    : " (" + errors.size() + " errors in the manifest; also: "
+                            + String.join("; ", errors.subList(1, errors.size())) + ")";
             throw new InvalidArgumentException((errors.get(0) + more).replaceAll("\\s*\\R\\s*", " "));
         }
         return jobs;
@@ -163,18 +174,20 @@ public final class BatchManifest {
             throw new InvalidArgumentException("not valid JSON: " + e.getOriginalMessage());
         }
         if (n == null || !n.isObject()) {
-            throw new InvalidArgumentException("expected a JSON object, found " + (n == null ? "nothing" : n.getNodeType()));
+            throw new InvalidArgumentException(
+                    "expected a JSON object, found " + (n == null ? "nothing" : n.getNodeType()));
         }
-        for (Iterator<String> it = n.fieldNames(); it.hasNext();) {
+        for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
             String f = it.next();
             if (!FIELDS.contains(f)) {
-                throw new InvalidArgumentException("unknown field \"" + f + "\" (a job has " + new TreeSet<>(FIELDS) + ")");
+                throw new InvalidArgumentException(
+                        "unknown field \"" + f + "\" (a job has " + new TreeSet<>(FIELDS) + ")");
             }
         }
         String name = text(n, "name", true);
         if (!NAME.matcher(name).matches()) {
-            throw new InvalidArgumentException("job name '" + name + "' must be 1 to 128 letters, digits, '.', '_' or '-', "
-                    + "starting with a letter or digit");
+            throw new InvalidArgumentException("job name '" + name
+                    + "' must be 1 to 128 letters, digits, '.', '_' or '-', " + "starting with a letter or digit");
         }
         String where = "job '" + name + "': ";
         try {
@@ -187,7 +200,7 @@ public final class BatchManifest {
                 if (!opts.isObject()) {
                     throw new InvalidArgumentException("\"options\" must be an object, found " + opts.getNodeType());
                 }
-                for (Iterator<Map.Entry<String, JsonNode>> it = opts.fields(); it.hasNext();) {
+                for (Iterator<Map.Entry<String, JsonNode>> it = opts.fields(); it.hasNext(); ) {
                     Map.Entry<String, JsonNode> e = it.next();
                     if (!OPTIONS.containsKey(e.getKey())) { // one message for the whole line, before any value is read
                         throw new InvalidArgumentException("unknown option \"" + e.getKey() + "\" (known: "
@@ -222,9 +235,11 @@ public final class BatchManifest {
         Map<String, JsonNode> hyperparameters = new TreeMap<>(job.options());
         hyperparameters.remove("eval_data");
         hyperparameters.remove("checkpoint_every");
-        FineTuneOptions.Builder b = HyperparameterNames.apply(hyperparameters,
-                FineTuneOptions.builder().objective(job.objective()), "option ");
-        if (job.objectiveGiven() && hyperparameters.containsKey("loss_type") && !b.build().objective().equals(job.objective())) {
+        FineTuneOptions.Builder b = HyperparameterNames.apply(
+                hyperparameters, FineTuneOptions.builder().objective(job.objective()), "option ");
+        if (job.objectiveGiven()
+                && hyperparameters.containsKey("loss_type")
+                && !b.build().objective().equals(job.objective())) {
             throw new InvalidArgumentException("\"objective\": \"" + job.objective() + "\" and option loss_type "
                     + hyperparameters.get("loss_type") + " disagree: give one");
         }
@@ -240,7 +255,9 @@ public final class BatchManifest {
 
     /** About 20 checkpoints over the job's estimated steps, at least one step apart. */
     public static int autoCheckpointEvery(FineTuneOptions o, int examples) {
-        long steps = o.maxSteps() > 0 ? o.maxSteps() : (long) o.epochs() * Math.max(1, (examples + o.batchSize() - 1) / o.batchSize());
+        long steps = o.maxSteps() > 0
+                ? o.maxSteps()
+                : (long) o.epochs() * Math.max(1, (examples + o.batchSize() - 1) / o.batchSize());
         return (int) Math.max(1, Math.min(Integer.MAX_VALUE, (steps + 19) / 20));
     }
 

@@ -14,8 +14,7 @@ import java.util.Set;
  * ({@link Trainer#checkpointWeights}) and described exactly as the trainer's final adapter is.
  */
 public final class CheckpointAdapters {
-    private CheckpointAdapters() {
-    }
+    private CheckpointAdapters() {}
 
     /**
      * The adapter of the checkpoint of {@code step} in {@code runDir}, made by job {@code jobId} with {@code options}
@@ -27,11 +26,16 @@ public final class CheckpointAdapters {
      */
     public static Adapter of(BaseModel base, String jobId, FineTuneOptions options, Path runDir, int step) {
         var weights = Trainer.checkpointWeights(runDir, step, options);
-        Set<String> targets = options.fullFineTuning() ? Set.of()
+        Set<String> targets = options.fullFineTuning()
+                ? Set.of()
                 : TrainingSetup.loraTargets(base.modelFile(), base.config().modelType(), options.loraTargets());
-        String id = ContentHash.of("rectify-checkpoint-adapter/1\n" + base.contentHash() + "\n" + recipe(options, jobId, step));
-        return TrainingSetup.adapter(base, options, targets, Adapter.builder().id(id).weights(weights)
-                .recipe(recipe(options, jobId, step)));
+        String id = ContentHash.of(
+                "rectify-checkpoint-adapter/1\n" + base.contentHash() + "\n" + recipe(options, jobId, step));
+        return TrainingSetup.adapter(
+                base,
+                options,
+                targets,
+                Adapter.builder().id(id).weights(weights).recipe(recipe(options, jobId, step)));
     }
 
     /** The recipe of a checkpoint adapter: the options' canonical string and where the weights came from. */

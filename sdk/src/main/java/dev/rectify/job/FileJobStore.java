@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rectify.core.RectifyException;
 import dev.rectify.core.io.AtomicFile;
-import dev.rectify.core.io.FileTrees;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,9 +45,14 @@ public final class FileJobStore implements JobStore {
             if (!FORMAT.equals(n.path("format").asText())) {
                 return Optional.empty(); // another format: start the job over
             }
-            return Optional.of(new JobState(n.path("id").asText(id), n.path("fingerprint").asText(null),
-                    JobStatus.valueOf(n.path("status").asText()), n.path("step").asInt(), n.path("total_steps").asInt(),
-                    n.hasNonNull("output") ? Path.of(n.get("output").asText()) : null, n.path("error").asText(null),
+            return Optional.of(new JobState(
+                    n.path("id").asText(id),
+                    n.path("fingerprint").asText(null),
+                    JobStatus.valueOf(n.path("status").asText()),
+                    n.path("step").asInt(),
+                    n.path("total_steps").asInt(),
+                    n.hasNonNull("output") ? Path.of(n.get("output").asText()) : null,
+                    n.path("error").asText(null),
                     Instant.parse(n.path("updated").asText())));
         } catch (IOException | RuntimeException e) {
             // absent, or unreadable (a foreign or damaged file): the job starts over, which is always safe
@@ -76,7 +80,8 @@ public final class FileJobStore implements JobStore {
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             AtomicFile.fsyncDir(root);
         } catch (IOException e) {
-            throw new RectifyException("cannot save the state of job " + s.id() + " to " + target + ": " + e.getMessage(), e);
+            throw new RectifyException(
+                    "cannot save the state of job " + s.id() + " to " + target + ": " + e.getMessage(), e);
         }
     }
 

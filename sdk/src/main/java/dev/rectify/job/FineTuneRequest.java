@@ -1,9 +1,9 @@
 package dev.rectify.job;
 
-import dev.rectify.model.BaseModel;
 import dev.rectify.core.Example;
-import dev.rectify.train.FineTuneOptions;
 import dev.rectify.core.InvalidArgumentException;
+import dev.rectify.model.BaseModel;
+import dev.rectify.train.FineTuneOptions;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;

@@ -1,10 +1,10 @@
 package dev.rectify.job;
 
 import dev.rectify.adapter.Adapter;
+import dev.rectify.adapter.AdapterStore;
 import dev.rectify.core.Example;
 import dev.rectify.model.BaseModel;
 import dev.rectify.train.FineTuneOptions;
-import dev.rectify.adapter.AdapterStore;
 import java.util.List;
 
 /** One fine-tuning request of {@code Rectify.fineTune}: run through the job service on the calling thread. */

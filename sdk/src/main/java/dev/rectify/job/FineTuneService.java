@@ -1,14 +1,13 @@
 package dev.rectify.job;
 
 import dev.rectify.adapter.Adapter;
-import dev.rectify.model.BundledModel;
-import dev.rectify.train.FineTuneOptions;
+import dev.rectify.adapter.AdapterFiles;
+import dev.rectify.adapter.AdapterStore;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.core.RectifyException;
-import dev.rectify.adapter.AdapterFiles;
-import dev.rectify.core.io.AtomicFile;
 import dev.rectify.core.io.FileTrees;
-import dev.rectify.adapter.AdapterStore;
+import dev.rectify.model.BundledModel;
+import dev.rectify.train.FineTuneOptions;
 import dev.rectify.train.Trainer;
 import dev.rectify.train.TrainingCancelledException;
 import dev.rectify.train.TrainingProgress;
@@ -108,8 +107,11 @@ public final class FineTuneService implements AutoCloseable {
         FineTuneOptions o = r.options();
         String fp = job.fingerprint();
         boolean managedRunDir = o.runDir() == null && jobs != null;
-        Path runDir = o.runDir() != null ? o.runDir() : jobs != null ? jobs.runDir(job.id())
-                : BundledModel.home().resolve("runs").resolve(fp.substring(0, 24));
+        Path runDir = o.runDir() != null
+                ? o.runDir()
+                : jobs != null
+                        ? jobs.runDir(job.id())
+                        : BundledModel.home().resolve("runs").resolve(fp.substring(0, 24));
         JobState state = new JobState(job.id(), fp, JobStatus.RUNNING, 0, 0, r.output(), null, Instant.now());
         AtomicInteger total = new AtomicInteger();
         try {
@@ -125,9 +127,13 @@ public final class FineTuneService implements AutoCloseable {
                     job.reused(true);
                     int steps = done.result().map(TrainingResult::steps).orElse(prior.step());
                     // a run folder left by a stop just after the adapter was written goes too
-                    succeed(job, state.at(steps, steps), done.withOptions(o), managedRunDir ? runDir : null,
+                    succeed(
+                            job,
+                            state.at(steps, steps),
+                            done.withOptions(o),
+                            managedRunDir ? runDir : null,
                             "reused the adapter of the identical job that finished at " + prior.updated()
-                            + (r.output() == null ? "" : " in " + r.output()));
+                                    + (r.output() == null ? "" : " in " + r.output()));
                     return;
                 }
             }
@@ -141,17 +147,26 @@ public final class FineTuneService implements AutoCloseable {
             int from = resume ? Trainer.latestCheckpointStep(runDir) : -1;
             job.resumedFrom(from);
             save(state);
-            job.emit(JobEvent.status(job.id(), JobStatus.RUNNING, Math.max(0, from), from >= 0
-                    ? "resuming from the checkpoint of step " + from + " in " + runDir : "started"));
-            FineTuneOptions run = o.toBuilder().runDir(runDir).resume(resume).onProgress(p -> {
-                o.onProgress().onProgress(p);
-                total.set(p.totalSteps());
-                job.emit(JobEvent.progress(job.id(), p));
-                if (p.phase() == TrainingProgress.Phase.TRAIN && o.checkpointEvery() > 0 && p.step() % o.checkpointEvery() == 0
-                        && p.step() < p.totalSteps()) {
-                    job.emit(JobEvent.checkpoint(job.id(), p.step()));
-                }
-            }).build();
+            job.emit(JobEvent.status(
+                    job.id(),
+                    JobStatus.RUNNING,
+                    Math.max(0, from),
+                    from >= 0 ? "resuming from the checkpoint of step " + from + " in " + runDir : "started"));
+            FineTuneOptions run = o.toBuilder()
+                    .runDir(runDir)
+                    .resume(resume)
+                    .onProgress(p -> {
+                        o.onProgress().onProgress(p);
+                        total.set(p.totalSteps());
+                        job.emit(JobEvent.progress(job.id(), p));
+                        if (p.phase() == TrainingProgress.Phase.TRAIN
+                                && o.checkpointEvery() > 0
+                                && p.step() % o.checkpointEvery() == 0
+                                && p.step() < p.totalSteps()) {
+                            job.emit(JobEvent.checkpoint(job.id(), p.step()));
+                        }
+                    })
+                    .build();
             boolean[] trained = {false};
             Supplier<Adapter> make = () -> {
                 trained[0] = true;
@@ -175,16 +190,30 @@ public final class FineTuneService implements AutoCloseable {
             }
             int steps = a.result().map(TrainingResult::steps).orElse(job.step());
             // the adapter is safe: its checkpoints are no longer needed
-            succeed(job, state.at(steps, Math.max(total.get(), steps)), a, managedRunDir ? runDir : null, job.reused()
-                    ? "reused the stored identical adapter " + fp.substring(0, 16) : "finished after " + steps + " steps");
+            succeed(
+                    job,
+                    state.at(steps, Math.max(total.get(), steps)),
+                    a,
+                    managedRunDir ? runDir : null,
+                    job.reused()
+                            ? "reused the stored identical adapter " + fp.substring(0, 16)
+                            : "finished after " + steps + " steps");
         } catch (TrainingCancelledException e) {
             JobStatus s = job.pauseRequested() ? JobStatus.PAUSED : JobStatus.CANCELLED;
-            end(job, state.at(job.step(), total.get()).with(s, null), s == JobStatus.PAUSED
-                    ? "paused at step " + job.step() + ": submit the job again to resume it" : e.getMessage());
-            job.fail(s == JobStatus.PAUSED ? new JobPausedException("job " + job.id() + " paused at step " + job.step()
-                    + "; submit it again to resume from " + runDir) : e);
+            end(
+                    job,
+                    state.at(job.step(), total.get()).with(s, null),
+                    s == JobStatus.PAUSED
+                            ? "paused at step " + job.step() + ": submit the job again to resume it"
+                            : e.getMessage());
+            job.fail(
+                    s == JobStatus.PAUSED
+                            ? new JobPausedException("job " + job.id() + " paused at step " + job.step()
+                                    + "; submit it again to resume from " + runDir)
+                            : e);
         } catch (RuntimeException | Error e) {
-            String why = e instanceof RectifyException ? e.getMessage()
+            String why = e instanceof RectifyException
+                    ? e.getMessage()
                     : e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
             if (!(e instanceof RectifyException)) {
                 LOG.error("job {} failed", job.id(), e);
@@ -250,15 +279,18 @@ public final class FineTuneService implements AutoCloseable {
     private static void checkReplaceable(Path output) {
         if (!Files.isDirectory(output)) {
             if (Files.exists(output)) {
-                throw new InvalidArgumentException("output " + output + " exists and is not a folder: refusing to replace it");
+                throw new InvalidArgumentException(
+                        "output " + output + " exists and is not a folder: refusing to replace it");
             }
             return;
         }
         try (Stream<Path> s = Files.list(output)) {
             boolean empty = s.findAny().isEmpty();
-            if (!empty && !Files.exists(output.resolve(AdapterFiles.MANIFEST)) && !Files.exists(output.resolve(AdapterFiles.WEIGHTS))) {
-                throw new InvalidArgumentException("output " + output + " exists and is not an adapter folder: refusing to "
-                        + "replace it (choose another output)");
+            if (!empty
+                    && !Files.exists(output.resolve(AdapterFiles.MANIFEST))
+                    && !Files.exists(output.resolve(AdapterFiles.WEIGHTS))) {
+                throw new InvalidArgumentException("output " + output
+                        + " exists and is not an adapter folder: refusing to " + "replace it (choose another output)");
             }
         } catch (IOException e) {
             throw new RectifyException("cannot read " + output + ": " + e.getMessage(), e);
@@ -285,8 +317,7 @@ public final class FineTuneService implements AutoCloseable {
         private String threadName = "rectify-finetune";
         private boolean keepFinishedCheckpoints;
 
-        private Builder() {
-        }
+        private Builder() {}
 
         /** Where job states and checkpoints are kept (default none: jobs are not remembered). */
         public Builder jobStore(JobStore store) {

@@ -1,8 +1,8 @@
 package dev.rectify.job;
 
-import dev.rectify.core.io.ContentHash;
 import dev.rectify.core.ChatMessage;
 import dev.rectify.core.Example;
+import dev.rectify.core.io.ContentHash;
 import dev.rectify.train.Hyperparameters;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -19,8 +19,7 @@ public final class Fingerprint {
     /** The name and version of the encoding; bump it when the encoding changes. */
     public static final String ENCODING = "rectify-fingerprint/1";
 
-    private Fingerprint() {
-    }
+    private Fingerprint() {}
 
     /** The adapter id of fine-tuning the base with content hash {@code baseHash} on these inputs. */
     public static String of(String baseHash, List<Example> train, List<Example> eval, Hyperparameters h) {
@@ -66,5 +65,4 @@ public final class Fingerprint {
         out.writeBytes((b.length + ":").getBytes(StandardCharsets.US_ASCII));
         out.writeBytes(b);
     }
-
 }

@@ -10,10 +10,15 @@ import java.time.Instant;
  * @param progress the report, for {@link Kind#PROGRESS}; else null
  * @param step the step a checkpoint holds, for {@link Kind#CHECKPOINT}; else the last step known
  */
-public record JobEvent(String jobId, Kind kind, JobStatus status, TrainingProgress progress, int step, String message,
-        Instant time) {
+public record JobEvent(
+        String jobId, Kind kind, JobStatus status, TrainingProgress progress, int step, String message, Instant time) {
     /** What the event reports. */
-    public enum Kind { STATUS, PROGRESS, CHECKPOINT, MESSAGE }
+    public enum Kind {
+        STATUS,
+        PROGRESS,
+        CHECKPOINT,
+        MESSAGE
+    }
 
     static JobEvent status(String id, JobStatus s, int step, String message) {
         return new JobEvent(id, Kind.STATUS, s, null, step, message, Instant.now());
@@ -24,7 +29,8 @@ public record JobEvent(String jobId, Kind kind, JobStatus status, TrainingProgre
     }
 
     static JobEvent checkpoint(String id, int step) {
-        return new JobEvent(id, Kind.CHECKPOINT, JobStatus.RUNNING, null, step, "checkpoint saved at step " + step, Instant.now());
+        return new JobEvent(
+                id, Kind.CHECKPOINT, JobStatus.RUNNING, null, step, "checkpoint saved at step " + step, Instant.now());
     }
 
     static JobEvent message(String id, JobStatus s, int step, String message) {

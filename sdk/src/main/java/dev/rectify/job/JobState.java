@@ -14,7 +14,14 @@ import java.util.Objects;
  * @param output where the adapter is written, or null when the caller keeps it
  * @param error why it failed, or null
  */
-public record JobState(String id, String fingerprint, JobStatus status, int step, int totalSteps, Path output, String error,
+public record JobState(
+        String id,
+        String fingerprint,
+        JobStatus status,
+        int step,
+        int totalSteps,
+        Path output,
+        String error,
         Instant updated) {
     public JobState {
         Objects.requireNonNull(id, "id");

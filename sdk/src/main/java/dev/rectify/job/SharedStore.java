@@ -132,8 +132,9 @@ public final class SharedStore {
 
     private static String check(String name, String what) {
         if (name == null || !NAME.matcher(name).matches()) {
-            throw new InvalidArgumentException("invalid " + what + " '" + name + "' for the shared store: use letters, digits and "
-                    + "._:+- (at most 128, not starting with a symbol)");
+            throw new InvalidArgumentException(
+                    "invalid " + what + " '" + name + "' for the shared store: use letters, digits and "
+                            + "._:+- (at most 128, not starting with a symbol)");
         }
         return name;
     }

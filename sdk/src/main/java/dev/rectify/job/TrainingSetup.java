@@ -1,23 +1,21 @@
 package dev.rectify.job;
 
-import java.util.Set;
-import dev.rectify.train.TrainableLayout;
-import dev.rectify.onnx.LazyWeights;
-import dev.rectify.onnx.Graph;
-import dev.rectify.lora.LoraTargets;
 import dev.rectify.adapter.Adapter;
 import dev.rectify.adapter.AdapterExport;
-import dev.rectify.model.BaseModel;
-import dev.rectify.model.BundledModel;
-import dev.rectify.ort.Device;
 import dev.rectify.core.Example;
-import dev.rectify.train.FineTuneOptions;
-import dev.rectify.core.ModelFormatException;
 import dev.rectify.data.EncodedExample;
 import dev.rectify.data.ExampleEncoder;
 import dev.rectify.lora.LoraConfig;
+import dev.rectify.lora.LoraTargets;
+import dev.rectify.model.BaseModel;
+import dev.rectify.model.BundledModel;
+import dev.rectify.onnx.Graph;
+import dev.rectify.onnx.LazyWeights;
+import dev.rectify.ort.Device;
 import dev.rectify.ort.ExecutionProvider;
 import dev.rectify.train.ArtifactCache;
+import dev.rectify.train.FineTuneOptions;
+import dev.rectify.train.TrainableLayout;
 import dev.rectify.train.Trainer;
 import dev.rectify.train.TrainingArtifacts;
 import dev.rectify.train.TrainingPlan;
@@ -27,16 +25,17 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 
 /** One training run of a job: split off held-out examples, tokenize, build (or reuse) artifacts, train, wrap as an Adapter. */
 public final class TrainingSetup {
-    private TrainingSetup() {
-    }
+    private TrainingSetup() {}
 
     /** Trains {@code base} on {@code examples} with {@code options} (whose run folder and resume flag are set). */
     static Adapter train(String id, BaseModel base, List<Example> examples, FineTuneOptions options) {
         List<Example> train = new ArrayList<>(examples);
-        List<Example> eval = options.evalExamples() == null ? new ArrayList<>() : new ArrayList<>(options.evalExamples());
+        List<Example> eval =
+                options.evalExamples() == null ? new ArrayList<>() : new ArrayList<>(options.evalExamples());
         int n = heldOutCount(examples.size(), options);
         if (n > 0) {
             Collections.shuffle(train, new Random(options.seed()));
@@ -47,14 +46,24 @@ public final class TrainingSetup {
         List<EncodedExample> trainEnc = encoder.encodeAll(train);
         List<EncodedExample> evalEnc = eval.isEmpty() ? List.of() : encoder.encodeAll(eval);
         Path modelFile = base.modelFile();
-        Set<String> targets = options.fullFineTuning() ? Set.of()
+        Set<String> targets = options.fullFineTuning()
+                ? Set.of()
                 : loraTargets(modelFile, base.config().modelType(), options.loraTargets());
         TrainingPlan plan = plan(options, base.device(), targets);
-        TrainingArtifacts artifacts = ArtifactCache.at(BundledModel.home().resolve("artifacts")).getOrBuild(modelFile, plan);
-        Trainer trainer = new Trainer(artifacts, options, base.device().sessionConfig(), base.padTokenId(), options.runDir());
+        TrainingArtifacts artifacts =
+                ArtifactCache.at(BundledModel.home().resolve("artifacts")).getOrBuild(modelFile, plan);
+        Trainer trainer =
+                new Trainer(artifacts, options, base.device().sessionConfig(), base.padTokenId(), options.runDir());
         TrainingResult result = trainer.train(trainEnc, evalEnc);
-        return adapter(base, options, targets, Adapter.builder().id(id).recipe(options.canonical()).weights(result.weights())
-                .result(result));
+        return adapter(
+                base,
+                options,
+                targets,
+                Adapter.builder()
+                        .id(id)
+                        .recipe(options.canonical())
+                        .weights(result.weights())
+                        .result(result));
     }
 
     /**
@@ -66,7 +75,9 @@ public final class TrainingSetup {
         if (options.fullFineTuning()) {
             b.kind(Adapter.Kind.FULL);
         } else {
-            AdapterExport.describeBase(b.kind(Adapter.Kind.LORA).lora(options.loraRank(), options.loraAlpha(), targets), base,
+            AdapterExport.describeBase(
+                    b.kind(Adapter.Kind.LORA).lora(options.loraRank(), options.loraAlpha(), targets),
+                    base,
                     options.loraDropout());
         }
         return b.build();
@@ -91,7 +102,8 @@ public final class TrainingSetup {
         if (!requested.isEmpty() && !requested.contains(LoraTargets.ALL_LINEAR)) {
             return requested;
         }
-        // the graph with its weights left on disk (memory-mapped where a step such as the half-precision upcast reads them)
+        // the graph with its weights left on disk (memory-mapped where a step such as the half-precision upcast reads
+        // them)
         Graph g = TrainableLayout.prepare(LazyWeights.open(modelFile).graph());
         return LoraTargets.resolve(g, requested, modelType);
     }
@@ -104,10 +116,15 @@ public final class TrainingSetup {
     /** The training plan of {@code o} on {@code device}, LoRA over {@code loraTargets}. */
     public static TrainingPlan plan(FineTuneOptions o, Device device, Set<String> loraTargets) {
         // the order-independent (repeatable) clipping runs its sequence ops on the CPU; on CUDA, ORT's fused kernel
-        TrainingPlan.Builder b = TrainingPlan.builder().objective(o.objective()).normalization(o.normalization())
-                .betas(o.beta1(), o.beta2()).weightDecay(o.weightDecay()).maxGradNorm(o.maxGradNorm())
+        TrainingPlan.Builder b = TrainingPlan.builder()
+                .objective(o.objective())
+                .normalization(o.normalization())
+                .betas(o.beta1(), o.beta2())
+                .weightDecay(o.weightDecay())
+                .maxGradNorm(o.maxGradNorm())
                 .deterministicClipping(device.provider().kind() == ExecutionProvider.Kind.CPU)
-                .lossChunks(o.lossChunks()).microBatchTokens((long) o.microBatchSize() * o.maxSeqLength())
+                .lossChunks(o.lossChunks())
+                .microBatchTokens((long) o.microBatchSize() * o.maxSeqLength())
                 .gradientCheckpointing(o.gradientCheckpointing());
         if (o.fullFineTuning()) {
             if (o.fullFineTuningPattern() == null) {
@@ -116,8 +133,13 @@ public final class TrainingSetup {
                 b.fullFineTuning(o.fullFineTuningPattern());
             }
         } else {
-            b.lora(LoraConfig.builder().rank(o.loraRank()).alpha(o.loraAlpha()).targetModules(loraTargets).seed(o.seed())
-                    .dropout(o.loraDropout()).build());
+            b.lora(LoraConfig.builder()
+                    .rank(o.loraRank())
+                    .alpha(o.loraAlpha())
+                    .targetModules(loraTargets)
+                    .seed(o.seed())
+                    .dropout(o.loraDropout())
+                    .build());
         }
         return b.build();
     }

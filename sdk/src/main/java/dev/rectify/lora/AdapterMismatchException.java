@@ -10,7 +10,14 @@ public class AdapterMismatchException extends InvalidArgumentException {
     private static final long serialVersionUID = 1L;
 
     /** What does not fit. */
-    public enum Reason { OTHER_BASE, UNKNOWN_MODULE, MISSING_TENSOR, RANK_MISMATCH, SHAPE_MISMATCH, NOT_LORA }
+    public enum Reason {
+        OTHER_BASE,
+        UNKNOWN_MODULE,
+        MISSING_TENSOR,
+        RANK_MISMATCH,
+        SHAPE_MISMATCH,
+        NOT_LORA
+    }
 
     private final Reason reason;
 

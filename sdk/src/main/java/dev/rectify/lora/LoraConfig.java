@@ -1,9 +1,9 @@
 package dev.rectify.lora;
 
-import java.nio.ByteOrder;
-import java.nio.ByteBuffer;
-import dev.rectify.core.io.ContentHash;
 import dev.rectify.core.InvalidArgumentException;
+import dev.rectify.core.io.ContentHash;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashSet;
@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * Immutable LoRA settings: rank r, alpha (scale = alpha / r), the target module names (the last component of a
@@ -20,11 +21,11 @@ import java.util.TreeMap;
  */
 public final class LoraConfig {
     /** Llama-family projections (Llama, Mistral, Qwen2, ...). */
-    public static final Set<String> LLAMA_TARGETS = Collections.unmodifiableSet(new LinkedHashSet<>(
-            List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")));
+    public static final Set<String> LLAMA_TARGETS = Collections.unmodifiableSet(
+            new LinkedHashSet<>(List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")));
     /** GPT-2 projections. */
-    public static final Set<String> GPT2_TARGETS = Collections.unmodifiableSet(new LinkedHashSet<>(
-            List.of("c_attn", "c_proj", "c_fc")));
+    public static final Set<String> GPT2_TARGETS =
+            Collections.unmodifiableSet(new LinkedHashSet<>(List.of("c_attn", "c_proj", "c_fc")));
 
     private final int rank;
     private final double alpha;
@@ -55,7 +56,12 @@ public final class LoraConfig {
     }
 
     public Builder toBuilder() {
-        Builder b = new Builder().rank(rank).alpha(alpha).targetModules(targetModules).seed(seed).dropout(dropout);
+        Builder b = new Builder()
+                .rank(rank)
+                .alpha(alpha)
+                .targetModules(targetModules)
+                .seed(seed)
+                .dropout(dropout);
         initialValues.forEach(b::initialValue);
         return b;
     }
@@ -103,8 +109,14 @@ public final class LoraConfig {
 
     /** A canonical text form (for hashing: includes a digest of any initial values). */
     public String canonical() {
-        StringBuilder s = new StringBuilder("lora(r=").append(rank).append(",alpha=").append(alpha)
-                .append(",targets=").append(String.join("|", new java.util.TreeSet<>(targetModules))).append(",seed=").append(seed);
+        StringBuilder s = new StringBuilder("lora(r=")
+                .append(rank)
+                .append(",alpha=")
+                .append(alpha)
+                .append(",targets=")
+                .append(String.join("|", new TreeSet<>(targetModules)))
+                .append(",seed=")
+                .append(seed);
         if (dropout > 0) {
             s.append(",dropout=").append(Double.toHexString(dropout));
         }
@@ -123,7 +135,10 @@ public final class LoraConfig {
         if (!(o instanceof LoraConfig c)) {
             return false;
         }
-        if (rank != c.rank || Double.compare(alpha, c.alpha) != 0 || seed != c.seed || Double.compare(dropout, c.dropout) != 0
+        if (rank != c.rank
+                || Double.compare(alpha, c.alpha) != 0
+                || seed != c.seed
+                || Double.compare(dropout, c.dropout) != 0
                 || !List.copyOf(targetModules).equals(List.copyOf(c.targetModules))
                 || !initialValues.keySet().equals(c.initialValues.keySet())) {
             return false;
@@ -143,7 +158,8 @@ public final class LoraConfig {
 
     @Override
     public String toString() {
-        return "LoraConfig(r=" + rank + ", alpha=" + alpha + ", targets=" + targetModules + ", seed=" + seed + (dropout > 0 ? ", dropout=" + dropout : "")
+        return "LoraConfig(r=" + rank + ", alpha=" + alpha + ", targets=" + targetModules + ", seed=" + seed
+                + (dropout > 0 ? ", dropout=" + dropout : "")
                 + (initialValues.isEmpty() ? "" : ", " + initialValues.size() + " initial values") + ")";
     }
 
@@ -156,8 +172,7 @@ public final class LoraConfig {
         private double dropout;
         private final Map<String, float[]> initialValues = new TreeMap<>();
 
-        private Builder() {
-        }
+        private Builder() {}
 
         /** The rank r (1..4096). */
         public Builder rank(int rank) {
@@ -219,7 +234,8 @@ public final class LoraConfig {
                 throw new InvalidArgumentException("LoRA dropout must be in [0, 1), got " + dropout);
             }
             if (targetModules.isEmpty()) {
-                throw new InvalidArgumentException("LoRA needs at least one target module (e.g. " + LLAMA_TARGETS + ")");
+                throw new InvalidArgumentException(
+                        "LoRA needs at least one target module (e.g. " + LLAMA_TARGETS + ")");
             }
             for (String t : targetModules) {
                 if (t == null || t.isBlank() || t.contains("/") || t.contains(".")) {

@@ -37,6 +37,7 @@ import java.util.SplittableRandom;
  * The target {@value LoraTargets#ALL_LINEAR} matches every such projection inside the decoder layers (never the head).
  * A and B are added as initializers (A: PEFT's kaiming_uniform(a=√5), i.e. U(−1/√in, 1/√in), seeded per module;
  * B: zeros; or the config's initial values), so with B = 0 the graph computes exactly what it did before.
+ * <p>Size: it recognises the projection layout of every exporter (MatMul, Gemm, FusedMatMul, packed attention weights, MatMulNBits) and rewires each the same way.
  */
 public final class LoraInjector {
     private static final Set<String> OPS = Set.of("MatMul", "Gemm");
@@ -72,7 +73,9 @@ public final class LoraInjector {
      * W' = W + s·(B·A)ᵀ, which is what the unfused model computes.
      */
     public static boolean isPackedWeightOp(Node n) {
-        return n.domain().equals(OnnxModel.MICROSOFT) && n.opType().equals("Attention") && n.inputs().size() > 1;
+        return n.domain().equals(OnnxModel.MICROSOFT)
+                && n.opType().equals("Attention")
+                && n.inputs().size() > 1;
     }
 
     /** The targets LoRA would be injected into, without editing the graph. */
@@ -109,8 +112,9 @@ public final class LoraInjector {
                 graph.addInitializer(initial(t.loraB(), t.module(), t.outFeatures(), config.rank(), false));
                 created.put(t.module(), new long[] {t.inFeatures(), t.outFeatures()});
             } else if (dims[0] != t.inFeatures() || dims[1] != t.outFeatures()) {
-                throw new InvalidArgumentException("module '" + t.module() + "' is used by projections of different "
-                        + "shapes: [" + dims[0] + ", " + dims[1] + "] and [" + t.inFeatures() + ", " + t.outFeatures() + "]");
+                throw new InvalidArgumentException(
+                        "module '" + t.module() + "' is used by projections of different " + "shapes: [" + dims[0]
+                                + ", " + dims[1] + "] and [" + t.inFeatures() + ", " + t.outFeatures() + "]");
             }
             if (m.fused()) {
                 rewireWeight(graph, m.node(), t, scale);
@@ -158,7 +162,9 @@ public final class LoraInjector {
             String dropped = trainingGraph.uniqueName(prefix + "dropout");
             Node d = Node.of("Dropout", List.of(mm.input(0), ratio, training), List.of(dropped))
                     .name(trainingGraph.uniqueName(prefix + "Dropout"))
-                    .attr("seed", mix(config.seed() ^ 0x5DEECE66DL, mm.name() == null ? module : mm.name()) & 0x7fffffffL);
+                    .attr(
+                            "seed",
+                            mix(config.seed() ^ 0x5DEECE66DL, mm.name() == null ? module : mm.name()) & 0x7fffffffL);
             mm.inputs().set(0, dropped);
             trainingGraph.nodes().add(trainingGraph.nodes().indexOf(mm), d);
         }
@@ -166,7 +172,13 @@ public final class LoraInjector {
     }
 
     private LoraTarget target(Match m) {
-        return new LoraTarget(m.module(), m.weight(), m.node().name(), m.in(), m.out(), LoraTarget.loraAName(m.module()),
+        return new LoraTarget(
+                m.module(),
+                m.weight(),
+                m.node().name(),
+                m.in(),
+                m.out(),
+                LoraTarget.loraAName(m.module()),
                 LoraTarget.loraBName(m.module()));
     }
 
@@ -349,9 +361,11 @@ public final class LoraInjector {
         String bt = graph.uniqueName(t.loraB() + ".T");
         String delta = graph.uniqueName(prefix + "delta_weight");
         List<Node> added = new ArrayList<>();
-        added.add(Node.of("Transpose", List.of(t.loraA()), List.of(at)).attrInts("perm", 1, 0)
+        added.add(Node.of("Transpose", List.of(t.loraA()), List.of(at))
+                .attrInts("perm", 1, 0)
                 .name(graph.uniqueName(prefix + "TransposeA")));
-        added.add(Node.of("Transpose", List.of(t.loraB()), List.of(bt)).attrInts("perm", 1, 0)
+        added.add(Node.of("Transpose", List.of(t.loraB()), List.of(bt))
+                .attrInts("perm", 1, 0)
                 .name(graph.uniqueName(prefix + "TransposeB")));
         added.add(Node.of("MatMul", List.of(at, bt), List.of(delta)).name(graph.uniqueName(prefix + "MatMulAB")));
         if (scale != null) {
@@ -360,7 +374,8 @@ public final class LoraInjector {
             delta = scaled;
         }
         String w = graph.uniqueName(prefix + "weight");
-        added.add(Node.of("Add", List.of(node.input(1), delta), List.of(w)).name(graph.uniqueName(prefix + "AddWeight")));
+        added.add(
+                Node.of("Add", List.of(node.input(1), delta), List.of(w)).name(graph.uniqueName(prefix + "AddWeight")));
         node.inputs().set(1, w);
         graph.nodes().addAll(graph.nodes().indexOf(node), added);
     }
@@ -376,10 +391,12 @@ public final class LoraInjector {
         String xa = graph.uniqueName(prefix + "xA");
         String xab = graph.uniqueName(prefix + "xAB");
         List<Node> added = new ArrayList<>();
-        added.add(Node.of("Transpose", List.of(t.loraA()), List.of(at)).attrInts("perm", 1, 0)
+        added.add(Node.of("Transpose", List.of(t.loraA()), List.of(at))
+                .attrInts("perm", 1, 0)
                 .name(graph.uniqueName(prefix + "TransposeA")));
         added.add(Node.of("MatMul", List.of(x, at), List.of(xa)).name(graph.uniqueName(prefix + "MatMulA")));
-        added.add(Node.of("Transpose", List.of(t.loraB()), List.of(bt)).attrInts("perm", 1, 0)
+        added.add(Node.of("Transpose", List.of(t.loraB()), List.of(bt))
+                .attrInts("perm", 1, 0)
                 .name(graph.uniqueName(prefix + "TransposeB")));
         added.add(Node.of("MatMul", List.of(xa, bt), List.of(xab)).name(graph.uniqueName(prefix + "MatMulB")));
         String delta = xab;
@@ -411,7 +428,8 @@ public final class LoraInjector {
         return new NoLoraTargetException("no LoRA target found for modules " + config.targetModules()
                 + ": looked for MatMul/Gemm nodes whose weight is named '<module>.weight' or whose node is named "
                 + "'/<module path>/MatMul' with a module ending in one of those names. "
-                + (candidates.isEmpty() ? "The graph has no MatMul/Gemm with a weight operand."
+                + (candidates.isEmpty()
+                        ? "The graph has no MatMul/Gemm with a weight operand."
                         : "Projections found: " + String.join(", ", candidates)
                                 + ". Set LoraConfig.targetModules to match them."));
     }

@@ -17,8 +17,7 @@ import java.util.Map;
  * exports that store weights pre-transposed), giving a standalone model with the adapter's exact function.
  */
 public final class LoraMerge {
-    private LoraMerge() {
-    }
+    private LoraMerge() {}
 
     /**
      * Returns a copy of {@code base} with the adapter merged. {@code weights} holds PEFT-named A [r, in] and
@@ -28,7 +27,8 @@ public final class LoraMerge {
         Graph g = base.graph();
         List<LoraTarget> targets = LoraInjector.of(config).findTargets(g);
         if (targets.isEmpty()) {
-            throw new ModelFormatException("no LoRA target modules " + config.targetModules() + " in the model to merge into");
+            throw new ModelFormatException(
+                    "no LoRA target modules " + config.targetModules() + " in the model to merge into");
         }
         double scale = config.scaling();
         int r = config.rank();
@@ -42,14 +42,17 @@ public final class LoraMerge {
             int in = (int) t.inFeatures();
             int out = (int) t.outFeatures();
             if (a.length != (long) r * in || b.length != (long) out * r) {
-                throw new InvalidArgumentException("LoRA weights for " + t.module() + " have " + a.length + " and " + b.length
-                        + " values; expected A [" + r + ", " + in + "] and B [" + out + ", " + r + "] (rank mismatch?)");
+                throw new InvalidArgumentException("LoRA weights for " + t.module() + " have " + a.length + " and "
+                        + b.length + " values; expected A [" + r + ", " + in + "] and B [" + out + ", " + r
+                        + "] (rank mismatch?)");
             }
-            TensorProto w = g.initializer(t.baseWeight()).orElseThrow(() -> new ModelFormatException(
-                    "base weight " + t.baseWeight() + " of " + t.module() + " is not an initializer"));
+            TensorProto w = g.initializer(t.baseWeight())
+                    .orElseThrow(() -> new ModelFormatException(
+                            "base weight " + t.baseWeight() + " of " + t.module() + " is not an initializer"));
             if (w.getDataType() == DataType.UINT8_VALUE) {
                 throw new ModelFormatException("cannot merge the adapter into " + t.module() + ": its base weight "
-                        + t.baseWeight() + " is 4-bit quantized (MatMulNBits). Serve the adapter beside the quantized base "
+                        + t.baseWeight()
+                        + " is 4-bit quantized (MatMulNBits). Serve the adapter beside the quantized base "
                         + "(MultiLoraModel / AdaptedModel with branches) or merge it into the float base");
             }
             float[] values = Tensors.toFloatArray(w);
@@ -81,7 +84,9 @@ public final class LoraMerge {
             if (n.opType().equals("Transpose")) {
                 return true;
             }
-            if (n.opType().equals("Gemm") && n.inputs().size() > 1 && n.inputs().get(1).equals(weight)) {
+            if (n.opType().equals("Gemm")
+                    && n.inputs().size() > 1
+                    && n.inputs().get(1).equals(weight)) {
                 return n.attribute("transB").map(a -> a.getI() == 1).orElse(false);
             }
         }

@@ -11,8 +11,14 @@ package dev.rectify.lora;
  * @param loraA       PEFT name of A, [r, in]
  * @param loraB       PEFT name of B, [out, r]
  */
-public record LoraTarget(String module, String baseWeight, String nodeName, long inFeatures, long outFeatures,
-        String loraA, String loraB) {
+public record LoraTarget(
+        String module,
+        String baseWeight,
+        String nodeName,
+        long inFeatures,
+        long outFeatures,
+        String loraA,
+        String loraB) {
     /** How every A's PEFT name ends. */
     public static final String LORA_A_SUFFIX = ".lora_A.weight";
 

@@ -23,9 +23,16 @@ public final class LoraTargets {
     private static final List<String> LLAMA = List.copyOf(LoraConfig.LLAMA_TARGETS);
     /** Usual target lists by Hugging Face model_type (every projection of attention and MLP). */
     private static final Map<String, List<String>> BY_MODEL_TYPE = Map.ofEntries(
-            Map.entry("llama", LLAMA), Map.entry("mistral", LLAMA), Map.entry("mixtral", LLAMA),
-            Map.entry("qwen2", LLAMA), Map.entry("qwen3", LLAMA), Map.entry("gemma", LLAMA), Map.entry("gemma2", LLAMA),
-            Map.entry("gemma3_text", LLAMA), Map.entry("granite", LLAMA), Map.entry("olmo", LLAMA),
+            Map.entry("llama", LLAMA),
+            Map.entry("mistral", LLAMA),
+            Map.entry("mixtral", LLAMA),
+            Map.entry("qwen2", LLAMA),
+            Map.entry("qwen3", LLAMA),
+            Map.entry("gemma", LLAMA),
+            Map.entry("gemma2", LLAMA),
+            Map.entry("gemma3_text", LLAMA),
+            Map.entry("granite", LLAMA),
+            Map.entry("olmo", LLAMA),
             Map.entry("smollm3", LLAMA),
             Map.entry("phi3", List.of("qkv_proj", "o_proj", "gate_up_proj", "down_proj")),
             Map.entry("phi", List.of("q_proj", "k_proj", "v_proj", "dense", "fc1", "fc2")),
@@ -34,12 +41,13 @@ public final class LoraTargets {
             Map.entry("gptj", List.of("q_proj", "k_proj", "v_proj", "out_proj", "fc_in", "fc_out")),
             Map.entry("falcon", List.of("query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h")));
 
-    private LoraTargets() {
-    }
+    private LoraTargets() {}
 
     /** The usual targets for a Hugging Face {@code model_type}, or an empty list when it is not known here. */
     public static List<String> forModelType(String modelType) {
-        return modelType == null ? List.of() : BY_MODEL_TYPE.getOrDefault(modelType.toLowerCase(Locale.ROOT), List.of());
+        return modelType == null
+                ? List.of()
+                : BY_MODEL_TYPE.getOrDefault(modelType.toLowerCase(Locale.ROOT), List.of());
     }
 
     /** Whether {@code modulePath} (dot-separated) lies inside a decoder layer and is not a head. */

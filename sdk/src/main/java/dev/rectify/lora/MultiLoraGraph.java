@@ -1,6 +1,6 @@
 package dev.rectify.lora;
 
-import dev.rectify.lora.ServingLayout;
+import dev.rectify.core.ModelFormatException;
 import dev.rectify.onnx.BlockQuantized;
 import dev.rectify.onnx.Builders;
 import dev.rectify.onnx.Graph;
@@ -11,6 +11,7 @@ import dev.rectify.onnx.Tensors;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,24 +26,26 @@ import java.util.Set;
  * and s overrides the defaults by name for one run; r is a symbolic dimension, so any rank fits.
  */
 public final class MultiLoraGraph {
-    private MultiLoraGraph() {
-    }
+    private MultiLoraGraph() {}
 
     /** The serving model and its layout. */
-    public record Built(OnnxModel model, ServingLayout layout) {
-    }
+    public record Built(OnnxModel model, ServingLayout layout) {}
 
     /** Injects optional LoRA inputs into every projection of {@code base} whose module ends in one of {@code targetModules}. */
     public static Built build(OnnxModel base, Set<String> targetModules) {
         Graph g = base.graph();
-        Map<String, Node> byName = new java.util.HashMap<>();
+        Map<String, Node> byName = new HashMap<>();
         for (Node n : g.nodes()) {
             if (n.name().isEmpty() || byName.containsKey(n.name())) {
                 n.name(g.uniqueName("/lora_serve/node_" + n.opType()));
             }
             byName.put(n.name(), n);
         }
-        LoraConfig cfg = LoraConfig.builder().rank(1).alpha(1).targetModules(targetModules).build();
+        LoraConfig cfg = LoraConfig.builder()
+                .rank(1)
+                .alpha(1)
+                .targetModules(targetModules)
+                .build();
         List<LoraTarget> targets = LoraInjector.of(cfg).findTargets(g);
         if (targets.isEmpty()) {
             throw new NoLoraTargetException("no projection for modules " + targetModules + " in the model: nothing an "
@@ -62,22 +65,29 @@ public final class MultiLoraGraph {
                 g.addInput(Builders.tensor(slot.loraB(), DataType.FLOAT, t.outFeatures(), r));
                 g.addInitializer(Tensors.ofFloats(slot.loraB(), new float[0], t.outFeatures(), 0));
             } else if (slot.inFeatures() != t.inFeatures() || slot.outFeatures() != t.outFeatures()) {
-                throw new dev.rectify.core.ModelFormatException("module " + t.module() + " is used by projections of different shapes");
+                throw new ModelFormatException("module " + t.module() + " is used by projections of different shapes");
             }
             Node node = byName.get(t.nodeName());
             if (LoraInjector.isPackedWeightOp(node)) {
                 rewireWeight(g, node, slot, weightType(g, t.baseWeight()));
             } else {
                 // a 4-bit MatMulNBits computes in its scales' type
-                rewire(g, node, slot, weightType(g, BlockQuantized.isMatMulNBits(node) ? node.input(2) : t.baseWeight()));
+                rewire(
+                        g,
+                        node,
+                        slot,
+                        weightType(g, BlockQuantized.isMatMulNBits(node) ? node.input(2) : t.baseWeight()));
             }
         }
         return new Built(base.withGraph(g), new ServingLayout(new ArrayList<>(slots.values())));
     }
 
     private static int weightType(Graph g, String weight) {
-        return g.initializer(weight).map(TensorProto::getDataType).orElse(g.input(weight)
-                .map(v -> v.getType().getTensorType().getElemType()).orElse(DataType.FLOAT_VALUE));
+        return g.initializer(weight)
+                .map(TensorProto::getDataType)
+                .orElse(g.input(weight)
+                        .map(v -> v.getType().getTensorType().getElemType())
+                        .orElse(DataType.FLOAT_VALUE));
     }
 
     /**
@@ -92,7 +102,8 @@ public final class MultiLoraGraph {
         String w = w0;
         if (half) {
             w = g.uniqueName(p + "weight_float");
-            added.add(Node.of("Cast", List.of(w0), List.of(w)).attr("to", (long) DataType.FLOAT_VALUE)
+            added.add(Node.of("Cast", List.of(w0), List.of(w))
+                    .attr("to", (long) DataType.FLOAT_VALUE)
                     .name(g.uniqueName(p + "CastWeight")));
         }
         String at = g.uniqueName(p + "A_T");
@@ -101,14 +112,20 @@ public final class MultiLoraGraph {
         String abs = g.uniqueName(p + "AB_scaled");
         String sum = g.uniqueName(p + "weight_adapted");
         added.addAll(List.of(
-                Node.of("Transpose", List.of(s.loraA()), List.of(at)).attrInts("perm", 1, 0).name(g.uniqueName(p + "TransposeA")),
-                Node.of("Transpose", List.of(s.loraB()), List.of(bt)).attrInts("perm", 1, 0).name(g.uniqueName(p + "TransposeB")),
+                Node.of("Transpose", List.of(s.loraA()), List.of(at))
+                        .attrInts("perm", 1, 0)
+                        .name(g.uniqueName(p + "TransposeA")),
+                Node.of("Transpose", List.of(s.loraB()), List.of(bt))
+                        .attrInts("perm", 1, 0)
+                        .name(g.uniqueName(p + "TransposeB")),
                 Node.of("MatMul", List.of(at, bt), List.of(ab)).name(g.uniqueName(p + "MatMulAB")),
-                Node.of("Mul", List.of(ab, ServingLayout.SCALE_INPUT), List.of(abs)).name(g.uniqueName(p + "Scale")),
+                Node.of("Mul", List.of(ab, ServingLayout.SCALE_INPUT), List.of(abs))
+                        .name(g.uniqueName(p + "Scale")),
                 Node.of("Add", List.of(w, abs), List.of(sum)).name(g.uniqueName(p + "AddWeight"))));
         if (half) {
             String back = g.uniqueName(p + "weight_adapted_half");
-            added.add(Node.of("Cast", List.of(sum), List.of(back)).attr("to", (long) weightType)
+            added.add(Node.of("Cast", List.of(sum), List.of(back))
+                    .attr("to", (long) weightType)
                     .name(g.uniqueName(p + "CastBack")));
             sum = back;
         }
@@ -131,7 +148,8 @@ public final class MultiLoraGraph {
         String x = x0;
         if (half) {
             x = g.uniqueName(p + "x_float");
-            casts.add(Node.of("Cast", List.of(x0), List.of(x)).attr("to", (long) DataType.FLOAT_VALUE)
+            casts.add(Node.of("Cast", List.of(x0), List.of(x))
+                    .attr("to", (long) DataType.FLOAT_VALUE)
                     .name(g.uniqueName(p + "CastX")));
         }
         String at = g.uniqueName(p + "A_T");
@@ -141,14 +159,21 @@ public final class MultiLoraGraph {
         String d = g.uniqueName(p + "delta");
         List<Node> added = new ArrayList<>(casts);
         added.addAll(List.of(
-                Node.of("Transpose", List.of(s.loraA()), List.of(at)).attrInts("perm", 1, 0).name(g.uniqueName(p + "TransposeA")),
+                Node.of("Transpose", List.of(s.loraA()), List.of(at))
+                        .attrInts("perm", 1, 0)
+                        .name(g.uniqueName(p + "TransposeA")),
                 Node.of("MatMul", List.of(x, at), List.of(xa)).name(g.uniqueName(p + "MatMulA")),
-                Node.of("Mul", List.of(xa, ServingLayout.SCALE_INPUT), List.of(xas)).name(g.uniqueName(p + "Scale")),
-                Node.of("Transpose", List.of(s.loraB()), List.of(bt)).attrInts("perm", 1, 0).name(g.uniqueName(p + "TransposeB")),
+                Node.of("Mul", List.of(xa, ServingLayout.SCALE_INPUT), List.of(xas))
+                        .name(g.uniqueName(p + "Scale")),
+                Node.of("Transpose", List.of(s.loraB()), List.of(bt))
+                        .attrInts("perm", 1, 0)
+                        .name(g.uniqueName(p + "TransposeB")),
                 Node.of("MatMul", List.of(xas, bt), List.of(d)).name(g.uniqueName(p + "MatMulB"))));
         if (half) {
             String dh = g.uniqueName(p + "delta_half");
-            added.add(Node.of("Cast", List.of(d), List.of(dh)).attr("to", (long) weightType).name(g.uniqueName(p + "CastDelta")));
+            added.add(Node.of("Cast", List.of(d), List.of(dh))
+                    .attr("to", (long) weightType)
+                    .name(g.uniqueName(p + "CastDelta")));
             d = dh;
         }
         added.add(Node.of("Add", List.of(base, d), List.of(y)).name(g.uniqueName(p + "Add")));

@@ -25,13 +25,14 @@ public final class OnnxAdapterFormat {
     public static final int FORMAT_VERSION = 1;
     /** The conventional file extension. */
     public static final String EXTENSION = ".onnx_adapter";
+
     private static final int FLOAT = 1;
 
-    private OnnxAdapterFormat() {
-    }
+    private OnnxAdapterFormat() {}
 
     /** A parsed adapter file: versions and float parameters (values and dims) by name, in file order. */
-    public record Contents(int adapterVersion, int modelVersion, Map<String, float[]> values, Map<String, long[]> dims) {
+    public record Contents(
+            int adapterVersion, int modelVersion, Map<String, float[]> values, Map<String, long[]> dims) {
         public Contents {
             values = Collections.unmodifiableMap(new LinkedHashMap<>(values));
             dims = Collections.unmodifiableMap(new LinkedHashMap<>(dims));
@@ -39,7 +40,8 @@ public final class OnnxAdapterFormat {
     }
 
     /** Serializes float32 parameters (in map order); {@code dims} must give each parameter's shape. */
-    public static byte[] write(Map<String, float[]> values, Map<String, long[]> dims, int adapterVersion, int modelVersion) {
+    public static byte[] write(
+            Map<String, float[]> values, Map<String, long[]> dims, int adapterVersion, int modelVersion) {
         long total = 0;
         for (float[] v : values.values()) {
             total += 4L * v.length + 64;
@@ -50,8 +52,8 @@ public final class OnnxAdapterFormat {
         for (Map.Entry<String, float[]> e : values.entrySet()) {
             long[] shape = dims.get(e.getKey());
             if (shape == null || numel(shape) != e.getValue().length) {
-                throw new IllegalArgumentException("shape of " + e.getKey() + " does not match its " + e.getValue().length
-                        + " values: " + Arrays.toString(shape));
+                throw new IllegalArgumentException("shape of " + e.getKey() + " does not match its "
+                        + e.getValue().length + " values: " + Arrays.toString(shape));
             }
             int name = fb.createString(e.getKey());
             fb.startVector(8, shape.length, 8);
@@ -89,8 +91,8 @@ public final class OnnxAdapterFormat {
             Node root = new Node().at(bb.getInt(0), bb);
             int version = root.intField(0, 0);
             if (version != FORMAT_VERSION) {
-                throw new ModelFormatException(what + ": adapter format_version " + version + ", only " + FORMAT_VERSION
-                        + " is supported");
+                throw new ModelFormatException(
+                        what + ": adapter format_version " + version + ", only " + FORMAT_VERSION + " is supported");
             }
             Map<String, float[]> values = new LinkedHashMap<>();
             Map<String, long[]> dims = new LinkedHashMap<>();
@@ -104,14 +106,15 @@ public final class OnnxAdapterFormat {
                 long[] shape = p.longs(1);
                 int type = p.intField(2, 0);
                 if (type != FLOAT) {
-                    throw new ModelFormatException(what + ": parameter " + name + " has data type " + type
-                            + "; only FLOAT (1) is supported");
+                    throw new ModelFormatException(
+                            what + ": parameter " + name + " has data type " + type + "; only FLOAT (1) is supported");
                 }
                 ByteBuffer raw = p.bytes(3);
                 long expected = 4 * numel(shape);
                 if (raw == null || raw.remaining() != expected) {
-                    throw new ModelFormatException(what + ": parameter " + name + " has " + (raw == null ? 0 : raw.remaining())
-                            + " data bytes, its dims " + Arrays.toString(shape) + " need " + expected);
+                    throw new ModelFormatException(
+                            what + ": parameter " + name + " has " + (raw == null ? 0 : raw.remaining())
+                                    + " data bytes, its dims " + Arrays.toString(shape) + " need " + expected);
                 }
                 float[] v = new float[(int) (expected / 4)];
                 raw.order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(v);

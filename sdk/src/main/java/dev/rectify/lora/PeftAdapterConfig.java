@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.Collection;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -17,31 +18,57 @@ import java.util.TreeSet;
  */
 public final class PeftAdapterConfig {
     /** Every key written, in PEFT's order. */
-    public static final List<String> KEYS = List.of("alpha_pattern", "auto_mapping", "base_model_name_or_path", "bias",
-            "fan_in_fan_out", "inference_mode", "init_lora_weights", "layer_replication", "layers_pattern",
-            "layers_to_transform", "loftq_config", "lora_alpha", "lora_dropout", "megatron_config", "megatron_core",
-            "modules_to_save", "peft_type", "r", "rank_pattern", "revision", "target_modules", "task_type",
-            "use_dora", "use_rslora", "exclude_modules");
+    public static final List<String> KEYS = List.of(
+            "alpha_pattern",
+            "auto_mapping",
+            "base_model_name_or_path",
+            "bias",
+            "fan_in_fan_out",
+            "inference_mode",
+            "init_lora_weights",
+            "layer_replication",
+            "layers_pattern",
+            "layers_to_transform",
+            "loftq_config",
+            "lora_alpha",
+            "lora_dropout",
+            "megatron_config",
+            "megatron_core",
+            "modules_to_save",
+            "peft_type",
+            "r",
+            "rank_pattern",
+            "revision",
+            "target_modules",
+            "task_type",
+            "use_dora",
+            "use_rslora",
+            "exclude_modules");
 
     /**
      * Hugging Face model types whose projections are {@code transformers.pytorch_utils.Conv1D} (weight [in, out]):
      * PEFT sets {@code fan_in_fan_out} to true for their LoRA layers and writes it so.
      */
-    public static final Set<String> CONV1D_MODEL_TYPES = Set.of("gpt2", "openai-gpt", "imagegpt", "decision_transformer");
+    public static final Set<String> CONV1D_MODEL_TYPES =
+            Set.of("gpt2", "openai-gpt", "imagegpt", "decision_transformer");
 
-    private PeftAdapterConfig() {
-    }
+    private PeftAdapterConfig() {}
 
     /** PEFT's {@code fan_in_fan_out} for an adapter of a base of {@code modelType} (config.json's model_type). */
     public static boolean fanInFanOut(String modelType) {
-        return modelType != null && CONV1D_MODEL_TYPES.contains(modelType.toLowerCase(java.util.Locale.ROOT));
+        return modelType != null && CONV1D_MODEL_TYPES.contains(modelType.toLowerCase(Locale.ROOT));
     }
 
     /**
      * The configuration of a LoRA adapter of rank {@code r} and scale {@code alpha} on {@code targetModules};
      * {@code baseModelNameOrPath} is the base's Hugging Face id or folder (null when unknown, as PEFT allows).
      */
-    public static ObjectNode of(int r, double alpha, double dropout, boolean fanInFanOut, Collection<String> targetModules,
+    public static ObjectNode of(
+            int r,
+            double alpha,
+            double dropout,
+            boolean fanInFanOut,
+            Collection<String> targetModules,
             String baseModelNameOrPath) {
         ObjectNode c = new ObjectMapper().createObjectNode();
         c.putObject("alpha_pattern");

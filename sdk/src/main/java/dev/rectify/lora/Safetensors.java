@@ -10,9 +10,11 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The safetensors format (Hugging Face): an 8-byte little-endian header length, a JSON header mapping tensor names
@@ -20,25 +22,26 @@ import java.util.Map;
  * F16 and BF16 are read (as floats).
  */
 public final class Safetensors {
-    private Safetensors() {
-    }
+    private Safetensors() {}
 
     /** Tensors read from a file: values and shapes by name, plus the header's {@code __metadata__}. */
-    public record Contents(Map<String, float[]> values, Map<String, long[]> shapes, Map<String, String> metadata) { }
+    public record Contents(Map<String, float[]> values, Map<String, long[]> shapes, Map<String, String> metadata) {}
 
     /** Serializes float32 tensors (in map order) with optional metadata. */
-    public static byte[] toBytes(Map<String, float[]> values, Map<String, long[]> shapes, Map<String, String> metadata) {
+    public static byte[] toBytes(
+            Map<String, float[]> values, Map<String, long[]> shapes, Map<String, String> metadata) {
         ObjectMapper json = new ObjectMapper();
         ObjectNode header = json.createObjectNode();
         if (metadata != null && !metadata.isEmpty()) {
             ObjectNode meta = header.putObject("__metadata__");
-            new java.util.TreeMap<>(metadata).forEach(meta::put); // sorted: the same tensors give the same bytes in any JVM
+            new TreeMap<>(metadata).forEach(meta::put); // sorted: the same tensors give the same bytes in any JVM
         }
         long offset = 0;
         for (Map.Entry<String, float[]> e : values.entrySet()) {
             long[] shape = shapes.get(e.getKey());
             if (shape == null || numel(shape) != e.getValue().length) {
-                throw new IllegalArgumentException("shape of " + e.getKey() + " does not match its " + e.getValue().length + " values");
+                throw new IllegalArgumentException(
+                        "shape of " + e.getKey() + " does not match its " + e.getValue().length + " values");
             }
             ObjectNode t = header.putObject(e.getKey());
             t.put("dtype", "F32");
@@ -53,7 +56,8 @@ public final class Safetensors {
         }
         byte[] h = header.toString().getBytes(StandardCharsets.UTF_8);
         int pad = (8 - h.length % 8) % 8; // keep data 8-byte aligned, padding the header with spaces as the spec allows
-        ByteBuffer buf = ByteBuffer.allocate(Math.toIntExact(8 + h.length + pad + offset)).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer buf = ByteBuffer.allocate(Math.toIntExact(8 + h.length + pad + offset))
+                .order(ByteOrder.LITTLE_ENDIAN);
         buf.putLong(h.length + pad);
         buf.put(h);
         for (int i = 0; i < pad; i++) {
@@ -98,10 +102,12 @@ public final class Safetensors {
         Map<String, float[]> values = new LinkedHashMap<>();
         Map<String, long[]> shapes = new LinkedHashMap<>();
         Map<String, String> meta = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext();) {
+        for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             if (e.getKey().equals("__metadata__")) {
-                e.getValue().fields().forEachRemaining(m -> meta.put(m.getKey(), m.getValue().asText()));
+                e.getValue()
+                        .fields()
+                        .forEachRemaining(m -> meta.put(m.getKey(), m.getValue().asText()));
                 continue;
             }
             JsonNode t = e.getValue();
@@ -115,15 +121,18 @@ public final class Safetensors {
             int size = switch (dtype) {
                 case "F32" -> 4;
                 case "F16", "BF16" -> 2;
-                default -> throw new ModelFormatException(where + ": tensor " + e.getKey() + " has unsupported dtype " + dtype);
+                default ->
+                    throw new ModelFormatException(
+                            where + ": tensor " + e.getKey() + " has unsupported dtype " + dtype);
             };
             long count = numel(shape);
             if (begin < 0 || end - begin != count * size || dataStart + end > all.length) {
-                throw new ModelFormatException(where + ": tensor " + e.getKey() + " has bad data offsets [" + begin + ", "
-                        + end + "] for shape " + java.util.Arrays.toString(shape) + " (truncated file?)");
+                throw new ModelFormatException(where + ": tensor " + e.getKey() + " has bad data offsets [" + begin
+                        + ", " + end + "] for shape " + Arrays.toString(shape) + " (truncated file?)");
             }
             float[] v = new float[(int) count];
-            ByteBuffer d = ByteBuffer.wrap(all, (int) (dataStart + begin), (int) (end - begin)).order(ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer d = ByteBuffer.wrap(all, (int) (dataStart + begin), (int) (end - begin))
+                    .order(ByteOrder.LITTLE_ENDIAN);
             for (int i = 0; i < v.length; i++) {
                 v[i] = switch (dtype) {
                     case "F32" -> d.getFloat();

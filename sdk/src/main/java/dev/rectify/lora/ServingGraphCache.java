@@ -1,13 +1,12 @@
 package dev.rectify.lora;
 
-import dev.rectify.onnx.ModelHash;
-import dev.rectify.lora.ServingLayout;
-import dev.rectify.core.io.AtomicFile;
-import dev.rectify.core.io.FileTrees;
 import dev.rectify.core.ModelFormatException;
 import dev.rectify.core.RectifyException;
-import dev.rectify.onnx.OnnxModel;
+import dev.rectify.core.io.AtomicFile;
 import dev.rectify.core.io.ContentHash;
+import dev.rectify.core.io.FileTrees;
+import dev.rectify.onnx.ModelHash;
+import dev.rectify.onnx.OnnxModel;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -27,6 +26,7 @@ import java.util.TreeSet;
 public final class ServingGraphCache {
     /** Bump when the serving graph's construction changes. */
     static final String VERSION = "multi-lora-1";
+
     static final String MODEL = "model.onnx";
     static final String LAYOUT = "layout.json";
 
@@ -42,8 +42,7 @@ public final class ServingGraphCache {
     }
 
     /** A cached serving graph: the model file to open and its layout. */
-    public record Entry(Path model, ServingLayout layout, boolean built) {
-    }
+    public record Entry(Path model, ServingLayout layout, boolean built) {}
 
     /** The cache key of a base export and target set. */
     public String key(Path baseExport, Set<String> targetModules) {
@@ -92,7 +91,10 @@ public final class ServingGraphCache {
     private static Entry read(Path dir, boolean built) {
         try {
             String json = Files.readString(dir.resolve(LAYOUT), StandardCharsets.UTF_8);
-            return new Entry(dir.resolve(MODEL), ServingLayout.fromJson(json, dir.resolve(LAYOUT).toString()), built);
+            return new Entry(
+                    dir.resolve(MODEL),
+                    ServingLayout.fromJson(json, dir.resolve(LAYOUT).toString()),
+                    built);
         } catch (IOException e) {
             throw ModelFormatException.at(dir, "cannot read the cached serving graph: " + e.getMessage(), e);
         }

@@ -1,24 +1,24 @@
 package dev.rectify.model;
 
-import dev.rectify.onnx.ModelHash;
 import dev.rectify.core.ChatMessage;
 import dev.rectify.core.ModelFormatException;
-import dev.rectify.core.io.ContentHash;
-import dev.rectify.ort.Device;
 import dev.rectify.data.ExampleEncoder;
 import dev.rectify.generate.CausalLmSignature;
 import dev.rectify.generate.ChatTemplate;
-import dev.rectify.generate.GenAiConfig;
 import dev.rectify.generate.EndOfTurn;
+import dev.rectify.generate.GenAiConfig;
 import dev.rectify.generate.Generator;
 import dev.rectify.generate.ModelConfig;
 import dev.rectify.generate.Sampling;
 import dev.rectify.generate.TokenScorer;
 import dev.rectify.generate.Tokenizer;
 import dev.rectify.generate.TokenizerConfig;
+import dev.rectify.onnx.ModelHash;
+import dev.rectify.ort.Device;
 import dev.rectify.ort.InferenceSession;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
@@ -75,8 +75,9 @@ public final class BaseModel extends TextGeneration implements AutoCloseable {
         if (genai != null && genai.decoderFile() != null) {
             model = dir.resolve(genai.decoderFile()).normalize();
             if (!model.startsWith(dir.normalize()) || !Files.isRegularFile(model)) {
-                throw ModelFormatException.at(genai.source(), "names the decoder graph '" + genai.decoderFile()
-                        + "', which is not a file in " + dir);
+                throw ModelFormatException.at(
+                        genai.source(),
+                        "names the decoder graph '" + genai.decoderFile() + "', which is not a file in " + dir);
             }
             kvFile = model;
         } else {
@@ -85,14 +86,22 @@ public final class BaseModel extends TextGeneration implements AutoCloseable {
                 model = dir.resolve(OPTIMUM_DECODER); // Optimum's split layout, beside decoder_with_past_model.onnx
             }
             if (!Files.isRegularFile(model)) {
-                throw ModelFormatException.at(dir, "no model.onnx in the model folder (expected model.onnx, tokenizer.json, "
-                        + "and optionally model_with_past.onnx, tokenizer_config.json, config.json; or a genai_config.json "
-                        + "naming the graph)"
-                        + (Files.isRegularFile(dir.resolve("decoder_model_merged.onnx")) ? "; Optimum's merged decoder "
-                                + "(decoder_model_merged.onnx, with use_cache_branch) is not supported for inference: re-export with "
-                                + "--no-post-process (separate decoder_model.onnx and decoder_with_past_model.onnx)" : ""));
+                throw ModelFormatException.at(
+                        dir,
+                        "no model.onnx in the model folder (expected model.onnx, tokenizer.json, "
+                                + "and optionally model_with_past.onnx, tokenizer_config.json, config.json; or a genai_config.json "
+                                + "naming the graph)"
+                                + (Files.isRegularFile(dir.resolve("decoder_model_merged.onnx"))
+                                        ? "; Optimum's merged decoder "
+                                                + "(decoder_model_merged.onnx, with use_cache_branch) is not supported for inference: re-export with "
+                                                + "--no-post-process (separate decoder_model.onnx and decoder_with_past_model.onnx)"
+                                        : ""));
             }
-            kvFile = KV_CACHE_FILES.stream().map(dir::resolve).filter(Files::isRegularFile).findFirst().orElse(model);
+            kvFile = KV_CACHE_FILES.stream()
+                    .map(dir::resolve)
+                    .filter(Files::isRegularFile)
+                    .findFirst()
+                    .orElse(model);
         }
         this.modelFile = model;
         this.config = cfg;
@@ -100,18 +109,22 @@ public final class BaseModel extends TextGeneration implements AutoCloseable {
         InferenceSession decode = null;
         try {
             this.tokenizerConfig = TokenizerConfig.read(dir);
-            this.chatTemplate = tokenizerConfig.chatTemplate() == null ? null
+            this.chatTemplate = tokenizerConfig.chatTemplate() == null
+                    ? null
                     : new ChatTemplate(tokenizerConfig.chatTemplate(), tokenizerConfig);
             this.eosIds = eosIds(config, tokenizerConfig, tokenizer, chatTemplate);
             this.padId = padId(config, tokenizerConfig, tokenizer, eosIds);
-            this.contextLength = config.maxPositionEmbeddings() > 0 ? config.maxPositionEmbeddings()
+            this.contextLength = config.maxPositionEmbeddings() > 0
+                    ? config.maxPositionEmbeddings()
                     : (int) Math.min(Integer.MAX_VALUE, tokenizerConfig.modelMaxLength());
             this.addedBosId = addedBosId(config, tokenizerConfig, tokenizer, dir);
             decode = InferenceSession.open(kvFile, device.sessionConfig());
             CausalLmSignature sig = CausalLmSignature.of(decode, config);
             if (!sig.hasKvCache()) {
-                LOG.warn("{} has no KV-cache export: generation recomputes the whole sequence at every token (slower). "
-                        + "Export with past_key_values (Optimum's text-generation-with-past) to fix.", dir);
+                LOG.warn(
+                        "{} has no KV-cache export: generation recomputes the whole sequence at every token (slower). "
+                                + "Export with past_key_values (Optimum's text-generation-with-past) to fix.",
+                        dir);
             }
             if (kvFile.equals(model)) {
                 fullSession = decode; // one graph: recomputation feeds it an empty KV cache
@@ -154,9 +167,12 @@ public final class BaseModel extends TextGeneration implements AutoCloseable {
             ids.add(tok.specialTokenId(t.eosToken()));
         }
         if (template != null) { // the token the chat template ends assistant turns with, e.g. <|eot_id|>
-            EndOfTurn.of(template, tok).map(tok::specialTokenId).filter(id -> id >= 0).ifPresent(ids::add);
+            EndOfTurn.of(template, tok)
+                    .map(tok::specialTokenId)
+                    .filter(id -> id >= 0)
+                    .ifPresent(ids::add);
         }
-        return java.util.Collections.unmodifiableSet(ids); // keeps order: the first id is the default pad
+        return Collections.unmodifiableSet(ids); // keeps order: the first id is the default pad
     }
 
     // tokenizer_config.json's add_bos_token: the bos token's id in the tokenizer, else the config's bos_token_id
@@ -167,8 +183,10 @@ public final class BaseModel extends TextGeneration implements AutoCloseable {
         long id = t.bosToken() == null ? -1 : tok.specialTokenId(t.bosToken());
         id = id >= 0 ? id : c.bosTokenId();
         if (id < 0) {
-            throw ModelFormatException.at(dir.resolve("tokenizer_config.json"), "add_bos_token is true but no bos token "
-                    + "is defined (set bos_token to a special token of tokenizer.json, or bos_token_id in config.json)");
+            throw ModelFormatException.at(
+                    dir.resolve("tokenizer_config.json"),
+                    "add_bos_token is true but no bos token "
+                            + "is defined (set bos_token to a special token of tokenizer.json, or bos_token_id in config.json)");
         }
         return id;
     }
@@ -186,8 +204,9 @@ public final class BaseModel extends TextGeneration implements AutoCloseable {
     /** Renders a conversation with the model's chat template. */
     public String applyChatTemplate(List<ChatMessage> messages, boolean addGenerationPrompt) {
         if (chatTemplate == null) {
-            throw new ModelFormatException(dir + ": tokenizer_config.json has no chat_template, so chat is unavailable; "
-                    + "use generate() with a raw prompt");
+            throw new ModelFormatException(
+                    dir + ": tokenizer_config.json has no chat_template, so chat is unavailable; "
+                            + "use generate() with a raw prompt");
         }
         return chatTemplate.render(messages, addGenerationPrompt);
     }
@@ -241,7 +260,9 @@ public final class BaseModel extends TextGeneration implements AutoCloseable {
             eos = tokenizer().specialTokenId(tokenizerConfig().eosToken());
         }
         if (eos < 0 || (vocab > 0 && eos >= vocab)) {
-            eos = eosTokenIds().stream().filter(id -> vocab <= 0 || id < vocab).findFirst()
+            eos = eosTokenIds().stream()
+                    .filter(id -> vocab <= 0 || id < vocab)
+                    .findFirst()
                     .orElseThrow(() -> new ModelFormatException(directory() + ": no end-of-sequence token "
                             + (vocab > 0 ? "inside the model's vocabulary of " + vocab + " tokens " : "")
                             + "in config.json, generation_config.json or tokenizer_config.json"));
@@ -265,8 +286,14 @@ public final class BaseModel extends TextGeneration implements AutoCloseable {
             synchronized (this) {
                 if (recomputeGenerator == null) {
                     InferenceSession s = fullSession();
-                    recomputeGenerator = Generator.recomputing(s, CausalLmSignature.of(s, config), tokenizer, eosIds,
-                            padId, contextLength, config.vocabSize());
+                    recomputeGenerator = Generator.recomputing(
+                            s,
+                            CausalLmSignature.of(s, config),
+                            tokenizer,
+                            eosIds,
+                            padId,
+                            contextLength,
+                            config.vocabSize());
                 }
                 g = recomputeGenerator;
             }

@@ -1,8 +1,8 @@
 package dev.rectify.model;
 
-import dev.rectify.core.io.FileTrees;
-import dev.rectify.core.io.ContentHash;
 import dev.rectify.core.ModelFormatException;
+import dev.rectify.core.io.ContentHash;
+import dev.rectify.core.io.FileTrees;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -11,6 +11,7 @@ import java.io.OutputStream;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,10 +28,10 @@ import java.util.List;
 public final class BundledModel {
     /** The bundled model's name. */
     public static final String NAME = "rectify-tiny";
+
     private static final String ROOT = "rectify/models/" + NAME + "/";
 
-    private BundledModel() {
-    }
+    private BundledModel() {}
 
     /** Rectify's cache and state folder: {@code -Drectify.home}, else {@code $RECTIFY_HOME}, else ~/.cache/rectify. */
     public static Path home() {
@@ -47,8 +48,10 @@ public final class BundledModel {
     /** The folder holding the bundled model's files, extracting them on first use. */
     public static synchronized Path directory() {
         List<String[]> index = readIndex();
-        String version = sha256(String.join("\n", index.stream().map(e -> e[0] + " " + e[1]).toList())
-                .getBytes(StandardCharsets.UTF_8)).substring(0, 12);
+        String version = sha256(String.join(
+                                "\n", index.stream().map(e -> e[0] + " " + e[1]).toList())
+                        .getBytes(StandardCharsets.UTF_8))
+                .substring(0, 12);
         Path target = home().resolve("models").resolve(NAME + "-" + version);
         if (Files.isDirectory(target) && complete(target, index)) {
             return target;
@@ -62,7 +65,7 @@ public final class BundledModel {
                 }
                 try {
                     Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-                } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException raced) {
+                } catch (FileAlreadyExistsException | DirectoryNotEmptyException raced) {
                     // another process finished first; its copy is checked below
                 } catch (AtomicMoveNotSupportedException e) {
                     Files.move(tmp, target);
@@ -74,7 +77,8 @@ public final class BundledModel {
             throw new ModelFormatException("cannot unpack the bundled model into " + target + ": " + e.getMessage(), e);
         }
         if (!complete(target, index)) {
-            throw new ModelFormatException(target + ": the bundled model's files do not match their checksums; delete the folder");
+            throw new ModelFormatException(
+                    target + ": the bundled model's files do not match their checksums; delete the folder");
         }
         return target;
     }
@@ -87,7 +91,7 @@ public final class BundledModel {
         }
         List<String[]> out = new ArrayList<>();
         try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
-            for (String line; (line = r.readLine()) != null;) {
+            for (String line; (line = r.readLine()) != null; ) {
                 line = line.strip();
                 if (!line.isEmpty() && !line.startsWith("#")) {
                     String[] parts = line.split("\\s+", 2);
@@ -139,5 +143,4 @@ public final class BundledModel {
     static String sha256(byte[] data) {
         return ContentHash.of(data);
     }
-
 }

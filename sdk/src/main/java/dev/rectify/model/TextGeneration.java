@@ -44,7 +44,7 @@ public abstract class TextGeneration implements TextModel {
 
     @Override
     public Generation generate(String prompt, Sampling sampling) {
-        return generate(prompt, sampling, t -> { });
+        return generate(prompt, sampling, t -> {});
     }
 
     @Override

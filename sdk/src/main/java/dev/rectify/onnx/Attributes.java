@@ -14,30 +14,48 @@ import java.util.Optional;
  * throw {@link InvalidGraphException} naming the node and attribute when it is missing or of another type.
  */
 public final class Attributes {
-    private Attributes() {
-    }
+    private Attributes() {}
 
     // ---- factories ----
 
     public static AttributeProto of(String name, long value) {
-        return AttributeProto.newBuilder().setName(name).setType(AttributeType.INT).setI(value).build();
+        return AttributeProto.newBuilder()
+                .setName(name)
+                .setType(AttributeType.INT)
+                .setI(value)
+                .build();
     }
 
     public static AttributeProto of(String name, float value) {
-        return AttributeProto.newBuilder().setName(name).setType(AttributeType.FLOAT).setF(value).build();
+        return AttributeProto.newBuilder()
+                .setName(name)
+                .setType(AttributeType.FLOAT)
+                .setF(value)
+                .build();
     }
 
     public static AttributeProto of(String name, String value) {
-        return AttributeProto.newBuilder().setName(name).setType(AttributeType.STRING)
-                .setS(ByteString.copyFromUtf8(value)).build();
+        return AttributeProto.newBuilder()
+                .setName(name)
+                .setType(AttributeType.STRING)
+                .setS(ByteString.copyFromUtf8(value))
+                .build();
     }
 
     public static AttributeProto of(String name, TensorProto value) {
-        return AttributeProto.newBuilder().setName(name).setType(AttributeType.TENSOR).setT(value).build();
+        return AttributeProto.newBuilder()
+                .setName(name)
+                .setType(AttributeType.TENSOR)
+                .setT(value)
+                .build();
     }
 
     public static AttributeProto of(String name, GraphProto value) {
-        return AttributeProto.newBuilder().setName(name).setType(AttributeType.GRAPH).setG(value).build();
+        return AttributeProto.newBuilder()
+                .setName(name)
+                .setType(AttributeType.GRAPH)
+                .setG(value)
+                .build();
     }
 
     public static AttributeProto ints(String name, long... values) {
@@ -103,7 +121,9 @@ public final class Attributes {
     }
 
     public static String getString(Node node, String name, String defaultValue) {
-        return find(node, name, AttributeType.STRING).map(a -> a.getS().toStringUtf8()).orElse(defaultValue);
+        return find(node, name, AttributeType.STRING)
+                .map(a -> a.getS().toStringUtf8())
+                .orElse(defaultValue);
     }
 
     public static String requireString(Node node, String name) {
@@ -157,19 +177,21 @@ public final class Attributes {
 
     /** The attribute, which must be present and of type {@code type}. */
     public static AttributeProto require(Node node, String name, AttributeType type) {
-        return find(node, name, type).orElseThrow(() -> new InvalidGraphException(
-                node.describe() + ": required attribute '" + name + "' (" + type + ") is missing"));
+        return find(node, name, type)
+                .orElseThrow(() -> new InvalidGraphException(
+                        node.describe() + ": required attribute '" + name + "' (" + type + ") is missing"));
     }
 
     private static void check(Node node, AttributeProto a, AttributeType type) {
         if (!a.getRefAttrName().isEmpty()) {
-            throw new InvalidGraphException(node.describe() + ": attribute '" + a.getName()
-                    + "' refers to the enclosing function's attribute '" + a.getRefAttrName() + "' and has no value here");
+            throw new InvalidGraphException(
+                    node.describe() + ": attribute '" + a.getName() + "' refers to the enclosing function's attribute '"
+                            + a.getRefAttrName() + "' and has no value here");
         }
         AttributeType actual = typeOf(a);
         if (actual != type) {
-            throw new InvalidGraphException(node.describe() + ": attribute '" + a.getName() + "' is " + actual
-                    + ", expected " + type);
+            throw new InvalidGraphException(
+                    node.describe() + ": attribute '" + a.getName() + "' is " + actual + ", expected " + type);
         }
     }
 

@@ -19,8 +19,7 @@ public final class BlockQuantized {
     /** The zero point used when a 4-bit weight has none: 2^(bits − 1). */
     public static final int DEFAULT_ZERO_POINT = 8;
 
-    private BlockQuantized() {
-    }
+    private BlockQuantized() {}
 
     /**
      * One MatMulNBits node's weight: Y = A · dequant(B)ᵀ (+ bias).
@@ -28,9 +27,16 @@ public final class BlockQuantized {
      * @param zeroPoints the zero-point tensor, "" when absent
      * @param packedZeroPoints whether the zero points are packed uint8 (else unpacked floats)
      */
-    public record MatMulNBits(String a, String b, String scales, String zeroPoints, boolean packedZeroPoints, long k,
-            long n, long blockSize, long blocks) {
-    }
+    public record MatMulNBits(
+            String a,
+            String b,
+            String scales,
+            String zeroPoints,
+            boolean packedZeroPoints,
+            long k,
+            long n,
+            long blockSize,
+            long blocks) {}
 
     /** Whether {@code node} is com.microsoft.MatMulNBits. */
     public static boolean isMatMulNBits(Node node) {
@@ -47,7 +53,8 @@ public final class BlockQuantized {
         long k = Attributes.getInt(node, "K", 0);
         long n = Attributes.getInt(node, "N", 0);
         if (k <= 0 || n <= 0) {
-            throw new UnsupportedQuantizationException(node, "attributes K and N must be positive (K=" + k + ", N=" + n + ")");
+            throw new UnsupportedQuantizationException(
+                    node, "attributes K and N must be positive (K=" + k + ", N=" + n + ")");
         }
         long bits = Attributes.getInt(node, "bits", 4);
         if (bits != 4) {
@@ -67,13 +74,15 @@ public final class BlockQuantized {
             throw new UnsupportedQuantizationException(node, "B ('" + b + "') is not a constant initializer");
         }
         if (bt.get().getDataType() != DataType.UINT8_VALUE) {
-            throw new UnsupportedQuantizationException(node, "B '" + b + "' is " + DataType.forNumber(bt.get().getDataType())
-                    + ", not packed uint8");
+            throw new UnsupportedQuantizationException(
+                    node, "B '" + b + "' is " + DataType.forNumber(bt.get().getDataType()) + ", not packed uint8");
         }
         long[] bd = Tensors.dims(bt.get());
         if (count(bd) != n * blocks * (bs / 2) || bd[0] != n) {
-            throw new UnsupportedQuantizationException(node, "B '" + b + "' has shape " + Arrays.toString(bd)
-                    + "; K=" + k + ", N=" + n + ", block_size=" + bs + " need [" + n + ", " + blocks + ", " + bs / 2 + "]");
+            throw new UnsupportedQuantizationException(
+                    node,
+                    "B '" + b + "' has shape " + Arrays.toString(bd) + "; K=" + k + ", N=" + n + ", block_size=" + bs
+                            + " need [" + n + ", " + blocks + ", " + bs / 2 + "]");
         }
         String scales = node.input(2);
         if (scales.isEmpty()) {
@@ -81,8 +90,10 @@ public final class BlockQuantized {
         }
         Optional<long[]> sd = dims(graph, scales);
         if (sd.isPresent() && count(sd.get()) != n * blocks) {
-            throw new UnsupportedQuantizationException(node, "scales '" + scales + "' have " + count(sd.get())
-                    + " values; N x ceil(K/block_size) = " + n * blocks);
+            throw new UnsupportedQuantizationException(
+                    node,
+                    "scales '" + scales + "' have " + count(sd.get()) + " values; N x ceil(K/block_size) = "
+                            + n * blocks);
         }
         String zp = node.input(3);
         boolean packed = false;
@@ -92,8 +103,10 @@ public final class BlockQuantized {
             Optional<long[]> zd = dims(graph, zp);
             long expected = packed ? n * ((blocks + 1) / 2) : n * blocks;
             if (zd.isPresent() && count(zd.get()) != expected) {
-                throw new UnsupportedQuantizationException(node, "zero points '" + zp + "' have " + count(zd.get())
-                        + " values; expected " + expected + (packed ? " (packed uint8, N x ceil(blocks/2))" : " (N x blocks)"));
+                throw new UnsupportedQuantizationException(
+                        node,
+                        "zero points '" + zp + "' have " + count(zd.get()) + " values; expected " + expected
+                                + (packed ? " (packed uint8, N x ceil(blocks/2))" : " (N x blocks)"));
             }
         }
         return new MatMulNBits(node.input(0), b, scales, zp, packed, k, n, bs, blocks);
@@ -104,12 +117,14 @@ public final class BlockQuantized {
         String data = node.input(0);
         int type = type(graph, data);
         if (type == DataType.UINT8_VALUE && Attributes.getInt(node, "bits", 4) != 4) {
-            throw new UnsupportedQuantizationException(node, "bits=" + Attributes.getInt(node, "bits", 4)
-                    + " (only 4-bit weights are supported)");
+            throw new UnsupportedQuantizationException(
+                    node, "bits=" + Attributes.getInt(node, "bits", 4) + " (only 4-bit weights are supported)");
         }
         if (type != 0 && type != DataType.UINT8_VALUE && type != DataType.INT4_VALUE && type != DataType.UINT4_VALUE) {
-            throw new UnsupportedQuantizationException(node, "data '" + data + "' is " + DataType.forNumber(type)
-                    + "; 4-bit data (packed uint8, int4 or uint4) is supported");
+            throw new UnsupportedQuantizationException(
+                    node,
+                    "data '" + data + "' is " + DataType.forNumber(type)
+                            + "; 4-bit data (packed uint8, int4 or uint4) is supported");
         }
         blockSize(node, Attributes.getInt(node, "block_size", 128));
         if (node.input(2).isEmpty()) {
@@ -141,6 +156,8 @@ public final class BlockQuantized {
         if (i.isPresent()) {
             return i.get().getDataType();
         }
-        return graph.input(t).map(v -> v.getType().getTensorType().getElemType()).orElse(0);
+        return graph.input(t)
+                .map(v -> v.getType().getTensorType().getElemType())
+                .orElse(0);
     }
 }

@@ -12,8 +12,7 @@ import dev.rectify.onnx.proto.OnnxProto.ValueInfoProto;
  * dim, a String a symbolic one ("batch"), {@code null} an unknown one; a single long[] or int[] also works.
  */
 public final class Builders {
-    private Builders() {
-    }
+    private Builders() {}
 
     /** A shape from dims (see the class comment); no dims is a scalar shape. */
     public static TensorShapeProto shape(Object... dims) {
@@ -54,24 +53,32 @@ public final class Builders {
 
     /** A tensor type with a shape (no dims: a scalar). */
     public static TypeProto tensorType(DataType elemType, Object... dims) {
-        return TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder().setElemType(elemType.getNumber())
-                .setShape(shape(dims))).build();
+        return TypeProto.newBuilder()
+                .setTensorType(TypeProto.Tensor.newBuilder()
+                        .setElemType(elemType.getNumber())
+                        .setShape(shape(dims)))
+                .build();
     }
 
     /** A tensor type whose rank is unknown (no shape). */
     public static TypeProto tensorTypeAnyShape(DataType elemType) {
-        return TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder().setElemType(elemType.getNumber()))
+        return TypeProto.newBuilder()
+                .setTensorType(TypeProto.Tensor.newBuilder().setElemType(elemType.getNumber()))
                 .build();
     }
 
     /** A sequence of {@code elem}. */
     public static TypeProto sequenceType(TypeProto elem) {
-        return TypeProto.newBuilder().setSequenceType(TypeProto.Sequence.newBuilder().setElemType(elem)).build();
+        return TypeProto.newBuilder()
+                .setSequenceType(TypeProto.Sequence.newBuilder().setElemType(elem))
+                .build();
     }
 
     /** An optional {@code elem}. */
     public static TypeProto optionalType(TypeProto elem) {
-        return TypeProto.newBuilder().setOptionalType(TypeProto.Optional.newBuilder().setElemType(elem)).build();
+        return TypeProto.newBuilder()
+                .setOptionalType(TypeProto.Optional.newBuilder().setElemType(elem))
+                .build();
     }
 
     /** A value info of any type. */

@@ -21,8 +21,7 @@ final class ExternalData {
     /** Alignment of tensor offsets in files this class writes (a page, as onnx/ORT like for mmap). */
     static final int ALIGNMENT = 4096;
 
-    private ExternalData() {
-    }
+    private ExternalData() {}
 
     static boolean isExternal(TensorProto t) {
         return t.getDataLocation() == TensorProto.DataLocation.EXTERNAL;
@@ -72,12 +71,18 @@ final class ExternalData {
                     length = expected >= 0 ? expected : size - offset;
                 }
                 if (expected >= 0 && length != expected) {
-                    throw fail(t, file, "external data length " + length + " does not match dims " + t.getDimsList()
-                            + " of " + Tensors.dtypeName(t.getDataType()) + " (" + expected + " bytes)");
+                    throw fail(
+                            t,
+                            file,
+                            "external data length " + length + " does not match dims " + t.getDimsList() + " of "
+                                    + Tensors.dtypeName(t.getDataType()) + " (" + expected + " bytes)");
                 }
                 if (offset + length > size || length < 0) {
-                    throw fail(t, file, "short read: needs bytes [" + offset + ", " + (offset + length)
-                            + ") but the file has " + size + " bytes");
+                    throw fail(
+                            t,
+                            file,
+                            "short read: needs bytes [" + offset + ", " + (offset + length) + ") but the file has "
+                                    + size + " bytes");
                 }
                 if (length > Integer.MAX_VALUE - 8) {
                     throw fail(t, file, length + " bytes exceed the 2 GiB limit of one tensor in memory");
@@ -92,11 +97,16 @@ final class ExternalData {
                     }
                     pos += read;
                 }
-                return t.toBuilder().clearExternalData().clearDataLocation()
-                        .setRawData(UnsafeByteOperations.unsafeWrap(data)).build();
+                return t.toBuilder()
+                        .clearExternalData()
+                        .clearDataLocation()
+                        .setRawData(UnsafeByteOperations.unsafeWrap(data))
+                        .build();
             } catch (IOException e) {
-                throw new ExternalDataException(modelFile + ": cannot read external data of tensor '" + t.getName()
-                        + "' from " + file + ": " + e.getMessage(), e);
+                throw new ExternalDataException(
+                        modelFile + ": cannot read external data of tensor '" + t.getName() + "' from " + file + ": "
+                                + e.getMessage(),
+                        e);
             }
         }
 
@@ -120,15 +130,20 @@ final class ExternalData {
             }
             Path file = dir.resolve(rel).normalize();
             if (rel.isAbsolute() || !file.startsWith(dir)) {
-                throw fail(t, null, "external data location '" + location + "' is outside the model's folder " + dir
-                        + "; refused");
+                throw fail(
+                        t,
+                        null,
+                        "external data location '" + location + "' is outside the model's folder " + dir + "; refused");
             }
             if (!Files.isRegularFile(file)) {
                 throw fail(t, file, "external data file does not exist");
             }
             try {
                 if (!file.toRealPath().startsWith(dir.toRealPath())) {
-                    throw fail(t, file, "external data file resolves (through a link) outside the model's folder; refused");
+                    throw fail(
+                            t,
+                            file,
+                            "external data file resolves (through a link) outside the model's folder; refused");
                 }
             } catch (IOException e) {
                 throw fail(t, file, "cannot resolve external data file: " + e.getMessage());
@@ -195,12 +210,21 @@ final class ExternalData {
             long offset = pos;
             raw.writeTo(data);
             pos += raw.size();
-            g.setInitializer(i, t.toBuilder().clearRawData().clearFloatData().clearDoubleData().clearInt32Data()
-                    .clearInt64Data().clearUint64Data().clearExternalData()
-                    .setDataLocation(TensorProto.DataLocation.EXTERNAL)
-                    .addExternalData(entry("location", location))
-                    .addExternalData(entry("offset", Long.toString(offset)))
-                    .addExternalData(entry("length", Long.toString(raw.size()))).build());
+            g.setInitializer(
+                    i,
+                    t.toBuilder()
+                            .clearRawData()
+                            .clearFloatData()
+                            .clearDoubleData()
+                            .clearInt32Data()
+                            .clearInt64Data()
+                            .clearUint64Data()
+                            .clearExternalData()
+                            .setDataLocation(TensorProto.DataLocation.EXTERNAL)
+                            .addExternalData(entry("location", location))
+                            .addExternalData(entry("offset", Long.toString(offset)))
+                            .addExternalData(entry("length", Long.toString(raw.size())))
+                            .build());
         }
         return b.build();
     }

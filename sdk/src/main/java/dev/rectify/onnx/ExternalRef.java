@@ -17,7 +17,7 @@ record ExternalRef(String location, long offset, long length) {
                     case "location" -> location = e.getValue();
                     case "offset" -> offset = Long.parseLong(e.getValue());
                     case "length" -> length = Long.parseLong(e.getValue());
-                    default -> { } // checksum and others: ignored
+                    default -> {} // checksum and others: ignored
                 }
             } catch (NumberFormatException ex) {
                 throw fail.apply("external_data '" + e.getKey() + "' is not a number: '" + e.getValue() + "'");

@@ -25,6 +25,7 @@ import java.util.function.UnaryOperator;
  * initializers by name (in order). Lists returned here are live and editable. Fields not modelled
  * (quantization annotations, metadata, unknown fields) are kept from the source proto by {@link #toProto()}.
  * Lookups scan the graph (O(size)); use {@link #producerIndex()}/{@link #consumerIndex()} for bulk work.
+ * <p>Size: the editable ONNX graph: nodes, initializers, value infos and their indices, which every edit must keep in step.
  */
 public final class Graph {
     private String name;
@@ -39,6 +40,7 @@ public final class Graph {
     private final Set<String> reserved = new HashSet<>();
     /** Names in use, rebuilt when the graph's shape stamp changes, so bulk uniqueName calls stay linear. */
     private Set<String> usedCache;
+
     private long usedStamp = -1;
 
     private Graph(GraphProto p) {
@@ -54,8 +56,16 @@ public final class Graph {
             initializers.put(t.getName(), t);
         }
         sparseInitializers.addAll(p.getSparseInitializerList());
-        extras = p.toBuilder().clearNode().clearInput().clearOutput().clearValueInfo().clearInitializer()
-                .clearSparseInitializer().clearName().clearDocString().build();
+        extras = p.toBuilder()
+                .clearNode()
+                .clearInput()
+                .clearOutput()
+                .clearValueInfo()
+                .clearInitializer()
+                .clearSparseInitializer()
+                .clearName()
+                .clearDocString()
+                .build();
     }
 
     /** An editable view of {@code p} (nodes are copied into {@link Node}s). */
@@ -80,8 +90,12 @@ public final class Graph {
         if (!docString.isEmpty()) {
             b.setDocString(docString);
         }
-        return b.addAllInitializer(initializers.values()).addAllSparseInitializer(sparseInitializers)
-                .addAllInput(inputs).addAllOutput(outputs).addAllValueInfo(valueInfos).build();
+        return b.addAllInitializer(initializers.values())
+                .addAllSparseInitializer(sparseInitializers)
+                .addAllInput(inputs)
+                .addAllOutput(outputs)
+                .addAllValueInfo(valueInfos)
+                .build();
     }
 
     public String name() {
@@ -348,7 +362,8 @@ public final class Graph {
     /** Adds an initializer; an error if one with the same name exists. */
     public Graph addInitializer(TensorProto tensor) {
         if (initializers.containsKey(tensor.getName())) {
-            throw new InvalidArgumentException("graph '" + name + "' already has initializer '" + tensor.getName() + "'");
+            throw new InvalidArgumentException(
+                    "graph '" + name + "' already has initializer '" + tensor.getName() + "'");
         }
         return putInitializer(tensor);
     }
@@ -416,8 +431,8 @@ public final class Graph {
             throw new InvalidArgumentException("cannot rename '" + from + "' to '" + to + "': empty tensor name");
         }
         if (tensorNames().contains(to)) {
-            throw new InvalidArgumentException("cannot rename '" + from + "' to '" + to + "' in graph '" + name
-                    + "': '" + to + "' is already used");
+            throw new InvalidArgumentException("cannot rename '" + from + "' to '" + to + "' in graph '" + name + "': '"
+                    + to + "' is already used");
         }
         for (Node n : nodes) {
             n.inputs().replaceAll(s -> s.equals(from) ? to : s);
@@ -428,7 +443,8 @@ public final class Graph {
                 }
             }
         }
-        UnaryOperator<ValueInfoProto> rv = v -> v.getName().equals(from) ? v.toBuilder().setName(to).build() : v;
+        UnaryOperator<ValueInfoProto> rv =
+                v -> v.getName().equals(from) ? v.toBuilder().setName(to).build() : v;
         inputs.replaceAll(rv);
         outputs.replaceAll(rv);
         valueInfos.replaceAll(rv);
@@ -444,7 +460,8 @@ public final class Graph {
             });
         }
         sparseInitializers.replaceAll(s -> s.getValues().getName().equals(from)
-                ? s.toBuilder().setValues(s.getValues().toBuilder().setName(to)).build() : s);
+                ? s.toBuilder().setValues(s.getValues().toBuilder().setName(to)).build()
+                : s);
         return this;
     }
 
@@ -506,7 +523,10 @@ public final class Graph {
         h = 31 * h + initializers.size();
         if (!nodes.isEmpty()) {
             Node last = nodes.get(nodes.size() - 1);
-            h = 31 * h + System.identityHashCode(last) + last.name().hashCode() + last.outputs().hashCode();
+            h = 31 * h
+                    + System.identityHashCode(last)
+                    + last.name().hashCode()
+                    + last.outputs().hashCode();
         }
         return h;
     }
@@ -527,7 +547,8 @@ public final class Graph {
                 Integer prev = producer.put(o, i);
                 if (prev != null && prev != i) {
                     throw new InvalidGraphException("graph '" + name + "': tensor '" + o + "' is produced by both "
-                            + nodes.get(prev).describe() + " and " + nodes.get(i).describe());
+                            + nodes.get(prev).describe() + " and "
+                            + nodes.get(i).describe());
                 }
             }
         }

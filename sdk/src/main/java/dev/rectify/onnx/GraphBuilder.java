@@ -98,7 +98,8 @@ public final class GraphBuilder {
     /** Adds a Constant node holding {@code value} and returns its output name (the tensor's name if set). */
     public String constant(TensorProto value) {
         String out = value.getName().isEmpty() ? graph.uniqueName("const") : value.getName();
-        node(Node.of("Constant", List.of(), List.of(out)).attr("value", value.toBuilder().clearName().build()));
+        node(Node.of("Constant", List.of(), List.of(out))
+                .attr("value", value.toBuilder().clearName().build()));
         return out;
     }
 

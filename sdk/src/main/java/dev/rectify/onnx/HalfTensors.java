@@ -12,8 +12,7 @@ import java.nio.ByteOrder;
  * writing weights back into a half-precision model (merged adapters on a float16 base).
  */
 public final class HalfTensors {
-    private HalfTensors() {
-    }
+    private HalfTensors() {}
 
     /** Whether {@code type} is FLOAT16 or BFLOAT16. */
     public static boolean isHalf(int type) {
@@ -26,7 +25,8 @@ public final class HalfTensors {
             return Tensors.ofFloats(name, values, dims);
         }
         if (!isHalf(type)) {
-            throw new InvalidArgumentException("tensor '" + name + "': cannot store floats as " + Tensors.dtypeName(type));
+            throw new InvalidArgumentException(
+                    "tensor '" + name + "': cannot store floats as " + Tensors.dtypeName(type));
         }
         ByteBuffer b = ByteBuffer.allocate(values.length * 2).order(ByteOrder.LITTLE_ENDIAN);
         for (float v : values) {

@@ -15,11 +15,9 @@ import java.util.Set;
  */
 final class InitializerRegions {
     /** A byte range of the model file. */
-    record Region(long offset, long length) {
-    }
+    record Region(long offset, long length) {}
 
-    private InitializerRegions() {
-    }
+    private InitializerRegions() {}
 
     /** Initializer name → raw_data region; names that occur twice are left out. */
     static Map<String, Region> of(ByteBuffer model) {

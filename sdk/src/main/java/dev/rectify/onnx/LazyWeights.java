@@ -1,10 +1,10 @@
 package dev.rectify.onnx;
 
-import dev.rectify.core.io.AtomicFile;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.core.ModelFormatException;
+import dev.rectify.core.io.AtomicFile;
 import dev.rectify.onnx.proto.OnnxProto.GraphProto;
 import dev.rectify.onnx.proto.OnnxProto.ModelProto;
 import dev.rectify.onnx.proto.OnnxProto.StringStringEntryProto;
@@ -41,8 +41,7 @@ public final class LazyWeights {
     /** Initializers at least this large (bytes) stay where they are on disk; smaller ones are parsed inline. */
     public static final long IN_PLACE_BYTES = 1024;
 
-    private LazyWeights() {
-    }
+    private LazyWeights() {}
 
     /** Reads the graph of {@code file}, leaving its weights on disk. Typed errors as {@link OnnxModel#read}. */
     public static OnnxModel open(Path file) {
@@ -50,8 +49,8 @@ public final class LazyWeights {
         MappedByteBuffer mapped;
         try (FileChannel ch = FileChannel.open(abs, StandardOpenOption.READ)) {
             if (ch.size() > Integer.MAX_VALUE - 8) {
-                throw ModelFormatException.at(file, "larger than protobuf's 2 GiB limit; large weights must be "
-                        + "stored as external data");
+                throw ModelFormatException.at(
+                        file, "larger than protobuf's 2 GiB limit; large weights must be " + "stored as external data");
             }
             mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size());
         } catch (NoSuchFileException e) {
@@ -83,8 +82,12 @@ public final class LazyWeights {
         ModelProto out = b.build();
         if (ExternalData.hasExternal(out)) {
             // external tensors outside the top-level initializers (Constant attributes, subgraphs): mapped in place
-            out = TensorWalker.map(out, t -> ExternalData.isExternal(t) && !Path.of(location(t, abs)).isAbsolute()
-                    ? load(absolute(t, abs, dir)) : t);
+            out = TensorWalker.map(
+                    out,
+                    t -> ExternalData.isExternal(t)
+                                    && !Path.of(location(t, abs)).isAbsolute()
+                            ? load(absolute(t, abs, dir))
+                            : t);
         }
         return OnnxModel.of(out);
     }
@@ -109,11 +112,15 @@ public final class LazyWeights {
         }
         try (FileChannel ch = FileChannel.open(Path.of(r.location()), StandardOpenOption.READ)) {
             ByteBuffer data = ch.map(FileChannel.MapMode.READ_ONLY, r.offset(), r.length());
-            return t.toBuilder().clearExternalData().clearDataLocation().setRawData(UnsafeByteOperations.unsafeWrap(data))
+            return t.toBuilder()
+                    .clearExternalData()
+                    .clearDataLocation()
+                    .setRawData(UnsafeByteOperations.unsafeWrap(data))
                     .build();
         } catch (IOException e) {
-            throw new ExternalDataException("cannot map the data of tensor '" + t.getName() + "' from " + r.location() + ": "
-                    + e.getMessage(), e);
+            throw new ExternalDataException(
+                    "cannot map the data of tensor '" + t.getName() + "' from " + r.location() + ": " + e.getMessage(),
+                    e);
         }
     }
 
@@ -126,15 +133,21 @@ public final class LazyWeights {
         if (models.isEmpty()) {
             return;
         }
-        if (dataFileName == null || dataFileName.isEmpty() || dataFileName.contains("/") || dataFileName.contains("\\")
-                || dataFileName.equals(".") || dataFileName.equals("..")) {
-            throw new InvalidArgumentException("external data file name must be a plain file name, got '" + dataFileName + "'");
+        if (dataFileName == null
+                || dataFileName.isEmpty()
+                || dataFileName.contains("/")
+                || dataFileName.contains("\\")
+                || dataFileName.equals(".")
+                || dataFileName.equals("..")) {
+            throw new InvalidArgumentException(
+                    "external data file name must be a plain file name, got '" + dataFileName + "'");
         }
-        Path dir = models.keySet().iterator().next().toAbsolutePath().normalize().getParent();
+        Path dir =
+                models.keySet().iterator().next().toAbsolutePath().normalize().getParent();
         for (Path p : models.keySet()) {
             if (!p.toAbsolutePath().normalize().getParent().equals(dir)) {
-                throw new InvalidArgumentException("models sharing one data file must be in one folder: " + p + " is not in "
-                        + dir);
+                throw new InvalidArgumentException(
+                        "models sharing one data file must be in one folder: " + p + " is not in " + dir);
             }
         }
         Path dataFile = dir.resolve(dataFileName);
@@ -159,7 +172,8 @@ public final class LazyWeights {
                 f.commit();
             }
         } catch (IOException e) {
-            throw new ModelWriteException("cannot write " + models.keySet() + " with external data " + dataFile + ": " + e, e);
+            throw new ModelWriteException(
+                    "cannot write " + models.keySet() + " with external data " + dataFile + ": " + e, e);
         } finally {
             for (AtomicFile f : open) {
                 f.close();
@@ -207,7 +221,8 @@ public final class LazyWeights {
                     g.setInitializer(i, reference(t, location, at, r.length()));
                     continue;
                 }
-                if (t.getDataType() == TensorProto.DataType.STRING_VALUE || Tensors.elementBits(t.getDataType()) <= 0
+                if (t.getDataType() == TensorProto.DataType.STRING_VALUE
+                        || Tensors.elementBits(t.getDataType()) <= 0
                         || !t.hasRawData() && Tensors.elementBits(t.getDataType()) < 8) {
                     continue;
                 }
@@ -246,8 +261,8 @@ public final class LazyWeights {
                 sources.put(r.location(), src);
             }
             if (r.offset() + r.length() > src.size()) {
-                throw new ExternalDataException(r.location() + ": short external data: needs bytes [" + r.offset() + ", "
-                        + (r.offset() + r.length()) + ") but the file has " + src.size() + " bytes");
+                throw new ExternalDataException(r.location() + ": short external data: needs bytes [" + r.offset()
+                        + ", " + (r.offset() + r.length()) + ") but the file has " + src.size() + " bytes");
             }
             long done = 0;
             while (done < r.length()) {
@@ -288,14 +303,19 @@ public final class LazyWeights {
         }
         Path file = dir.resolve(rel).normalize();
         if (rel.isAbsolute() || !file.startsWith(dir)) {
-            throw fail(t, model, "external data location '" + r.location() + "' is outside the model's folder " + dir
-                    + "; refused");
+            throw fail(
+                    t,
+                    model,
+                    "external data location '" + r.location() + "' is outside the model's folder " + dir + "; refused");
         }
         long size;
         try {
             if (!file.toRealPath().startsWith(dir.toRealPath())) {
-                throw fail(t, model, "external data file " + file + " resolves (through a link) outside the model's "
-                        + "folder; refused");
+                throw fail(
+                        t,
+                        model,
+                        "external data file " + file + " resolves (through a link) outside the model's "
+                                + "folder; refused");
             }
             size = Files.size(file);
         } catch (NoSuchFileException e) {
@@ -304,24 +324,40 @@ public final class LazyWeights {
             throw fail(t, model, "cannot read external data file " + file + ": " + e.getMessage());
         }
         long expected = Tensors.elementBits(t.getDataType()) > 0
-                ? Tensors.byteSize(t.getDataType(), Tensors.numElements(t)) : -1;
+                ? Tensors.byteSize(t.getDataType(), Tensors.numElements(t))
+                : -1;
         long length = r.length() >= 0 ? r.length() : expected >= 0 ? expected : size - r.offset();
         if (expected >= 0 && length != expected) {
-            throw fail(t, model, "external data length " + length + " does not match dims " + t.getDimsList() + " of "
-                    + Tensors.dtypeName(t.getDataType()) + " (" + expected + " bytes)");
+            throw fail(
+                    t,
+                    model,
+                    "external data length " + length + " does not match dims " + t.getDimsList() + " of "
+                            + Tensors.dtypeName(t.getDataType()) + " (" + expected + " bytes)");
         }
         if (r.offset() + length > size) {
-            throw fail(t, model, "short external data in " + file + ": needs bytes [" + r.offset() + ", "
-                    + (r.offset() + length) + ") but the file has " + size + " bytes");
+            throw fail(
+                    t,
+                    model,
+                    "short external data in " + file + ": needs bytes [" + r.offset() + ", " + (r.offset() + length)
+                            + ") but the file has " + size + " bytes");
         }
         return reference(t, file.toString(), r.offset(), length);
     }
 
     private static TensorProto reference(TensorProto t, String location, long offset, long length) {
-        return t.toBuilder().clearRawData().clearFloatData().clearDoubleData().clearInt32Data().clearInt64Data()
-                .clearUint64Data().clearExternalData().setDataLocation(TensorProto.DataLocation.EXTERNAL)
-                .addExternalData(entry("location", location)).addExternalData(entry("offset", Long.toString(offset)))
-                .addExternalData(entry("length", Long.toString(length))).build();
+        return t.toBuilder()
+                .clearRawData()
+                .clearFloatData()
+                .clearDoubleData()
+                .clearInt32Data()
+                .clearInt64Data()
+                .clearUint64Data()
+                .clearExternalData()
+                .setDataLocation(TensorProto.DataLocation.EXTERNAL)
+                .addExternalData(entry("location", location))
+                .addExternalData(entry("offset", Long.toString(offset)))
+                .addExternalData(entry("length", Long.toString(length)))
+                .build();
     }
 
     private static StringStringEntryProto entry(String k, String v) {

@@ -27,8 +27,7 @@ public final class ModelBuilder {
     private final Map<String, String> metadata = new LinkedHashMap<>();
     private final ModelProto.Builder extra = ModelProto.newBuilder();
 
-    private ModelBuilder() {
-    }
+    private ModelBuilder() {}
 
     public static ModelBuilder create() {
         return new ModelBuilder();
@@ -97,8 +96,10 @@ public final class ModelBuilder {
             all.put("", (long) DEFAULT_OPSET);
         }
         all.putAll(opsets);
-        all.forEach((d, v) -> b.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain(d).setVersion(v)));
-        metadata.forEach((k, v) -> b.addMetadataProps(StringStringEntryProto.newBuilder().setKey(k).setValue(v)));
+        all.forEach((d, v) ->
+                b.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain(d).setVersion(v)));
+        metadata.forEach((k, v) ->
+                b.addMetadataProps(StringStringEntryProto.newBuilder().setKey(k).setValue(v)));
         return OnnxModel.of(b.build());
     }
 }

@@ -21,19 +21,18 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /** sha-256 of a model file together with every external data file its initializers refer to. */
 public final class ModelHash {
-    private record Stamp(Path path, long size, long modified) {
-    }
+    private record Stamp(Path path, long size, long modified) {}
 
     private static final Map<Stamp, String> MEMO = new ConcurrentHashMap<>();
 
-    private ModelHash() {
-    }
+    private ModelHash() {}
 
     /** The model's content hash (memoised by path, size and modification time). */
     public static String of(Path model) {
         try {
             Path abs = model.toAbsolutePath().normalize();
-            Stamp stamp = new Stamp(abs, Files.size(abs), Files.getLastModifiedTime(abs).toMillis());
+            Stamp stamp = new Stamp(
+                    abs, Files.size(abs), Files.getLastModifiedTime(abs).toMillis());
             String h = MEMO.get(stamp);
             if (h == null) {
                 h = compute(abs);
@@ -54,11 +53,12 @@ public final class ModelHash {
         MessageDigest md = ContentHash.sha256();
         md.update(bytes.duplicate());
         TreeSet<String> locations = new TreeSet<>();
-        CodedInputStream cin = UnsafeByteOperations.unsafeWrap(bytes.duplicate()).newCodedInput(); // aliased: no copy
+        CodedInputStream cin =
+                UnsafeByteOperations.unsafeWrap(bytes.duplicate()).newCodedInput(); // aliased: no copy
         cin.enableAliasing(true);
         cin.setSizeLimit(Integer.MAX_VALUE);
-        for (TensorProto t : OnnxModel.of(ModelProto.parseFrom(cin)).proto().getGraph()
-                .getInitializerList()) {
+        for (TensorProto t :
+                OnnxModel.of(ModelProto.parseFrom(cin)).proto().getGraph().getInitializerList()) {
             if (t.getDataLocation() == TensorProto.DataLocation.EXTERNAL) {
                 for (StringStringEntryProto e : t.getExternalDataList()) {
                     if (e.getKey().equals("location")) {

@@ -55,13 +55,23 @@ public final class Node {
         for (AttributeProto a : p.getAttributeList()) {
             n.attributes.put(a.getName(), a);
         }
-        n.extras = p.toBuilder().clearInput().clearOutput().clearAttribute().clearName().clearOpType().clearDomain().build();
+        n.extras = p.toBuilder()
+                .clearInput()
+                .clearOutput()
+                .clearAttribute()
+                .clearName()
+                .clearOpType()
+                .clearDomain()
+                .build();
         return n;
     }
 
     /** This node as a protobuf message. */
     public NodeProto toProto() {
-        NodeProto.Builder b = extras.toBuilder().setOpType(opType).addAllInput(inputs).addAllOutput(outputs)
+        NodeProto.Builder b = extras.toBuilder()
+                .setOpType(opType)
+                .addAllInput(inputs)
+                .addAllOutput(outputs)
                 .addAllAttribute(attributes.values());
         if (!name.isEmpty()) {
             b.setName(name);

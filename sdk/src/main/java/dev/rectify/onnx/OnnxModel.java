@@ -1,12 +1,12 @@
 package dev.rectify.onnx;
 
-import dev.rectify.core.io.AtomicFile;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.UnsafeByteOperations;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.core.ModelFormatException;
-import com.google.protobuf.UnsafeByteOperations;
+import dev.rectify.core.io.AtomicFile;
 import dev.rectify.onnx.proto.OnnxProto.GraphProto;
 import dev.rectify.onnx.proto.OnnxProto.ModelProto;
 import dev.rectify.onnx.proto.OnnxProto.OperatorSetIdProto;
@@ -52,8 +52,8 @@ public final class OnnxModel {
         byte[] bytes;
         try {
             if (Files.size(file) > Integer.MAX_VALUE - 8) {
-                throw ModelFormatException.at(file, "larger than protobuf's 2 GiB limit; large weights must be "
-                        + "stored as external data");
+                throw ModelFormatException.at(
+                        file, "larger than protobuf's 2 GiB limit; large weights must be " + "stored as external data");
             }
             bytes = Files.readAllBytes(file);
         } catch (NoSuchFileException e) {
@@ -92,7 +92,8 @@ public final class OnnxModel {
             m = ModelProto.parseFrom(in);
             in.checkLastTagWas(0);
         } catch (InvalidProtocolBufferException e) {
-            throw new ModelFormatException(what + ": not a valid ONNX model (corrupt protobuf: " + e.getMessage() + ")", e);
+            throw new ModelFormatException(
+                    what + ": not a valid ONNX model (corrupt protobuf: " + e.getMessage() + ")", e);
         } catch (IOException e) {
             throw new ModelFormatException(what + ": cannot parse: " + e, e);
         }
@@ -130,12 +131,13 @@ public final class OnnxModel {
         }
         Path dataFile = file.toAbsolutePath().getParent().resolve(externalDataFileName);
         if (dataFile.equals(file.toAbsolutePath())) {
-            throw new InvalidArgumentException("external data file name '" + externalDataFileName
-                    + "' is the model file itself");
+            throw new InvalidArgumentException(
+                    "external data file name '" + externalDataFileName + "' is the model file itself");
         }
-        try (AtomicFile data = AtomicFile.begin(dataFile); AtomicFile model = AtomicFile.begin(file)) {
-            ModelProto out = ExternalData.externalize(proto, externalDataFileName, Math.max(0, sizeThreshold),
-                    data.stream());
+        try (AtomicFile data = AtomicFile.begin(dataFile);
+                AtomicFile model = AtomicFile.begin(file)) {
+            ModelProto out =
+                    ExternalData.externalize(proto, externalDataFileName, Math.max(0, sizeThreshold), data.stream());
             data.sync();
             checkSize(out, file);
             writeProto(out, model.stream());
@@ -148,7 +150,11 @@ public final class OnnxModel {
     }
 
     private static void checkDataFileName(String name) {
-        if (name == null || name.isEmpty() || name.equals(".") || name.equals("..") || name.contains("/")
+        if (name == null
+                || name.isEmpty()
+                || name.equals(".")
+                || name.equals("..")
+                || name.contains("/")
                 || name.contains("\\")) {
             throw new InvalidArgumentException("external data file name must be a plain file name, got '" + name + "'");
         }
@@ -225,7 +231,7 @@ public final class OnnxModel {
 
     @Override
     public String toString() {
-        return "OnnxModel(ir " + irVersion() + ", opset " + opsetVersion("") + ", graph '" + proto.getGraph().getName()
-                + "', " + proto.getGraph().getNodeCount() + " nodes)";
+        return "OnnxModel(ir " + irVersion() + ", opset " + opsetVersion("") + ", graph '"
+                + proto.getGraph().getName() + "', " + proto.getGraph().getNodeCount() + " nodes)";
     }
 }

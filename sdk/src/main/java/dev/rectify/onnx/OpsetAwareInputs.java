@@ -16,10 +16,18 @@ import java.util.OptionalLong;
  */
 public final class OpsetAwareInputs {
     private static final Map<String, Integer> AXES_SINCE = Map.ofEntries(
-            Map.entry("ReduceSum", 13), Map.entry("Squeeze", 13), Map.entry("Unsqueeze", 13),
-            Map.entry("ReduceMean", 18), Map.entry("ReduceMax", 18), Map.entry("ReduceMin", 18),
-            Map.entry("ReduceProd", 18), Map.entry("ReduceL1", 18), Map.entry("ReduceL2", 18),
-            Map.entry("ReduceLogSum", 18), Map.entry("ReduceLogSumExp", 18), Map.entry("ReduceSumSquare", 18));
+            Map.entry("ReduceSum", 13),
+            Map.entry("Squeeze", 13),
+            Map.entry("Unsqueeze", 13),
+            Map.entry("ReduceMean", 18),
+            Map.entry("ReduceMax", 18),
+            Map.entry("ReduceMin", 18),
+            Map.entry("ReduceProd", 18),
+            Map.entry("ReduceL1", 18),
+            Map.entry("ReduceL2", 18),
+            Map.entry("ReduceLogSum", 18),
+            Map.entry("ReduceLogSumExp", 18),
+            Map.entry("ReduceSumSquare", 18));
 
     private final Graph graph;
     private final int opset;
@@ -76,8 +84,8 @@ public final class OpsetAwareInputs {
             case "ends" -> 2;
             case "axes" -> 3;
             case "steps" -> 4;
-            default -> throw new InvalidArgumentException("Slice has no part '" + part
-                    + "'; use starts, ends, axes or steps");
+            default ->
+                throw new InvalidArgumentException("Slice has no part '" + part + "'; use starts, ends, axes or steps");
         };
         if (opset < 10 && part.equals("steps")) {
             return ResolvedInput.absent(what(node, part));

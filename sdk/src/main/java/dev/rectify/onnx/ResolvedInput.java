@@ -10,7 +10,11 @@ import java.util.Optional;
  */
 public final class ResolvedInput {
     /** How the value is known. */
-    public enum Kind { ABSENT, CONSTANT, DYNAMIC }
+    public enum Kind {
+        ABSENT,
+        CONSTANT,
+        DYNAMIC
+    }
 
     private final Kind kind;
     private final String what;
@@ -109,8 +113,9 @@ public final class ResolvedInput {
 
     private void requireConstant() {
         if (kind != Kind.CONSTANT) {
-            throw new InvalidGraphException(what + " is " + (kind == Kind.ABSENT ? "absent"
-                    : "dynamic (computed at run time from '" + tensorName + "')") + ", not a constant");
+            throw new InvalidGraphException(what + " is "
+                    + (kind == Kind.ABSENT ? "absent" : "dynamic (computed at run time from '" + tensorName + "')")
+                    + ", not a constant");
         }
     }
 

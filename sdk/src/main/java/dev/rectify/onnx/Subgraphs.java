@@ -12,8 +12,7 @@ import java.util.Set;
 
 /** Scoping helpers for subgraphs held in node attributes. */
 final class Subgraphs {
-    private Subgraphs() {
-    }
+    private Subgraphs() {}
 
     /** Names defined inside {@code g}: its inputs, initializers and node outputs. */
     static Set<String> localNames(GraphProto g) {

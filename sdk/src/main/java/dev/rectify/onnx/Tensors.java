@@ -13,10 +13,10 @@ import java.util.Arrays;
 /**
  * Building {@link TensorProto}s from Java arrays (raw_data, little-endian) and reading them back whatever
  * their storage (raw_data or the typed repeated fields); data type names and element sizes.
+ * <p>Size: one conversion per ONNX element type between TensorProto (raw and typed fields) and Java arrays.
  */
 public final class Tensors {
-    private Tensors() {
-    }
+    private Tensors() {}
 
     // ---- building ----
 
@@ -87,7 +87,8 @@ public final class Tensors {
     }
 
     private static TensorProto raw(String name, DataType type, byte[] bytes, long[] dims) {
-        TensorProto.Builder b = TensorProto.newBuilder().setDataType(type.getNumber())
+        TensorProto.Builder b = TensorProto.newBuilder()
+                .setDataType(type.getNumber())
                 .setRawData(UnsafeByteOperations.unsafeWrap(bytes));
         if (name != null && !name.isEmpty()) {
             b.setName(name);
@@ -196,7 +197,8 @@ public final class Tensors {
         if (t.hasRawData()) {
             ByteBuffer b = rawBuffer(t, n);
             switch (dt) {
-                case DataType.INT64_VALUE, DataType.UINT64_VALUE -> b.asLongBuffer().get(out);
+                case DataType.INT64_VALUE, DataType.UINT64_VALUE ->
+                    b.asLongBuffer().get(out);
                 case DataType.INT32_VALUE -> {
                     for (int i = 0; i < n; i++) out[i] = b.getInt(i * 4);
                 }
@@ -228,8 +230,12 @@ public final class Tensors {
                 checkTyped(t, t.getUint64DataCount(), n);
                 for (int i = 0; i < n; i++) out[i] = t.getUint64Data(i);
             }
-            case DataType.INT32_VALUE, DataType.INT16_VALUE, DataType.INT8_VALUE, DataType.UINT16_VALUE,
-                    DataType.UINT8_VALUE, DataType.BOOL_VALUE -> {
+            case DataType.INT32_VALUE,
+                    DataType.INT16_VALUE,
+                    DataType.INT8_VALUE,
+                    DataType.UINT16_VALUE,
+                    DataType.UINT8_VALUE,
+                    DataType.BOOL_VALUE -> {
                 checkTyped(t, t.getInt32DataCount(), n);
                 for (int i = 0; i < n; i++) out[i] = t.getInt32Data(i);
             }
@@ -269,8 +275,8 @@ public final class Tensors {
         int dt = t.getDataType();
         int bits = elementBits(dt);
         if (bits < 8) {
-            throw new InvalidArgumentException("tensor '" + t.getName() + "': cannot convert " + dtypeName(dt)
-                    + " typed data to raw bytes");
+            throw new InvalidArgumentException(
+                    "tensor '" + t.getName() + "': cannot convert " + dtypeName(dt) + " typed data to raw bytes");
         }
         int n = count(t);
         ByteBuffer b = le((long) n * (bits / 8));
@@ -324,8 +330,14 @@ public final class Tensors {
             return t;
         }
         ByteString raw = rawBytes(t);
-        return t.toBuilder().clearFloatData().clearDoubleData().clearInt32Data().clearInt64Data().clearUint64Data()
-                .setRawData(raw).build();
+        return t.toBuilder()
+                .clearFloatData()
+                .clearDoubleData()
+                .clearInt32Data()
+                .clearInt64Data()
+                .clearUint64Data()
+                .setRawData(raw)
+                .build();
     }
 
     private static int count(TensorProto t) {
@@ -335,7 +347,8 @@ public final class Tensors {
         }
         long n = numElements(t);
         if (n > Integer.MAX_VALUE - 8) {
-            throw new InvalidArgumentException("tensor '" + t.getName() + "' has " + n + " elements, too many for a Java array");
+            throw new InvalidArgumentException(
+                    "tensor '" + t.getName() + "' has " + n + " elements, too many for a Java array");
         }
         return (int) n;
     }
@@ -344,7 +357,8 @@ public final class Tensors {
         long need = byteSize(t.getDataType(), n);
         if (t.getRawData().size() != need) {
             throw new ModelFormatException("tensor '" + t.getName() + "': dims " + t.getDimsList() + " of "
-                    + dtypeName(t.getDataType()) + " need " + need + " bytes of raw_data, found " + t.getRawData().size());
+                    + dtypeName(t.getDataType()) + " need " + need + " bytes of raw_data, found "
+                    + t.getRawData().size());
         }
         return t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
     }
@@ -357,8 +371,8 @@ public final class Tensors {
     }
 
     private static InvalidArgumentException notInteger(TensorProto t) {
-        return new InvalidArgumentException("tensor '" + t.getName() + "' is " + dtypeName(t.getDataType())
-                + ", not an integer or bool tensor");
+        return new InvalidArgumentException(
+                "tensor '" + t.getName() + "' is " + dtypeName(t.getDataType()) + ", not an integer or bool tensor");
     }
 
     /** IEEE half-precision bits to float. */
@@ -388,8 +402,13 @@ public final class Tensors {
     /** Bits per element (4 for INT4/UINT4/FLOAT4E2M1), or -1 for STRING, UNDEFINED and unknown types. */
     public static int elementBits(int dataType) {
         return switch (dataType) {
-            case DataType.UINT8_VALUE, DataType.INT8_VALUE, DataType.BOOL_VALUE, DataType.FLOAT8E4M3FN_VALUE,
-                    DataType.FLOAT8E4M3FNUZ_VALUE, DataType.FLOAT8E5M2_VALUE, DataType.FLOAT8E5M2FNUZ_VALUE -> 8;
+            case DataType.UINT8_VALUE,
+                    DataType.INT8_VALUE,
+                    DataType.BOOL_VALUE,
+                    DataType.FLOAT8E4M3FN_VALUE,
+                    DataType.FLOAT8E4M3FNUZ_VALUE,
+                    DataType.FLOAT8E5M2_VALUE,
+                    DataType.FLOAT8E5M2FNUZ_VALUE -> 8;
             case DataType.UINT16_VALUE, DataType.INT16_VALUE, DataType.FLOAT16_VALUE, DataType.BFLOAT16_VALUE -> 16;
             case DataType.FLOAT_VALUE, DataType.INT32_VALUE, DataType.UINT32_VALUE -> 32;
             case DataType.INT64_VALUE, DataType.UINT64_VALUE, DataType.DOUBLE_VALUE, DataType.COMPLEX64_VALUE -> 64;

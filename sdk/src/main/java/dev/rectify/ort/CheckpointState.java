@@ -39,9 +39,14 @@ public final class CheckpointState implements AutoCloseable {
         OrtRuntime rt = OrtRuntime.get();
         OrtCheckpointState s = new OrtCheckpointState();
         try {
-            rt.check(rt.trainingApi().LoadCheckpoint(new BytePointer(file.toAbsolutePath().toString()), s), "loading checkpoint " + file);
+            rt.check(
+                    rt.trainingApi()
+                            .LoadCheckpoint(
+                                    new BytePointer(file.toAbsolutePath().toString()), s),
+                    "loading checkpoint " + file);
         } catch (OrtException e) {
-            throw new ModelFormatException(file + ": not a valid ONNX Runtime training checkpoint (" + e.getMessage() + ")", e);
+            throw new ModelFormatException(
+                    file + ": not a valid ONNX Runtime training checkpoint (" + e.getMessage() + ")", e);
         }
         return new CheckpointState(s, file.toString(), null);
     }
@@ -55,7 +60,8 @@ public final class CheckpointState implements AutoCloseable {
             rt.check(rt.trainingApi().LoadCheckpointFromBuffer(p, data.length, s), "loading checkpoint " + name);
         } catch (OrtException e) {
             p.close();
-            throw new ModelFormatException(name + ": not a valid ONNX Runtime training checkpoint (" + e.getMessage() + ")", e);
+            throw new ModelFormatException(
+                    name + ": not a valid ONNX Runtime training checkpoint (" + e.getMessage() + ")", e);
         }
         return new CheckpointState(s, name, p);
     }
@@ -63,7 +69,10 @@ public final class CheckpointState implements AutoCloseable {
     /** Saves the state (with optimizer moments when asked) to {@code file}; ORT writes the file directly. */
     public void save(Path file, boolean includeOptimizerState) {
         OrtRuntime rt = OrtRuntime.get();
-        rt.check(rt.trainingApi().SaveCheckpoint(handle(), new BytePointer(file.toAbsolutePath().toString()), includeOptimizerState),
+        rt.check(
+                rt.trainingApi()
+                        .SaveCheckpoint(
+                                handle(), new BytePointer(file.toAbsolutePath().toString()), includeOptimizerState),
                 "saving checkpoint to " + file);
     }
 
@@ -71,14 +80,18 @@ public final class CheckpointState implements AutoCloseable {
     public Tensor parameter(String name) {
         OrtRuntime rt = OrtRuntime.get();
         OrtValue v = new OrtValue();
-        rt.check(rt.trainingApi().GetParameter(handle(), name, rt.allocator(), v), "reading parameter " + name + " of " + source);
+        rt.check(
+                rt.trainingApi().GetParameter(handle(), name, rt.allocator(), v),
+                "reading parameter " + name + " of " + source);
         return Tensor.adopt(v);
     }
 
     /** Replaces the named parameter's values (same shape and type). */
     public void updateParameter(String name, Tensor value) {
         OrtRuntime rt = OrtRuntime.get();
-        rt.check(rt.trainingApi().UpdateParameter(handle(), name, value.handle()), "updating parameter " + name + " of " + source);
+        rt.check(
+                rt.trainingApi().UpdateParameter(handle(), name, value.handle()),
+                "updating parameter " + name + " of " + source);
     }
 
     /** Stores an integer property in the checkpoint's property bag. */

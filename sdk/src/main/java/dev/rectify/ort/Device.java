@@ -1,6 +1,7 @@
 package dev.rectify.ort;
 
 import dev.rectify.core.InvalidArgumentException;
+import java.util.Locale;
 
 /** Where models run: the CPU with a number of threads, or a CUDA device. */
 public record Device(ExecutionProvider provider, int threads) {
@@ -27,7 +28,7 @@ public record Device(ExecutionProvider provider, int threads) {
 
     /** Parses {@code cpu}, {@code cpu:4} (threads) or {@code cuda}, {@code cuda:1} (device). */
     public static Device parse(String spec) {
-        String s = spec.trim().toLowerCase(java.util.Locale.ROOT);
+        String s = spec.trim().toLowerCase(Locale.ROOT);
         try {
             if (s.equals("cpu")) {
                 return cpu();
@@ -46,7 +47,10 @@ public record Device(ExecutionProvider provider, int threads) {
 
     /** The session settings for this device. */
     public SessionConfig sessionConfig() {
-        return SessionConfig.builder().provider(provider).intraOpThreads(threads).build();
+        return SessionConfig.builder()
+                .provider(provider)
+                .intraOpThreads(threads)
+                .build();
     }
 
     @Override

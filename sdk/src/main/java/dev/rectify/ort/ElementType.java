@@ -2,7 +2,14 @@ package dev.rectify.ort;
 
 /** Tensor element types Rectify exchanges with ONNX Runtime, with the ONNX {@code TensorProto.DataType} code. */
 public enum ElementType {
-    FLOAT(1, 4), UINT8(2, 1), INT8(3, 1), INT32(6, 4), INT64(7, 8), BOOL(9, 1), FLOAT16(10, 2), DOUBLE(11, 8),
+    FLOAT(1, 4),
+    UINT8(2, 1),
+    INT8(3, 1),
+    INT32(6, 4),
+    INT64(7, 8),
+    BOOL(9, 1),
+    FLOAT16(10, 2),
+    DOUBLE(11, 8),
     BFLOAT16(16, 2);
 
     private final int onnxCode;

@@ -5,7 +5,10 @@ import dev.rectify.core.InvalidArgumentException;
 /** Where a session runs: ONNX Runtime's CPU provider, or CUDA on a given device (needs the {@code cuda} build). */
 public record ExecutionProvider(Kind kind, int deviceId) {
     /** The execution provider families Rectify can configure. */
-    public enum Kind { CPU, CUDA }
+    public enum Kind {
+        CPU,
+        CUDA
+    }
 
     public ExecutionProvider {
         if (deviceId < 0) {

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,7 +36,8 @@ public final class InferenceSession implements AutoCloseable {
     private final List<ValueInfo> outputs;
     private final Map<String, ValueInfo> inputsByName;
     /** Native copies of every input and output name, made once: a decode step must not allocate them per run. */
-    private final Map<String, BytePointer> nativeNames = new java.util.HashMap<>();
+    private final Map<String, BytePointer> nativeNames = new HashMap<>();
+
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private boolean closed;
 
@@ -61,7 +63,13 @@ public final class InferenceSession implements AutoCloseable {
         try (NativeSessionOptions opts = config.createNative()) {
             OrtSession s = new OrtSession();
             try {
-                rt.check(rt.api().CreateSession(rt.env(), new BytePointer(model.toAbsolutePath().toString()), opts.handle(), s),
+                rt.check(
+                        rt.api()
+                                .CreateSession(
+                                        rt.env(),
+                                        new BytePointer(model.toAbsolutePath().toString()),
+                                        opts.handle(),
+                                        s),
                         "loading " + model);
             } catch (OrtException e) {
                 throw translateLoadError(model.toString(), e);
@@ -73,10 +81,13 @@ public final class InferenceSession implements AutoCloseable {
     /** Creates a session from an in-memory model (no external data). */
     public static InferenceSession fromBytes(byte[] model, String name, SessionConfig config) {
         OrtRuntime rt = OrtRuntime.get();
-        try (NativeSessionOptions opts = config.createNative(); BytePointer bytes = new BytePointer(model)) {
+        try (NativeSessionOptions opts = config.createNative();
+                BytePointer bytes = new BytePointer(model)) {
             OrtSession s = new OrtSession();
             try {
-                rt.check(rt.api().CreateSessionFromArray(rt.env(), bytes, model.length, opts.handle(), s), "loading " + name);
+                rt.check(
+                        rt.api().CreateSessionFromArray(rt.env(), bytes, model.length, opts.handle(), s),
+                        "loading " + name);
             } catch (OrtException e) {
                 throw translateLoadError(name, e);
             }
@@ -86,14 +97,20 @@ public final class InferenceSession implements AutoCloseable {
 
     private static RuntimeException translateLoadError(String where, OrtException e) {
         String m = e.getMessage();
-        if (e.code() == OrtErrorCode.INVALID_PROTOBUF || e.code() == OrtErrorCode.NO_SUCHFILE
-                || m.contains("Protobuf parsing failed") || m.contains("Load model from")) {
+        if (e.code() == OrtErrorCode.INVALID_PROTOBUF
+                || e.code() == OrtErrorCode.NO_SUCHFILE
+                || m.contains("Protobuf parsing failed")
+                || m.contains("Load model from")) {
             return new ModelFormatException(where + ": not a readable ONNX model (" + m + ")", e);
         }
-        if (e.code() == OrtErrorCode.NOT_IMPLEMENTED || m.contains("Could not find an implementation")
-                || m.contains("is not a registered function/op") || m.contains("No Op registered")) {
-            return new ModelFormatException(where + ": uses an operator the configured execution provider cannot run ("
-                    + m + "); re-export the model with standard ONNX ops or choose another execution provider", e);
+        if (e.code() == OrtErrorCode.NOT_IMPLEMENTED
+                || m.contains("Could not find an implementation")
+                || m.contains("is not a registered function/op")
+                || m.contains("No Op registered")) {
+            return new ModelFormatException(
+                    where + ": uses an operator the configured execution provider cannot run (" + m
+                            + "); re-export the model with standard ONNX ops or choose another execution provider",
+                    e);
         }
         return e;
     }
@@ -147,12 +164,14 @@ public final class InferenceSession implements AutoCloseable {
         }
         for (String name : feeds.keySet()) {
             if (!inputsByName.containsKey(name)) {
-                throw new InvalidArgumentException(source + " has no input named '" + name + "'; inputs: " + names(inputs));
+                throw new InvalidArgumentException(
+                        source + " has no input named '" + name + "'; inputs: " + names(inputs));
             }
         }
         for (String name : outputNames) {
             if (!hasOutput(name)) {
-                throw new InvalidArgumentException(source + " has no output named '" + name + "'; outputs: " + names(outputs));
+                throw new InvalidArgumentException(
+                        source + " has no output named '" + name + "'; outputs: " + names(outputs));
             }
         }
         OrtRuntime rt = OrtRuntime.get();
@@ -175,8 +194,18 @@ public final class InferenceSession implements AutoCloseable {
         lifecycle.readLock().lock();
         try {
             ensureOpen();
-            rt.check(rt.api().Run(session, options == null ? null : options.handle(), inNamePtrs, inValues, inNames.size(),
-                    outNamePtrs, outNames.size(), outValues), "running " + source);
+            rt.check(
+                    rt.api()
+                            .Run(
+                                    session,
+                                    options == null ? null : options.handle(),
+                                    inNamePtrs,
+                                    inValues,
+                                    inNames.size(),
+                                    outNamePtrs,
+                                    outNames.size(),
+                                    outValues),
+                    "running " + source);
         } finally {
             lifecycle.readLock().unlock();
             inNamePtrs.close();
@@ -205,15 +234,23 @@ public final class InferenceSession implements AutoCloseable {
         OrtRuntime rt = OrtRuntime.get();
         OrtApi api = rt.api();
         SizeTPointer count = new SizeTPointer(1);
-        rt.check(in ? api.SessionGetInputCount(session, count) : api.SessionGetOutputCount(session, count), "counting IO");
+        rt.check(
+                in ? api.SessionGetInputCount(session, count) : api.SessionGetOutputCount(session, count),
+                "counting IO");
         List<ValueInfo> out = new ArrayList<>();
         for (long i = 0; i < count.get(); i++) {
             BytePointer namePtr = new BytePointer();
-            rt.check(in ? api.SessionGetInputName(session, i, rt.allocator(), namePtr)
-                    : api.SessionGetOutputName(session, i, rt.allocator(), namePtr), "reading IO names");
+            rt.check(
+                    in
+                            ? api.SessionGetInputName(session, i, rt.allocator(), namePtr)
+                            : api.SessionGetOutputName(session, i, rt.allocator(), namePtr),
+                    "reading IO names");
             String name = rt.takeString(namePtr);
             OrtTypeInfo typeInfo = new OrtTypeInfo();
-            rt.check(in ? api.SessionGetInputTypeInfo(session, i, typeInfo) : api.SessionGetOutputTypeInfo(session, i, typeInfo),
+            rt.check(
+                    in
+                            ? api.SessionGetInputTypeInfo(session, i, typeInfo)
+                            : api.SessionGetOutputTypeInfo(session, i, typeInfo),
                     "reading the type of " + name);
             try {
                 out.add(describe(rt, name, typeInfo));

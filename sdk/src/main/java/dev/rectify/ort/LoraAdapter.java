@@ -30,7 +30,8 @@ public final class LoraAdapter implements AutoCloseable {
         try (BytePointer p = new BytePointer(data)) {
             rt.check(rt.api().CreateLoraAdapterFromArray(p, data.length, null, a), "loading LoRA adapter " + name);
         } catch (OrtException e) {
-            throw new ModelFormatException(name + ": not a valid ONNX Runtime LoRA adapter (" + e.getMessage() + ")", e);
+            throw new ModelFormatException(
+                    name + ": not a valid ONNX Runtime LoRA adapter (" + e.getMessage() + ")", e);
         }
         return new LoraAdapter(a, name, data.length);
     }

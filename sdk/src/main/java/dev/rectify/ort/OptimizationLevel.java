@@ -7,7 +7,10 @@ import static org.bytedeco.onnxruntime.global.onnxruntime.ORT_ENABLE_EXTENDED;
 
 /** ONNX Runtime's graph optimisation levels. */
 public enum OptimizationLevel {
-    DISABLE_ALL(ORT_DISABLE_ALL), BASIC(ORT_ENABLE_BASIC), EXTENDED(ORT_ENABLE_EXTENDED), ALL(ORT_ENABLE_ALL);
+    DISABLE_ALL(ORT_DISABLE_ALL),
+    BASIC(ORT_ENABLE_BASIC),
+    EXTENDED(ORT_ENABLE_EXTENDED),
+    ALL(ORT_ENABLE_ALL);
 
     final int ortValue;
 

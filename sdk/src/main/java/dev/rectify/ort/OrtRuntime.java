@@ -1,5 +1,6 @@
 package dev.rectify.ort;
 
+import static org.bytedeco.onnxruntime.global.onnxruntime.GetAvailableProviders;
 import static org.bytedeco.onnxruntime.global.onnxruntime.ORT_API_VERSION;
 import static org.bytedeco.onnxruntime.global.onnxruntime.ORT_LOGGING_LEVEL_ERROR;
 import static org.bytedeco.onnxruntime.global.onnxruntime.ORT_LOGGING_LEVEL_WARNING;
@@ -18,6 +19,7 @@ import org.bytedeco.onnxruntime.OrtEnv;
 import org.bytedeco.onnxruntime.OrtMemoryInfo;
 import org.bytedeco.onnxruntime.OrtStatus;
 import org.bytedeco.onnxruntime.OrtTrainingApi;
+import org.bytedeco.onnxruntime.StringVector;
 
 /**
  * The process-wide ONNX Runtime: native libraries, the C API tables, one {@code OrtEnv}, the default CPU
@@ -39,15 +41,19 @@ public final class OrtRuntime {
         try {
             Loader.load(org.bytedeco.onnxruntime.global.onnxruntime.class);
         } catch (UnsatisfiedLinkError e) {
-            throw new OrtException(OrtErrorCode.FAIL, "cannot load ONNX Runtime's native libraries: " + e.getMessage()
-                    + " (ONNX Runtime's natives for " + Loader.getPlatform() + " must be on the classpath: depend on "
-                    + "org.bytedeco:onnxruntime-platform, and if you restrict platforms with -Djavacpp.platform, name this one)");
+            throw new OrtException(
+                    OrtErrorCode.FAIL,
+                    "cannot load ONNX Runtime's native libraries: " + e.getMessage()
+                            + " (ONNX Runtime's natives for " + Loader.getPlatform()
+                            + " must be on the classpath: depend on "
+                            + "org.bytedeco:onnxruntime-platform, and if you restrict platforms with -Djavacpp.platform, name this one)");
         }
         var base = OrtGetApiBase();
         this.version = base.GetVersionString().call().getString();
         this.api = base.GetApi().call(ORT_API_VERSION);
         if (api == null || api.isNull()) {
-            throw new OrtException(OrtErrorCode.FAIL, "ONNX Runtime " + version + " does not offer C API version " + ORT_API_VERSION);
+            throw new OrtException(
+                    OrtErrorCode.FAIL, "ONNX Runtime " + version + " does not offer C API version " + ORT_API_VERSION);
         }
         this.trainingApi = api.GetTrainingApi().call(ORT_API_VERSION);
         this.env = new OrtEnv();
@@ -96,7 +102,8 @@ public final class OrtRuntime {
 
     OrtTrainingApi trainingApi() {
         if (!trainingAvailable()) {
-            throw new OrtException(OrtErrorCode.NOT_IMPLEMENTED, "these ONNX Runtime natives were built without the training API");
+            throw new OrtException(
+                    OrtErrorCode.NOT_IMPLEMENTED, "these ONNX Runtime natives were built without the training API");
         }
         return trainingApi;
     }
@@ -140,7 +147,7 @@ public final class OrtRuntime {
     }
 
     private static List<String> readProviders() {
-        org.bytedeco.onnxruntime.StringVector v = org.bytedeco.onnxruntime.global.onnxruntime.GetAvailableProviders();
+        StringVector v = GetAvailableProviders();
         try {
             List<String> out = new ArrayList<>();
             for (long i = 0; i < v.size(); i++) {

@@ -22,7 +22,9 @@ public final class RunOptions implements AutoCloseable {
     /** Activates a LoRA adapter for runs with these options: its parameters are fed as inputs by name. */
     public RunOptions activate(LoraAdapter adapter) {
         OrtRuntime rt = OrtRuntime.get();
-        rt.check(rt.api().RunOptionsAddActiveLoraAdapter(options, adapter.handle()), "activating LoRA adapter " + adapter.name());
+        rt.check(
+                rt.api().RunOptionsAddActiveLoraAdapter(options, adapter.handle()),
+                "activating LoRA adapter " + adapter.name());
         adapters.add(adapter);
         return this;
     }

@@ -49,8 +49,11 @@ public final class SessionConfig {
 
     /** A builder holding this config's values. */
     public Builder toBuilder() {
-        Builder b = new Builder().intraOpThreads(intraOpThreads).interOpThreads(interOpThreads)
-                .optimization(optimization).provider(provider);
+        Builder b = new Builder()
+                .intraOpThreads(intraOpThreads)
+                .interOpThreads(interOpThreads)
+                .optimization(optimization)
+                .provider(provider);
         b.entries.putAll(entries);
         b.spinning = spinning;
         b.cudaTf32 = cudaTf32;
@@ -104,7 +107,9 @@ public final class SessionConfig {
         try {
             rt.check(api.SetIntraOpNumThreads(opts, intraOpThreads), "setting intra-op threads");
             rt.check(api.SetInterOpNumThreads(opts, interOpThreads), "setting inter-op threads");
-            rt.check(api.SetSessionGraphOptimizationLevel(opts, optimization.ortValue), "setting the optimisation level");
+            rt.check(
+                    api.SetSessionGraphOptimizationLevel(opts, optimization.ortValue),
+                    "setting the optimisation level");
             if (!cpuArena) {
                 rt.check(api.DisableCpuMemArena(opts), "disabling the CPU memory arena");
             }
@@ -118,7 +123,9 @@ public final class SessionConfig {
                 }
             }
             for (Map.Entry<String, String> e : entries.entrySet()) {
-                rt.check(api.AddSessionConfigEntry(opts, e.getKey(), e.getValue()), "setting session config " + e.getKey());
+                rt.check(
+                        api.AddSessionConfigEntry(opts, e.getKey(), e.getValue()),
+                        "setting session config " + e.getKey());
             }
             if (provider.kind() == ExecutionProvider.Kind.CUDA) {
                 appendCuda(rt, opts, provider.deviceId(), cudaTf32);
@@ -132,8 +139,10 @@ public final class SessionConfig {
 
     private static void appendCuda(OrtRuntime rt, OrtSessionOptions opts, int device, boolean tf32) {
         if (!rt.availableProviders().contains("CUDAExecutionProvider")) {
-            throw new OrtException(OrtErrorCode.EP_FAIL, "CUDA was requested but these ONNX Runtime natives have no CUDA provider "
-                    + "(available: " + rt.availableProviders() + "); build with -Pcuda on a machine with CUDA 13 and cuDNN 9");
+            throw new OrtException(
+                    OrtErrorCode.EP_FAIL,
+                    "CUDA was requested but these ONNX Runtime natives have no CUDA provider " + "(available: "
+                            + rt.availableProviders() + "); build with -Pcuda on a machine with CUDA 13 and cuDNN 9");
         }
         OrtApi api = rt.api();
         OrtCUDAProviderOptionsV2 cuda = new OrtCUDAProviderOptionsV2();
@@ -142,7 +151,9 @@ public final class SessionConfig {
             PointerPointer<?> keys = new PointerPointer<>("device_id", "use_tf32");
             PointerPointer<?> values = new PointerPointer<>(String.valueOf(device), tf32 ? "1" : "0");
             rt.check(api.UpdateCUDAProviderOptions(cuda, keys, values, 2), "setting the CUDA device options");
-            rt.check(api.SessionOptionsAppendExecutionProvider_CUDA_V2(opts, cuda), "adding the CUDA execution provider");
+            rt.check(
+                    api.SessionOptionsAppendExecutionProvider_CUDA_V2(opts, cuda),
+                    "adding the CUDA execution provider");
         } finally {
             api.ReleaseCUDAProviderOptions().call(cuda);
         }
@@ -150,15 +161,29 @@ public final class SessionConfig {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof SessionConfig c && c.intraOpThreads == intraOpThreads && c.interOpThreads == interOpThreads
-                && c.optimization == optimization && c.provider.equals(provider) && c.entries.equals(entries)
-                && c.spinning == spinning && c.cudaTf32 == cudaTf32 && c.cpuArena == cpuArena
+        return o instanceof SessionConfig c
+                && c.intraOpThreads == intraOpThreads
+                && c.interOpThreads == interOpThreads
+                && c.optimization == optimization
+                && c.provider.equals(provider)
+                && c.entries.equals(entries)
+                && c.spinning == spinning
+                && c.cudaTf32 == cudaTf32
+                && c.cpuArena == cpuArena
                 && c.memoryPattern == memoryPattern;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(intraOpThreads, interOpThreads, optimization, provider, entries, spinning, cudaTf32, cpuArena,
+        return Objects.hash(
+                intraOpThreads,
+                interOpThreads,
+                optimization,
+                provider,
+                entries,
+                spinning,
+                cudaTf32,
+                cpuArena,
                 memoryPattern);
     }
 
@@ -181,8 +206,7 @@ public final class SessionConfig {
         private boolean cpuArena = true;
         private boolean memoryPattern = true;
 
-        private Builder() {
-        }
+        private Builder() {}
 
         /**
          * Whether CPU tensors come from ORT's growing arena (default true). Off, each tensor is allocated and freed

@@ -85,7 +85,10 @@ public final class Tensor implements AutoCloseable {
         }
         OrtRuntime rt = OrtRuntime.get();
         OrtValue v = new OrtValue();
-        rt.check(rt.api().CreateTensorAsOrtValue(rt.allocator(), new LongPointer(shape), shape.length, type.onnxCode(), v),
+        rt.check(
+                rt.api()
+                        .CreateTensorAsOrtValue(
+                                rt.allocator(), new LongPointer(shape), shape.length, type.onnxCode(), v),
                 "creating a " + type + " tensor of shape " + Arrays.toString(shape));
         return new Tensor(v, type, shape.clone());
     }
@@ -98,7 +101,9 @@ public final class Tensor implements AutoCloseable {
         rt.check(api.IsTensor(value, isTensor), "inspecting an output value");
         if (isTensor.get() == 0) {
             api.ReleaseValue(value);
-            throw new OrtException(OrtErrorCode.NOT_IMPLEMENTED, "a model output is not a tensor (sequences and maps are not supported)");
+            throw new OrtException(
+                    OrtErrorCode.NOT_IMPLEMENTED,
+                    "a model output is not a tensor (sequences and maps are not supported)");
         }
         OrtTensorTypeAndShapeInfo info = new OrtTensorTypeAndShapeInfo();
         rt.check(api.GetTensorTypeAndShape(value, info), "reading a tensor's type and shape");
@@ -109,7 +114,8 @@ public final class Tensor implements AutoCloseable {
             ElementType type = ElementType.ofOnnxCode(et.get());
             if (type == null) {
                 api.ReleaseValue(value);
-                throw new OrtException(OrtErrorCode.NOT_IMPLEMENTED, "unsupported tensor element type code " + et.get());
+                throw new OrtException(
+                        OrtErrorCode.NOT_IMPLEMENTED, "unsupported tensor element type code " + et.get());
             }
             return new Tensor(value, type, shape);
         } finally {
@@ -202,8 +208,8 @@ public final class Tensor implements AutoCloseable {
      */
     public void readFloats(long offset, float[] dst) {
         if (offset < 0 || offset + dst.length > count) {
-            throw new InvalidArgumentException("reading " + dst.length + " elements at " + offset + " from a tensor of "
-                    + count);
+            throw new InvalidArgumentException(
+                    "reading " + dst.length + " elements at " + offset + " from a tensor of " + count);
         }
         switch (type) {
             case FLOAT -> floatView().get((int) offset, dst);

@@ -46,21 +46,30 @@ public final class TrainingSession implements AutoCloseable {
      * patterns are always off here: training sees a new shape per micro-batch, and measured on the 30M benchmark
      * model the pattern planned on the second step added 326 MB of resident memory and made that step 9 s long.
      */
-    public static TrainingSession create(SessionConfig config, CheckpointState state, Path trainingModel, Path evalModel,
-            Path optimizerModel) {
+    public static TrainingSession create(
+            SessionConfig config, CheckpointState state, Path trainingModel, Path evalModel, Path optimizerModel) {
         OrtRuntime rt = OrtRuntime.get();
         OrtTrainingApi t = rt.trainingApi();
-        try (NativeSessionOptions opts = config.toBuilder().memoryPattern(false).build().createNative()) {
+        try (NativeSessionOptions opts =
+                config.toBuilder().memoryPattern(false).build().createNative()) {
             OrtTrainingSession s = new OrtTrainingSession();
-            rt.check(t.CreateTrainingSession(rt.env(), opts.handle(), state.handle(), path(trainingModel), path(evalModel),
-                    path(optimizerModel), s), "creating a training session from " + trainingModel);
+            rt.check(
+                    t.CreateTrainingSession(
+                            rt.env(),
+                            opts.handle(),
+                            state.handle(),
+                            path(trainingModel),
+                            path(evalModel),
+                            path(optimizerModel),
+                            s),
+                    "creating a training session from " + trainingModel);
             return new TrainingSession(s, state, evalModel != null, optimizerModel != null);
         }
     }
 
     /** Creates a session from in-memory models; {@code eval} and {@code optimizer} may be null. */
-    public static TrainingSession create(SessionConfig config, CheckpointState state, byte[] training, byte[] eval,
-            byte[] optimizer) {
+    public static TrainingSession create(
+            SessionConfig config, CheckpointState state, byte[] training, byte[] eval, byte[] optimizer) {
         OrtRuntime rt = OrtRuntime.get();
         OrtTrainingApi t = rt.trainingApi();
         try (NativeSessionOptions opts = config.createNative();
@@ -68,8 +77,18 @@ public final class TrainingSession implements AutoCloseable {
                 BytePointer ev = eval == null ? null : new BytePointer(eval);
                 BytePointer op = optimizer == null ? null : new BytePointer(optimizer)) {
             OrtTrainingSession s = new OrtTrainingSession();
-            rt.check(t.CreateTrainingSessionFromBuffer(rt.env(), opts.handle(), state.handle(), tr, training.length, ev,
-                    eval == null ? 0 : eval.length, op, optimizer == null ? 0 : optimizer.length, s),
+            rt.check(
+                    t.CreateTrainingSessionFromBuffer(
+                            rt.env(),
+                            opts.handle(),
+                            state.handle(),
+                            tr,
+                            training.length,
+                            ev,
+                            eval == null ? 0 : eval.length,
+                            op,
+                            optimizer == null ? 0 : optimizer.length,
+                            s),
                     "creating a training session from in-memory models");
             return new TrainingSession(s, state, eval != null, optimizer != null);
         }
@@ -132,8 +151,8 @@ public final class TrainingSession implements AutoCloseable {
     private List<Tensor> step(boolean train, List<Tensor> inputs, RunOptions options) {
         List<String> expected = train ? trainInputs : evalInputs;
         if (inputs.size() != expected.size()) {
-            throw new InvalidArgumentException((train ? "train" : "eval") + " step takes " + expected.size() + " inputs "
-                    + expected + ", got " + inputs.size());
+            throw new InvalidArgumentException((train ? "train" : "eval") + " step takes " + expected.size()
+                    + " inputs " + expected + ", got " + inputs.size());
         }
         int outCount = (train ? trainOutputs : evalOutputs).size();
         OrtRuntime rt = OrtRuntime.get();
@@ -148,8 +167,11 @@ public final class TrainingSession implements AutoCloseable {
         try {
             var api = rt.trainingApi();
             var ro = options == null ? null : options.handle();
-            rt.check(train ? api.TrainStep(handle(), ro, inputs.size(), in, outCount, out)
-                    : api.EvalStep(handle(), ro, inputs.size(), in, outCount, out), train ? "in a train step" : "in an eval step");
+            rt.check(
+                    train
+                            ? api.TrainStep(handle(), ro, inputs.size(), in, outCount, out)
+                            : api.EvalStep(handle(), ro, inputs.size(), in, outCount, out),
+                    train ? "in a train step" : "in an eval step");
             List<Tensor> result = new ArrayList<>(outCount);
             for (int i = 0; i < outCount; i++) {
                 result.add(Tensor.adopt(new OrtValue(out.get(i))));
@@ -167,7 +189,9 @@ public final class TrainingSession implements AutoCloseable {
             throw new IllegalStateException("this training session has no optimizer model");
         }
         OrtRuntime rt = OrtRuntime.get();
-        rt.check(rt.trainingApi().OptimizerStep(handle(), options == null ? null : options.handle()), "in an optimizer step");
+        rt.check(
+                rt.trainingApi().OptimizerStep(handle(), options == null ? null : options.handle()),
+                "in an optimizer step");
     }
 
     /** Sets the learning rate (ORT does not restore it from checkpoints: set it after every creation). */
@@ -188,7 +212,9 @@ public final class TrainingSession implements AutoCloseable {
     /** ORT's built-in linear warmup/decay schedule; {@link #schedulerStep()} then follows the optimizer step count. */
     public void registerLinearScheduler(long warmupSteps, long totalSteps, float initialLr) {
         OrtRuntime rt = OrtRuntime.get();
-        rt.check(rt.trainingApi().RegisterLinearLRScheduler(handle(), warmupSteps, totalSteps, initialLr), "registering the scheduler");
+        rt.check(
+                rt.trainingApi().RegisterLinearLRScheduler(handle(), warmupSteps, totalSteps, initialLr),
+                "registering the scheduler");
     }
 
     /** Advances ORT's registered scheduler. */
@@ -210,7 +236,9 @@ public final class TrainingSession implements AutoCloseable {
         long n = parameterCount(trainableOnly);
         try (Tensor buf = Tensor.zeros(ElementType.FLOAT, n)) {
             OrtRuntime rt = OrtRuntime.get();
-            rt.check(rt.trainingApi().CopyParametersToBuffer(handle(), buf.handle(), trainableOnly), "copying parameters out");
+            rt.check(
+                    rt.trainingApi().CopyParametersToBuffer(handle(), buf.handle(), trainableOnly),
+                    "copying parameters out");
             return buf.toFloats();
         }
     }
@@ -219,11 +247,14 @@ public final class TrainingSession implements AutoCloseable {
     public void copyParametersIn(float[] values, boolean trainableOnly) {
         long n = parameterCount(trainableOnly);
         if (values.length != n) {
-            throw new InvalidArgumentException("parameter buffer has " + values.length + " values, the session has " + n);
+            throw new InvalidArgumentException(
+                    "parameter buffer has " + values.length + " values, the session has " + n);
         }
         try (Tensor buf = Tensor.ofFloats(values, n)) {
             OrtRuntime rt = OrtRuntime.get();
-            rt.check(rt.trainingApi().CopyBufferToParameters(handle(), buf.handle(), trainableOnly), "copying parameters in");
+            rt.check(
+                    rt.trainingApi().CopyBufferToParameters(handle(), buf.handle(), trainableOnly),
+                    "copying parameters in");
         }
     }
 
@@ -232,8 +263,14 @@ public final class TrainingSession implements AutoCloseable {
         OrtRuntime rt = OrtRuntime.get();
         PointerPointer<BytePointer> names = new PointerPointer<>(outputNames.toArray(new String[0]));
         try {
-            rt.check(rt.trainingApi().ExportModelForInferencing(handle(), new BytePointer(file.toAbsolutePath().toString()),
-                    outputNames.size(), names), "exporting the model for inference to " + file);
+            rt.check(
+                    rt.trainingApi()
+                            .ExportModelForInferencing(
+                                    handle(),
+                                    new BytePointer(file.toAbsolutePath().toString()),
+                                    outputNames.size(),
+                                    names),
+                    "exporting the model for inference to " + file);
         } finally {
             names.close();
         }
@@ -244,21 +281,33 @@ public final class TrainingSession implements AutoCloseable {
         OrtTrainingApi t = rt.trainingApi();
         SizeTPointer count = new SizeTPointer(1);
         if (training) {
-            rt.check(inputs ? t.TrainingSessionGetTrainingModelInputCount(session, count)
-                    : t.TrainingSessionGetTrainingModelOutputCount(session, count), "counting training IO");
+            rt.check(
+                    inputs
+                            ? t.TrainingSessionGetTrainingModelInputCount(session, count)
+                            : t.TrainingSessionGetTrainingModelOutputCount(session, count),
+                    "counting training IO");
         } else {
-            rt.check(inputs ? t.TrainingSessionGetEvalModelInputCount(session, count)
-                    : t.TrainingSessionGetEvalModelOutputCount(session, count), "counting eval IO");
+            rt.check(
+                    inputs
+                            ? t.TrainingSessionGetEvalModelInputCount(session, count)
+                            : t.TrainingSessionGetEvalModelOutputCount(session, count),
+                    "counting eval IO");
         }
         List<String> out = new ArrayList<>();
         for (long i = 0; i < count.get(); i++) {
             BytePointer p = new BytePointer();
             if (training) {
-                rt.check(inputs ? t.TrainingSessionGetTrainingModelInputName(session, i, rt.allocator(), p)
-                        : t.TrainingSessionGetTrainingModelOutputName(session, i, rt.allocator(), p), "reading training IO names");
+                rt.check(
+                        inputs
+                                ? t.TrainingSessionGetTrainingModelInputName(session, i, rt.allocator(), p)
+                                : t.TrainingSessionGetTrainingModelOutputName(session, i, rt.allocator(), p),
+                        "reading training IO names");
             } else {
-                rt.check(inputs ? t.TrainingSessionGetEvalModelInputName(session, i, rt.allocator(), p)
-                        : t.TrainingSessionGetEvalModelOutputName(session, i, rt.allocator(), p), "reading eval IO names");
+                rt.check(
+                        inputs
+                                ? t.TrainingSessionGetEvalModelInputName(session, i, rt.allocator(), p)
+                                : t.TrainingSessionGetEvalModelOutputName(session, i, rt.allocator(), p),
+                        "reading eval IO names");
             }
             out.add(rt.takeString(p));
         }

@@ -1,19 +1,18 @@
 package dev.rectify.train;
 
-import dev.rectify.onnx.ModelHash;
-import dev.rectify.core.io.ContentHash;
-import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.autodiff.UnsupportedOpException;
 import dev.rectify.canon.Canonicalizer;
 import dev.rectify.canon.OpsetUpgrade;
 import dev.rectify.canon.OpsetUpgradeException;
 import dev.rectify.canon.UnlowerableOpException;
+import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.lora.LoraInjector;
 import dev.rectify.lora.LoraTarget;
 import dev.rectify.onnx.BlockQuantized;
 import dev.rectify.onnx.Builders;
 import dev.rectify.onnx.Graph;
 import dev.rectify.onnx.LazyWeights;
+import dev.rectify.onnx.ModelHash;
 import dev.rectify.onnx.Node;
 import dev.rectify.onnx.OnnxModel;
 import dev.rectify.onnx.Tensors;
@@ -59,10 +58,12 @@ import java.util.regex.Pattern;
  * </ul>
  * The loss head's backward is written directly ({@link ObjectiveHead}); the model is differentiated from
  * {@code logits} with the head's dlogits as seed.
+ * <p>Size: the one ordered pipeline from a model to training artifacts (canonicalize, inject, differentiate, loss head, optimizer, write); each stage is a call into its own class.
  */
 public final class ArtifactBuilder {
     /** Bumped whenever the artifacts this class writes change. Part of the cache key. */
     public static final String VERSION = "rectify-artifacts-4";
+
     public static final String LOGITS = "logits";
     public static final String GRAD_NORM_SQ = "grad_norm_sq";
     public static final String GRAD_DEBUG_PREFIX = "grad_debug.";
@@ -78,14 +79,31 @@ public final class ArtifactBuilder {
     public static final String FROZEN_WEIGHTS = "frozen_weights.onnx.data";
 
     /** Fused contrib ops made for inference: no gradient kernels exist for them. */
-    static final Set<String> INFERENCE_ONLY_OPS = Set.of("GroupQueryAttention", "MultiHeadAttention", "Attention",
-            "RotaryEmbedding", "MatMulNBits", "MatMulBnb4", "SkipSimplifiedLayerNormalization", "SkipLayerNormalization",
-            "PackedAttention", "PackedMultiHeadAttention", "DecoderMaskedMultiHeadAttention", "SparseAttention",
-            "EmbedLayerNormalization", "GatherBlockQuantized", "DynamicQuantizeMatMul", "MatMulIntegerToFloat", "MoE",
-            "QMoE", "PagedAttention");
+    static final Set<String> INFERENCE_ONLY_OPS = Set.of(
+            "GroupQueryAttention",
+            "MultiHeadAttention",
+            "Attention",
+            "RotaryEmbedding",
+            "MatMulNBits",
+            "MatMulBnb4",
+            "SkipSimplifiedLayerNormalization",
+            "SkipLayerNormalization",
+            "PackedAttention",
+            "PackedMultiHeadAttention",
+            "DecoderMaskedMultiHeadAttention",
+            "SparseAttention",
+            "EmbedLayerNormalization",
+            "GatherBlockQuantized",
+            "DynamicQuantizeMatMul",
+            "MatMulIntegerToFloat",
+            "MoE",
+            "QMoE",
+            "PagedAttention");
     /** Frozen 4-bit weights (checked by {@link QuantizedBase}): they run forward and pass gradient to their input. */
     static final Set<String> QUANTIZED_OPS = Set.of(BlockQuantized.MATMUL_NBITS, BlockQuantized.GATHER_BLOCK_QUANTIZED);
-    private static final Pattern BUFFER_NAMES = Pattern.compile("(?i)(inv_freq|cos_cached|sin_cached|rotary|causal_mask|masked_bias)");
+
+    private static final Pattern BUFFER_NAMES =
+            Pattern.compile("(?i)(inv_freq|cos_cached|sin_cached|rotary|causal_mask|masked_bias)");
 
     private final long externalDataThreshold;
     private final long checkpointExternalThreshold;
@@ -179,7 +197,8 @@ public final class ArtifactBuilder {
         graphs.put(em, model(base, eval, opset));
         LazyWeights.write(graphs, FROZEN_WEIGHTS, externalDataThreshold);
         deleteStale(dir);
-        OptimizerModel.of(plan, decay.where(plan.weightDecay()) == WeightDecay.Where.OPTIMIZER).write(om);
+        OptimizerModel.of(plan, decay.where(plan.weightDecay()) == WeightDecay.Where.OPTIMIZER)
+                .write(om);
         CheckpointWriter cw = CheckpointWriter.create();
         params.forEach(cw::trainable);
         props.forEach((k, v) -> cw.property(k, v.toString()));
@@ -189,9 +208,11 @@ public final class ArtifactBuilder {
         List<String> userTrain = new ArrayList<>(baseInputs);
         userTrain.add(ObjectiveHead.LABELS);
         userTrain.add(ObjectiveHead.LOSS_DENOMINATOR);
-        List<String> trainOut = train.outputNames().stream().filter(n -> !n.endsWith(TrainingArtifacts.OUT_SUFFIX)).toList();
-        TrainingArtifacts a = new TrainingArtifacts(dir, tm, em, om, ck, names, userTrain, userTrain, trainOut,
-                eval.outputNames(), props);
+        List<String> trainOut = train.outputNames().stream()
+                .filter(n -> !n.endsWith(TrainingArtifacts.OUT_SUFFIX))
+                .toList();
+        TrainingArtifacts a = new TrainingArtifacts(
+                dir, tm, em, om, ck, names, userTrain, userTrain, trainOut, eval.outputNames(), props);
         a.writeManifest();
         return a;
     }
@@ -222,11 +243,14 @@ public final class ArtifactBuilder {
             if (n == null || !seen.add(n)) {
                 continue;
             }
-            if (INFERENCE_ONLY_OPS.contains(n.opType()) && !n.isDefaultDomain() && !QUANTIZED_OPS.contains(n.opType())) {
-                throw new UntrainableModelException("the base model uses the inference-only fused op " + n.domain() + "."
-                        + n.opType() + " (" + n.describe() + ") on the path to the logits; it has no gradient. "
-                        + "Train from an export made of standard ONNX ops (torch.onnx.export / Optimum without ORT "
-                        + "fusions or quantization) and serve the fused model separately");
+            if (INFERENCE_ONLY_OPS.contains(n.opType())
+                    && !n.isDefaultDomain()
+                    && !QUANTIZED_OPS.contains(n.opType())) {
+                throw new UntrainableModelException(
+                        "the base model uses the inference-only fused op " + n.domain() + "."
+                                + n.opType() + " (" + n.describe() + ") on the path to the logits; it has no gradient. "
+                                + "Train from an export made of standard ONNX ops (torch.onnx.export / Optimum without ORT "
+                                + "fusions or quantization) and serve the fused model separately");
             }
             todo.addAll(n.inputs());
             todo.addAll(n.implicitInputs());
@@ -283,8 +307,10 @@ public final class ArtifactBuilder {
                 continue;
             }
             candidates.add(t.getName());
-            boolean pick = p != null ? p.matcher(t.getName()).find()
-                    : t.getDimsCount() >= 2 && !BUFFER_NAMES.matcher(t.getName()).find();
+            boolean pick = p != null
+                    ? p.matcher(t.getName()).find()
+                    : t.getDimsCount() >= 2
+                            && !BUFFER_NAMES.matcher(t.getName()).find();
             if (pick) {
                 picked.add(t.getName());
             }
@@ -293,9 +319,10 @@ public final class ArtifactBuilder {
         Set<String> unreached = paths.unreached(picked);
         if (p != null && !unreached.isEmpty()) {
             throw new UntrainableModelException("full fine-tuning pattern '" + p + "' selects " + unreached.size()
-                    + " tensor(s) that cannot change the logits (no differentiable path: " + String.join(", ",
-                    List.copyOf(unreached).subList(0, Math.min(5, unreached.size()))) + (unreached.size() > 5 ? ", ..."
-                    : "") + "); they would get zero gradients and only weight decay. Narrow the pattern");
+                    + " tensor(s) that cannot change the logits (no differentiable path: "
+                    + String.join(", ", List.copyOf(unreached).subList(0, Math.min(5, unreached.size())))
+                    + (unreached.size() > 5 ? ", ..." : "")
+                    + "); they would get zero gradients and only weight decay. Narrow the pattern");
         }
         for (String name : picked) {
             if (!unreached.contains(name)) { // by default, tensors off the path to the logits are buffers, not weights
@@ -304,8 +331,12 @@ public final class ArtifactBuilder {
         }
         if (out.isEmpty()) {
             throw new NoTrainableParametersException("full fine-tuning selected no parameter ("
-                    + (p == null ? "no float initializer of rank >= 2" : "pattern '" + p + "' matched no float initializer")
-                    + "); float initializers: " + (candidates.isEmpty() ? "none"
+                    + (p == null
+                            ? "no float initializer of rank >= 2"
+                            : "pattern '" + p + "' matched no float initializer")
+                    + "); float initializers: "
+                    + (candidates.isEmpty()
+                            ? "none"
                             : String.join(", ", candidates.subList(0, Math.min(10, candidates.size())))
                                     + (candidates.size() > 10 ? ", ..." : "")));
         }
@@ -325,8 +356,8 @@ public final class ArtifactBuilder {
             eval.addInput(paramInfo(p, p.getName()));
         }
         List<ValueInfoProto> keep = new ArrayList<>();
-        for (String n : List.of(ObjectiveHead.LOSS, ObjectiveHead.NLL_SUM, ObjectiveHead.VALID_TOKENS,
-                ObjectiveHead.CORRECT_TOKENS)) {
+        for (String n : List.of(
+                ObjectiveHead.LOSS, ObjectiveHead.NLL_SUM, ObjectiveHead.VALID_TOKENS, ObjectiveHead.CORRECT_TOKENS)) {
             keep.add(eval.output(n).orElseThrow());
         }
         keep.add(logits);
@@ -334,16 +365,22 @@ public final class ArtifactBuilder {
         eval.outputs().addAll(keep);
     }
 
-    private void buildTraining(Graph train, ObjectiveHead head, List<TensorProto> params, TrainingPlan plan, int opset) {
+    private void buildTraining(
+            Graph train, ObjectiveHead head, List<TensorProto> params, TrainingPlan plan, int opset) {
         Map<String, long[]> paramDims = new HashMap<>();
         params.forEach(p -> paramDims.put(p.getName(), Tensors.dims(p)));
         Optional<Node> projection = ChunkedLossHead.headProjection(train, LOGITS, paramDims);
-        int chunks = plan.lossChunks() != 0 ? plan.lossChunks() : projection.map(p -> ChunkedLossHead.autoChunks(
-                plan.microBatchTokens(), ChunkedLossHead.vocabulary(train, p, paramDims))).orElse(1);
+        int chunks = plan.lossChunks() != 0
+                ? plan.lossChunks()
+                : projection
+                        .map(p -> ChunkedLossHead.autoChunks(
+                                plan.microBatchTokens(), ChunkedLossHead.vocabulary(train, p, paramDims)))
+                        .orElse(1);
         if (chunks > 1 && projection.isEmpty()) {
-            throw new UntrainableModelException("the loss head cannot be chunked (" + chunks + " blocks asked): 'logits' "
-                    + "is not made by a MatMul/FusedMatMul/MatMulNBits of the last hidden state and a [hidden, "
-                    + "vocabulary] weight, or is used by other nodes. Set lossChunks(1)");
+            throw new UntrainableModelException(
+                    "the loss head cannot be chunked (" + chunks + " blocks asked): 'logits' "
+                            + "is not made by a MatMul/FusedMatMul/MatMulNBits of the last hidden state and a [hidden, "
+                            + "vocabulary] weight, or is used by other nodes. Set lossChunks(1)");
         }
         ChunkedLossHead.Result chunked = null;
         Map<String, String> seeds;
@@ -369,11 +406,15 @@ public final class ArtifactBuilder {
             layers = GradientCheckpointing.layers(train);
             layerOutputs = GradientCheckpointing.outputs(train, layers, GradientCheckpointing.downstream(train, names));
             if (layerOutputs.isEmpty()) {
-                throw new UntrainableModelException("gradient checkpointing found no decoder layer on the path from the "
-                        + "trained tensors to the loss (layers are recognised by node names such as /model/layers.N/...); "
-                        + "train without gradient checkpointing");
+                throw new UntrainableModelException(
+                        "gradient checkpointing found no decoder layer on the path from the "
+                                + "trained tensors to the loss (layers are recognised by node names such as /model/layers.N/...); "
+                                + "train without gradient checkpointing");
             }
-            layerOutputs.values().stream().filter(t -> !wrt.contains(t)).distinct().forEach(wrt::add);
+            layerOutputs.values().stream()
+                    .filter(t -> !wrt.contains(t))
+                    .distinct()
+                    .forEach(wrt::add);
         }
         Map<String, String> grads;
         try {
@@ -382,7 +423,10 @@ public final class ArtifactBuilder {
             throw new UntrainableModelException("cannot differentiate the base model: " + e.getMessage(), e);
         }
         if (chunked != null) {
-            ChunkedLossHead.order(train, chunked, chunked.hiddenBlocks().stream().map(grads::get).toList());
+            ChunkedLossHead.order(
+                    train,
+                    chunked,
+                    chunked.hiddenBlocks().stream().map(grads::get).toList());
             train.sortTopologically();
         }
         if (plan.gradientCheckpointing()) {
@@ -416,17 +460,25 @@ public final class ArtifactBuilder {
             String n = p.getName();
             String acc = train.uniqueName(n + "_grad.accumulated");
             String flag = n + TrainingArtifacts.OUT_SUFFIX;
-            train.addNode(Node.of("InPlaceAccumulatorV2", List.of(n + TrainingArtifacts.BUFFER_SUFFIX, grads.get(n),
-                    TrainingArtifacts.LAZY_RESET_GRAD), List.of(flag, acc)).domain(OnnxModel.MICROSOFT)
+            train.addNode(Node.of(
+                            "InPlaceAccumulatorV2",
+                            List.of(
+                                    n + TrainingArtifacts.BUFFER_SUFFIX,
+                                    grads.get(n),
+                                    TrainingArtifacts.LAZY_RESET_GRAD),
+                            List.of(flag, acc))
+                    .domain(OnnxModel.MICROSOFT)
                     .name(train.uniqueName("/accumulate/" + n)));
             String sq = train.uniqueName("/grad_norm/" + n);
-            train.addNode(Node.of("ReduceSumSquare", List.of(acc), List.of(sq)).attr("keepdims", 0L)
+            train.addNode(Node.of("ReduceSumSquare", List.of(acc), List.of(sq))
+                    .attr("keepdims", 0L)
                     .name(train.uniqueName("/grad_norm/ReduceSumSquare/" + n)));
             squares.add(sq);
             flags.add(Builders.tensor(flag, DataType.BOOL, 1));
             if (plan.exposeGradients()) {
                 String dbg = GRAD_DEBUG_PREFIX + n;
-                train.addNode(Node.of("Identity", List.of(grads.get(n)), List.of(dbg)).name(train.uniqueName("/debug/" + n)));
+                train.addNode(
+                        Node.of("Identity", List.of(grads.get(n)), List.of(dbg)).name(train.uniqueName("/debug/" + n)));
                 debug.add(paramInfo(p, dbg));
             }
         }
@@ -440,7 +492,8 @@ public final class ArtifactBuilder {
 
     private static OnnxModel model(OnnxModel base, Graph g, int opset) {
         ModelProto.Builder b = base.proto().toBuilder().setGraph(g.toProto());
-        boolean ms = base.proto().getOpsetImportList().stream().anyMatch(o -> o.getDomain().equals(OnnxModel.MICROSOFT));
+        boolean ms = base.proto().getOpsetImportList().stream()
+                .anyMatch(o -> o.getDomain().equals(OnnxModel.MICROSOFT));
         if (!ms) {
             b.addOpsetImport(Builders.opset(OnnxModel.MICROSOFT, 1));
         }
@@ -453,8 +506,7 @@ public final class ArtifactBuilder {
         private long checkpointExternalThreshold = 1L << 30;
         private Differentiator differentiator = Differentiator.autodiff();
 
-        private Builder() {
-        }
+        private Builder() {}
 
         /** Initializers of at least this many bytes go to {@code <model>.onnx.data} (default 1024). */
         public Builder externalDataThreshold(long bytes) {

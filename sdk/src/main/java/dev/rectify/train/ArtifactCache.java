@@ -1,15 +1,15 @@
 package dev.rectify.train;
 
-import dev.rectify.core.io.FileTrees;
-import dev.rectify.onnx.ModelHash;
+import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.core.io.AtomicFile;
 import dev.rectify.core.io.ContentHash;
-import dev.rectify.core.InvalidArgumentException;
+import dev.rectify.core.io.FileTrees;
+import dev.rectify.onnx.ModelHash;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -105,5 +105,4 @@ public final class ArtifactCache {
             }
         }
     }
-
 }

@@ -13,12 +13,12 @@ import java.util.Set;
 final class AutodiffDifferentiator implements Differentiator {
     static final AutodiffDifferentiator INSTANCE = new AutodiffDifferentiator();
 
-    private AutodiffDifferentiator() {
-    }
+    private AutodiffDifferentiator() {}
 
     @Override
     public Map<String, String> differentiate(Graph graph, int opset, Map<String, String> seeds, List<String> wrt) {
-        GradientResult r = Autodiff.withDefaultRules().differentiate(graph, opset, new GradientRequest(seeds, wrt, Set.of()));
+        GradientResult r =
+                Autodiff.withDefaultRules().differentiate(graph, opset, new GradientRequest(seeds, wrt, Set.of()));
         // a parameter no seed depends on gets no entry (not its zero tensor): the builder refuses to train it
         Map<String, String> out = new LinkedHashMap<>(r.gradients());
         out.keySet().removeAll(r.unreached());

@@ -2,6 +2,7 @@ package dev.rectify.train;
 
 import com.google.flatbuffers.Table;
 import dev.rectify.core.ModelFormatException;
+import dev.rectify.onnx.Tensors;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -24,8 +25,14 @@ import java.util.Map;
  *
  * @param properties Long, Float or String values by name
  */
-public record CheckpointFile(int version, List<Entry> trainable, List<Entry> frozen, boolean nominal,
-        boolean externalData, List<OptimizerGroup> optimizerGroups, Map<String, Object> properties) {
+public record CheckpointFile(
+        int version,
+        List<Entry> trainable,
+        List<Entry> frozen,
+        boolean nominal,
+        boolean externalData,
+        List<OptimizerGroup> optimizerGroups,
+        Map<String, Object> properties) {
 
     /** One tensor. {@code data} is null for a nominal state. */
     public record Entry(String name, long[] dims, int dataType, ByteBuffer data) {
@@ -38,8 +45,7 @@ public record CheckpointFile(int version, List<Entry> trainable, List<Entry> fro
     }
 
     /** An optimizer group: its step, initial learning rate and per-parameter moments. */
-    public record OptimizerGroup(String name, long step, float initialLearningRate, Map<String, List<Entry>> moments) {
-    }
+    public record OptimizerGroup(String name, long step, float initialLearningRate, Map<String, List<Entry>> moments) {}
 
     /** Names of the trainable tensors, in file order. */
     public List<String> trainableNames() {
@@ -85,8 +91,10 @@ public record CheckpointFile(int version, List<Entry> trainable, List<Entry> fro
         byte[] id = new byte[4];
         bb.get(4, id);
         if (!new String(id, StandardCharsets.US_ASCII).equals("ODTC")) {
-            throw ModelFormatException.at(file, "not an ONNX Runtime training checkpoint (identifier '"
-                    + new String(id, StandardCharsets.ISO_8859_1) + "', expected 'ODTC')");
+            throw ModelFormatException.at(
+                    file,
+                    "not an ONNX Runtime training checkpoint (identifier '"
+                            + new String(id, StandardCharsets.ISO_8859_1) + "', expected 'ODTC')");
         }
         T root = new T().at(bb.getInt(0), bb);
         int version = root.intField(0, 0);
@@ -125,7 +133,13 @@ public record CheckpointFile(int version, List<Entry> trainable, List<Entry> fro
                 props.put(p.string(0), p.string(1));
             }
         }
-        return new CheckpointFile(version, req, frz, nominal, external, Collections.unmodifiableList(groups),
+        return new CheckpointFile(
+                version,
+                req,
+                frz,
+                nominal,
+                external,
+                Collections.unmodifiableList(groups),
                 Collections.unmodifiableMap(props));
     }
 
@@ -148,11 +162,17 @@ public record CheckpointFile(int version, List<Entry> trainable, List<Entry> fro
                 for (long d : dims) {
                     n *= d;
                 }
-                bytes = data.read(extOffset, n * dev.rectify.onnx.Tensors.elementSize(type), name);
+                bytes = data.read(extOffset, n * Tensors.elementSize(type), name);
             } else if (t.has(4)) {
                 int len = t.vectorLength(4);
-                bytes = len == 0 ? null : t.buffer().duplicate().position(t.vectorStart(4)).limit(t.vectorStart(4) + len)
-                        .slice().order(ByteOrder.LITTLE_ENDIAN);
+                bytes = len == 0
+                        ? null
+                        : t.buffer()
+                                .duplicate()
+                                .position(t.vectorStart(4))
+                                .limit(t.vectorStart(4) + len)
+                                .slice()
+                                .order(ByteOrder.LITTLE_ENDIAN);
             }
             out.add(new Entry(name, dims, type, bytes));
         }
@@ -163,8 +183,10 @@ public record CheckpointFile(int version, List<Entry> trainable, List<Entry> fro
         ByteBuffer read(long offset, long length, String tensor) {
             try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
                 if (offset + length > ch.size()) {
-                    throw ModelFormatException.at(path, "external data of '" + tensor + "' needs bytes [" + offset + ", "
-                            + (offset + length) + ") but the file has " + ch.size());
+                    throw ModelFormatException.at(
+                            path,
+                            "external data of '" + tensor + "' needs bytes [" + offset + ", " + (offset + length)
+                                    + ") but the file has " + ch.size());
                 }
                 ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(length)).order(ByteOrder.LITTLE_ENDIAN);
                 while (b.hasRemaining()) {

@@ -1,11 +1,12 @@
 package dev.rectify.train;
 
-import dev.rectify.core.io.AtomicFile;
 import com.google.flatbuffers.FlatBufferBuilder;
 import com.google.protobuf.ByteString;
 import dev.rectify.core.InvalidArgumentException;
+import dev.rectify.core.io.AtomicFile;
 import dev.rectify.onnx.Tensors;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto;
+import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -40,8 +41,7 @@ public final class CheckpointWriter {
     private boolean nominal;
     private boolean external;
 
-    private CheckpointWriter() {
-    }
+    private CheckpointWriter() {}
 
     public static CheckpointWriter create() {
         return new CheckpointWriter();
@@ -112,8 +112,8 @@ public final class CheckpointWriter {
     public void write(Path file) {
         boolean inline = !nominal && !external;
         if (inline && dataBytes() > INLINE_LIMIT) {
-            throw new InvalidArgumentException("checkpoint " + file + ": " + dataBytes() + " bytes of tensors exceed the "
-                    + "flatbuffer's 2 GiB limit; write it with external data");
+            throw new InvalidArgumentException("checkpoint " + file + ": " + dataBytes()
+                    + " bytes of tensors exceed the " + "flatbuffer's 2 GiB limit; write it with external data");
         }
         Path dataFile = Path.of(file.toAbsolutePath() + ".data");
         Path tmpData = null;
@@ -147,7 +147,8 @@ public final class CheckpointWriter {
             b.finish(root, "ODTC");
             ByteBuffer out = b.dataBuffer();
             tmp = AtomicFile.tempSibling(file);
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            try (FileChannel ch =
+                    FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 while (out.hasRemaining()) {
                     ch.write(out);
                 }
@@ -185,7 +186,7 @@ public final class CheckpointWriter {
 
     private void writeData(Path tmp, Map<String, Long> offsets) throws IOException {
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
-                OutputStream os = new java.io.BufferedOutputStream(Channels.newOutputStream(ch), 1 << 20)) {
+                OutputStream os = new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 20)) {
             long pos = 0;
             for (TensorProto t : concat(sorted(trainable), sorted(frozen))) {
                 int align = Tensors.elementBits(t.getDataType()) >= 64 ? 8 : 4;

@@ -28,11 +28,9 @@ import java.util.Optional;
  */
 final class ChunkedLossHead {
     /** Produced names: the seeds for differentiation, and per block the slice of h whose gradient orders blocks. */
-    record Result(Map<String, String> seeds, List<String> hiddenBlocks, List<Node> slices) {
-    }
+    record Result(Map<String, String> seeds, List<String> hiddenBlocks, List<Node> slices) {}
 
-    private ChunkedLossHead() {
-    }
+    private ChunkedLossHead() {}
 
     /** The node computing {@code logits} if the head can be chunked (a projection of the last hidden state). */
     static Optional<Node> headProjection(Graph g, String logits, Map<String, long[]> params) {
@@ -41,7 +39,8 @@ final class ChunkedLossHead {
             return Optional.empty();
         }
         boolean ok = p.isDefaultDomain() && p.opType().equals("MatMul")
-                || p.domain().equals(OnnxModel.MICROSOFT) && p.opType().equals("FusedMatMul")
+                || p.domain().equals(OnnxModel.MICROSOFT)
+                        && p.opType().equals("FusedMatMul")
                         && p.attribute("transA").map(a -> a.getI() == 0).orElse(true)
                         && p.attribute("transBatchA").map(a -> a.getI() == 0).orElse(true)
                         && p.attribute("transBatchB").map(a -> a.getI() == 0).orElse(true)
@@ -77,6 +76,7 @@ final class ChunkedLossHead {
     static final long AUTO_THRESHOLD = 128L << 20;
     /** The size of one block's [tokens, vocabulary] buffer the automatic choice aims at. */
     static final long AUTO_BLOCK = 64L << 20;
+
     static final int MAX_CHUNKS = 64;
 
     /**
@@ -117,13 +117,22 @@ final class ChunkedLossHead {
         g.outputs().removeIf(v -> v.getName().equals(logits));
         String flat = o.constant(Tensors.ofLongs("", new long[] {-1}, 1));
         String minusOne = o.constant(Tensors.ofLongs("", new long[] {-1, 1}, 2));
-        String h2 = o.op("Flatten", List.of(h), "hidden2d").attr("axis", -1L).output(0);                 // [N, H]
-        String y = o.op("Reshape", List.of(ObjectiveHead.LABELS, flat), "labels1d").output(0);          // [N]
+        String h2 = o.op("Flatten", List.of(h), "hidden2d").attr("axis", -1L).output(0); // [N, H]
+        String y =
+                o.op("Reshape", List.of(ObjectiveHead.LABELS, flat), "labels1d").output(0); // [N]
         String tw = head.hasTokenWeights()
-                ? o.op("Reshape", List.of(ObjectiveHead.TOKEN_WEIGHTS, flat), "token_weights1d").output(0) : null;
+                ? o.op("Reshape", List.of(ObjectiveHead.TOKEN_WEIGHTS, flat), "token_weights1d")
+                        .output(0)
+                : null;
         String shape = o.op("Shape", List.of(h2), "hidden2d_shape").output(0);
-        String n = o.op("Slice", List.of(shape, o.constant(Tensors.ofLongs("", new long[] {0}, 1)),
-                o.constant(Tensors.ofLongs("", new long[] {1}, 1))), "tokens").output(0);                // [1]
+        String n = o.op(
+                        "Slice",
+                        List.of(
+                                shape,
+                                o.constant(Tensors.ofLongs("", new long[] {0}, 1)),
+                                o.constant(Tensors.ofLongs("", new long[] {1}, 1))),
+                        "tokens")
+                .output(0); // [1]
         String k = o.constant(Tensors.ofLongs("", new long[] {chunks}, 1));
         String axis0 = o.constant(Tensors.ofLongs("", new long[] {0}, 1));
         String denom = ObjectiveHead.denominator(o);
@@ -144,14 +153,16 @@ final class ChunkedLossHead {
             yk = c.op("Reshape", List.of(yk, minusOne), "labels2d").output(0);
             String twk = null;
             if (tw != null) {
-                twk = c.op("Slice", List.of(tw, start, end, axis0), "token_weights").output(0);
+                twk = c.op("Slice", List.of(tw, start, end, axis0), "token_weights")
+                        .output(0);
                 twk = c.op("Reshape", List.of(twk, minusOne), "token_weights2d").output(0);
             }
             Node proj = projection.copy();
             proj.inputs().set(0, hk);
             String zk = g.uniqueName("/loss/chunk" + i + "/logits");
             proj.outputs().set(0, zk);
-            proj.name(g.uniqueName(projection.name().isEmpty() ? "/loss/chunk" + i + "/head" : projection.name() + "/chunk" + i));
+            proj.name(g.uniqueName(
+                    projection.name().isEmpty() ? "/loss/chunk" + i + "/head" : projection.name() + "/chunk" + i));
             g.addNode(proj);
             ObjectiveHead.Block b = head.block(c, zk, yk, twk, denom, true, false);
             seeds.put(zk, b.dlogits());
@@ -170,7 +181,8 @@ final class ChunkedLossHead {
 
     /** floor(i·N / K), as a [1] int64 tensor. */
     private static String bound(ObjectiveHead.Ops c, String n, int i, String k, String what) {
-        String in = c.op("Mul", List.of(n, c.constant(Tensors.ofLongs("", new long[] {i}, 1))), what + "_times").output(0);
+        String in = c.op("Mul", List.of(n, c.constant(Tensors.ofLongs("", new long[] {i}, 1))), what + "_times")
+                .output(0);
         return c.op("Div", List.of(in, k), what).output(0);
     }
 
@@ -187,7 +199,9 @@ final class ChunkedLossHead {
             String size = c.op("Size", List.of(dh.get(i - 1)), "size").output(0);
             String zeroL = c.constant(Tensors.scalar("", 0L));
             String never = c.op("Less", List.of(size, zeroL), "never").output(0);
-            String zero = c.op("Cast", List.of(never), "zero").attr("to", (long) DataType.INT64_VALUE).output(0);
+            String zero = c.op("Cast", List.of(never), "zero")
+                    .attr("to", (long) DataType.INT64_VALUE)
+                    .output(0);
             Node slice = r.slices().get(i);
             String start = c.op("Add", List.of(slice.input(1), zero), "start").output(0);
             slice.inputs().set(1, start);

@@ -13,8 +13,7 @@ import java.util.Set;
  * is inlined before this check ({@link NoCacheBranchInliner}).
  */
 final class ControlFlowGuard {
-    private ControlFlowGuard() {
-    }
+    private ControlFlowGuard() {}
 
     /** Throws {@link UntrainableModelException} when a value computed from {@code params} is read inside a subgraph. */
     static void check(Graph g, Collection<String> params) {
@@ -23,7 +22,8 @@ final class ControlFlowGuard {
             Set<String> implicit = n.implicitInputs();
             for (String in : implicit) {
                 if (derived.contains(in)) {
-                    String origin = params.contains(in) ? "trainable parameter '" + in + "'"
+                    String origin = params.contains(in)
+                            ? "trainable parameter '" + in + "'"
                             : "tensor '" + in + "', computed from trainable parameters,";
                     throw new UntrainableModelException("the " + origin + " is read inside the subgraph of "
                             + n.describe() + "; gradients are not followed through If/Loop/Scan bodies, so it would "

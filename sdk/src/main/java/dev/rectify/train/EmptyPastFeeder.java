@@ -18,11 +18,12 @@ import java.util.regex.Pattern;
  * the no-past export does. Past inputs nothing reads are removed; the {@code present.*} outputs are dropped.
  */
 final class EmptyPastFeeder {
-    private static final Pattern PAST = Pattern.compile("^(past_key_values[._].*|past\\..*|past_\\d+|past_key_\\d+|past_value_\\d+)$");
-    private static final Pattern PRESENT = Pattern.compile("^(present[._].*|present_\\d+|present_key_\\d+|present_value_\\d+)$");
+    private static final Pattern PAST =
+            Pattern.compile("^(past_key_values[._].*|past\\..*|past_\\d+|past_key_\\d+|past_value_\\d+)$");
+    private static final Pattern PRESENT =
+            Pattern.compile("^(present[._].*|present_\\d+|present_key_\\d+|present_value_\\d+)$");
 
-    private EmptyPastFeeder() {
-    }
+    private EmptyPastFeeder() {}
 
     /** Whether {@code input} names a KV-cache input. */
     static boolean isPast(String input) {
@@ -31,7 +32,8 @@ final class EmptyPastFeeder {
 
     /** Replaces the past inputs of {@code g}; returns their names (empty when it has none). */
     static List<String> feedEmpty(Graph g) {
-        List<String> past = g.inputNames().stream().filter(EmptyPastFeeder::isPast).toList();
+        List<String> past =
+                g.inputNames().stream().filter(EmptyPastFeeder::isPast).toList();
         if (past.isEmpty()) {
             return past;
         }
@@ -42,7 +44,8 @@ final class EmptyPastFeeder {
         String batch = null;
         for (String p : past) {
             ValueInfoProto v = g.input(p).orElseThrow();
-            boolean read = !g.consumers(p).isEmpty() || g.nodes().stream().anyMatch(n -> n.implicitInputs().contains(p));
+            boolean read = !g.consumers(p).isEmpty()
+                    || g.nodes().stream().anyMatch(n -> n.implicitInputs().contains(p));
             g.removeInput(p);
             if (!read) {
                 continue;
@@ -62,8 +65,11 @@ final class EmptyPastFeeder {
         String batch = g.uniqueName("/empty_past/batch");
         g.addInitializer(Tensors.ofLongs(zero, new long[] {0}, 1));
         g.insertNode(0, Node.of("Shape", List.of("input_ids"), List.of(shape)).name(g.uniqueName("/empty_past/Shape")));
-        g.insertNode(1, Node.of("Gather", List.of(shape, zero), List.of(batch)).attr("axis", 0L)
-                .name(g.uniqueName("/empty_past/Gather")));
+        g.insertNode(
+                1,
+                Node.of("Gather", List.of(shape, zero), List.of(batch))
+                        .attr("axis", 0L)
+                        .name(g.uniqueName("/empty_past/Gather")));
         return batch;
     }
 
@@ -106,10 +112,18 @@ final class EmptyPastFeeder {
         }
         String shape = g.uniqueName("/empty_past/" + name + "_shape");
         int at = g.nodes().indexOf(g.producer(batch).orElseThrow()) + 1;
-        g.insertNode(at, Node.of("Concat", parts, List.of(shape)).attr("axis", 0L)
-                .name(g.uniqueName("/empty_past/Concat_" + name)));
-        g.insertNode(at + 1, Node.of("ConstantOfShape", List.of(shape), List.of(name))
-                .attr("value", Tensors.ofRaw("value", DataType.forNumber(elem), new byte[Tensors.elementSize(elem)], 1))
-                .name(g.uniqueName("/empty_past/ConstantOfShape_" + name)));
+        g.insertNode(
+                at,
+                Node.of("Concat", parts, List.of(shape))
+                        .attr("axis", 0L)
+                        .name(g.uniqueName("/empty_past/Concat_" + name)));
+        g.insertNode(
+                at + 1,
+                Node.of("ConstantOfShape", List.of(shape), List.of(name))
+                        .attr(
+                                "value",
+                                Tensors.ofRaw(
+                                        "value", DataType.forNumber(elem), new byte[Tensors.elementSize(elem)], 1))
+                        .name(g.uniqueName("/empty_past/ConstantOfShape_" + name)));
     }
 }

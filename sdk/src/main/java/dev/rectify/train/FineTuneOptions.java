@@ -5,15 +5,20 @@ import dev.rectify.core.Example;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.core.Objective;
 import java.nio.file.Path;
+import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
 
 /**
  * Everything a fine-tuning run takes, immutable; build with {@link #builder()}: the {@link Hyperparameters} (whose
  * {@link Hyperparameters#DEFAULTS} are the defaults here too), explicit held-out examples, and how the run is driven
  * (checkpoint folder and cadence, resume, progress listener, cancellation).
+ * <p>Size: every fine-tuning option is a field, a documented builder method and a check; they are kept together so that one place defines them.
  */
 public final class FineTuneOptions {
     private final Objective objective;
@@ -58,7 +63,7 @@ public final class FineTuneOptions {
         this.loraRank = b.loraRank;
         this.loraAlpha = b.loraAlpha;
         // sorted: iteration order must not depend on the JVM (it feeds content hashes)
-        this.loraTargets = java.util.Collections.unmodifiableSortedSet(new java.util.TreeSet<>(b.loraTargets));
+        this.loraTargets = Collections.unmodifiableSortedSet(new TreeSet<>(b.loraTargets));
         this.loraDropout = b.loraDropout;
         this.epochs = b.epochs;
         this.maxSteps = b.maxSteps;
@@ -156,9 +161,32 @@ public final class FineTuneOptions {
 
     /** The settings that determine the trained weights, as one value. */
     public Hyperparameters hyperparameters() {
-        return new Hyperparameters(objective, fullFineTuning, fullPattern, loraRank, loraAlpha, List.copyOf(loraTargets), loraDropout, epochs,
-                maxSteps, learningRate, schedule, warmupRatio, batchSize, microBatchSize, maxSeqLength, evalFraction, evalEvery,
-                earlyStoppingPatience, seed, maxGradNorm, weightDecay, beta1, beta2, normalization, maxNonFiniteSteps);
+        return new Hyperparameters(
+                objective,
+                fullFineTuning,
+                fullPattern,
+                loraRank,
+                loraAlpha,
+                List.copyOf(loraTargets),
+                loraDropout,
+                epochs,
+                maxSteps,
+                learningRate,
+                schedule,
+                warmupRatio,
+                batchSize,
+                microBatchSize,
+                maxSeqLength,
+                evalFraction,
+                evalEvery,
+                earlyStoppingPatience,
+                seed,
+                maxGradNorm,
+                weightDecay,
+                beta1,
+                beta2,
+                normalization,
+                maxNonFiniteSteps);
     }
 
     /**
@@ -169,46 +197,133 @@ public final class FineTuneOptions {
         return hyperparameters().encode();
     }
 
-    public Objective objective() { return objective; }
-    public boolean fullFineTuning() { return fullFineTuning; }
+    public Objective objective() {
+        return objective;
+    }
+
+    public boolean fullFineTuning() {
+        return fullFineTuning;
+    }
     /** Full fine-tuning's weight-name regex; null = every float weight of rank >= 2 on the path to the logits. */
-    public String fullFineTuningPattern() { return fullPattern; }
-    public int loraRank() { return loraRank; }
-    public double loraAlpha() { return loraAlpha; }
-    public Set<String> loraTargets() { return loraTargets; }
+    public String fullFineTuningPattern() {
+        return fullPattern;
+    }
+
+    public int loraRank() {
+        return loraRank;
+    }
+
+    public double loraAlpha() {
+        return loraAlpha;
+    }
+
+    public Set<String> loraTargets() {
+        return loraTargets;
+    }
     /** Dropout probability on each LoRA branch's input while training (0: none). */
-    public double loraDropout() { return loraDropout; }
-    public int epochs() { return epochs; }
+    public double loraDropout() {
+        return loraDropout;
+    }
+
+    public int epochs() {
+        return epochs;
+    }
     /** Optimizer steps to run, or -1 to run {@link #epochs()} epochs. */
-    public int maxSteps() { return maxSteps; }
-    public double learningRate() { return learningRate; }
-    public LrSchedule schedule() { return schedule; }
-    public double warmupRatio() { return warmupRatio; }
-    public int batchSize() { return batchSize; }
-    public int microBatchSize() { return microBatchSize; }
-    public int maxSeqLength() { return maxSeqLength; }
-    public double evalFraction() { return evalFraction; }
+    public int maxSteps() {
+        return maxSteps;
+    }
+
+    public double learningRate() {
+        return learningRate;
+    }
+
+    public LrSchedule schedule() {
+        return schedule;
+    }
+
+    public double warmupRatio() {
+        return warmupRatio;
+    }
+
+    public int batchSize() {
+        return batchSize;
+    }
+
+    public int microBatchSize() {
+        return microBatchSize;
+    }
+
+    public int maxSeqLength() {
+        return maxSeqLength;
+    }
+
+    public double evalFraction() {
+        return evalFraction;
+    }
     /** Explicit held-out examples, or null to split {@link #evalFraction()} off the training examples. */
-    public List<Example> evalExamples() { return evalExamples; }
+    public List<Example> evalExamples() {
+        return evalExamples;
+    }
     /** Evaluate every this many steps (0: at the end of each epoch). */
-    public int evalEvery() { return evalEvery; }
-    public int earlyStoppingPatience() { return earlyStoppingPatience; }
-    public long seed() { return seed; }
-    public double maxGradNorm() { return maxGradNorm; }
-    public double weightDecay() { return weightDecay; }
-    public double beta1() { return beta1; }
-    public double beta2() { return beta2; }
-    public Normalization normalization() { return normalization; }
-    public int maxNonFiniteSteps() { return maxNonFiniteSteps; }
+    public int evalEvery() {
+        return evalEvery;
+    }
+
+    public int earlyStoppingPatience() {
+        return earlyStoppingPatience;
+    }
+
+    public long seed() {
+        return seed;
+    }
+
+    public double maxGradNorm() {
+        return maxGradNorm;
+    }
+
+    public double weightDecay() {
+        return weightDecay;
+    }
+
+    public double beta1() {
+        return beta1;
+    }
+
+    public double beta2() {
+        return beta2;
+    }
+
+    public Normalization normalization() {
+        return normalization;
+    }
+
+    public int maxNonFiniteSteps() {
+        return maxNonFiniteSteps;
+    }
     /** Where checkpoints go, or null for a folder under Rectify's home named after the run. */
-    public Path runDir() { return runDir; }
+    public Path runDir() {
+        return runDir;
+    }
     /** Save a checkpoint every this many steps (0: only at the end). */
-    public int checkpointEvery() { return checkpointEvery; }
-    public boolean resume() { return resume; }
+    public int checkpointEvery() {
+        return checkpointEvery;
+    }
+
+    public boolean resume() {
+        return resume;
+    }
     /** How many of the newest checkpoints the run folder keeps (default 3; resume uses the newest). */
-    public int keepCheckpoints() { return keepCheckpoints; }
-    public ProgressListener onProgress() { return onProgress; }
-    public CancellationToken cancellation() { return cancellation; }
+    public int keepCheckpoints() {
+        return keepCheckpoints;
+    }
+
+    public ProgressListener onProgress() {
+        return onProgress;
+    }
+
+    public CancellationToken cancellation() {
+        return cancellation;
+    }
 
     @Override
     public String toString() {
@@ -247,13 +362,12 @@ public final class FineTuneOptions {
         private int checkpointEvery;
         private boolean resume;
         private int keepCheckpoints = 3;
-        private ProgressListener onProgress = p -> { };
+        private ProgressListener onProgress = p -> {};
         private CancellationToken cancellation = new CancellationToken();
         private int lossChunks;
         private boolean gradientCheckpointing;
 
-        private Builder() {
-        }
+        private Builder() {}
 
         /** Every weight-determining setting at once, each checked as by its own setter. */
         public Builder hyperparameters(Hyperparameters h) {
@@ -272,11 +386,21 @@ public final class FineTuneOptions {
             } else {
                 epochs(h.epochs());
             }
-            return learningRate(h.learningRate()).schedule(h.schedule()).warmupRatio(h.warmupRatio()).batchSize(h.batchSize())
-                    .microBatchSize(h.microBatchSize()).maxSeqLength(h.maxSeqLength()).evalFraction(h.evalFraction())
-                    .evalEvery(h.evalEvery()).earlyStoppingPatience(h.earlyStoppingPatience()).seed(h.seed())
-                    .maxGradNorm(h.maxGradNorm()).weightDecay(h.weightDecay()).betas(h.beta1(), h.beta2())
-                    .normalization(h.normalization()).maxNonFiniteSteps(h.maxNonFiniteSteps());
+            return learningRate(h.learningRate())
+                    .schedule(h.schedule())
+                    .warmupRatio(h.warmupRatio())
+                    .batchSize(h.batchSize())
+                    .microBatchSize(h.microBatchSize())
+                    .maxSeqLength(h.maxSeqLength())
+                    .evalFraction(h.evalFraction())
+                    .evalEvery(h.evalEvery())
+                    .earlyStoppingPatience(h.earlyStoppingPatience())
+                    .seed(h.seed())
+                    .maxGradNorm(h.maxGradNorm())
+                    .weightDecay(h.weightDecay())
+                    .betas(h.beta1(), h.beta2())
+                    .normalization(h.normalization())
+                    .maxNonFiniteSteps(h.maxNonFiniteSteps());
         }
 
         public Builder objective(Objective o) {
@@ -327,8 +451,8 @@ public final class FineTuneOptions {
         /** Trains the weights whose names match {@code regex} instead of LoRA. */
         public Builder fullFineTuning(String regex) {
             try {
-                java.util.regex.Pattern.compile(regex);
-            } catch (java.util.regex.PatternSyntaxException e) {
+                Pattern.compile(regex);
+            } catch (PatternSyntaxException e) {
                 throw new InvalidArgumentException("bad weight-name pattern '" + regex + "': " + e.getDescription());
             }
             this.fullFineTuning = true;

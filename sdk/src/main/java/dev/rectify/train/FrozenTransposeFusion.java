@@ -23,22 +23,27 @@ import java.util.Optional;
  * differentiation; trainable weights (graph inputs, not initializers) are left alone.
  */
 final class FrozenTransposeFusion {
-    private FrozenTransposeFusion() {
-    }
+    private FrozenTransposeFusion() {}
 
     /** Rewrites {@code g} in place; returns the number of Transpose nodes removed. */
     static int apply(Graph g) {
         Map<String, List<Node>> consumers = g.consumerIndex();
         int removed = 0;
         for (Node t : List.copyOf(g.nodes())) {
-            if (!t.opType().equals("Transpose") || !t.isDefaultDomain() || t.inputs().size() != 1
+            if (!t.opType().equals("Transpose")
+                    || !t.isDefaultDomain()
+                    || t.inputs().size() != 1
                     || t.outputs().size() != 1) {
                 continue;
             }
             String w = t.input(0);
             Optional<TensorProto> init = g.initializer(w);
-            if (init.isEmpty() || init.get().getDimsCount() != 2 || init.get().getDataType() != DataType.FLOAT_VALUE
-                    || !swapsTwoAxes(t) || g.isOutput(t.output(0)) || g.isInput(w)) {
+            if (init.isEmpty()
+                    || init.get().getDimsCount() != 2
+                    || init.get().getDataType() != DataType.FLOAT_VALUE
+                    || !swapsTwoAxes(t)
+                    || g.isOutput(t.output(0))
+                    || g.isInput(w)) {
                 continue;
             }
             List<Node> users = consumers.getOrDefault(t.output(0), List.of());
@@ -46,7 +51,10 @@ final class FrozenTransposeFusion {
                 continue;
             }
             for (Node u : users) {
-                u.opType("FusedMatMul").domain(OnnxModel.MICROSOFT).inputs(u.input(0), w).attr("transB", 1L);
+                u.opType("FusedMatMul")
+                        .domain(OnnxModel.MICROSOFT)
+                        .inputs(u.input(0), w)
+                        .attr("transB", 1L);
             }
             g.removeNode(t);
             removed++;
@@ -60,7 +68,10 @@ final class FrozenTransposeFusion {
     }
 
     private static boolean isPlainMatMulOnB(Node u, String tensor) {
-        return u.opType().equals("MatMul") && u.isDefaultDomain() && u.inputs().size() == 2 && u.input(1).equals(tensor)
+        return u.opType().equals("MatMul")
+                && u.isDefaultDomain()
+                && u.inputs().size() == 2
+                && u.input(1).equals(tensor)
                 && !u.input(0).equals(tensor);
     }
 }

@@ -31,8 +31,7 @@ import java.util.regex.Pattern;
 final class GradientCheckpointing {
     private static final Pattern LAYER = Pattern.compile("(?:^|[/.])(?:layers|layer|h|blocks)[./](\\d+)(?=[/.])");
 
-    private GradientCheckpointing() {
-    }
+    private GradientCheckpointing() {}
 
     /** The forward nodes of each decoder layer, by layer index, in graph order. */
     static Map<Integer, List<Node>> layers(Graph g) {
@@ -40,7 +39,8 @@ final class GradientCheckpointing {
         for (Node n : g.nodes()) {
             Matcher m = LAYER.matcher(n.name());
             if (m.find()) {
-                out.computeIfAbsent(Integer.parseInt(m.group(1)), k -> new ArrayList<>()).add(n);
+                out.computeIfAbsent(Integer.parseInt(m.group(1)), k -> new ArrayList<>())
+                        .add(n);
             }
         }
         return out;
@@ -69,7 +69,8 @@ final class GradientCheckpointing {
                     if (o.isEmpty() || !onPath.contains(o)) {
                         continue;
                     }
-                    boolean leaves = consumers.getOrDefault(o, List.of()).stream().anyMatch(c -> !inLayer.contains(c));
+                    boolean leaves =
+                            consumers.getOrDefault(o, List.of()).stream().anyMatch(c -> !inLayer.contains(c));
                     int at = position.getOrDefault(n, -1);
                     if (leaves && at > bestAt) {
                         best = o;
@@ -100,7 +101,11 @@ final class GradientCheckpointing {
      * copy of the layer, gated on {@code outputGradients} (layer → gradient tensor of its output). Returns the number
      * of layers rewritten.
      */
-    static int apply(Graph g, Set<Node> forward, Map<Integer, List<Node>> layers, Map<Integer, String> outputs,
+    static int apply(
+            Graph g,
+            Set<Node> forward,
+            Map<Integer, List<Node>> layers,
+            Map<Integer, String> outputs,
             Map<Integer, String> outputGradients) {
         Map<String, Node> producers = g.producerIndex();
         Map<String, List<Node>> consumers = g.consumerIndex();
@@ -150,7 +155,11 @@ final class GradientCheckpointing {
             ObjectiveHead.Ops o = new ObjectiveHead.Ops(g, prefix);
             String size = o.op("Size", List.of(grad), "grad_size").output(0);
             String zero = o.constant(Tensors.scalar("", 0L));
-            String gate = o.op("Not", List.of(o.op("Less", List.of(size, zero), "never").output(0)), "gate").output(0);
+            String gate = o.op(
+                            "Not",
+                            List.of(o.op("Less", List.of(size, zero), "never").output(0)),
+                            "gate")
+                    .output(0);
             Map<String, String> renamed = new HashMap<>();
             List<Node> copies = new ArrayList<>();
             for (Node n : layer) {
@@ -167,8 +176,10 @@ final class GradientCheckpointing {
                         c.inputs().set(i, renamed.get(in));
                     } else if (!made.contains(in) && producers.containsKey(in) && !isConstant(producers.get(in))) {
                         // an activation from outside the layer: read it only once the gradient has arrived
-                        String gated = renamed.computeIfAbsent("gate:" + in, k -> o.op("Where", List.of(gate, in, in),
-                                "input").output(0));
+                        String gated = renamed.computeIfAbsent(
+                                "gate:" + in,
+                                k -> o.op("Where", List.of(gate, in, in), "input")
+                                        .output(0));
                         c.inputs().set(i, gated);
                     }
                 }
@@ -203,8 +214,8 @@ final class GradientCheckpointing {
     }
 
     /** Whether {@code t} is read by a forward node outside the layer, or is a graph output (so it is kept anyway). */
-    private static boolean leavesLayer(String t, Map<String, List<Node>> consumers, Set<Node> inLayer, Set<Node> forward,
-            Graph g) {
+    private static boolean leavesLayer(
+            String t, Map<String, List<Node>> consumers, Set<Node> inLayer, Set<Node> forward, Graph g) {
         if (g.isOutput(t)) {
             return true;
         }
@@ -215,5 +226,4 @@ final class GradientCheckpointing {
         }
         return false;
     }
-
 }

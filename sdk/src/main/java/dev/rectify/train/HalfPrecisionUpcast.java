@@ -1,8 +1,8 @@
 package dev.rectify.train;
 
-import dev.rectify.onnx.LazyWeights;
 import dev.rectify.onnx.Attributes;
 import dev.rectify.onnx.Graph;
+import dev.rectify.onnx.LazyWeights;
 import dev.rectify.onnx.Node;
 import dev.rectify.onnx.Tensors;
 import dev.rectify.onnx.proto.OnnxProto.AttributeProto;
@@ -22,8 +22,7 @@ import java.util.Map;
  * its own precision (see {@code LoraMerge} / {@code MultiLoraGraph}).
  */
 final class HalfPrecisionUpcast {
-    private HalfPrecisionUpcast() {
-    }
+    private HalfPrecisionUpcast() {}
 
     static boolean isHalf(int type) {
         return type == DataType.FLOAT16_VALUE || type == DataType.BFLOAT16_VALUE;
@@ -35,7 +34,8 @@ final class HalfPrecisionUpcast {
         for (TensorProto t : new ArrayList<>(g.initializers().values())) {
             if (isHalf(t.getDataType())) {
                 found = t.getDataType();
-                g.putInitializer(Tensors.ofFloats(t.getName(), Tensors.toFloatArray(LazyWeights.load(t)), Tensors.dims(t)));
+                g.putInitializer(
+                        Tensors.ofFloats(t.getName(), Tensors.toFloatArray(LazyWeights.load(t)), Tensors.dims(t)));
             }
         }
         for (Node n : g.nodes()) {
@@ -64,7 +64,8 @@ final class HalfPrecisionUpcast {
     private static int widen(List<ValueInfoProto> list, int found) {
         for (int i = 0; i < list.size(); i++) {
             ValueInfoProto v = list.get(i);
-            if (v.getType().hasTensorType() && isHalf(v.getType().getTensorType().getElemType())) {
+            if (v.getType().hasTensorType()
+                    && isHalf(v.getType().getTensorType().getElemType())) {
                 found = found == 0 ? v.getType().getTensorType().getElemType() : found;
                 ValueInfoProto.Builder b = v.toBuilder();
                 b.getTypeBuilder().getTensorTypeBuilder().setElemType(DataType.FLOAT_VALUE);
@@ -76,6 +77,7 @@ final class HalfPrecisionUpcast {
 
     /** For messages: "float16" or "bfloat16". */
     static String name(int type) {
-        return Map.of(DataType.FLOAT16_VALUE, "float16", DataType.BFLOAT16_VALUE, "bfloat16").getOrDefault(type, "float32");
+        return Map.of(DataType.FLOAT16_VALUE, "float16", DataType.BFLOAT16_VALUE, "bfloat16")
+                .getOrDefault(type, "float32");
     }
 }

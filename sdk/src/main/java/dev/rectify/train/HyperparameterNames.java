@@ -67,8 +67,7 @@ public final class HyperparameterNames {
         ALIASES = Collections.unmodifiableMap(a);
     }
 
-    private HyperparameterNames() {
-    }
+    private HyperparameterNames() {}
 
     /** Whether {@code name} is one of ours or an alias. */
     public static boolean isKnown(String name) {
@@ -87,19 +86,21 @@ public final class HyperparameterNames {
      * name given together with its alias, or {@code full} with LoRA settings throws an
      * {@link InvalidHyperparameterException} whose message starts with {@code prefix} and the name as given.
      */
-    public static FineTuneOptions.Builder apply(Map<String, JsonNode> values, FineTuneOptions.Builder b, String prefix) {
+    public static FineTuneOptions.Builder apply(
+            Map<String, JsonNode> values, FineTuneOptions.Builder b, String prefix) {
         Map<String, JsonNode> v = new LinkedHashMap<>();
         Map<String, String> givenAs = new LinkedHashMap<>();
         for (Map.Entry<String, JsonNode> e : values.entrySet()) {
             String name = ALIASES.getOrDefault(e.getKey(), e.getKey());
             if (!NAMES.containsKey(name)) {
-                throw new InvalidHyperparameterException(e.getKey(), prefix + "\"" + e.getKey() + "\" is unknown (known: "
-                        + String.join(", ", known()) + ")");
+                throw new InvalidHyperparameterException(
+                        e.getKey(),
+                        prefix + "\"" + e.getKey() + "\" is unknown (known: " + String.join(", ", known()) + ")");
             }
             String before = givenAs.put(name, e.getKey());
             if (before != null) {
-                throw new InvalidHyperparameterException(e.getKey(), prefix + e.getKey() + " and " + before
-                        + " name the same setting: give one");
+                throw new InvalidHyperparameterException(
+                        e.getKey(), prefix + e.getKey() + " and " + before + " name the same setting: give one");
             }
             v.put(name, e.getValue());
         }
@@ -117,7 +118,9 @@ public final class HyperparameterNames {
                 b.fullFineTuning();
             } else if (v.containsKey("lora_rank") || v.containsKey("lora_alpha")) {
                 int rank = v.containsKey("lora_rank") ? r.integer("lora_rank") : Hyperparameters.DEFAULT_LORA_RANK;
-                b.lora(rank, v.containsKey("lora_alpha") ? r.number("lora_alpha") : Hyperparameters.defaultLoraAlpha(rank));
+                b.lora(
+                        rank,
+                        v.containsKey("lora_alpha") ? r.number("lora_alpha") : Hyperparameters.defaultLoraAlpha(rank));
             }
             if (v.containsKey("lora_targets") && !(v.containsKey("full") && r.bool("full"))) {
                 b.loraTargets(r.names("lora_targets").toArray(new String[0]));
@@ -164,7 +167,8 @@ public final class HyperparameterNames {
             }
             if (v.containsKey("adam_beta1") || v.containsKey("adam_beta2")) {
                 FineTuneOptions now = b.build();
-                b.betas(v.containsKey("adam_beta1") ? r.number("adam_beta1") : now.beta1(),
+                b.betas(
+                        v.containsKey("adam_beta1") ? r.number("adam_beta1") : now.beta1(),
                         v.containsKey("adam_beta2") ? r.number("adam_beta2") : now.beta2());
             }
             return b;
@@ -182,8 +186,10 @@ public final class HyperparameterNames {
         boolean micro = r.values.containsKey("micro_batch_size");
         boolean accumulation = r.values.containsKey("gradient_accumulation_steps");
         if (batch && accumulation) {
-            throw r.invalid("gradient_accumulation_steps", r.prefix + "batch_size and gradient_accumulation_steps do not go "
-                    + "together: the batch is micro_batch_size x gradient_accumulation_steps");
+            throw r.invalid(
+                    "gradient_accumulation_steps",
+                    r.prefix + "batch_size and gradient_accumulation_steps do not go "
+                            + "together: the batch is micro_batch_size x gradient_accumulation_steps");
         }
         int microSize = micro ? r.integer("micro_batch_size") : b.build().microBatchSize();
         if (micro) {
@@ -194,8 +200,9 @@ public final class HyperparameterNames {
         } else if (accumulation) {
             int steps = r.integer("gradient_accumulation_steps");
             if (steps < 1) {
-                throw r.invalid("gradient_accumulation_steps", r.prefix + r.givenAs.get("gradient_accumulation_steps")
-                        + " must be >= 1, found " + steps);
+                throw r.invalid(
+                        "gradient_accumulation_steps",
+                        r.prefix + r.givenAs.get("gradient_accumulation_steps") + " must be >= 1, found " + steps);
             }
             b.batchSize(Math.multiplyExact(microSize, steps));
         } else if (micro && r.givenAs.get("micro_batch_size").equals("per_device_train_batch_size")) {
@@ -212,7 +219,9 @@ public final class HyperparameterNames {
         return switch (s) {
             case "dft" -> Objective.DFT;
             case "nll", "sft" -> Objective.SFT;
-            default -> throw r.invalid("loss_type", r.prefix + r.givenAs.get("loss_type") + " must be \"dft\" or \"nll\", found " + t);
+            default ->
+                throw r.invalid(
+                        "loss_type", r.prefix + r.givenAs.get("loss_type") + " must be \"dft\" or \"nll\", found " + t);
         };
     }
 
@@ -220,7 +229,8 @@ public final class HyperparameterNames {
         JsonNode s = r.node("schedule");
         LrSchedule found = s.isTextual() ? LrSchedule.byName(s.asText()) : null;
         if (found == null) {
-            throw r.invalid("schedule", r.prefix + r.givenAs.get("schedule") + " must be " + SCHEDULES + ", found " + s);
+            throw r.invalid(
+                    "schedule", r.prefix + r.givenAs.get("schedule") + " must be " + SCHEDULES + ", found " + s);
         }
         return found;
     }

@@ -1,7 +1,7 @@
 package dev.rectify.train;
 
-import dev.rectify.lora.LoraTargets;
 import dev.rectify.core.Objective;
+import dev.rectify.lora.LoraTargets;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,10 +28,31 @@ import java.util.TreeSet;
  * @param earlyStoppingPatience stop after this many evaluations without a better held-out NLL (0: never)
  * @param maxGradNorm clip the global gradient norm to this value (0: no clipping)
  */
-public record Hyperparameters(Objective objective, boolean fullFineTuning, String fullPattern, int loraRank, double loraAlpha,
-        List<String> loraTargets, double loraDropout, int epochs, int maxSteps, double learningRate, LrSchedule schedule, double warmupRatio,
-        int batchSize, int microBatchSize, int maxSeqLength, double evalFraction, int evalEvery, int earlyStoppingPatience,
-        long seed, double maxGradNorm, double weightDecay, double beta1, double beta2, Normalization normalization,
+public record Hyperparameters(
+        Objective objective,
+        boolean fullFineTuning,
+        String fullPattern,
+        int loraRank,
+        double loraAlpha,
+        List<String> loraTargets,
+        double loraDropout,
+        int epochs,
+        int maxSteps,
+        double learningRate,
+        LrSchedule schedule,
+        double warmupRatio,
+        int batchSize,
+        int microBatchSize,
+        int maxSeqLength,
+        double evalFraction,
+        int evalEvery,
+        int earlyStoppingPatience,
+        long seed,
+        double maxGradNorm,
+        double weightDecay,
+        double beta1,
+        double beta2,
+        Normalization normalization,
         int maxNonFiniteSteps) {
     /** The name and version of {@link #encode()}'s format. */
     public static final String ENCODING = "rectify-hyperparameters/2";
@@ -40,10 +61,32 @@ public record Hyperparameters(Objective objective, boolean fullFineTuning, Strin
     public static final int DEFAULT_LORA_RANK = 16;
 
     /** The one set of defaults. */
-    public static final Hyperparameters DEFAULTS = new Hyperparameters(Objective.DFT, false, null, DEFAULT_LORA_RANK,
-            defaultLoraAlpha(DEFAULT_LORA_RANK), List.of(LoraTargets.ALL_LINEAR), 0.0,
-            3, -1, defaultLearningRate(false), LrSchedule.COSINE, 0.1, 8, 4, 512, 0.1, 0, 0, 42, 1.0, 0.01, 0.9, 0.95,
-            Normalization.STEP_TOKENS, 5);
+    public static final Hyperparameters DEFAULTS = new Hyperparameters(
+            Objective.DFT,
+            false,
+            null,
+            DEFAULT_LORA_RANK,
+            defaultLoraAlpha(DEFAULT_LORA_RANK),
+            List.of(LoraTargets.ALL_LINEAR),
+            0.0,
+            3,
+            -1,
+            defaultLearningRate(false),
+            LrSchedule.COSINE,
+            0.1,
+            8,
+            4,
+            512,
+            0.1,
+            0,
+            0,
+            42,
+            1.0,
+            0.01,
+            0.9,
+            0.95,
+            Normalization.STEP_TOKENS,
+            5);
 
     /** Targets sorted and copied: their order never changes an id. */
     public Hyperparameters {

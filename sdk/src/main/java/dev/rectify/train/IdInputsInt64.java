@@ -14,15 +14,15 @@ import java.util.List;
 final class IdInputsInt64 {
     static final List<String> NAMES = List.of("input_ids", "attention_mask", "position_ids");
 
-    private IdInputsInt64() {
-    }
+    private IdInputsInt64() {}
 
     /** Rewrites {@code g} in place; returns how many inputs were widened. */
     static int widen(Graph g) {
         int widened = 0;
         for (String name : NAMES) {
             ValueInfoProto v = g.input(name).orElse(null);
-            if (v == null || !v.getType().hasTensorType()
+            if (v == null
+                    || !v.getType().hasTensorType()
                     || v.getType().getTensorType().getElemType() != DataType.INT32_VALUE) {
                 continue;
             }
@@ -32,8 +32,11 @@ final class IdInputsInt64 {
             ValueInfoProto.Builder b = v.toBuilder().setName(name);
             b.getTypeBuilder().getTensorTypeBuilder().setElemType(DataType.INT64_VALUE);
             g.inputs().set(at, b.build());
-            g.insertNode(0, Node.of("Cast", List.of(name), List.of(inner)).attr("to", (long) DataType.INT32_VALUE)
-                    .name(g.uniqueName("/int64_inputs/Cast_" + name)));
+            g.insertNode(
+                    0,
+                    Node.of("Cast", List.of(name), List.of(inner))
+                            .attr("to", (long) DataType.INT32_VALUE)
+                            .name(g.uniqueName("/int64_inputs/Cast_" + name)));
             widened++;
         }
         return widened;

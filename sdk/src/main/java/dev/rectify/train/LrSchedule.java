@@ -14,7 +14,10 @@ import java.util.Locale;
  * </ul>
  */
 public enum LrSchedule {
-    COSINE, LINEAR, CONSTANT, CONSTANT_WITH_WARMUP;
+    COSINE,
+    LINEAR,
+    CONSTANT,
+    CONSTANT_WITH_WARMUP;
 
     /** The rate at optimizer step {@code step} (0-based) of {@code total}, with {@code warmup} warmup steps. */
     public double at(int step, int total, int warmup, double peak) {

@@ -23,8 +23,7 @@ import java.util.Set;
 final class NoCacheBranchInliner {
     static final String USE_CACHE_BRANCH = "use_cache_branch";
 
-    private NoCacheBranchInliner() {
-    }
+    private NoCacheBranchInliner() {}
 
     /** Inlines every {@code If} on {@code use_cache_branch}; returns how many were inlined. */
     static int inline(Graph g) {
@@ -38,8 +37,8 @@ final class NoCacheBranchInliner {
                 count++;
             }
         }
-        if (g.consumers(USE_CACHE_BRANCH).isEmpty() && g.nodes().stream().noneMatch(
-                x -> x.implicitInputs().contains(USE_CACHE_BRANCH))) {
+        if (g.consumers(USE_CACHE_BRANCH).isEmpty()
+                && g.nodes().stream().noneMatch(x -> x.implicitInputs().contains(USE_CACHE_BRANCH))) {
             g.removeInput(USE_CACHE_BRANCH);
         }
         return count;
@@ -69,7 +68,9 @@ final class NoCacheBranchInliner {
         List<Node> inlined = new ArrayList<>();
         for (NodeProto p : branch.getNodeList()) {
             Node n = Node.fromProto(p);
-            if (!n.subgraphs().isEmpty() && !n.implicitInputs().stream().allMatch(x -> rename.getOrDefault(x, x).equals(x))) {
+            if (!n.subgraphs().isEmpty()
+                    && !n.implicitInputs().stream()
+                            .allMatch(x -> rename.getOrDefault(x, x).equals(x))) {
                 throw new UntrainableModelException("the no-cache branch of " + ifNode.describe() + " holds "
                         + n.describe() + ", whose subgraph reads renamed tensors; re-export the decoder without past "
                         + "key/values (Optimum: --no-post-process) and train from that");

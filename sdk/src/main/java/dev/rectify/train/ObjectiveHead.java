@@ -61,8 +61,7 @@ public final class ObjectiveHead {
      *
      * @param dlogits the gradient of {@code loss} w.r.t. logits, or null without backward
      */
-    public record Result(String loss, String nllSum, String validTokens, String correctTokens, String dlogits) {
-    }
+    public record Result(String loss, String nllSum, String validTokens, String correctTokens, String dlogits) {}
 
     /**
      * Appends the head to {@code graph}: adds its user inputs (after the existing inputs) and the scalar outputs
@@ -72,9 +71,12 @@ public final class ObjectiveHead {
         addInputs(graph);
         Ops o = new Ops(graph, "/loss/");
         String minusOne = o.constant(Tensors.ofLongs("", new long[] {-1, 1}, 2));
-        String z = o.op("Flatten", List.of(logits), "logits2d").attr("axis", 2L).output(0);       // [N, V]
-        String y = o.op("Reshape", List.of(LABELS, minusOne), "labels2d").output(0);              // [N, 1]
-        String tw = tokenWeights ? o.op("Reshape", List.of(TOKEN_WEIGHTS, minusOne), "token_weights2d").output(0) : null;
+        String z = o.op("Flatten", List.of(logits), "logits2d").attr("axis", 2L).output(0); // [N, V]
+        String y = o.op("Reshape", List.of(LABELS, minusOne), "labels2d").output(0); // [N, 1]
+        String tw = tokenWeights
+                ? o.op("Reshape", List.of(TOKEN_WEIGHTS, minusOne), "token_weights2d")
+                        .output(0)
+                : null;
         String denom = denominator(o);
         Block b = block(o, z, y, tw, denom, backward, accuracy);
         o.named("Identity", List.of(b.nllSum()), NLL_SUM);
@@ -96,7 +98,8 @@ public final class ObjectiveHead {
     void addInputs(Graph graph) {
         for (String n : List.of(LABELS, LOSS_DENOMINATOR, LOSS, NLL_SUM, VALID_TOKENS, CORRECT_TOKENS)) {
             if (graph.tensorNames().contains(n)) {
-                throw new InvalidArgumentException("cannot append the loss head: the graph already uses the name '" + n + "'");
+                throw new InvalidArgumentException(
+                        "cannot append the loss head: the graph already uses the name '" + n + "'");
             }
         }
         graph.addInput(Builders.tensor(LABELS, DataType.INT64, "batch", "sequence"));
@@ -119,9 +122,11 @@ public final class ObjectiveHead {
     /** max(loss_denominator, 1) as a scalar. */
     static String denominator(Ops o) {
         String one = o.constant(Tensors.ofFloats("", new float[] {1f}, 1));
-        String denom1 = o.op("Max", List.of(LOSS_DENOMINATOR, one), "denominator").output(0);
+        String denom1 =
+                o.op("Max", List.of(LOSS_DENOMINATOR, one), "denominator").output(0);
         String scalarShape = o.constant(Tensors.ofLongs("", new long[0], 0));
-        return o.op("Reshape", List.of(denom1, scalarShape), "denominator_scalar").output(0);
+        return o.op("Reshape", List.of(denom1, scalarShape), "denominator_scalar")
+                .output(0);
     }
 
     boolean hasTokenWeights() {
@@ -134,8 +139,7 @@ public final class ObjectiveHead {
      * @param correctTokens null without accuracy
      * @param dlogits null without backward
      */
-    record Block(String nllSum, String validTokens, String weightedNllSum, String correctTokens, String dlogits) {
-    }
+    record Block(String nllSum, String validTokens, String weightedNllSum, String correctTokens, String dlogits) {}
 
     /**
      * The head's math over the tokens of {@code z} [n, V] with labels {@code y} [n, 1] (and token weights {@code tw}
@@ -147,38 +151,57 @@ public final class ObjectiveHead {
         String zeroL = o.constant(Tensors.scalar("", 0L));
         String isIgnored = o.op("Equal", List.of(y, ignore), "ignored").output(0);
         String valid = o.op("Not", List.of(isIgnored), "valid").output(0);
-        String idx = o.op("Where", List.of(valid, y, zeroL), "safe_labels").output(0);          // [N, 1]
-        String mask = o.op("Cast", List.of(valid), "mask").attr("to", (long) DataType.FLOAT_VALUE).output(0);
-        String logp = o.op("LogSoftmax", List.of(z), "logp").attr("axis", 1L).output(0);       // [N, V]
-        String lpt = o.op("GatherElements", List.of(logp, idx), "logp_t").attr("axis", 1L).output(0); // [N, 1]
+        String idx = o.op("Where", List.of(valid, y, zeroL), "safe_labels").output(0); // [N, 1]
+        String mask = o.op("Cast", List.of(valid), "mask")
+                .attr("to", (long) DataType.FLOAT_VALUE)
+                .output(0);
+        String logp = o.op("LogSoftmax", List.of(z), "logp").attr("axis", 1L).output(0); // [N, V]
+        String lpt = o.op("GatherElements", List.of(logp, idx), "logp_t")
+                .attr("axis", 1L)
+                .output(0); // [N, 1]
         String nlpt = o.op("Neg", List.of(lpt), "nll_t").output(0);
         String nllMasked = o.op("Mul", List.of(nlpt, mask), "nll_masked").output(0);
-        String nllSum = o.op("ReduceSum", List.of(nllMasked), "nll_sum").attr("keepdims", 0L).output(0);
-        String validSum = o.op("ReduceSum", List.of(mask), "valid_tokens").attr("keepdims", 0L).output(0);
+        String nllSum = o.op("ReduceSum", List.of(nllMasked), "nll_sum")
+                .attr("keepdims", 0L)
+                .output(0);
+        String validSum = o.op("ReduceSum", List.of(mask), "valid_tokens")
+                .attr("keepdims", 0L)
+                .output(0);
         String pt = o.op("Exp", List.of(lpt), "p_t").output(0);
         String w = weight(o, pt, mask);
         if (tw != null) {
             w = o.op("Mul", List.of(w, tw), "w_weighted").output(0);
         }
         String wl = o.op("Mul", List.of(w, nlpt), "weighted_nll").output(0);
-        String wsum = o.op("ReduceSum", List.of(wl), "weighted_nll_sum").attr("keepdims", 0L).output(0);
+        String wsum = o.op("ReduceSum", List.of(wl), "weighted_nll_sum")
+                .attr("keepdims", 0L)
+                .output(0);
         String correct = null;
         if (accuracy) {
-            String am = o.op("ArgMax", List.of(z), "argmax").attr("axis", 1L).attr("keepdims", 1L).output(0);
+            String am = o.op("ArgMax", List.of(z), "argmax")
+                    .attr("axis", 1L)
+                    .attr("keepdims", 1L)
+                    .output(0);
             String eq = o.op("Equal", List.of(am, y), "argmax_eq").output(0);
             String ok = o.op("And", List.of(eq, valid), "correct").output(0);
-            String okf = o.op("Cast", List.of(ok), "correct_f").attr("to", (long) DataType.FLOAT_VALUE).output(0);
-            correct = o.op("ReduceSum", List.of(okf), "correct_tokens").attr("keepdims", 0L).output(0);
+            String okf = o.op("Cast", List.of(ok), "correct_f")
+                    .attr("to", (long) DataType.FLOAT_VALUE)
+                    .output(0);
+            correct = o.op("ReduceSum", List.of(okf), "correct_tokens")
+                    .attr("keepdims", 0L)
+                    .output(0);
         }
         String dz = null;
         if (backward) {
-            String coef = o.op("Div", List.of(w, denom), "coef").output(0);                    // [N, 1]
-            String sm = o.op("Exp", List.of(logp), "softmax").output(0);                        // [N, V]
-            String g = o.op("Mul", List.of(sm, coef), "softmax_w").output(0);                   // [N, V]
+            String coef = o.op("Div", List.of(w, denom), "coef").output(0); // [N, 1]
+            String sm = o.op("Exp", List.of(logp), "softmax").output(0); // [N, V]
+            String g = o.op("Mul", List.of(sm, coef), "softmax_w").output(0); // [N, V]
             String oneS = o.constant(Tensors.scalar("", 1f));
             String pm1 = o.op("Sub", List.of(pt, oneS), "p_minus_1").output(0);
-            String upd = o.op("Mul", List.of(pm1, coef), "label_grad").output(0);               // [N, 1]
-            dz = o.op("ScatterElements", List.of(g, idx, upd), "dlogits2d").attr("axis", 1L).output(0);
+            String upd = o.op("Mul", List.of(pm1, coef), "label_grad").output(0); // [N, 1]
+            dz = o.op("ScatterElements", List.of(g, idx, upd), "dlogits2d")
+                    .attr("axis", 1L)
+                    .output(0);
         }
         return new Block(nllSum, validSum, wsum, correct, dz);
     }
@@ -215,16 +238,19 @@ public final class ObjectiveHead {
 
         Node op(String type, List<String> inputs, String outName) {
             String out = graph.uniqueName(prefix + outName);
-            return graph.addNode(Node.of(type, inputs, List.of(out)).name(graph.uniqueName(prefix + outName + "/" + type)));
+            return graph.addNode(
+                    Node.of(type, inputs, List.of(out)).name(graph.uniqueName(prefix + outName + "/" + type)));
         }
 
         Node named(String type, List<String> inputs, String exactOut) {
-            return graph.addNode(Node.of(type, inputs, List.of(exactOut)).name(graph.uniqueName(prefix + exactOut + "/" + type)));
+            return graph.addNode(
+                    Node.of(type, inputs, List.of(exactOut)).name(graph.uniqueName(prefix + exactOut + "/" + type)));
         }
 
         String constant(TensorProto value) {
             String out = graph.uniqueName(prefix + "const");
-            graph.addNode(Node.of("Constant", List.of(), List.of(out)).name(graph.uniqueName(prefix + "Constant"))
+            graph.addNode(Node.of("Constant", List.of(), List.of(out))
+                    .name(graph.uniqueName(prefix + "Constant"))
                     .attr("value", value.toBuilder().clearName().build()));
             return out;
         }

@@ -18,12 +18,11 @@ import java.util.List;
  * are repeatable; see {@link #clipByGlobalNorm}.
  */
 public final class OptimizerModel {
-    public static final List<String> INPUTS = List.of("learning_rate", "step", "params", "gradients",
-            "first_order_moments", "second_order_moments");
+    public static final List<String> INPUTS =
+            List.of("learning_rate", "step", "params", "gradients", "first_order_moments", "second_order_moments");
     public static final String OUTPUT = "adamw.updated_flag";
 
-    private OptimizerModel() {
-    }
+    private OptimizerModel() {}
 
     /**
      * Clips the gradient sequence to a global L2 norm of {@code maxNorm} (torch's clip_grad_norm_: scale =
@@ -36,28 +35,43 @@ public final class OptimizerModel {
         GraphBuilder sq = GraphBuilder.create("square_norm")
                 .input(Builders.tensorAnyShape("g", DataType.FLOAT))
                 .output(Builders.tensorAnyShape("s", DataType.FLOAT));
-        sq.node(Node.of("ReduceSumSquare", List.of("g"), List.of("s")).name("ReduceSumSquare").attr("keepdims", 0L));
-        g.node(Node.of("SequenceMap", List.of(gradients), List.of("clip.squares")).name("clip/Squares").attr("body", sq.build()));
-        g.node(Node.of("ConcatFromSequence", List.of("clip.squares"), List.of("clip.squares_vec")).name("clip/Concat")
-                .attr("axis", 0L).attr("new_axis", 1L));
-        g.node(Node.of("Shape", List.of("clip.squares_vec"), List.of("clip.count")).name("clip/Count"));
+        sq.node(Node.of("ReduceSumSquare", List.of("g"), List.of("s"))
+                .name("ReduceSumSquare")
+                .attr("keepdims", 0L));
+        g.node(Node.of("SequenceMap", List.of(gradients), List.of("clip.squares"))
+                .name("clip/Squares")
+                .attr("body", sq.build()));
+        g.node(Node.of("ConcatFromSequence", List.of("clip.squares"), List.of("clip.squares_vec"))
+                .name("clip/Concat")
+                .attr("axis", 0L)
+                .attr("new_axis", 1L));
+        g.node(Node.of("Shape", List.of("clip.squares_vec"), List.of("clip.count"))
+                .name("clip/Count"));
         g.node(Node.of("TopK", List.of("clip.squares_vec", "clip.count"), List.of("clip.sorted", "clip.order"))
-                .name("clip/Sort").attr("largest", 1L).attr("sorted", 1L));
-        g.node(Node.of("ReduceSum", List.of("clip.sorted"), List.of("clip.total")).name("clip/Total").attr("keepdims", 0L));
+                .name("clip/Sort")
+                .attr("largest", 1L)
+                .attr("sorted", 1L));
+        g.node(Node.of("ReduceSum", List.of("clip.sorted"), List.of("clip.total"))
+                .name("clip/Total")
+                .attr("keepdims", 0L));
         g.node(Node.of("Sqrt", List.of("clip.total"), List.of("clip.norm")).name("clip/Norm"));
         g.initializer(Tensors.scalar("clip.eps", 1e-6f));
         g.initializer(Tensors.scalar("clip.max_norm", maxNorm));
         g.initializer(Tensors.scalar("clip.one", 1f));
-        g.node(Node.of("Add", List.of("clip.norm", "clip.eps"), List.of("clip.norm_eps")).name("clip/AddEps"));
-        g.node(Node.of("Div", List.of("clip.max_norm", "clip.norm_eps"), List.of("clip.ratio")).name("clip/Ratio"));
-        g.node(Node.of("Min", List.of("clip.ratio", "clip.one"), List.of("clip.scale")).name("clip/Scale"));
+        g.node(Node.of("Add", List.of("clip.norm", "clip.eps"), List.of("clip.norm_eps"))
+                .name("clip/AddEps"));
+        g.node(Node.of("Div", List.of("clip.max_norm", "clip.norm_eps"), List.of("clip.ratio"))
+                .name("clip/Ratio"));
+        g.node(Node.of("Min", List.of("clip.ratio", "clip.one"), List.of("clip.scale"))
+                .name("clip/Scale"));
         GraphBuilder mul = GraphBuilder.create("scale_gradient")
                 .input(Builders.tensorAnyShape("g", DataType.FLOAT))
                 .input(Builders.tensor("c", DataType.FLOAT))
                 .output(Builders.tensorAnyShape("y", DataType.FLOAT));
         mul.node(Node.of("Mul", List.of("g", "c"), List.of("y")).name("Mul"));
         String clipped = gradients + ".clipped";
-        g.node(Node.of("SequenceMap", List.of(gradients, "clip.scale"), List.of(clipped)).name("clip/Apply")
+        g.node(Node.of("SequenceMap", List.of(gradients, "clip.scale"), List.of(clipped))
+                .name("clip/Apply")
                 .attr("body", mul.build()));
         return clipped;
     }
@@ -84,11 +98,24 @@ public final class OptimizerModel {
             grads = clipByGlobalNorm(g, "gradients", (float) plan.maxGradNorm());
         } else if (plan.maxGradNorm() > 0) {
             grads = "gradients.clipped";
-            g.node(Node.of("InplaceClipGradNorm", List.of("gradients"), List.of(grads)).domain(OnnxModel.MICROSOFT)
-                    .name("ClipGradNorm").attr("max_norm", (float) plan.maxGradNorm()).attr("norm_type", "fro"));
+            g.node(Node.of("InplaceClipGradNorm", List.of("gradients"), List.of(grads))
+                    .domain(OnnxModel.MICROSOFT)
+                    .name("ClipGradNorm")
+                    .attr("max_norm", (float) plan.maxGradNorm())
+                    .attr("norm_type", "fro"));
         }
-        g.node(Node.of("AdamWOptimizer", List.of("learning_rate", "step", "params", grads, "first_order_moments",
-                "second_order_moments"), List.of(OUTPUT)).domain(OnnxModel.MICROSOFT).name("AdamWOptimizer")
+        g.node(Node.of(
+                        "AdamWOptimizer",
+                        List.of(
+                                "learning_rate",
+                                "step",
+                                "params",
+                                grads,
+                                "first_order_moments",
+                                "second_order_moments"),
+                        List.of(OUTPUT))
+                .domain(OnnxModel.MICROSOFT)
+                .name("AdamWOptimizer")
                 .attr("alpha", (float) plan.beta1())
                 .attr("beta", (float) plan.beta2())
                 .attr("epsilon", (float) plan.epsilon())
@@ -96,6 +123,11 @@ public final class OptimizerModel {
                 .attr("adam_mode", 0L)
                 .attr("correct_bias", 1L));
         g.output(OUTPUT, DataType.BOOL, 1);
-        return ModelBuilder.create().irVersion(8).opset("", 17).opset(OnnxModel.MICROSOFT, 1).graph(g).build();
+        return ModelBuilder.create()
+                .irVersion(8)
+                .opset("", 17)
+                .opset(OnnxModel.MICROSOFT, 1)
+                .graph(g)
+                .build();
     }
 }

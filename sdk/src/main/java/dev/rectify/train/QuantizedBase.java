@@ -13,8 +13,7 @@ import java.util.List;
  * trains on such a base.
  */
 final class QuantizedBase {
-    private QuantizedBase() {
-    }
+    private QuantizedBase() {}
 
     /** The quantized nodes of {@code g}, each checked; throws {@link UnsupportedQuantizationException}. */
     static List<Node> check(Graph g) {
@@ -34,7 +33,8 @@ final class QuantizedBase {
     /** Refuses full fine-tuning of a quantized base: its 4-bit weights cannot be trained. */
     static void checkPlan(List<Node> quantized, TrainingPlan plan) {
         if (!quantized.isEmpty() && plan.mode() == TrainingPlan.Mode.FULL) {
-            throw new UntrainableModelException("the base model has " + quantized.size() + " 4-bit quantized weight(s) ("
+            throw new UntrainableModelException("the base model has " + quantized.size()
+                    + " 4-bit quantized weight(s) ("
                     + quantized.get(0).describe() + ", ...): they stay frozen, so it can be fine-tuned with LoRA "
                     + "(QLoRA) only. Use a LoRA plan, or fully fine-tune the float base");
         }

@@ -1,7 +1,7 @@
 package dev.rectify.train;
 
-import dev.rectify.onnx.LazyWeights;
 import dev.rectify.onnx.Graph;
+import dev.rectify.onnx.LazyWeights;
 import dev.rectify.onnx.Node;
 import dev.rectify.onnx.Tensors;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto;
@@ -19,8 +19,7 @@ import java.util.Map;
  * model computes. Only an exact element-wise transpose of a {@code Gather}ed initializer counts.
  */
 final class TiedWeights {
-    private TiedWeights() {
-    }
+    private TiedWeights() {}
 
     /** Rewires every folded transposed copy to {@code Transpose(original)}; returns copy → original. */
     static Map<String, String> retie(Graph g) {
@@ -33,7 +32,8 @@ final class TiedWeights {
                 continue;
             }
             List<Node> users = consumers.getOrDefault(t.getName(), List.of());
-            if (users.stream().anyMatch(n -> n.opType().equals("Gather") && n.input(0).equals(t.getName()))) {
+            if (users.stream()
+                    .anyMatch(n -> n.opType().equals("Gather") && n.input(0).equals(t.getName()))) {
                 embeddings.add(t);
             } else {
                 others.add(t);
@@ -48,15 +48,19 @@ final class TiedWeights {
                 if (ev == null) {
                     ev = Tensors.toFloatArray(LazyWeights.load(e));
                 }
-                if (isTranspose(ev, (int) e.getDims(0), (int) e.getDims(1), Tensors.toFloatArray(LazyWeights.load(c)))) {
+                if (isTranspose(
+                        ev, (int) e.getDims(0), (int) e.getDims(1), Tensors.toFloatArray(LazyWeights.load(c)))) {
                     tied.put(c.getName(), e.getName());
                 }
             }
         }
         for (Map.Entry<String, String> t : tied.entrySet()) {
             g.removeInitializer(t.getKey());
-            g.insertNode(0, Node.of("Transpose", List.of(t.getValue()), List.of(t.getKey())).attrInts("perm", 1, 0)
-                    .name(g.uniqueName("/tied/" + t.getValue() + "/Transpose")));
+            g.insertNode(
+                    0,
+                    Node.of("Transpose", List.of(t.getValue()), List.of(t.getKey()))
+                            .attrInts("perm", 1, 0)
+                            .name(g.uniqueName("/tied/" + t.getValue() + "/Transpose")));
         }
         return tied;
     }

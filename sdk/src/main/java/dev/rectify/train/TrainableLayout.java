@@ -10,8 +10,7 @@ import dev.rectify.onnx.Graph;
  * float32 ({@link HalfPrecisionUpcast}). Inference keeps the original graph.
  */
 public final class TrainableLayout {
-    private TrainableLayout() {
-    }
+    private TrainableLayout() {}
 
     /** Rewrites {@code g} in place and returns it. */
     public static Graph prepare(Graph g) {

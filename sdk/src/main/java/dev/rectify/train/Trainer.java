@@ -1,12 +1,12 @@
 package dev.rectify.train;
 
-import dev.rectify.core.io.FileTrees;
-import dev.rectify.core.io.AtomicFile;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.core.ModelFormatException;
 import dev.rectify.core.RectifyException;
+import dev.rectify.core.io.AtomicFile;
+import dev.rectify.core.io.FileTrees;
 import dev.rectify.data.EncodedExample;
 import dev.rectify.data.MicroBatch;
 import dev.rectify.data.TrainingSchedule;
@@ -17,6 +17,7 @@ import dev.rectify.ort.TrainingSession;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -31,6 +32,7 @@ import org.slf4j.LoggerFactory;
  * held-out examples, early stopping, progress reports, cancellation between micro-batches, periodic checkpoints
  * (weights, optimizer moments and the loop's position, saved atomically) and exact resume, and steps with a
  * non-finite loss skipped up to a limit.
+ * <p>Size: the training loop (steps, evaluation, checkpoints, resume, progress events), whose stages share the session and its state.
  */
 public final class Trainer {
     private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
@@ -46,7 +48,12 @@ public final class Trainer {
     /**
      * @param runDir where checkpoints are written (created when missing)
      */
-    public Trainer(TrainingArtifacts artifacts, FineTuneOptions options, SessionConfig sessionConfig, long padId, Path runDir) {
+    public Trainer(
+            TrainingArtifacts artifacts,
+            FineTuneOptions options,
+            SessionConfig sessionConfig,
+            long padId,
+            Path runDir) {
         this.artifacts = artifacts;
         this.options = options;
         this.sessionConfig = sessionConfig;
@@ -59,33 +66,56 @@ public final class Trainer {
         if (train.isEmpty()) {
             throw new InvalidArgumentException("no training examples");
         }
-        TrainingSchedule schedule = new TrainingSchedule(train, options.batchSize(), options.microBatchSize(), options.seed(), padId);
+        TrainingSchedule schedule =
+                new TrainingSchedule(train, options.batchSize(), options.microBatchSize(), options.seed(), padId);
         int stepsPerEpoch = schedule.stepsPerEpoch();
         int totalSteps = options.maxSteps() > 0 ? options.maxSteps() : options.epochs() * stepsPerEpoch;
         int warmup = LrSchedule.warmupSteps(options.warmupRatio(), totalSteps);
-        List<MicroBatch> evalBatches = eval.isEmpty() ? List.of()
-                : TrainingSchedule.evaluationBatches(eval, options.microBatchSize(), padId);
+        List<MicroBatch> evalBatches =
+                eval.isEmpty() ? List.of() : TrainingSchedule.evaluationBatches(eval, options.microBatchSize(), padId);
 
         LoopState st = new LoopState();
         Path resumeFrom = options.resume() ? latestCheckpoint() : null;
         TrainingSession.setSeed(options.seed());
         long started = System.nanoTime();
-        try (CheckpointState state = CheckpointState.load(resumeFrom != null ? resumeFrom.resolve(TrainingArtifacts.CHECKPOINT)
-                : artifacts.checkpoint());
-                TrainingSession session = TrainingSession.create(sessionConfig, state, artifacts.trainingModel(),
-                        artifacts.evalModel(), artifacts.optimizerModel())) {
+        try (CheckpointState state = CheckpointState.load(
+                        resumeFrom != null
+                                ? resumeFrom.resolve(TrainingArtifacts.CHECKPOINT)
+                                : artifacts.checkpoint());
+                TrainingSession session = TrainingSession.create(
+                        sessionConfig,
+                        state,
+                        artifacts.trainingModel(),
+                        artifacts.evalModel(),
+                        artifacts.optimizerModel())) {
             if (resumeFrom != null) {
                 st = readState(resumeFrom, state);
                 LOG.info("resuming from step {} ({})", st.step, resumeFrom);
             } else if (!evalBatches.isEmpty()) {
                 st.initialEval = evaluate(session, evalBatches);
-                report(new TrainingProgress(TrainingProgress.Phase.EVAL, 0, totalSteps, 0, Double.NaN, Double.NaN, 0, 0, 0,
-                        Duration.ZERO, Duration.ZERO, st.initialEval.loss(), st.initialEval.nll(),
-                        st.initialEval.tokenAccuracy(), 0), st);
+                report(
+                        new TrainingProgress(
+                                TrainingProgress.Phase.EVAL,
+                                0,
+                                totalSteps,
+                                0,
+                                Double.NaN,
+                                Double.NaN,
+                                0,
+                                0,
+                                0,
+                                Duration.ZERO,
+                                Duration.ZERO,
+                                st.initialEval.loss(),
+                                st.initialEval.nll(),
+                                st.initialEval.tokenAccuracy(),
+                                0),
+                        st);
             }
             // biases and norm weights among the trained parameters: the decay of the others is applied here
             WeightDecay decay = WeightDecay.Where.TRAINER.name().equals(artifacts.property(ArtifactBuilder.PROP_DECAY))
-                    ? WeightDecay.of(state, artifacts.trainableParameters()) : null;
+                    ? WeightDecay.of(state, artifacts.trainableParameters())
+                    : null;
             long trainedTokensAtStart = st.tokens;
             long loopStart = System.nanoTime();
             boolean stoppedEarly = false;
@@ -99,16 +129,20 @@ public final class Trainer {
                     if (st.savedAtStep != st.step) {
                         saveCheckpoint(state, st);
                     }
-                    throw new TrainingCancelledException("fine-tuning cancelled after step " + st.step + " of " + totalSteps
-                            + "; resume from " + runDir);
+                    throw new TrainingCancelledException("fine-tuning cancelled after step " + st.step + " of "
+                            + totalSteps + "; resume from " + runDir);
                 }
                 if (!out.finite) {
                     st.skipped++;
                     LOG.warn("step {}: non-finite loss, step skipped ({} so far)", st.step + 1, st.skipped);
                     if (st.skipped > options.maxNonFiniteSteps()) {
-                        throw new NonFiniteLossException("training stopped: " + st.skipped + " steps had a NaN or infinite loss "
-                                + "(limit " + options.maxNonFiniteSteps() + "); lower the learning rate. The last good checkpoint"
-                                + (latestCheckpoint() == null ? " does not exist yet" : " is kept in " + latestCheckpoint()));
+                        throw new NonFiniteLossException(
+                                "training stopped: " + st.skipped + " steps had a NaN or infinite loss "
+                                        + "(limit " + options.maxNonFiniteSteps()
+                                        + "); lower the learning rate. The last good checkpoint"
+                                        + (latestCheckpoint() == null
+                                                ? " does not exist yet"
+                                                : " is kept in " + latestCheckpoint()));
                     }
                     session.lazyResetGrad();
                 } else if (out.microBatchesRun > 0) {
@@ -125,25 +159,61 @@ public final class Trainer {
                 double secs = (System.nanoTime() - loopStart) / 1e9;
                 double tps = (st.tokens - trainedTokensAtStart) / Math.max(secs, 1e-9);
                 Duration elapsed = Duration.ofNanos(System.nanoTime() - started);
-                Duration eta = Duration.ofMillis((long) (secs / Math.max(1, st.step - st.resumedAtStep)
-                        * (totalSteps - st.step) * 1000));
-                report(new TrainingProgress(TrainingProgress.Phase.TRAIN, st.step, totalSteps, epoch, out.loss, out.nll, st.lastLr,
-                        out.gradNorm, tps, elapsed, eta, Double.NaN, Double.NaN, Double.NaN, st.skipped), st);
+                Duration eta = Duration.ofMillis(
+                        (long) (secs / Math.max(1, st.step - st.resumedAtStep) * (totalSteps - st.step) * 1000));
+                report(
+                        new TrainingProgress(
+                                TrainingProgress.Phase.TRAIN,
+                                st.step,
+                                totalSteps,
+                                epoch,
+                                out.loss,
+                                out.nll,
+                                st.lastLr,
+                                out.gradNorm,
+                                tps,
+                                elapsed,
+                                eta,
+                                Double.NaN,
+                                Double.NaN,
+                                Double.NaN,
+                                st.skipped),
+                        st);
                 boolean endOfEpoch = st.step % stepsPerEpoch == 0;
-                boolean evalDue = !evalBatches.isEmpty() && st.step < totalSteps
+                boolean evalDue = !evalBatches.isEmpty()
+                        && st.step < totalSteps
                         && (options.evalEvery() > 0 ? st.step % options.evalEvery() == 0 : endOfEpoch);
                 if (evalDue) {
                     EvalMetrics m = evaluate(session, evalBatches);
-                    report(new TrainingProgress(TrainingProgress.Phase.EVAL, st.step, totalSteps, epoch, Double.NaN, Double.NaN,
-                            st.lastLr, 0, tps, elapsed, eta, m.loss(), m.nll(), m.tokenAccuracy(), st.skipped), st);
+                    report(
+                            new TrainingProgress(
+                                    TrainingProgress.Phase.EVAL,
+                                    st.step,
+                                    totalSteps,
+                                    epoch,
+                                    Double.NaN,
+                                    Double.NaN,
+                                    st.lastLr,
+                                    0,
+                                    tps,
+                                    elapsed,
+                                    eta,
+                                    m.loss(),
+                                    m.nll(),
+                                    m.tokenAccuracy(),
+                                    st.skipped),
+                            st);
                     if (m.nll() < st.bestNll - 1e-9) {
                         st.bestNll = m.nll();
                         st.evalsWithoutImprovement = 0;
                     } else {
                         st.evalsWithoutImprovement++;
                     }
-                    if (options.earlyStoppingPatience() > 0 && st.evalsWithoutImprovement >= options.earlyStoppingPatience()) {
-                        LOG.info("early stopping at step {}: held-out NLL has not improved for {} evaluations", st.step,
+                    if (options.earlyStoppingPatience() > 0
+                            && st.evalsWithoutImprovement >= options.earlyStoppingPatience()) {
+                        LOG.info(
+                                "early stopping at step {}: held-out NLL has not improved for {} evaluations",
+                                st.step,
                                 st.evalsWithoutImprovement);
                         stoppedEarly = true;
                         break;
@@ -155,14 +225,37 @@ public final class Trainer {
             }
             EvalMetrics finalEval = evalBatches.isEmpty() ? EvalMetrics.NONE : evaluate(session, evalBatches);
             if (!evalBatches.isEmpty()) {
-                report(new TrainingProgress(TrainingProgress.Phase.EVAL, st.step, totalSteps, Math.max(0, st.step - 1) / stepsPerEpoch,
-                        Double.NaN, Double.NaN, st.lastLr, 0, 0, Duration.ofNanos(System.nanoTime() - started), Duration.ZERO,
-                        finalEval.loss(), finalEval.nll(), finalEval.tokenAccuracy(), st.skipped), st);
+                report(
+                        new TrainingProgress(
+                                TrainingProgress.Phase.EVAL,
+                                st.step,
+                                totalSteps,
+                                Math.max(0, st.step - 1) / stepsPerEpoch,
+                                Double.NaN,
+                                Double.NaN,
+                                st.lastLr,
+                                0,
+                                0,
+                                Duration.ofNanos(System.nanoTime() - started),
+                                Duration.ZERO,
+                                finalEval.loss(),
+                                finalEval.nll(),
+                                finalEval.tokenAccuracy(),
+                                st.skipped),
+                        st);
             }
             saveCheckpoint(state, st);
             TrainedWeights weights = readWeights(state);
-            return new TrainingResult(weights, st.initialEval, finalEval, st.step, st.skipped, st.tokens,
-                    Duration.ofNanos(System.nanoTime() - started), stoppedEarly, st.history);
+            return new TrainingResult(
+                    weights,
+                    st.initialEval,
+                    finalEval,
+                    st.step,
+                    st.skipped,
+                    st.tokens,
+                    Duration.ofNanos(System.nanoTime() - started),
+                    stoppedEarly,
+                    st.history);
         }
     }
 
@@ -176,7 +269,13 @@ public final class Trainer {
     }
 
     /** Result of one optimizer step's forward/backward passes. */
-    private record StepOutcome(double loss, double nll, double gradNorm, long tokens, boolean finite, int microBatchesRun,
+    private record StepOutcome(
+            double loss,
+            double nll,
+            double gradNorm,
+            long tokens,
+            boolean finite,
+            int microBatchesRun,
             boolean cancelled) {
         static final StepOutcome CANCELLED = new StepOutcome(0, 0, 0, 0, true, 0, true);
     }
@@ -228,8 +327,14 @@ public final class Trainer {
             finite = false;
         }
         // each micro-batch's loss is already divided by the step's denominator, so their sum is the step's objective
-        return new StepOutcome(loss, nllSum / Math.max(1, stepTargets), ran > 0 ? Math.sqrt(Math.max(0, gradNormSq)) : 0, tokens, finite,
-                ran, false);
+        return new StepOutcome(
+                loss,
+                nllSum / Math.max(1, stepTargets),
+                ran > 0 ? Math.sqrt(Math.max(0, gradNormSq)) : 0,
+                tokens,
+                finite,
+                ran,
+                false);
     }
 
     private static long nonPad(MicroBatch mb) {
@@ -252,9 +357,10 @@ public final class Trainer {
                 case "position_ids" -> Tensor.ofLongs(mb.positionIds(), shape);
                 case ObjectiveHead.LABELS -> Tensor.ofLongs(mb.labels(), shape);
                 case ObjectiveHead.LOSS_DENOMINATOR -> Tensor.ofFloats(new float[] {denominator}, 1);
-                default -> throw new InvalidArgumentException("the training model takes an input '" + name
-                        + "' Rectify does not know how to feed (expected input_ids, attention_mask, position_ids, labels, "
-                        + "loss_denominator)");
+                default ->
+                    throw new InvalidArgumentException("the training model takes an input '" + name
+                            + "' Rectify does not know how to feed (expected input_ids, attention_mask, position_ids, labels, "
+                            + "loss_denominator)");
             };
             in.add(t);
             openFeeds.add(t);
@@ -292,7 +398,8 @@ public final class Trainer {
                 closeFeeds();
             }
         }
-        return new EvalMetrics(loss / Math.max(1, tokens), nll / Math.max(1, tokens), correct / Math.max(1, tokens), tokens);
+        return new EvalMetrics(
+                loss / Math.max(1, tokens), nll / Math.max(1, tokens), correct / Math.max(1, tokens), tokens);
     }
 
     private TrainedWeights readWeights(CheckpointState state) {
@@ -330,7 +437,10 @@ public final class Trainer {
             return -1;
         }
         try {
-            return new ObjectMapper().readTree(dir.resolve(STATE).toFile()).path("step").asInt(-1);
+            return new ObjectMapper()
+                    .readTree(dir.resolve(STATE).toFile())
+                    .path("step")
+                    .asInt(-1);
         } catch (IOException e) {
             throw new RectifyException("cannot read " + dir.resolve(STATE) + ": " + e.getMessage(), e);
         }
@@ -381,17 +491,21 @@ public final class Trainer {
             if (Files.exists(target)) {
                 FileTrees.delete(target);
             }
-            Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
             Path pointerTmp = runDir.resolve("." + LATEST + ".tmp");
             Files.writeString(pointerTmp, name);
             AtomicFile.fsync(pointerTmp);
-            Files.move(pointerTmp, runDir.resolve(LATEST), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
-                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.move(
+                    pointerTmp,
+                    runDir.resolve(LATEST),
+                    StandardCopyOption.ATOMIC_MOVE,
+                    StandardCopyOption.REPLACE_EXISTING);
             AtomicFile.fsyncDir(runDir);
             prune(st.step);
             st.savedAtStep = st.step;
         } catch (IOException e) {
-            throw new RectifyException("cannot save a checkpoint in " + runDir + " (the previous one is intact): " + e.getMessage(), e);
+            throw new RectifyException(
+                    "cannot save a checkpoint in " + runDir + " (the previous one is intact): " + e.getMessage(), e);
         }
     }
 
@@ -400,8 +514,12 @@ public final class Trainer {
      * and any of a later step (left by an abandoned run in the same folder).
      */
     private void prune(int newest) throws IOException {
-        List<Integer> older = checkpointSteps(runDir).stream().filter(s -> s < newest).sorted((a, b) -> b - a).toList();
-        List<Integer> drop = new ArrayList<>(older.subList(Math.min(older.size(), options.keepCheckpoints() - 1), older.size()));
+        List<Integer> older = checkpointSteps(runDir).stream()
+                .filter(s -> s < newest)
+                .sorted((a, b) -> b - a)
+                .toList();
+        List<Integer> drop =
+                new ArrayList<>(older.subList(Math.min(older.size(), options.keepCheckpoints() - 1), older.size()));
         checkpointSteps(runDir).stream().filter(s -> s > newest).forEach(drop::add);
         for (int step : drop) {
             FileTrees.delete(runDir.resolve(checkpointName(step)));
@@ -418,8 +536,11 @@ public final class Trainer {
             return List.of();
         }
         try (var files = Files.list(runDir)) {
-            return files.filter(d -> d.getFileName().toString().matches("step-\\d{8,}") && Files.isRegularFile(d.resolve(STATE)))
-                    .map(d -> Integer.parseInt(d.getFileName().toString().substring(5))).sorted().toList();
+            return files.filter(d ->
+                            d.getFileName().toString().matches("step-\\d{8,}") && Files.isRegularFile(d.resolve(STATE)))
+                    .map(d -> Integer.parseInt(d.getFileName().toString().substring(5)))
+                    .sorted()
+                    .toList();
         } catch (IOException e) {
             throw new RectifyException("cannot list the checkpoints in " + runDir + ": " + e.getMessage(), e);
         }
@@ -435,25 +556,31 @@ public final class Trainer {
     public static TrainedWeights checkpointWeights(Path runDir, int step, FineTuneOptions options) {
         Path dir = runDir.resolve(checkpointName(step));
         if (!Files.isRegularFile(dir.resolve(STATE))) {
-            throw new CheckpointNotFoundException("no checkpoint of step " + step + " in " + runDir + " (it was never saved or "
-                    + "has been deleted); saved checkpoints: " + checkpointSteps(runDir));
+            throw new CheckpointNotFoundException("no checkpoint of step " + step + " in " + runDir
+                    + " (it was never saved or " + "has been deleted); saved checkpoints: " + checkpointSteps(runDir));
         }
         String made;
         try {
-            made = new ObjectMapper().readTree(dir.resolve(STATE).toFile()).path("options").asText();
+            made = new ObjectMapper()
+                    .readTree(dir.resolve(STATE).toFile())
+                    .path("options")
+                    .asText();
         } catch (IOException e) {
             throw new RectifyException("cannot read " + dir.resolve(STATE) + ": " + e.getMessage(), e);
         }
         if (!options.canonical().equals(made)) {
-            throw new CheckpointMismatchException(dir + " was made with other options (" + made + "), not " + options.canonical());
+            throw new CheckpointMismatchException(
+                    dir + " was made with other options (" + made + "), not " + options.canonical());
         }
         Path file = dir.resolve(TrainingArtifacts.CHECKPOINT);
         Map<String, float[]> values = new LinkedHashMap<>();
         Map<String, long[]> shapes = new LinkedHashMap<>();
         for (CheckpointFile.Entry e : CheckpointFile.read(file).trainable()) {
             if (e.dataType() != 1 || e.data() == null) {
-                throw ModelFormatException.at(file, "trainable tensor '" + e.name() + "' is not float32 data (type " + e.dataType()
-                        + "): not a checkpoint Rectify wrote");
+                throw ModelFormatException.at(
+                        file,
+                        "trainable tensor '" + e.name() + "' is not float32 data (type " + e.dataType()
+                                + "): not a checkpoint Rectify wrote");
             }
             values.put(e.name(), e.floats());
             shapes.put(e.name(), e.dims());
@@ -469,17 +596,18 @@ public final class Trainer {
             String myPlan = artifacts.property(ArtifactBuilder.PROP_PLAN_HASH);
             String myBase = artifacts.property(ArtifactBuilder.PROP_BASE_HASH);
             Object ckptBase = safeProperty(state, ArtifactBuilder.PROP_BASE_HASH);
-            if ((myBase != null && !myBase.equals(base)) || (ckptBase != null && myBase != null && !myBase.equals(ckptBase))) {
-                throw new CheckpointMismatchException(dir + " is a checkpoint of another base model (" + base + "), not of "
-                        + myBase + ": use another run folder or resume=false");
+            if ((myBase != null && !myBase.equals(base))
+                    || (ckptBase != null && myBase != null && !myBase.equals(ckptBase))) {
+                throw new CheckpointMismatchException(dir + " is a checkpoint of another base model (" + base
+                        + "), not of " + myBase + ": use another run folder or resume=false");
             }
             if (myPlan != null && !myPlan.equals(plan)) {
-                throw new CheckpointMismatchException(dir + " was made with another training plan: use another run folder "
-                        + "or resume=false");
+                throw new CheckpointMismatchException(
+                        dir + " was made with another training plan: use another run folder " + "or resume=false");
             }
             if (!options.canonical().equals(json.path("options").asText())) {
-                throw new CheckpointMismatchException(dir + " was made with other options (" + json.path("options").asText()
-                        + "); resuming needs the same options");
+                throw new CheckpointMismatchException(dir + " was made with other options ("
+                        + json.path("options").asText() + "); resuming needs the same options");
             }
             LoopState st = new LoopState();
             st.step = json.path("step").asInt();
@@ -487,10 +615,14 @@ public final class Trainer {
             st.skipped = json.path("skipped").asInt();
             st.tokens = json.path("tokens").asLong();
             st.lastLr = json.path("lastLr").asDouble();
-            st.bestNll = json.path("bestNll").isNull() ? Double.POSITIVE_INFINITY : json.path("bestNll").asDouble();
+            st.bestNll = json.path("bestNll").isNull()
+                    ? Double.POSITIVE_INFINITY
+                    : json.path("bestNll").asDouble();
             st.evalsWithoutImprovement = json.path("evalsWithoutImprovement").asInt();
-            st.initialEval = new EvalMetrics(json.path("initialEvalLoss").asDouble(Double.NaN),
-                    json.path("initialEvalNll").asDouble(Double.NaN), json.path("initialEvalAccuracy").asDouble(Double.NaN),
+            st.initialEval = new EvalMetrics(
+                    json.path("initialEvalLoss").asDouble(Double.NaN),
+                    json.path("initialEvalNll").asDouble(Double.NaN),
+                    json.path("initialEvalAccuracy").asDouble(Double.NaN),
                     json.path("initialEvalTokens").asLong());
             return st;
         } catch (IOException e) {
@@ -505,6 +637,4 @@ public final class Trainer {
             return null;
         }
     }
-
-
 }

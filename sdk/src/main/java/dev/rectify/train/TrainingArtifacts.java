@@ -8,9 +8,11 @@ import dev.rectify.onnx.OnnxModel;
 import dev.rectify.onnx.proto.OnnxProto.GraphProto;
 import dev.rectify.onnx.proto.OnnxProto.ValueInfoProto;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,9 +30,18 @@ import java.util.Set;
  * @param evalOutputs         what EvalStep returns, in order
  * @param properties          the checkpoint's property bag (plan and base hashes, objective, normalization...)
  */
-public record TrainingArtifacts(Path folder, Path trainingModel, Path evalModel, Path optimizerModel, Path checkpoint,
-        List<String> trainableParameters, List<String> trainingInputs, List<String> evalInputs,
-        List<String> trainingOutputs, List<String> evalOutputs, Map<String, Object> properties) {
+public record TrainingArtifacts(
+        Path folder,
+        Path trainingModel,
+        Path evalModel,
+        Path optimizerModel,
+        Path checkpoint,
+        List<String> trainableParameters,
+        List<String> trainingInputs,
+        List<String> evalInputs,
+        List<String> trainingOutputs,
+        List<String> evalOutputs,
+        Map<String, Object> properties) {
 
     public static final String TRAINING_MODEL = "training_model.onnx";
     public static final String EVAL_MODEL = "eval_model.onnx";
@@ -47,7 +58,7 @@ public record TrainingArtifacts(Path folder, Path trainingModel, Path evalModel,
         evalInputs = List.copyOf(evalInputs);
         trainingOutputs = List.copyOf(trainingOutputs);
         evalOutputs = List.copyOf(evalOutputs);
-        properties = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(properties));
+        properties = Collections.unmodifiableMap(new LinkedHashMap<>(properties));
     }
 
     /** A string property of the checkpoint (e.g. {@code rectify.plan_hash}), or null. */
@@ -78,7 +89,8 @@ public record TrainingArtifacts(Path folder, Path trainingModel, Path evalModel,
             throw new InvalidArtifactsException(e.getMessage(), e);
         }
         if (cp.version() != 2) {
-            throw new InvalidArtifactsException(ck + ": checkpoint version " + cp.version() + ", ONNX Runtime 1.24 reads 2");
+            throw new InvalidArtifactsException(
+                    ck + ": checkpoint version " + cp.version() + ", ONNX Runtime 1.24 reads 2");
         }
         Set<String> trainable = new HashSet<>(cp.trainableNames());
         Set<String> allParams = new HashSet<>(trainable);
@@ -105,8 +117,8 @@ public record TrainingArtifacts(Path folder, Path trainingModel, Path evalModel,
         }
         for (String p : cp.trainableNames()) {
             if (!params.contains(p)) {
-                throw new InvalidArtifactsException(tm + ": trainable checkpoint tensor '" + p + "' is not an input of the "
-                        + "training model (ORT's OptimizerStep would crash on it)");
+                throw new InvalidArtifactsException(tm + ": trainable checkpoint tensor '" + p
+                        + "' is not an input of the " + "training model (ORT's OptimizerStep would crash on it)");
             }
             if (!buffers.contains(p)) {
                 throw new InvalidArtifactsException(tm + ": no gradient buffer input '" + p + BUFFER_SUFFIX + "'");
@@ -117,7 +129,8 @@ public record TrainingArtifacts(Path folder, Path trainingModel, Path evalModel,
         }
         List<String> trainOut = new ArrayList<>();
         for (ValueInfoProto v : train.getOutputList()) {
-            if (!v.getName().endsWith(OUT_SUFFIX) && !v.getName().endsWith("_grad")
+            if (!v.getName().endsWith(OUT_SUFFIX)
+                    && !v.getName().endsWith("_grad")
                     && !v.getName().endsWith(BUFFER_SUFFIX)) {
                 trainOut.add(v.getName());
             }
@@ -136,11 +149,13 @@ public record TrainingArtifacts(Path folder, Path trainingModel, Path evalModel,
             throw new InvalidArtifactsException(em + ": the eval model must take the trainable parameters as inputs in "
                     + "the training model's order " + params + ", it takes " + evalParams);
         }
-        List<String> evalOut = eval.getOutputList().stream().map(ValueInfoProto::getName).toList();
-        List<String> optIn = graphOf(om).getInputList().stream().map(ValueInfoProto::getName).toList();
+        List<String> evalOut =
+                eval.getOutputList().stream().map(ValueInfoProto::getName).toList();
+        List<String> optIn =
+                graphOf(om).getInputList().stream().map(ValueInfoProto::getName).toList();
         if (!optIn.equals(OptimizerModel.INPUTS)) {
-            throw new InvalidArtifactsException(om + ": optimizer model inputs must be exactly " + OptimizerModel.INPUTS
-                    + ", found " + optIn);
+            throw new InvalidArtifactsException(
+                    om + ": optimizer model inputs must be exactly " + OptimizerModel.INPUTS + ", found " + optIn);
         }
         return new TrainingArtifacts(dir, tm, em, om, ck, params, user, evalUser, trainOut, evalOut, cp.properties());
     }
@@ -178,9 +193,11 @@ public record TrainingArtifacts(Path folder, Path trainingModel, Path evalModel,
         ObjectNode props = root.putObject("properties");
         properties.forEach((k, v) -> props.put(k, v.toString()));
         try {
-            Files.writeString(folder.resolve(MANIFEST), om.writerWithDefaultPrettyPrinter().writeValueAsString(root));
+            Files.writeString(
+                    folder.resolve(MANIFEST),
+                    om.writerWithDefaultPrettyPrinter().writeValueAsString(root));
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            throw new UncheckedIOException(e);
         }
     }
 

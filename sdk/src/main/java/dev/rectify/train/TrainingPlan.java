@@ -1,8 +1,8 @@
 package dev.rectify.train;
 
-import dev.rectify.core.io.ContentHash;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.core.Objective;
+import dev.rectify.core.io.ContentHash;
 import dev.rectify.lora.LoraConfig;
 import java.util.Objects;
 import java.util.regex.Pattern;
@@ -16,7 +16,10 @@ import java.util.regex.PatternSyntaxException;
  */
 public final class TrainingPlan {
     /** How parameters are chosen. */
-    public enum Mode { LORA, FULL }
+    public enum Mode {
+        LORA,
+        FULL
+    }
 
     private final Mode mode;
     private final LoraConfig lora;
@@ -162,8 +165,9 @@ public final class TrainingPlan {
                 + (fullPattern == null ? "-" : fullPattern) + ",objective=" + objective + ",norm=" + normalization
                 + ",adamw=" + beta1 + "/" + beta2 + "/" + epsilon + "/" + weightDecay + ",clip=" + maxGradNorm
                 + ",grads=" + exposeGradients + (deterministicClipping ? "" : ",fusedClip")
-                + (lossChunks != 0 || microBatchTokens > 0 ? ",lossChunks=" + lossChunks
-                        + (lossChunks == 0 ? "@" + microBatchTokens : "") : "")
+                + (lossChunks != 0 || microBatchTokens > 0
+                        ? ",lossChunks=" + lossChunks + (lossChunks == 0 ? "@" + microBatchTokens : "")
+                        : "")
                 + (gradientCheckpointing ? ",checkpointing" : "") + ")";
     }
 
@@ -205,8 +209,7 @@ public final class TrainingPlan {
         private long microBatchTokens;
         private boolean gradientCheckpointing;
 
-        private Builder() {
-        }
+        private Builder() {}
 
         /** See {@link TrainingPlan#lossChunks()}: 0 (default) automatic, 1 unchunked, k ≥ 2 blocks. */
         public Builder lossChunks(int chunks) {
@@ -316,9 +319,12 @@ public final class TrainingPlan {
             check(beta1 >= 0 && beta1 < 1, "beta1 must be in [0, 1), got " + beta1);
             check(beta2 >= 0 && beta2 < 1, "beta2 must be in [0, 1), got " + beta2);
             check(epsilon > 0 && Double.isFinite(epsilon), "epsilon must be finite and > 0, got " + epsilon);
-            check(weightDecay >= 0 && Double.isFinite(weightDecay), "weight decay must be finite and >= 0, got " + weightDecay);
-            check(maxGradNorm >= 0 && Double.isFinite(maxGradNorm), "max grad norm must be finite and >= 0 (0 = off), got "
-                    + maxGradNorm);
+            check(
+                    weightDecay >= 0 && Double.isFinite(weightDecay),
+                    "weight decay must be finite and >= 0, got " + weightDecay);
+            check(
+                    maxGradNorm >= 0 && Double.isFinite(maxGradNorm),
+                    "max grad norm must be finite and >= 0 (0 = off), got " + maxGradNorm);
             return new TrainingPlan(this);
         }
 

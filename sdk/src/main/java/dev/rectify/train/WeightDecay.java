@@ -28,10 +28,18 @@ import java.util.regex.Pattern;
  */
 public final class WeightDecay {
     /** Where the decay is applied. */
-    public enum Where { NONE, OPTIMIZER, TRAINER }
+    public enum Where {
+        NONE,
+        OPTIMIZER,
+        TRAINER
+    }
 
-    private static final List<Pattern> NOT_DECAYED = List.of(Pattern.compile("bias"), Pattern.compile("layernorm"),
-            Pattern.compile("rmsnorm"), Pattern.compile("(?:^|\\.)norm(?:$|\\.)"), Pattern.compile("_norm(?:$|\\.)"));
+    private static final List<Pattern> NOT_DECAYED = List.of(
+            Pattern.compile("bias"),
+            Pattern.compile("layernorm"),
+            Pattern.compile("rmsnorm"),
+            Pattern.compile("(?:^|\\.)norm(?:$|\\.)"),
+            Pattern.compile("_norm(?:$|\\.)"));
 
     private final Map<String, Boolean> decays;
 

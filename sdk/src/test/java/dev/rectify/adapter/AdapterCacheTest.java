@@ -1,18 +1,18 @@
 package dev.rectify.adapter;
 
-import dev.rectify.lora.ServingLayout;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.rectify.model.BaseModel;
 import dev.rectify.TestModels;
 import dev.rectify.lora.AdapterMismatchException;
 import dev.rectify.lora.CorruptAdapterException;
 import dev.rectify.lora.LoraConfig;
 import dev.rectify.lora.LoraFixtures;
 import dev.rectify.lora.ServingGraphCache;
+import dev.rectify.lora.ServingLayout;
+import dev.rectify.model.BaseModel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -26,12 +26,15 @@ import org.junit.jupiter.api.io.TempDir;
 class AdapterCacheTest {
     @TempDir
     static Path graphs;
+
     static ServingLayout layout;
 
     @BeforeAll
     static void layout() {
         BaseModel base = TestModels.tiny();
-        layout = ServingGraphCache.at(graphs).getOrBuild(Path.of(base.decodeSession().source()), LoraConfig.LLAMA_TARGETS).layout();
+        layout = ServingGraphCache.at(graphs)
+                .getOrBuild(Path.of(base.decodeSession().source()), LoraConfig.LLAMA_TARGETS)
+                .layout();
     }
 
     private static List<String> storeAdapters(AdapterStore store, int n, long seed0) {
@@ -43,7 +46,11 @@ class AdapterCacheTest {
     }
 
     private static AdapterCache cache(AdapterStore store, long bytes) {
-        return AdapterCache.builder(store).layout(layout).baseModelHash(TestModels.tiny().contentHash()).maximumBytes(bytes).build();
+        return AdapterCache.builder(store)
+                .layout(layout)
+                .baseModelHash(TestModels.tiny().contentHash())
+                .maximumBytes(bytes)
+                .build();
     }
 
     @Test
@@ -51,7 +58,8 @@ class AdapterCacheTest {
         AdapterStore store = AdapterStore.open(dir);
         List<String> ids = storeAdapters(store, 10, 100);
         long one;
-        try (AdapterCache probe = cache(store, 1L << 30); var l = probe.acquire(ids.get(0))) {
+        try (AdapterCache probe = cache(store, 1L << 30);
+                var l = probe.acquire(ids.get(0))) {
             one = l.adapter().byteSize();
         }
         try (AdapterCache cache = cache(store, 3 * one + one / 2)) { // room for 3 unpinned adapters
@@ -104,8 +112,13 @@ class AdapterCacheTest {
         byte[] b = Files.readAllBytes(w);
         b[b.length - 1] ^= 1;
         Files.write(w, b);
-        Adapter otherBase = Adapter.builder().id("ef".repeat(32)).baseModelHash("00".repeat(32)).lora(2, 4, Set.of("q_proj"))
-                .weights(LoraFixtures.random(TestModels.tiny(), 9, 2, Set.of("q_proj")).weights()).build();
+        Adapter otherBase = Adapter.builder()
+                .id("ef".repeat(32))
+                .baseModelHash("00".repeat(32))
+                .lora(2, 4, Set.of("q_proj"))
+                .weights(LoraFixtures.random(TestModels.tiny(), 9, 2, Set.of("q_proj"))
+                        .weights())
+                .build();
         store.put(otherBase);
         try (AdapterCache cache = cache(store, 1L << 30)) {
             cache.acquire(ids.get(0)).close();

@@ -1,6 +1,5 @@
 package dev.rectify.adapter;
 
-import dev.rectify.lora.ServingLayout;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -9,17 +8,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.rectify.model.BaseModel;
-import dev.rectify.ort.Device;
-import dev.rectify.core.InvalidArgumentException;
-import dev.rectify.TestModels;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.rectify.TestModels;
+import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.lora.AdapterMismatchException;
 import dev.rectify.lora.LoraConfig;
 import dev.rectify.lora.LoraFixtures;
 import dev.rectify.lora.OnnxAdapterFormat;
 import dev.rectify.lora.PeftAdapterConfig;
+import dev.rectify.lora.ServingLayout;
+import dev.rectify.model.BaseModel;
 import dev.rectify.onnx.OnnxModel;
+import dev.rectify.ort.Device;
 import dev.rectify.ort.InferenceSession;
 import dev.rectify.ort.LoraAdapter;
 import dev.rectify.ort.RunOptions;
@@ -39,11 +39,32 @@ class AdapterExportTest {
      * PEFT 0.13's {@code LoraConfig().to_dict()} keys (PeftConfig's fields and LoraConfig's, runtime_config popped),
      * taken from peft/config.py and peft/tuners/lora/config.py.
      */
-    static final Set<String> PEFT_LORA_KEYS = Set.of("peft_type", "auto_mapping", "base_model_name_or_path", "revision",
-            "task_type", "inference_mode", "r", "target_modules", "exclude_modules", "lora_alpha", "lora_dropout",
-            "fan_in_fan_out", "bias", "use_rslora", "modules_to_save", "init_lora_weights", "layers_to_transform",
-            "layers_pattern", "rank_pattern", "alpha_pattern", "megatron_config", "megatron_core", "loftq_config",
-            "use_dora", "layer_replication");
+    static final Set<String> PEFT_LORA_KEYS = Set.of(
+            "peft_type",
+            "auto_mapping",
+            "base_model_name_or_path",
+            "revision",
+            "task_type",
+            "inference_mode",
+            "r",
+            "target_modules",
+            "exclude_modules",
+            "lora_alpha",
+            "lora_dropout",
+            "fan_in_fan_out",
+            "bias",
+            "use_rslora",
+            "modules_to_save",
+            "init_lora_weights",
+            "layers_to_transform",
+            "layers_pattern",
+            "rank_pattern",
+            "alpha_pattern",
+            "megatron_config",
+            "megatron_core",
+            "loftq_config",
+            "use_dora",
+            "layer_replication");
 
     private static Adapter adapter() {
         return LoraFixtures.random(TestModels.tiny(), 5, 4, LoraConfig.LLAMA_TARGETS);
@@ -54,7 +75,8 @@ class AdapterExportTest {
         BaseModel base = TestModels.tiny();
         Adapter a = adapter();
         Path out = AdapterExport.write(base, a, AdapterExport.Format.PEFT, dir.resolve("peft"), null);
-        JsonNode c = new ObjectMapper().readTree(out.resolve(AdapterFiles.CONFIG).toFile());
+        JsonNode c =
+                new ObjectMapper().readTree(out.resolve(AdapterFiles.CONFIG).toFile());
         Set<String> keys = new HashSet<>();
         c.fieldNames().forEachRemaining(keys::add);
         assertEquals(PEFT_LORA_KEYS, keys);
@@ -70,7 +92,8 @@ class AdapterExportTest {
         assertEquals("none", c.get("bias").asText());
         assertFalse(c.get("fan_in_fan_out").asBoolean(), "Llama's projections are nn.Linear, [out, in]");
         assertTrue(c.get("inference_mode").asBoolean());
-        assertTrue(c.get("init_lora_weights").isBoolean() && c.get("init_lora_weights").asBoolean());
+        assertTrue(c.get("init_lora_weights").isBoolean()
+                && c.get("init_lora_weights").asBoolean());
         assertTrue(c.get("modules_to_save").isNull());
         assertTrue(c.get("layers_to_transform").isNull());
         assertTrue(c.get("layers_pattern").isNull());
@@ -87,7 +110,8 @@ class AdapterExportTest {
         String name = c.get("base_model_name_or_path").asText();
         assertEquals(base.directory().toAbsolutePath().normalize().toString(), name);
         assertFalse(name.contains(base.contentHash()));
-        JsonNode manifest = new ObjectMapper().readTree(out.resolve(AdapterFiles.MANIFEST).toFile());
+        JsonNode manifest =
+                new ObjectMapper().readTree(out.resolve(AdapterFiles.MANIFEST).toFile());
         assertEquals(base.contentHash(), manifest.get("base_model_hash").asText());
         // and Rectify reads its export back, checksums included
         Adapter back = AdapterFiles.read(out, null);
@@ -101,9 +125,14 @@ class AdapterExportTest {
     @Test
     void peftBaseNameComesFromConfigOrTheCaller(@TempDir Path dir) throws Exception {
         BaseModel base = TestModels.tiny();
-        Path out = AdapterExport.write(base, adapter(), AdapterExport.Format.PEFT, dir.resolve("p"), "meta-llama/Llama-3.2-1B");
-        assertEquals("meta-llama/Llama-3.2-1B", new ObjectMapper().readTree(out.resolve(AdapterFiles.CONFIG).toFile())
-                .get("base_model_name_or_path").asText());
+        Path out = AdapterExport.write(
+                base, adapter(), AdapterExport.Format.PEFT, dir.resolve("p"), "meta-llama/Llama-3.2-1B");
+        assertEquals(
+                "meta-llama/Llama-3.2-1B",
+                new ObjectMapper()
+                        .readTree(out.resolve(AdapterFiles.CONFIG).toFile())
+                        .get("base_model_name_or_path")
+                        .asText());
         // a model folder whose config.json names its Hugging Face origin
         Path copy = dir.resolve("named-model");
         Files.createDirectories(copy);
@@ -112,7 +141,8 @@ class AdapterExportTest {
                 Files.copy(f, copy.resolve(f.getFileName()));
             }
         }
-        var cfg = (ObjectNode) new ObjectMapper().readTree(copy.resolve("config.json").toFile());
+        var cfg = (ObjectNode)
+                new ObjectMapper().readTree(copy.resolve("config.json").toFile());
         cfg.put("_name_or_path", "rectify-dev/rectify-tiny");
         Files.writeString(copy.resolve("config.json"), cfg.toPrettyString());
         try (BaseModel named = BaseModel.open(copy, Device.cpu(1))) {
@@ -125,13 +155,18 @@ class AdapterExportTest {
         BaseModel base = TestModels.tiny();
         Adapter a = adapter();
         Path out = AdapterExport.write(base, a, AdapterExport.Format.ONNX_ADAPTER, dir.resolve("ort"), null);
-        for (String f : List.of("model.onnx", "model_with_past.onnx", AdapterExport.ONNX_ADAPTER_FILE, "tokenizer.json",
-                "config.json", AdapterExport.ONNX_ADAPTER_MANIFEST)) {
+        for (String f : List.of(
+                "model.onnx",
+                "model_with_past.onnx",
+                AdapterExport.ONNX_ADAPTER_FILE,
+                "tokenizer.json",
+                "config.json",
+                AdapterExport.ONNX_ADAPTER_MANIFEST)) {
             assertTrue(Files.isRegularFile(out.resolve(f)), f);
         }
         // every adapter parameter overrides an input of the exported graph
-        OnnxAdapterFormat.Contents params = OnnxAdapterFormat.read(Files.readAllBytes(out.resolve(AdapterExport.ONNX_ADAPTER_FILE)),
-                "export");
+        OnnxAdapterFormat.Contents params =
+                OnnxAdapterFormat.read(Files.readAllBytes(out.resolve(AdapterExport.ONNX_ADAPTER_FILE)), "export");
         Set<String> inputs = new HashSet<>();
         OnnxModel.read(out.resolve("model_with_past.onnx")).graph().inputs().forEach(i -> inputs.add(i.getName()));
         assertTrue(inputs.containsAll(params.values().keySet()), "adapter parameters are graph inputs");
@@ -142,7 +177,8 @@ class AdapterExportTest {
         try (BaseModel m = BaseModel.open(mergedDir, Device.cpu(2))) {
             merged = LoraFixtures.logits(m.decodeSession(), base, IDS, null);
         }
-        try (InferenceSession s = InferenceSession.open(out.resolve("model_with_past.onnx"), Device.cpu(2).sessionConfig());
+        try (InferenceSession s = InferenceSession.open(
+                        out.resolve("model_with_past.onnx"), Device.cpu(2).sessionConfig());
                 LoraAdapter la = LoraAdapter.fromFile(out.resolve(AdapterExport.ONNX_ADAPTER_FILE));
                 RunOptions ro = new RunOptions().activate(la)) {
             float[] viaOrt = LoraFixtures.logits(s, base, IDS, ro);
@@ -161,9 +197,16 @@ class AdapterExportTest {
         var e = assertThrows(InvalidArgumentException.class, () -> AdapterExport.Format.parse("gguf"));
         assertTrue(e.getMessage().contains("peft, onnx-adapter or merged"), e.getMessage());
         BaseModel base = TestModels.tiny();
-        Adapter other = Adapter.builder().id("f".repeat(64)).baseModelHash("0".repeat(64)).kind(Adapter.Kind.LORA)
-                .lora(4, 8, LoraConfig.LLAMA_TARGETS).recipe("x").weights(adapter().weights()).build();
-        assertThrows(AdapterMismatchException.class,
+        Adapter other = Adapter.builder()
+                .id("f".repeat(64))
+                .baseModelHash("0".repeat(64))
+                .kind(Adapter.Kind.LORA)
+                .lora(4, 8, LoraConfig.LLAMA_TARGETS)
+                .recipe("x")
+                .weights(adapter().weights())
+                .build();
+        assertThrows(
+                AdapterMismatchException.class,
                 () -> AdapterExport.write(base, other, AdapterExport.Format.PEFT, dir.resolve("x"), null));
         assertFalse(Files.exists(dir.resolve("x")));
     }

@@ -7,14 +7,16 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.rectify.model.BaseModel;
 import dev.rectify.TestModels;
 import dev.rectify.lora.CorruptAdapterException;
 import dev.rectify.lora.LoraConfig;
 import dev.rectify.lora.LoraFixtures;
+import dev.rectify.model.BaseModel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
@@ -22,6 +24,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -43,18 +46,20 @@ class AdapterStoreTest {
         for (var e : a.weights().values().entrySet()) {
             assertArrayEquals(e.getValue(), back.weights().values().get(e.getKey()), 0f);
         }
-        assertEquals(Set.of(a.id(), b.id()), Set.copyOf(store.list().stream().map(AdapterInfo::id).toList()));
+        assertEquals(
+                Set.of(a.id(), b.id()),
+                Set.copyOf(store.list().stream().map(AdapterInfo::id).toList()));
         AdapterInfo info = store.info(a.id());
         assertEquals(TestModels.tiny().contentHash(), info.baseModelHash());
         assertEquals(Adapter.Kind.LORA, info.kind());
         assertEquals(a.weights().parameterCount(), info.parameters());
         assertTrue(info.bytes() > 4 * info.parameters());
-        assertTrue(info.created().isAfter(java.time.Instant.now().minusSeconds(600)));
+        assertTrue(info.created().isAfter(Instant.now().minusSeconds(600)));
         assertTrue(store.delete(a.id()));
         assertFalse(store.delete(a.id()));
         assertThrows(AdapterNotFoundException.class, () -> store.get(a.id()));
         assertEquals(List.of(b.id()), store.list().stream().map(AdapterInfo::id).toList());
-        try (var names = java.util.stream.Stream.of(dir.toFile().list())) {
+        try (var names = Stream.of(dir.toFile().list())) {
             assertEquals(List.of(b.id()), names.filter(n -> !n.equals(".pins")).toList(), "no temporary folders left");
         }
     }
@@ -62,8 +67,16 @@ class AdapterStoreTest {
     @Test
     void idsThatCouldNameAPathOutsideTheStoreAreRefused(@TempDir Path dir) {
         AdapterStore store = AdapterStore.open(dir.resolve("store"));
-        for (String bad : new String[] {"../../etc/passwd", "..", "", "ABCDEF0123456789", "0123456789abcdef/..", "abc",
-                "0123456789abcdeg", "0123456789abcdef\0"}) {
+        for (String bad : new String[] {
+            "../../etc/passwd",
+            "..",
+            "",
+            "ABCDEF0123456789",
+            "0123456789abcdef/..",
+            "abc",
+            "0123456789abcdeg",
+            "0123456789abcdef\0"
+        }) {
             assertThrows(InvalidAdapterIdException.class, () -> store.get(bad), bad);
             assertThrows(InvalidAdapterIdException.class, () -> store.delete(bad), bad);
         }
@@ -85,8 +98,9 @@ class AdapterStoreTest {
         bytes[bytes.length - 5] ^= 0x40; // one flipped bit in the data
         Files.write(wa, bytes);
         Path wb = store.folder(b.id()).resolve(AdapterFiles.WEIGHTS);
-        Files.write(wb, java.util.Arrays.copyOf(Files.readAllBytes(wb), 100)); // truncated
-        Files.writeString(store.folder(c.id()).resolve(AdapterFiles.CONFIG), "{\"peft_type\": \"LORA\", \"r\": 2"); // torn
+        Files.write(wb, Arrays.copyOf(Files.readAllBytes(wb), 100)); // truncated
+        Files.writeString(
+                store.folder(c.id()).resolve(AdapterFiles.CONFIG), "{\"peft_type\": \"LORA\", \"r\": 2"); // torn
         assertThrows(CorruptAdapterException.class, () -> store.get(a.id()));
         assertThrows(CorruptAdapterException.class, () -> store.get(b.id()));
         assertThrows(CorruptAdapterException.class, () -> store.get(c.id()));
@@ -94,8 +108,10 @@ class AdapterStoreTest {
         assertThrows(CorruptAdapterException.class, () -> store.get(c.id()));
         // putting the adapter again repairs the entry
         store.put(a);
-        assertArrayEquals(a.weights().values().values().iterator().next(),
-                store.get(a.id()).weights().values().values().iterator().next(), 0f);
+        assertArrayEquals(
+                a.weights().values().values().iterator().next(),
+                store.get(a.id()).weights().values().values().iterator().next(),
+                0f);
     }
 
     @Test
@@ -142,14 +158,19 @@ class AdapterStoreTest {
         }
         assertEquals(1, made.get());
         assertTrue(store.contains(a.id()));
-        assertEquals(a.id(), store.getOrCreate(a.id(), () -> {
-            throw new AssertionError("must not be made again");
-        }).id());
+        assertEquals(
+                a.id(),
+                store.getOrCreate(a.id(), () -> {
+                            throw new AssertionError("must not be made again");
+                        })
+                        .id());
         // a failure reaches every waiter and stores nothing
         Adapter b = adapter(8);
-        var e = assertThrows(IllegalStateException.class, () -> store.getOrCreate(b.id(), () -> {
-            throw new IllegalStateException("training failed");
-        }));
+        var e = assertThrows(
+                IllegalStateException.class,
+                () -> store.getOrCreate(b.id(), () -> {
+                    throw new IllegalStateException("training failed");
+                }));
         assertEquals("training failed", e.getMessage());
         assertFalse(store.contains(b.id()));
     }

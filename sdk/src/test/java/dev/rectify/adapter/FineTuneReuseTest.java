@@ -1,16 +1,16 @@
 package dev.rectify.adapter;
 
-import dev.rectify.Rectify;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.rectify.core.Example;
-import dev.rectify.train.FineTuneOptions;
-import dev.rectify.core.Objective;
+import dev.rectify.Rectify;
 import dev.rectify.TestModels;
+import dev.rectify.core.Example;
+import dev.rectify.core.Objective;
 import dev.rectify.data.JsonlDataset;
+import dev.rectify.train.FineTuneOptions;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,12 +25,24 @@ import org.junit.jupiter.api.io.TempDir;
 /** Adapter.fineTune reuses the store: an identical request does not train, concurrent identical ones train once. */
 class FineTuneReuseTest {
     static List<Example> data(int n) {
-        return JsonlDataset.read(TestModels.tinyDir().resolve("../../data/math/train.jsonl").normalize()).subList(0, n);
+        return JsonlDataset.read(TestModels.tinyDir()
+                        .resolve("../../data/math/train.jsonl")
+                        .normalize())
+                .subList(0, n);
     }
 
     static FineTuneOptions.Builder small(AtomicInteger steps) {
-        return FineTuneOptions.builder().objective(Objective.DFT).lora(4, 8).batchSize(4).microBatchSize(2).maxSeqLength(96)
-                .learningRate(1e-3).evalFraction(0).seed(3).maxSteps(2).onProgress(p -> steps.incrementAndGet());
+        return FineTuneOptions.builder()
+                .objective(Objective.DFT)
+                .lora(4, 8)
+                .batchSize(4)
+                .microBatchSize(2)
+                .maxSeqLength(96)
+                .learningRate(1e-3)
+                .evalFraction(0)
+                .seed(3)
+                .maxSteps(2)
+                .onProgress(p -> steps.incrementAndGet());
     }
 
     @Test
@@ -57,7 +69,11 @@ class FineTuneReuseTest {
 
         // another objective is another adapter
         AtomicInteger third = new AtomicInteger();
-        Adapter c = Rectify.fineTune(TestModels.tiny(), data(8), small(third).objective(Objective.SFT).build(), store);
+        Adapter c = Rectify.fineTune(
+                TestModels.tiny(),
+                data(8),
+                small(third).objective(Objective.SFT).build(),
+                store);
         assertNotEquals(a.id(), c.id());
         assertTrue(third.get() > 0);
     }

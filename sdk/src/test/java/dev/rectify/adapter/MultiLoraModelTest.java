@@ -5,11 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.rectify.model.BaseModel;
 import dev.rectify.TestModels;
 import dev.rectify.generate.Sampling;
 import dev.rectify.lora.LoraConfig;
 import dev.rectify.lora.LoraFixtures;
+import dev.rectify.model.BaseModel;
 import dev.rectify.onnx.OnnxModel;
 import dev.rectify.ort.InferenceSession;
 import dev.rectify.ort.RunOptions;
@@ -29,14 +29,18 @@ import org.junit.jupiter.api.io.TempDir;
 /** One session serving the base and 50 adapters, alternating and concurrently. */
 class MultiLoraModelTest {
     static final long[] IDS = {1, 33, 70, 5, 200, 17, 90, 44};
-    static final List<Set<String>> MODULES = List.of(LoraConfig.LLAMA_TARGETS, Set.of("q_proj", "v_proj"),
-            Set.of("gate_proj", "up_proj", "down_proj"), Set.of("o_proj"));
+    static final List<Set<String>> MODULES = List.of(
+            LoraConfig.LLAMA_TARGETS,
+            Set.of("q_proj", "v_proj"),
+            Set.of("gate_proj", "up_proj", "down_proj"),
+            Set.of("o_proj"));
 
     private static float[] logits(MultiLoraModel m, String id) {
         if (id == null) {
             return LoraFixtures.logits(m.session(), m.base(), IDS, null);
         }
-        try (var lease = m.cache().acquire(id); RunOptions ro = new RunOptions().activate(lease.nativeAdapter())) {
+        try (var lease = m.cache().acquire(id);
+                RunOptions ro = new RunOptions().activate(lease.nativeAdapter())) {
             return LoraFixtures.logits(m.session(), m.base(), IDS, ro);
         }
     }
@@ -60,8 +64,10 @@ class MultiLoraModelTest {
         }
         long adapterBytes = adapters.stream().mapToLong(Adapter::byteSize).sum();
         long baseBytes = Files.size(base.directory().resolve("model_with_past.onnx"));
-        try (MultiLoraModel m = MultiLoraModel.builder(base).store(AdapterStore.open(dir.resolve("store")))
-                .graphCache(dir.resolve("graphs")).build()) {
+        try (MultiLoraModel m = MultiLoraModel.builder(base)
+                .store(AdapterStore.open(dir.resolve("store")))
+                .graphCache(dir.resolve("graphs"))
+                .build()) {
             float[] baseLogits = logits(m, null);
             assertArrayEquals(LoraFixtures.logits(base.decodeSession(), base, IDS, null), baseLogits, 0f);
             List<String> ids = new ArrayList<>();
@@ -80,41 +86,52 @@ class MultiLoraModelTest {
             // the alternative: one merged model per adapter (measured for 3 of them)
             List<byte[]> mergedBytes = new ArrayList<>();
             for (int i = 0; i < 3; i++) {
-                mergedBytes.add(dev.rectify.adapter.AdaptedModel.merge(OnnxModel.read(Path.of(base.decodeSession().source())),
-                        adapters.get(i)).toBytes());
+                mergedBytes.add(AdaptedModel.merge(
+                                OnnxModel.read(Path.of(base.decodeSession().source())), adapters.get(i))
+                        .toBytes());
             }
             List<InferenceSession> mergedSessions = new ArrayList<>();
             long rss2 = rssKb();
             for (byte[] b : mergedBytes) {
-                InferenceSession ms = InferenceSession.fromBytes(b, "merged", base.device().sessionConfig());
+                InferenceSession ms =
+                        InferenceSession.fromBytes(b, "merged", base.device().sessionConfig());
                 mergedSessions.add(ms);
                 LoraFixtures.logits(ms, base, IDS, null);
             }
             long rss3 = rssKb();
             mergedSessions.forEach(InferenceSession::close);
             long perSessionKb = (rss3 - rss2) / 3;
-            System.out.printf("50 adapters: %d KB of fp32 weights, %d KB of ORT adapters in the cache, RSS grew %d KB "
-                    + "loading and running them on one session; one merged-model session adds %d KB RSS (50 would add "
-                    + "~%d KB); the base export is %d KB%n", adapterBytes / 1024, s.bytes() / 1024, rss1 - rss0,
-                    perSessionKb, 50 * perSessionKb, baseBytes / 1024);
+            System.out.printf(
+                    "50 adapters: %d KB of fp32 weights, %d KB of ORT adapters in the cache, RSS grew %d KB "
+                            + "loading and running them on one session; one merged-model session adds %d KB RSS (50 would add "
+                            + "~%d KB); the base export is %d KB%n",
+                    adapterBytes / 1024,
+                    s.bytes() / 1024,
+                    rss1 - rss0,
+                    perSessionKb,
+                    50 * perSessionKb,
+                    baseBytes / 1024);
             // what is held: one session, and per adapter its ORT copy (about its fp32 size), never a copy of the base.
             // RSS inside a shared test JVM is only a coarse check (freed memory is reused; the heap moves): the
             // benchmark measures it in a fresh JVM with a fixed heap.
             assertTrue(s.bytes() < 1.1 * adapterBytes + 50 * 4096, s.toString());
-            assertTrue(rss1 - rss0 < 50 * baseBytes / 1024 / 2, "RSS grew " + (rss1 - rss0) + " KB: copies of the base?");
+            assertTrue(
+                    rss1 - rss0 < 50 * baseBytes / 1024 / 2, "RSS grew " + (rss1 - rss0) + " KB: copies of the base?");
 
             // each adapter's outputs are its own: distinct from the base and from each other
             for (int i = 0; i < ids.size(); i++) {
                 assertTrue(LoraFixtures.maxAbsDiff(baseLogits, reference.get(ids.get(i))) > 1e-3, "adapter " + i);
                 if (i > 0) {
-                    assertTrue(LoraFixtures.maxAbsDiff(reference.get(ids.get(i - 1)), reference.get(ids.get(i))) > 1e-3);
+                    assertTrue(
+                            LoraFixtures.maxAbsDiff(reference.get(ids.get(i - 1)), reference.get(ids.get(i))) > 1e-3);
                 }
             }
             // and match the merged model for a few of them (ranks 1, 2, 3 on different module sets)
             for (int i = 0; i < 3; i++) {
-                OnnxModel merged = dev.rectify.adapter.AdaptedModel.merge(OnnxModel.read(Path.of(base.decodeSession().source())),
-                        adapters.get(i));
-                try (InferenceSession ms = InferenceSession.fromBytes(merged.toBytes(), "merged", base.device().sessionConfig())) {
+                OnnxModel merged = AdaptedModel.merge(
+                        OnnxModel.read(Path.of(base.decodeSession().source())), adapters.get(i));
+                try (InferenceSession ms = InferenceSession.fromBytes(
+                        merged.toBytes(), "merged", base.device().sessionConfig())) {
                     assertArrayEquals(LoraFixtures.logits(ms, base, IDS, null), reference.get(ids.get(i)), 1e-4f);
                 }
             }
@@ -157,7 +174,8 @@ class MultiLoraModelTest {
             Sampling greedy = Sampling.greedy().maxNewTokens(8);
             String t0 = m.generate(ids.get(0), "What is 7 + 8?", greedy).text();
             String tb = m.generate(null, "What is 7 + 8?", greedy).text();
-            assertEquals(tb, TestModels.tiny().generate("What is 7 + 8?", greedy).text());
+            assertEquals(
+                    tb, TestModels.tiny().generate("What is 7 + 8?", greedy).text());
             assertEquals(t0, m.generate(ids.get(0), "What is 7 + 8?", greedy).text());
             assertThrows(AdapterNotFoundException.class, () -> m.generate("feedfacefeedface", "x", greedy));
         }

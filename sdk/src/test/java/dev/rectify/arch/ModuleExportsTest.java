@@ -27,18 +27,24 @@ import org.junit.jupiter.api.Test;
  */
 class ModuleExportsTest {
     private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
-    private static final Pattern IMPORT = Pattern.compile("^import (?:static )?(dev\\.rectify(?:\\.[a-z0-9]+)*)\\.[A-Z]",
-            Pattern.MULTILINE);
+    private static final Pattern IMPORT =
+            Pattern.compile("^import (?:static )?(dev\\.rectify(?:\\.[a-z0-9]+)*)\\.[A-Z]", Pattern.MULTILINE);
 
     /** The descriptor compiled beside the SDK's classes (target/classes/module-info.class). */
     private static ModuleDescriptor descriptor() throws IOException, URISyntaxException {
-        Path classes = Path.of(Rectify.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        Path classes = Path.of(Rectify.class
+                .getProtectionDomain()
+                .getCodeSource()
+                .getLocation()
+                .toURI());
         Path file = Files.isDirectory(classes) ? classes.resolve("module-info.class") : null;
         assertNotNull(file, "the SDK's classes are not a folder: " + classes);
         Set<String> packages = new TreeSet<>();
         try (Stream<Path> s = Files.walk(classes)) {
-            s.filter(p -> p.toString().endsWith(".class") && !p.getFileName().toString().equals("module-info.class"))
-                    .forEach(p -> packages.add(classes.relativize(p.getParent()).toString().replace('/', '.')));
+            s.filter(p -> p.toString().endsWith(".class")
+                            && !p.getFileName().toString().equals("module-info.class"))
+                    .forEach(p -> packages.add(
+                            classes.relativize(p.getParent()).toString().replace('/', '.')));
         }
         try (InputStream in = Files.newInputStream(file)) {
             return ModuleDescriptor.read(in, () -> packages);
@@ -46,7 +52,9 @@ class ModuleExportsTest {
     }
 
     private static Set<String> exported(ModuleDescriptor d) {
-        return d.exports().stream().filter(e -> !e.isQualified()).map(ModuleDescriptor.Exports::source)
+        return d.exports().stream()
+                .filter(e -> !e.isQualified())
+                .map(ModuleDescriptor.Exports::source)
                 .collect(Collectors.toCollection(TreeSet::new));
     }
 
@@ -56,7 +64,9 @@ class ModuleExportsTest {
         assertEquals("dev.rectify.sdk", d.name());
         Set<String> internal = new TreeSet<>(d.packages());
         internal.removeAll(exported(d));
-        assertEquals(Set.of("dev.rectify.canon", "dev.rectify.generate.jinja"), internal,
+        assertEquals(
+                Set.of("dev.rectify.canon", "dev.rectify.generate.jinja"),
+                internal,
                 "a new SDK package is exported or kept internal by a decision: update module-info.java and docs/architecture.md");
     }
 

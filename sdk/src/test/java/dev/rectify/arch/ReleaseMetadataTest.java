@@ -20,7 +20,9 @@ class ReleaseMetadataTest {
     private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
 
     private static Document read(String pom) throws Exception {
-        return DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(ROOT.resolve(pom).toFile());
+        return DocumentBuilderFactory.newInstance()
+                .newDocumentBuilder()
+                .parse(ROOT.resolve(pom).toFile());
     }
 
     private static String at(Document d, String path) throws Exception {
@@ -40,8 +42,12 @@ class ReleaseMetadataTest {
         assertEquals(url, at(bom, "/project/url"), "bom/pom.xml url");
         assertEquals(url, at(bom, "/project/scm/url"), "bom/pom.xml scm url");
         assertEquals("scm:git:" + url + ".git", at(bom, "/project/scm/connection"), "bom/pom.xml scm connection");
-        assertEquals("scm:git:git@github.com:" + owner + "/" + repo + ".git", at(bom, "/project/scm/developerConnection"));
-        assertEquals("https://github.com/" + owner, at(bom, "/project/developers/developer/url"), "bom/pom.xml developer url");
+        assertEquals(
+                "scm:git:git@github.com:" + owner + "/" + repo + ".git", at(bom, "/project/scm/developerConnection"));
+        assertEquals(
+                "https://github.com/" + owner,
+                at(bom, "/project/developers/developer/url"),
+                "bom/pom.xml developer url");
         assertEquals(at(root, "/project/licenses/license/name"), at(bom, "/project/licenses/license/name"));
 
         for (String module : List.of("models", "sdk", "cli", "langchain4j")) {

@@ -19,6 +19,7 @@ import dev.rectify.ort.Tensor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -44,13 +45,18 @@ class ActivationGradTest {
     @ParameterizedTest(name = "{0} opset {1} {2} axis {3}")
     @MethodSource("softmax")
     void softmaxFamily(String op, int opset, DataType type, Long axis) {
-        GradCheck.of(op).opset(opset).type(type).input("x", 2, 3, 4).forward((g, t) -> {
-            String y = g.op(op, "x");
-            if (axis != null) {
-                last(g).attr("axis", axis);
-            }
-            return y;
-        }).check();
+        GradCheck.of(op)
+                .opset(opset)
+                .type(type)
+                .input("x", 2, 3, 4)
+                .forward((g, t) -> {
+                    String y = g.op(op, "x");
+                    if (axis != null) {
+                        last(g).attr("axis", axis);
+                    }
+                    return y;
+                })
+                .check();
     }
 
     static Node last(GraphBuilder g) {
@@ -59,49 +65,78 @@ class ActivationGradTest {
 
     @Test
     void gelus() {
-        GradCheck.of("msGelu").float32().input("x", 2, 3).forward((g, t) -> {
-            String y = g.uniqueName("y");
-            g.node(OnnxModel.MICROSOFT, "Gelu", List.of("x"), List.of(y));
-            return y;
-        }).check();
+        GradCheck.of("msGelu")
+                .float32()
+                .input("x", 2, 3)
+                .forward((g, t) -> {
+                    String y = g.uniqueName("y");
+                    g.node(OnnxModel.MICROSOFT, "Gelu", List.of("x"), List.of(y));
+                    return y;
+                })
+                .check();
         for (DataType type : List.of(FLOAT, DOUBLE)) {
-            GradCheck.of("msFastGelu").type(type).input("x", 2, 3).input("b", 3).forward((g, t) -> {
-                String y = g.uniqueName("y");
-                g.node(OnnxModel.MICROSOFT, "FastGelu", List.of("x", "b"), List.of(y));
-                return y;
-            }).check();
+            GradCheck.of("msFastGelu")
+                    .type(type)
+                    .input("x", 2, 3)
+                    .input("b", 3)
+                    .forward((g, t) -> {
+                        String y = g.uniqueName("y");
+                        g.node(OnnxModel.MICROSOFT, "FastGelu", List.of("x", "b"), List.of(y));
+                        return y;
+                    })
+                    .check();
         }
         for (String approx : List.of("none", "tanh")) {
-            GradCheck.of("Gelu20-" + approx).opset(20).float32().input("x", 2, 3).forward((g, t) -> {
-                String y = g.op("Gelu", "x");
-                last(g).attr("approximate", approx);
-                return y;
-            }).check();
+            GradCheck.of("Gelu20-" + approx)
+                    .opset(20)
+                    .float32()
+                    .input("x", 2, 3)
+                    .forward((g, t) -> {
+                        String y = g.op("Gelu", "x");
+                        last(g).attr("approximate", approx);
+                        return y;
+                    })
+                    .check();
         }
     }
 
     @Test
     void dropoutPassesThroughWhenNotTraining() {
         // no training_mode input; a constant false one; training with ratio 0
-        GradCheck.of("DropoutInference").input("x", 2, 3).forward((g, t) -> g.op("Dropout", "x")).check();
-        GradCheck.of("DropoutFalse").input("x", 2, 3).forward((g, t) -> {
-            g.initializer(GradCheck.constant(t, "r", new double[] {0.5}));
-            g.initializer(Tensors.ofBooleans("tm", new boolean[] {false}));
-            return g.op("Dropout", "x", "r", "tm");
-        }).check();
-        GradCheck.of("DropoutRatio0").input("x", 2, 3).forward((g, t) -> {
-            g.initializer(GradCheck.constant(t, "r", new double[] {0}));
-            g.initializer(Tensors.ofBooleans("tm", new boolean[] {true}));
-            return g.op("Dropout", "x", "r", "tm");
-        }).check();
-        GradCheck.of("Dropout10").opset(10).float32().input("x", 2, 3).forward((g, t) -> g.op("Dropout", "x")).check();
+        GradCheck.of("DropoutInference")
+                .input("x", 2, 3)
+                .forward((g, t) -> g.op("Dropout", "x"))
+                .check();
+        GradCheck.of("DropoutFalse")
+                .input("x", 2, 3)
+                .forward((g, t) -> {
+                    g.initializer(GradCheck.constant(t, "r", new double[] {0.5}));
+                    g.initializer(Tensors.ofBooleans("tm", new boolean[] {false}));
+                    return g.op("Dropout", "x", "r", "tm");
+                })
+                .check();
+        GradCheck.of("DropoutRatio0")
+                .input("x", 2, 3)
+                .forward((g, t) -> {
+                    g.initializer(GradCheck.constant(t, "r", new double[] {0}));
+                    g.initializer(Tensors.ofBooleans("tm", new boolean[] {true}));
+                    return g.op("Dropout", "x", "r", "tm");
+                })
+                .check();
+        GradCheck.of("Dropout10")
+                .opset(10)
+                .float32()
+                .input("x", 2, 3)
+                .forward((g, t) -> g.op("Dropout", "x"))
+                .check();
     }
 
     /** Training-mode dropout: random, so checked against mask ⊙ dY / (1 − ratio), constant and run-time mode. */
     @Test
     void dropoutTrainingUsesTheMask() {
         for (boolean dynamicMode : List.of(false, true)) {
-            GraphBuilder g = GraphBuilder.create("drop").input("x", FLOAT, 4, 50).input("dy", FLOAT, 4, 50);
+            GraphBuilder g =
+                    GraphBuilder.create("drop").input("x", FLOAT, 4, 50).input("dy", FLOAT, 4, 50);
             g.initializer(Tensors.ofFloats("r", new float[] {0.25f}));
             if (dynamicMode) {
                 g.input("tm", DataType.BOOL);
@@ -110,12 +145,17 @@ class ActivationGradTest {
             }
             g.node("Dropout", List.of("x", "r", "tm"), List.of("y"));
             Graph graph = g.graph();
-            GradientResult r = Autodiff.withDefaultRules().differentiate(graph, 17,
-                    new GradientRequest(Map.of("y", "dy"), List.of("x"), java.util.Set.of()));
+            GradientResult r = Autodiff.withDefaultRules()
+                    .differentiate(graph, 17, new GradientRequest(Map.of("y", "dy"), List.of("x"), Set.of()));
             String mask = graph.nodes().get(0).output(1);
             graph.addOutput(Builders.tensorAnyShape(r.gradients().get("x"), FLOAT));
             graph.addOutput(Builders.tensorAnyShape(mask, DataType.BOOL));
-            byte[] bytes = ModelBuilder.create().opset("", 17).opset(OnnxModel.MICROSOFT, 1).graph(graph).build().toBytes();
+            byte[] bytes = ModelBuilder.create()
+                    .opset("", 17)
+                    .opset(OnnxModel.MICROSOFT, 1)
+                    .graph(graph)
+                    .build()
+                    .toBytes();
             float[] x = new float[200];
             float[] dy = new float[200];
             for (int i = 0; i < 200; i++) {
@@ -124,9 +164,11 @@ class ActivationGradTest {
             }
             for (boolean mode : dynamicMode ? List.of(true, false) : List.of(true)) {
                 try (InferenceSession s = InferenceSession.fromBytes(bytes, "drop", GradCheck.CONFIG);
-                        Tensor tx = Tensor.ofFloats(x, 4, 50); Tensor tdy = Tensor.ofFloats(dy, 4, 50);
+                        Tensor tx = Tensor.ofFloats(x, 4, 50);
+                        Tensor tdy = Tensor.ofFloats(dy, 4, 50);
                         Tensor tm = Tensor.ofBooleans(new boolean[] {mode})) {
-                    Map<String, Tensor> feeds = dynamicMode ? Map.of("x", tx, "dy", tdy, "tm", tm) : Map.of("x", tx, "dy", tdy);
+                    Map<String, Tensor> feeds =
+                            dynamicMode ? Map.of("x", tx, "dy", tdy, "tm", tm) : Map.of("x", tx, "dy", tdy);
                     try (Outputs o = s.run(feeds, List.of(r.gradients().get("x"), mask))) {
                         float[] dx = o.get(r.gradients().get("x")).toFloats();
                         boolean[] m = o.get(mask).toBooleans();

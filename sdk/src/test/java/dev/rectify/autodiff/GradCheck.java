@@ -13,6 +13,7 @@ import dev.rectify.onnx.proto.OnnxProto.TensorProto;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
 import dev.rectify.ort.ElementType;
 import dev.rectify.ort.InferenceSession;
+import dev.rectify.ort.OptimizationLevel;
 import dev.rectify.ort.Outputs;
 import dev.rectify.ort.SessionConfig;
 import dev.rectify.ort.Tensor;
@@ -34,21 +35,23 @@ import java.util.function.DoubleUnaryOperator;
  * running the forward model with perturbed inputs.
  */
 final class GradCheck {
-    static final SessionConfig CONFIG = SessionConfig.builder().intraOpThreads(1).build();
+    static final SessionConfig CONFIG =
+            SessionConfig.builder().intraOpThreads(1).build();
     /**
      * For double graphs: ORT's MatmulTransposeFusion rewrites Transpose+MatMul into com.microsoft.FusedMatMul,
      * whose CPU kernel is float-only, so double models run unoptimised.
      */
-    static final SessionConfig DOUBLE_CONFIG = SessionConfig.builder().intraOpThreads(1)
-            .optimization(dev.rectify.ort.OptimizationLevel.DISABLE_ALL).build();
+    static final SessionConfig DOUBLE_CONFIG = SessionConfig.builder()
+            .intraOpThreads(1)
+            .optimization(OptimizationLevel.DISABLE_ALL)
+            .build();
 
     private SessionConfig config() {
         return isDouble() ? DOUBLE_CONFIG : CONFIG;
     }
 
     /** Forward function: given the builder and the float type, returns the output tensor name. */
-    interface Forward extends BiFunction<GraphBuilder, DataType, String> {
-    }
+    interface Forward extends BiFunction<GraphBuilder, DataType, String> {}
 
     private final String name;
     private final Map<String, long[]> inputs = new LinkedHashMap<>();
@@ -66,7 +69,11 @@ final class GradCheck {
     private final Map<String, long[]> longFeeds = new LinkedHashMap<>();
 
     /** How input shapes are declared: all dims known, dims unknown (rank known), or no shape at all. */
-    enum Shapes { STATIC, UNKNOWN_DIMS, UNKNOWN_RANK }
+    enum Shapes {
+        STATIC,
+        UNKNOWN_DIMS,
+        UNKNOWN_RANK
+    }
 
     private GradCheck(String name) {
         this.name = name;
@@ -188,7 +195,11 @@ final class GradCheck {
     }
 
     private OnnxModel model(Graph graph) {
-        return ModelBuilder.create().opset("", opset).opset(OnnxModel.MICROSOFT, 1).graph(graph).build();
+        return ModelBuilder.create()
+                .opset("", opset)
+                .opset(OnnxModel.MICROSOFT, 1)
+                .graph(graph)
+                .build();
     }
 
     static TensorProto constant(DataType t, String name, double[] v, long... dims) {
@@ -262,7 +273,8 @@ final class GradCheck {
         GraphBuilder probe = build(null);
         String out = probe.graph().outputNames().get(0);
         long[] outShape;
-        try (InferenceSession s = InferenceSession.fromBytes(model(probe.graph()).toBytes(), name, config());
+        try (InferenceSession s =
+                        InferenceSession.fromBytes(model(probe.graph()).toBytes(), name, config());
                 Outputs o = run(s, data, List.of(out))) {
             outShape = o.get(out).shape();
         }
@@ -298,11 +310,11 @@ final class GradCheck {
         return last;
     }
 
-    private Graph analytic(byte[] fwdBytes, List<String> wrtList, Map<String, double[]> data,
-            Map<String, double[]> numeric) {
+    private Graph analytic(
+            byte[] fwdBytes, List<String> wrtList, Map<String, double[]> data, Map<String, double[]> numeric) {
         Graph g = OnnxModel.parse(fwdBytes).graph();
-        GradientResult r = Autodiff.withDefaultRules().differentiate(g, opset,
-                GradientRequest.ofScalarLoss("loss", wrtList));
+        GradientResult r =
+                Autodiff.withDefaultRules().differentiate(g, opset, GradientRequest.ofScalarLoss("loss", wrtList));
         List<String> outs = new ArrayList<>();
         for (String w : wrtList) {
             String gn = r.gradients().get(w);
@@ -315,7 +327,9 @@ final class GradCheck {
                 Outputs o = run(s, data, outs)) {
             for (String w : wrtList) {
                 Tensor t = o.get(r.gradients().get(w));
-                assertEquals(Arrays.toString(inputs.get(w)), Arrays.toString(t.shape()),
+                assertEquals(
+                        Arrays.toString(inputs.get(w)),
+                        Arrays.toString(t.shape()),
                         name + ": shape of the gradient of " + w);
                 double[] a = read(t);
                 double[] n = numeric.get(w);
@@ -323,21 +337,28 @@ final class GradCheck {
                     double err = Math.abs(a[i] - n[i]);
                     if (!(err <= tol * (1 + Math.abs(n[i])))) {
                         fail(name + " (" + type + ", opset " + opset + ", " + shapes + ", wrt " + wrtList + "): d/d" + w
-                                + "[" + i + "] analytic " + a[i] + " vs numeric " + n[i] + "\nanalytic " + Arrays.toString(a)
+                                + "[" + i + "] analytic " + a[i] + " vs numeric " + n[i] + "\nanalytic "
+                                + Arrays.toString(a)
                                 + "\nnumeric  " + Arrays.toString(n));
                     }
                 }
             }
         } catch (RuntimeException e) {
-            throw new AssertionError(name + " (" + type + ", opset " + opset + ", " + shapes + "): " + e.getMessage()
-                    + "\n" + dump(g), e);
+            throw new AssertionError(
+                    name + " (" + type + ", opset " + opset + ", " + shapes + "): " + e.getMessage() + "\n" + dump(g),
+                    e);
         }
         return g;
     }
 
     static String dump(Graph g) {
         StringBuilder sb = new StringBuilder();
-        g.nodes().forEach(n -> sb.append("  ").append(n).append(' ').append(n.attributes().keySet()).append('\n'));
+        g.nodes()
+                .forEach(n -> sb.append("  ")
+                        .append(n)
+                        .append(' ')
+                        .append(n.attributes().keySet())
+                        .append('\n'));
         return sb.toString();
     }
 

@@ -2,12 +2,14 @@ package dev.rectify.autodiff;
 
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
+import dev.rectify.onnx.Graph;
 import dev.rectify.onnx.GraphBuilder;
 import dev.rectify.onnx.Node;
 import dev.rectify.onnx.Tensors;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -156,7 +158,7 @@ class LlamaBlockTest {
 
     @Test
     void doubleOpset17() {
-        dev.rectify.onnx.Graph g = model(17, DataType.DOUBLE).check();
+        Graph g = model(17, DataType.DOUBLE).check();
         List<String> offPath = new ArrayList<>();
         for (Node n : g.nodes()) {
             for (String op : List.of("Range", "Shape", "Cast", "Sin", "LessOrEqual", "Where_")) {
@@ -179,23 +181,27 @@ class LlamaBlockTest {
         for (int l = 0; l < layers; l++) {
             for (String w : List.of("norm1", "wq", "wk", "wv", "wo", "norm2", "wg", "wu", "wd")) {
                 String n = "l" + l + "." + w;
-                Object[] dims = w.startsWith("norm") ? new Object[] {D} : w.equals("wd") ? new Object[] {FF, D}
-                        : w.equals("wg") || w.equals("wu") ? new Object[] {D, FF} : new Object[] {D, D};
+                Object[] dims = w.startsWith("norm")
+                        ? new Object[] {D}
+                        : w.equals("wd")
+                                ? new Object[] {FF, D}
+                                : w.equals("wg") || w.equals("wu") ? new Object[] {D, FF} : new Object[] {D, D};
                 g.input(n, DataType.FLOAT, dims);
                 wrt.add(n);
             }
         }
         String out = build(g, DataType.FLOAT, 18, layers);
         g.node("ReduceSum", List.of(out), List.of("loss")).attr("keepdims", 0L);
-        dev.rectify.onnx.Graph graph = g.graph();
+        Graph graph = g.graph();
         int before = graph.nodes().size();
         long t0 = System.nanoTime();
-        GradientResult r = Autodiff.withDefaultRules().differentiate(graph, 18, GradientRequest.ofScalarLoss("loss", wrt));
+        GradientResult r =
+                Autodiff.withDefaultRules().differentiate(graph, 18, GradientRequest.ofScalarLoss("loss", wrt));
         long ms = (System.nanoTime() - t0) / 1_000_000;
-        org.junit.jupiter.api.Assertions.assertEquals(wrt.size(), r.gradients().size());
-        org.junit.jupiter.api.Assertions.assertTrue(ms < 5000, "took " + ms + " ms for " + before + " forward nodes");
-        System.out.println("deep graph: " + before + " forward nodes, " + (graph.nodes().size() - before)
-                + " backward nodes, " + ms + " ms");
+        Assertions.assertEquals(wrt.size(), r.gradients().size());
+        Assertions.assertTrue(ms < 5000, "took " + ms + " ms for " + before + " forward nodes");
+        System.out.println("deep graph: " + before + " forward nodes, "
+                + (graph.nodes().size() - before) + " backward nodes, " + ms + " ms");
     }
 
     @Test

@@ -13,17 +13,26 @@ import org.junit.jupiter.api.Test;
 class LoweredOpsGradTest {
     @Test
     void skipLayerNormalization() {
-        GradCheck.of("SkipLN").input("x", 2, 3, 4).input("skip", 2, 3, 4).input("gamma", 4).forward((g, t) -> {
-            g.node(OnnxModel.MICROSOFT, "SkipLayerNormalization", List.of("x", "skip", "gamma"), List.of("y"))
-                    .attr("epsilon", 1e-5f);
-            Canonicalizer.standard().lower(g.graph(), 17);
-            return "y";
-        }).check();
+        GradCheck.of("SkipLN")
+                .input("x", 2, 3, 4)
+                .input("skip", 2, 3, 4)
+                .input("gamma", 4)
+                .forward((g, t) -> {
+                    g.node(OnnxModel.MICROSOFT, "SkipLayerNormalization", List.of("x", "skip", "gamma"), List.of("y"))
+                            .attr("epsilon", 1e-5f);
+                    Canonicalizer.standard().lower(g.graph(), 17);
+                    return "y";
+                })
+                .check();
     }
 
     @Test
     void causalMultiHeadAttentionWithPastAndRotary() {
-        GradCheck.of("MHA").input("q", 1, 3, 8).input("k", 1, 3, 8).input("v", 1, 3, 8).input("pk", 1, 2, 2, 4)
+        GradCheck.of("MHA")
+                .input("q", 1, 3, 8)
+                .input("k", 1, 3, 8)
+                .input("v", 1, 3, 8)
+                .input("pk", 1, 2, 2, 4)
                 .forward((g, t) -> {
                     float[] cos = new float[8 * 2];
                     float[] sin = new float[8 * 2];
@@ -37,11 +46,17 @@ class LoweredOpsGradTest {
                     g.initializer(GradCheck.constant(t, "sin", toDoubles(sin), 8, 2));
                     g.initializer(Tensors.ofLongs("pos", new long[] {2, 3, 4}, 1, 3));
                     g.node(OnnxModel.MICROSOFT, "RotaryEmbedding", List.of("q", "pos", "cos", "sin"), List.of("qr"));
-                    g.node(OnnxModel.MICROSOFT, "MultiHeadAttention", List.of("qr", "k", "v", "", "", "", "pk", "pk"),
-                            List.of("y")).attr("num_heads", 2L).attr("unidirectional", 1L);
+                    g.node(
+                                    OnnxModel.MICROSOFT,
+                                    "MultiHeadAttention",
+                                    List.of("qr", "k", "v", "", "", "", "pk", "pk"),
+                                    List.of("y"))
+                            .attr("num_heads", 2L)
+                            .attr("unidirectional", 1L);
                     Canonicalizer.standard().lower(g.graph(), 17);
                     return "y";
-                }).check();
+                })
+                .check();
     }
 
     private static double[] toDoubles(float[] f) {

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.rectify.onnx.Builders;
 import dev.rectify.onnx.Graph;
-import dev.rectify.onnx.ModelBuilder;
+import dev.rectify.onnx.Node;
 import dev.rectify.onnx.OnnxModel;
 import dev.rectify.onnx.Tensors;
 import dev.rectify.onnx.proto.OnnxProto.ModelProto;
@@ -35,14 +35,17 @@ class RealModelTest {
 
     @Test
     void tinyLlamaGradientsMatchFiniteDifferences() {
-        Path file = Path.of(System.getProperty("rectify.test.model", "../models/rectify-tiny")).resolve("model.onnx");
+        Path file = Path.of(System.getProperty("rectify.test.model", "../models/rectify-tiny"))
+                .resolve("model.onnx");
         assertTrue(Files.exists(file), "no bundled model at " + file + ": it is part of the repository");
         OnnxModel model = OnnxModel.read(file);
         int opset = model.opsetVersion("");
         Graph g = model.graph();
         List<String> weights = new ArrayList<>();
         for (TensorProto t : g.initializers().values()) {
-            if (t.getDataType() == DataType.FLOAT_VALUE && Tensors.numElements(t) > 1 && t.getName().startsWith("model.")) {
+            if (t.getDataType() == DataType.FLOAT_VALUE
+                    && Tensors.numElements(t) > 1
+                    && t.getName().startsWith("model.")) {
                 weights.add(t.getName());
             }
         }
@@ -54,14 +57,14 @@ class RealModelTest {
             rw[i] = (float) r.nextGaussian();
         }
         g.addInitializer(Tensors.ofFloats("loss_r", rw, 1, S, 512));
-        g.addNode(dev.rectify.onnx.Node.of("Mul", List.of("logits", "loss_r"), List.of("loss_prod")));
-        g.addNode(dev.rectify.onnx.Node.of("ReduceSum", List.of("loss_prod"), List.of("loss")).attr("keepdims", 0L));
+        g.addNode(Node.of("Mul", List.of("logits", "loss_r"), List.of("loss_prod")));
+        g.addNode(Node.of("ReduceSum", List.of("loss_prod"), List.of("loss")).attr("keepdims", 0L));
         g.addOutput(Builders.tensor("loss", DataType.FLOAT));
         byte[] fwd = withGraph(model, g).toBytes();
 
         Graph gg = Graph.fromProto(g.toProto());
-        GradientResult res = Autodiff.withDefaultRules().differentiate(gg, opset,
-                GradientRequest.ofScalarLoss("loss", weights));
+        GradientResult res =
+                Autodiff.withDefaultRules().differentiate(gg, opset, GradientRequest.ofScalarLoss("loss", weights));
         for (String w : weights) {
             gg.addOutput(Builders.tensorAnyShape(res.gradients().get(w), DataType.FLOAT));
         }
@@ -74,10 +77,14 @@ class RealModelTest {
             }
         }
         // directional derivatives along random directions over groups of weights
-        List<List<String>> groups = List.of(List.of("model.embed_tokens.weight"),
-                List.of("model.layers.0.self_attn.q_proj.weight", "model.layers.0.self_attn.k_proj.weight",
+        List<List<String>> groups = List.of(
+                List.of("model.embed_tokens.weight"),
+                List.of(
+                        "model.layers.0.self_attn.q_proj.weight",
+                        "model.layers.0.self_attn.k_proj.weight",
                         "model.layers.0.input_layernorm.weight"),
-                List.of("model.layers.3.self_attn.v_proj.weight", "model.layers.3.mlp.gate_proj.weight",
+                List.of(
+                        "model.layers.3.self_attn.v_proj.weight", "model.layers.3.mlp.gate_proj.weight",
                         "model.layers.5.mlp.down_proj.weight", "model.norm.weight"));
         for (List<String> group : groups) {
             Map<String, float[]> dir = new LinkedHashMap<>();
@@ -95,7 +102,8 @@ class RealModelTest {
             double lp = loss(model, g, dir, h);
             double lm = loss(model, g, dir, -h);
             double numeric = (lp - lm) / (2 * h);
-            assertTrue(Math.abs(analytic - numeric) <= 2e-2 * Math.abs(numeric) + 1e-2,
+            assertTrue(
+                    Math.abs(analytic - numeric) <= 2e-2 * Math.abs(numeric) + 1e-2,
                     group + ": analytic " + analytic + " vs numeric " + numeric);
         }
     }
@@ -103,7 +111,9 @@ class RealModelTest {
     static OnnxModel withGraph(OnnxModel m, Graph g) {
         ModelProto.Builder b = m.proto().toBuilder().setGraph(g.toProto());
         if (b.getOpsetImportList().stream().noneMatch(o -> o.getDomain().equals(OnnxModel.MICROSOFT))) {
-            b.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain(OnnxModel.MICROSOFT).setVersion(1));
+            b.addOpsetImport(OperatorSetIdProto.newBuilder()
+                    .setDomain(OnnxModel.MICROSOFT)
+                    .setVersion(1));
         }
         return OnnxModel.of(b.build());
     }
@@ -112,7 +122,9 @@ class RealModelTest {
         long[] ids = {1, 17, 42, 99, 5, 300};
         long[] mask = {1, 1, 1, 1, 1, 1};
         long[] pos = {0, 1, 2, 3, 4, 5};
-        try (Tensor a = Tensor.ofLongs(ids, 1, S); Tensor b = Tensor.ofLongs(mask, 1, S); Tensor c = Tensor.ofLongs(pos, 1, S)) {
+        try (Tensor a = Tensor.ofLongs(ids, 1, S);
+                Tensor b = Tensor.ofLongs(mask, 1, S);
+                Tensor c = Tensor.ofLongs(pos, 1, S)) {
             return s.run(Map.of("input_ids", a, "attention_mask", b, "position_ids", c), outs);
         }
     }

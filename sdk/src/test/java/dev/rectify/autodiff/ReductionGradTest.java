@@ -4,6 +4,7 @@ import dev.rectify.autodiff.GradCheck.Shapes;
 import dev.rectify.onnx.GraphBuilder;
 import dev.rectify.onnx.Node;
 import dev.rectify.onnx.Tensors;
+import dev.rectify.onnx.proto.OnnxProto;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
@@ -40,38 +41,51 @@ class ReductionGradTest {
         if (axes != null && axes.length == 0 && !axesAsInput(op, opset)) {
             return; // an empty attribute is the same as none
         }
-        GradCheck.of(op).opset(opset).shapes(s).input("x", 2, 3, 4).forward((g, t) -> {
-            Node n;
-            String y = g.uniqueName("y");
-            if (axes == null) {
-                n = g.node(op, List.of("x"), List.of(y));
-            } else if (axesAsInput(op, opset)) {
-                g.initializer(Tensors.ofLongs("axes", axes, axes.length));
-                n = g.node(op, List.of("x", "axes"), List.of(y));
-            } else {
-                n = g.node(op, List.of("x"), List.of(y)).attrInts("axes", axes);
-            }
-            n.attr("keepdims", keep);
-            return g.op("Mul", y, y);
-        }).check();
+        GradCheck.of(op)
+                .opset(opset)
+                .shapes(s)
+                .input("x", 2, 3, 4)
+                .forward((g, t) -> {
+                    Node n;
+                    String y = g.uniqueName("y");
+                    if (axes == null) {
+                        n = g.node(op, List.of("x"), List.of(y));
+                    } else if (axesAsInput(op, opset)) {
+                        g.initializer(Tensors.ofLongs("axes", axes, axes.length));
+                        n = g.node(op, List.of("x", "axes"), List.of(y));
+                    } else {
+                        n = g.node(op, List.of("x"), List.of(y)).attrInts("axes", axes);
+                    }
+                    n.attr("keepdims", keep);
+                    return g.op("Mul", y, y);
+                })
+                .check();
     }
 
     @Test
     void noopWithEmptyAxesAndRuntimeAxes() {
-        GradCheck.of("ReduceSumNoop").input("x", 2, 3).forward((g, t) -> {
-            g.initializer(Tensors.ofLongs("axes", new long[0], 0));
-            String y = g.uniqueName("y");
-            g.node("ReduceSum", List.of("x", "axes"), List.of(y)).attr("noop_with_empty_axes", 1L);
-            return g.op("Mul", y, y);
-        }).check();
+        GradCheck.of("ReduceSumNoop")
+                .input("x", 2, 3)
+                .forward((g, t) -> {
+                    g.initializer(Tensors.ofLongs("axes", new long[0], 0));
+                    String y = g.uniqueName("y");
+                    g.node("ReduceSum", List.of("x", "axes"), List.of(y)).attr("noop_with_empty_axes", 1L);
+                    return g.op("Mul", y, y);
+                })
+                .check();
         // axes computed at run time (from a graph input), keepdims 0
         for (String op : List.of("ReduceSum", "ReduceMean")) {
-            GradCheck.of(op + "RuntimeAxes").opset(18).input("x", 2, 3, 4).forward((g, t) -> {
-                g.input("axes", dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType.INT64, 1);
-                String y = g.uniqueName("y");
-                g.node(op, List.of("x", "axes"), List.of(y)).attr("keepdims", 0L);
-                return g.op("Mul", y, y);
-            }).feed("axes", new long[] {1}).check();
+            GradCheck.of(op + "RuntimeAxes")
+                    .opset(18)
+                    .input("x", 2, 3, 4)
+                    .forward((g, t) -> {
+                        g.input("axes", OnnxProto.TensorProto.DataType.INT64, 1);
+                        String y = g.uniqueName("y");
+                        g.node(op, List.of("x", "axes"), List.of(y)).attr("keepdims", 0L);
+                        return g.op("Mul", y, y);
+                    })
+                    .feed("axes", new long[] {1})
+                    .check();
         }
     }
 

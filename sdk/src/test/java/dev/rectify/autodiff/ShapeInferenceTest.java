@@ -35,9 +35,15 @@ class ShapeInferenceTest {
         Shape a = Shape.of(Dim.symbolic("B"), Dim.of(1), Dim.of(4));
         Shape b = Shape.of(Dim.of(3), Dim.of(1));
         assertEquals("[B, 3, 4]", Shape.broadcast(List.of(a, b)).toString());
-        assertEquals("[?]", Shape.broadcast(List.of(Shape.of(Dim.symbolic("B")), Shape.of(Dim.symbolic("S"))))
-                .toString(), "two different names decide nothing");
-        assertEquals("[?, 4]", Shape.broadcast(List.of(Shape.of(Dim.unknown(), Dim.of(1)), Shape.of(4))).toString());
+        assertEquals(
+                "[?]",
+                Shape.broadcast(List.of(Shape.of(Dim.symbolic("B")), Shape.of(Dim.symbolic("S"))))
+                        .toString(),
+                "two different names decide nothing");
+        assertEquals(
+                "[?, 4]",
+                Shape.broadcast(List.of(Shape.of(Dim.unknown(), Dim.of(1)), Shape.of(4)))
+                        .toString());
         assertEquals(Optional.empty(), a.sizes());
         assertEquals(2, Shape.of(2, 3).with(-1, Dim.of(3)).axis(-1) + 1);
         assertThrows(RuntimeException.class, () -> Shape.of(2, 3).axis(2));
@@ -55,7 +61,9 @@ class ShapeInferenceTest {
         b.initializer(Tensors.ofLongs("ax", new long[] {1}, 1));
         b.initializer(Tensors.ofLongs("step", new long[] {-2}, 1));
         b.node("Slice", List.of("x", "st", "en", "ax", "step"), List.of("sl"));
-        b.node("Split", List.of("x"), List.of("p0", "p1", "p2")).attr("axis", 1L).attr("num_outputs", 3L);
+        b.node("Split", List.of("x"), List.of("p0", "p1", "p2"))
+                .attr("axis", 1L)
+                .attr("num_outputs", 3L);
         b.node("Unsqueeze", List.of("x", "ax"), List.of("u"));
         b.node("Transpose", List.of("u"), List.of("t")).attrInts("perm", 3, 1, 0, 2);
         b.node("Concat", List.of("x", "x"), List.of("c")).attr("axis", -1L);

@@ -52,8 +52,11 @@ class AttentionLoweringTest {
         Random r = new Random(21);
         int t = past ? P + S : S;
         int d = N * H;
-        GraphBuilder g = GraphBuilder.create("mha").input("q", FLOAT, B, S, d).input("k", FLOAT, B, S, d)
-                .input("v", FLOAT, B, S, d).output("y", FLOAT, B, S, d)
+        GraphBuilder g = GraphBuilder.create("mha")
+                .input("q", FLOAT, B, S, d)
+                .input("k", FLOAT, B, S, d)
+                .input("v", FLOAT, B, S, d)
+                .output("y", FLOAT, B, S, d)
                 .initializer(Tensors.ofFloats("bias", LoweringCheck.randn(r, 3 * d, 1), 3 * d));
         Map<String, Tensor> feeds = new LinkedHashMap<>();
         feeds.put("q", floats(r, B, S, d));
@@ -81,8 +84,10 @@ class AttentionLoweringTest {
         }
         List<String> outs = new ArrayList<>(List.of("y"));
         if (past) {
-            g.input("pk", FLOAT, B, N, P, H).input("pv", FLOAT, B, N, P, H)
-                    .output("presk", FLOAT, B, N, t, H).output("presv", FLOAT, B, N, t, H);
+            g.input("pk", FLOAT, B, N, P, H)
+                    .input("pv", FLOAT, B, N, P, H)
+                    .output("presk", FLOAT, B, N, t, H)
+                    .output("presv", FLOAT, B, N, t, H);
             feeds.put("pk", floats(r, B, N, P, H));
             feeds.put("pv", floats(r, B, N, P, H));
             ins.set(6, "pk");
@@ -97,8 +102,10 @@ class AttentionLoweringTest {
         try {
             check(model(g, 17), feeds, "MultiHeadAttention", TOL);
         } catch (AssertionError e) {
-            throw new AssertionError("mask " + mask + ", past " + past + ", attention_bias " + attnBias + ", causal "
-                    + causal + ": " + e.getMessage(), e);
+            throw new AssertionError(
+                    "mask " + mask + ", past " + past + ", attention_bias " + attnBias + ", causal " + causal + ": "
+                            + e.getMessage(),
+                    e);
         }
         LoweringCheck.closeAll(feeds);
     }
@@ -119,7 +126,9 @@ class AttentionLoweringTest {
         Random r = new Random(22);
         int d = N * H;
         int t = past ? P + S : S;
-        GraphBuilder g = GraphBuilder.create("attn").input("x", FLOAT, B, S, 6).output("y", FLOAT, B, S, d)
+        GraphBuilder g = GraphBuilder.create("attn")
+                .input("x", FLOAT, B, S, 6)
+                .output("y", FLOAT, B, S, d)
                 .initializer(Tensors.ofFloats("W", LoweringCheck.randn(r, 6 * 3 * d, 1), 6, 3 * d))
                 .initializer(Tensors.ofFloats("bW", LoweringCheck.randn(r, 3 * d, 1), 3 * d));
         Map<String, Tensor> feeds = new LinkedHashMap<>();
@@ -140,8 +149,10 @@ class AttentionLoweringTest {
             ins.set(4, "past");
             outs.add("present");
         }
-        Node n = g.node(OnnxModel.MICROSOFT, "Attention", ins, outs).attr("num_heads", (long) N)
-                .attr("unidirectional", 1L).attr("mask_filter_value", filter);
+        Node n = g.node(OnnxModel.MICROSOFT, "Attention", ins, outs)
+                .attr("num_heads", (long) N)
+                .attr("unidirectional", 1L)
+                .attr("mask_filter_value", filter);
         if (sizes) {
             n.attrInts("qkv_hidden_sizes", d, d, d);
         }
@@ -177,9 +188,12 @@ class AttentionLoweringTest {
         int s = past ? 2 : 4;
         int pastLen = past ? 3 : 0;
         int total = pastLen + s;
-        GraphBuilder g = GraphBuilder.create("gqa").output("y", FLOAT, B, s, heads * H)
-                .output("pk_out", FLOAT, B, kvHeads, total, H).output("pv_out", FLOAT, B, kvHeads, total, H)
-                .input("seqlens", INT32, B).input("total", INT32);
+        GraphBuilder g = GraphBuilder.create("gqa")
+                .output("y", FLOAT, B, s, heads * H)
+                .output("pk_out", FLOAT, B, kvHeads, total, H)
+                .output("pv_out", FLOAT, B, kvHeads, total, H)
+                .input("seqlens", INT32, B)
+                .input("total", INT32);
         Map<String, Tensor> feeds = new LinkedHashMap<>();
         List<String> ins = new ArrayList<>();
         if (packedQkv) {
@@ -187,7 +201,9 @@ class AttentionLoweringTest {
             feeds.put("qkv", floats(r, B, s, (heads + 2 * kvHeads) * H));
             ins.addAll(List.of("qkv", "", ""));
         } else {
-            g.input("q", FLOAT, B, s, heads * H).input("k", FLOAT, B, s, kvHeads * H).input("v", FLOAT, B, s, kvHeads * H);
+            g.input("q", FLOAT, B, s, heads * H)
+                    .input("k", FLOAT, B, s, kvHeads * H)
+                    .input("v", FLOAT, B, s, kvHeads * H);
             feeds.put("q", floats(r, B, s, heads * H));
             feeds.put("k", floats(r, B, s, kvHeads * H));
             feeds.put("v", floats(r, B, s, kvHeads * H));
@@ -207,11 +223,14 @@ class AttentionLoweringTest {
         feeds.put("seqlens", LoweringCheck.ints(seqlens, B));
         feeds.put("total", LoweringCheck.ints(new int[] {total}));
         if (rotary) {
-            g.initializer(RotaryLoweringTest.cache("cos", H / 2, false)).initializer(RotaryLoweringTest.cache("sin", H / 2, true));
+            g.initializer(RotaryLoweringTest.cache("cos", H / 2, false))
+                    .initializer(RotaryLoweringTest.cache("sin", H / 2, true));
             ins.addAll(List.of("cos", "sin"));
         }
         Node n = g.node(OnnxModel.MICROSOFT, "GroupQueryAttention", ins, List.of("y", "pk_out", "pv_out"))
-                .attr("num_heads", (long) heads).attr("kv_num_heads", (long) kvHeads).attr("local_window_size", window);
+                .attr("num_heads", (long) heads)
+                .attr("kv_num_heads", (long) kvHeads)
+                .attr("local_window_size", window);
         if (softcap > 0) {
             n.attr("softcap", softcap);
         }
@@ -245,9 +264,11 @@ class AttentionLoweringTest {
         Map<String, Tensor> feeds = new LinkedHashMap<>();
         long[] qs = threeD ? new long[] {B, S, qh * H} : new long[] {B, qh, S, H};
         long[] ks = threeD ? new long[] {B, S, kvh * H} : new long[] {B, kvh, S, H};
-        g.input("q", FLOAT, (Object[]) RotaryLoweringTest.box(qs)).input("k", FLOAT, (Object[]) RotaryLoweringTest.box(ks))
+        g.input("q", FLOAT, (Object[]) RotaryLoweringTest.box(qs))
+                .input("k", FLOAT, (Object[]) RotaryLoweringTest.box(ks))
                 .input("v", FLOAT, (Object[]) RotaryLoweringTest.box(ks));
-        g.output("y", FLOAT, (Object[]) RotaryLoweringTest.box(qs)).output("pk_out", FLOAT, B, kvh, t, H)
+        g.output("y", FLOAT, (Object[]) RotaryLoweringTest.box(qs))
+                .output("pk_out", FLOAT, B, kvh, t, H)
                 .output("pv_out", FLOAT, B, kvh, t, H);
         feeds.put("q", floats(r, qs));
         feeds.put("k", floats(r, ks));
@@ -284,8 +305,10 @@ class AttentionLoweringTest {
         try {
             check(model(g, 23), feeds, "Attention", TOL);
         } catch (AssertionError e) {
-            throw new AssertionError("3-D " + threeD + ", mask " + mask + ", causal " + causal + ", past " + past
-                    + ", softcap " + softcap + ": " + e.getMessage(), e);
+            throw new AssertionError(
+                    "3-D " + threeD + ", mask " + mask + ", causal " + causal + ", past " + past + ", softcap "
+                            + softcap + ": " + e.getMessage(),
+                    e);
         }
         LoweringCheck.closeAll(feeds);
     }

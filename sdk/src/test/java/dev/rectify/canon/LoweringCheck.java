@@ -1,10 +1,10 @@
 package dev.rectify.canon;
 
-import dev.rectify.core.HalfFloats;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.rectify.core.HalfFloats;
 import dev.rectify.onnx.Graph;
 import dev.rectify.onnx.GraphBuilder;
 import dev.rectify.onnx.ModelBuilder;
@@ -33,15 +33,20 @@ import java.util.Random;
  */
 final class LoweringCheck {
     static final SessionConfig FUSED = SessionConfig.builder().intraOpThreads(1).build();
-    static final SessionConfig PLAIN = SessionConfig.builder().intraOpThreads(1)
-            .optimization(OptimizationLevel.DISABLE_ALL).build();
+    static final SessionConfig PLAIN = SessionConfig.builder()
+            .intraOpThreads(1)
+            .optimization(OptimizationLevel.DISABLE_ALL)
+            .build();
 
-    private LoweringCheck() {
-    }
+    private LoweringCheck() {}
 
     /** A model of {@code g} at default-domain {@code opset} importing com.microsoft 1. */
     static OnnxModel model(GraphBuilder g, int opset) {
-        return ModelBuilder.create().opset("", opset).opset(OnnxModel.MICROSOFT, 1).graph(g).build();
+        return ModelBuilder.create()
+                .opset("", opset)
+                .opset(OnnxModel.MICROSOFT, 1)
+                .graph(g)
+                .build();
     }
 
     /** Lowers a copy of {@code m}'s graph and returns the lowered model; asserts no {@code gone} op remains. */
@@ -128,8 +133,14 @@ final class LoweringCheck {
             double denom = Math.abs(fused[i]) + floor * scale + 1e-30;
             worst = Math.max(worst, d / denom);
             if (!(d <= tol * denom) && bad.length() < 400) {
-                bad.append(name).append('[').append(i).append("]: fused ").append(fused[i]).append(" vs lowered ")
-                        .append(low[i]).append("; ");
+                bad.append(name)
+                        .append('[')
+                        .append(i)
+                        .append("]: fused ")
+                        .append(fused[i])
+                        .append(" vs lowered ")
+                        .append(low[i])
+                        .append("; ");
             }
         }
         if (bad.length() > 0) {

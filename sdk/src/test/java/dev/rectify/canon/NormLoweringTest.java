@@ -27,12 +27,16 @@ class NormLoweringTest {
         for (boolean beta : List.of(true, false)) {
             for (boolean bias : List.of(true, false)) {
                 Random r = new Random(1);
-                GraphBuilder g = GraphBuilder.create("skip").input("x", FLOAT, 2, 3, 8).input("skip", FLOAT, 2, 3, 8)
-                        .output("y", FLOAT, 2, 3, 8).output("sum", FLOAT, 2, 3, 8)
+                GraphBuilder g = GraphBuilder.create("skip")
+                        .input("x", FLOAT, 2, 3, 8)
+                        .input("skip", FLOAT, 2, 3, 8)
+                        .output("y", FLOAT, 2, 3, 8)
+                        .output("sum", FLOAT, 2, 3, 8)
                         .initializer(Tensors.ofFloats("gamma", LoweringCheck.randn(r, 8, 1), 8))
                         .initializer(Tensors.ofFloats("beta", LoweringCheck.randn(r, 8, 1), 8))
                         .initializer(Tensors.ofFloats("bias", LoweringCheck.randn(r, 8, 1), 8));
-                List<String> ins = new ArrayList<>(List.of("x", "skip", "gamma", beta ? "beta" : "", bias ? "bias" : ""));
+                List<String> ins =
+                        new ArrayList<>(List.of("x", "skip", "gamma", beta ? "beta" : "", bias ? "bias" : ""));
                 g.node(OnnxModel.MICROSOFT, "SkipLayerNormalization", ins, List.of("y", "", "", "sum"))
                         .attr("epsilon", 1e-5f);
                 Map<String, Tensor> feeds = new LinkedHashMap<>();
@@ -48,12 +52,19 @@ class NormLoweringTest {
     void skipSimplifiedLayerNormalizationAtOpset14() {
         for (boolean bias : List.of(true, false)) {
             Random r = new Random(2);
-            GraphBuilder g = GraphBuilder.create("skip").input("x", FLOAT, 2, 3, 8).input("skip", FLOAT, 2, 3, 8)
-                    .output("y", FLOAT, 2, 3, 8).output("sum", FLOAT, 2, 3, 8)
+            GraphBuilder g = GraphBuilder.create("skip")
+                    .input("x", FLOAT, 2, 3, 8)
+                    .input("skip", FLOAT, 2, 3, 8)
+                    .output("y", FLOAT, 2, 3, 8)
+                    .output("sum", FLOAT, 2, 3, 8)
                     .initializer(Tensors.ofFloats("gamma", LoweringCheck.randn(r, 8, 1), 8))
                     .initializer(Tensors.ofFloats("bias", LoweringCheck.randn(r, 8, 1), 8));
-            g.node(OnnxModel.MICROSOFT, "SkipSimplifiedLayerNormalization",
-                    List.of("x", "skip", "gamma", bias ? "bias" : ""), List.of("y", "", "", "sum")).attr("epsilon", 1e-6f);
+            g.node(
+                            OnnxModel.MICROSOFT,
+                            "SkipSimplifiedLayerNormalization",
+                            List.of("x", "skip", "gamma", bias ? "bias" : ""),
+                            List.of("y", "", "", "sum"))
+                    .attr("epsilon", 1e-6f);
             Map<String, Tensor> feeds = new LinkedHashMap<>();
             feeds.put("x", floats(r, 2, 3, 8));
             feeds.put("skip", floats(r, 2, 3, 8));
@@ -67,17 +78,34 @@ class NormLoweringTest {
         for (boolean positions : List.of(true, false)) {
             for (boolean segments : List.of(true, false)) {
                 Random r = new Random(3);
-                GraphBuilder g = GraphBuilder.create("embed").input("ids", INT32, 2, 5).input("seg", INT32, 2, 5)
-                        .input("mask", INT32, 2, 5).input("pos", INT32, 2, 5)
-                        .output("y", FLOAT, 2, 5, 8).output("mask_index", INT32, 2).output("sum", FLOAT, 2, 5, 8)
+                GraphBuilder g = GraphBuilder.create("embed")
+                        .input("ids", INT32, 2, 5)
+                        .input("seg", INT32, 2, 5)
+                        .input("mask", INT32, 2, 5)
+                        .input("pos", INT32, 2, 5)
+                        .output("y", FLOAT, 2, 5, 8)
+                        .output("mask_index", INT32, 2)
+                        .output("sum", FLOAT, 2, 5, 8)
                         .initializer(Tensors.ofFloats("word", LoweringCheck.randn(r, 11 * 8, 1), 11, 8))
                         .initializer(Tensors.ofFloats("posemb", LoweringCheck.randn(r, 7 * 8, 1), 7, 8))
                         .initializer(Tensors.ofFloats("segemb", LoweringCheck.randn(r, 2 * 8, 1), 2, 8))
                         .initializer(Tensors.ofFloats("gamma", LoweringCheck.randn(r, 8, 1), 8))
                         .initializer(Tensors.ofFloats("beta", LoweringCheck.randn(r, 8, 1), 8));
-                g.node(OnnxModel.MICROSOFT, "EmbedLayerNormalization", List.of("ids", segments ? "seg" : "", "word",
-                        "posemb", segments ? "segemb" : "", "gamma", "beta", "mask", positions ? "pos" : ""),
-                        List.of("y", "mask_index", "sum")).attr("epsilon", 1e-5f);
+                g.node(
+                                OnnxModel.MICROSOFT,
+                                "EmbedLayerNormalization",
+                                List.of(
+                                        "ids",
+                                        segments ? "seg" : "",
+                                        "word",
+                                        "posemb",
+                                        segments ? "segemb" : "",
+                                        "gamma",
+                                        "beta",
+                                        "mask",
+                                        positions ? "pos" : ""),
+                                List.of("y", "mask_index", "sum"))
+                        .attr("epsilon", 1e-5f);
                 // unused inputs still need feeding: keep them consumed through a harmless Identity chain
                 if (!segments) {
                     g.node("Identity", List.of("seg"), List.of("seg_unused"));
@@ -99,12 +127,18 @@ class NormLoweringTest {
     @Test
     void halfPrecisionSkipLayerNormalization() {
         Random r = new Random(4);
-        GraphBuilder g = GraphBuilder.create("skip16").input("x", FLOAT16, 2, 3, 8).input("skip", FLOAT16, 2, 3, 8)
+        GraphBuilder g = GraphBuilder.create("skip16")
+                .input("x", FLOAT16, 2, 3, 8)
+                .input("skip", FLOAT16, 2, 3, 8)
                 .output("y", FLOAT16, 2, 3, 8)
-                .initializer(Lower.floatTensor(toDoubles(LoweringCheck.randn(r, 8, 1)), FLOAT16.getNumber(), 8).toBuilder()
-                        .setName("gamma").build())
-                .initializer(Lower.floatTensor(toDoubles(LoweringCheck.randn(r, 8, 1)), FLOAT16.getNumber(), 8).toBuilder()
-                        .setName("beta").build());
+                .initializer(
+                        Lower.floatTensor(toDoubles(LoweringCheck.randn(r, 8, 1)), FLOAT16.getNumber(), 8).toBuilder()
+                                .setName("gamma")
+                                .build())
+                .initializer(
+                        Lower.floatTensor(toDoubles(LoweringCheck.randn(r, 8, 1)), FLOAT16.getNumber(), 8).toBuilder()
+                                .setName("beta")
+                                .build());
         g.node(OnnxModel.MICROSOFT, "SkipLayerNormalization", List.of("x", "skip", "gamma", "beta"), List.of("y"))
                 .attr("epsilon", 1e-5f);
         Map<String, Tensor> feeds = new LinkedHashMap<>();

@@ -43,8 +43,11 @@ class RotaryLoweringTest {
         int half = (rotDim == 0 ? h : rotDim) / 2;
         Random r = new Random(11);
         long[] shape = fourD ? new long[] {b, n, s, h} : new long[] {b, s, n * h};
-        GraphBuilder g = GraphBuilder.create("rope").input("x", FLOAT, (Object[]) box(shape)).output("y", FLOAT, (Object[]) box(shape))
-                .initializer(cache("cos", half, false)).initializer(cache("sin", half, true));
+        GraphBuilder g = GraphBuilder.create("rope")
+                .input("x", FLOAT, (Object[]) box(shape))
+                .output("y", FLOAT, (Object[]) box(shape))
+                .initializer(cache("cos", half, false))
+                .initializer(cache("sin", half, true));
         if (offsetPositions) {
             g.input("pos", INT64, 1);
         } else {
@@ -57,8 +60,11 @@ class RotaryLoweringTest {
         }
         Map<String, Tensor> feeds = new LinkedHashMap<>();
         feeds.put("x", floats(r, shape));
-        feeds.put("pos", offsetPositions ? Tensor.ofLongs(new long[] {4}, 1)
-                : Tensor.ofLongs(new long[] {0, 1, 2, 5, 9, 13}, b, s));
+        feeds.put(
+                "pos",
+                offsetPositions
+                        ? Tensor.ofLongs(new long[] {4}, 1)
+                        : Tensor.ofLongs(new long[] {0, 1, 2, 5, 9, 13}, b, s));
         check(model(g, 17), feeds, "RotaryEmbedding", TOL);
         LoweringCheck.closeAll(feeds);
     }
@@ -100,9 +106,12 @@ class RotaryLoweringTest {
                     Random r = new Random(12);
                     long[] shape = fourD ? new long[] {2, 2, 3, 8} : new long[] {2, 3, 16};
                     int half = (rotDim == 0 ? 8 : rotDim) / 2;
-                    GraphBuilder g = GraphBuilder.create("rope23").input("x", FLOAT, (Object[]) box(shape))
-                            .input("pos", INT64, 2, 3).output("y", FLOAT, (Object[]) box(shape))
-                            .initializer(cache("cos", half, false)).initializer(cache("sin", half, true));
+                    GraphBuilder g = GraphBuilder.create("rope23")
+                            .input("x", FLOAT, (Object[]) box(shape))
+                            .input("pos", INT64, 2, 3)
+                            .output("y", FLOAT, (Object[]) box(shape))
+                            .initializer(cache("cos", half, false))
+                            .initializer(cache("sin", half, true));
                     Node node = g.node("RotaryEmbedding", List.of("x", "cos", "sin", "pos"), List.of("y"))
                             .attr("interleaved", interleaved ? 1L : 0L);
                     if (!fourD) {

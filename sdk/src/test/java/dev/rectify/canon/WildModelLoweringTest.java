@@ -30,8 +30,10 @@ class WildModelLoweringTest {
 
     static Path wild(String folder, String file) {
         Path p = WILD.resolve(folder).resolve(file);
-        assertTrue(Files.isRegularFile(p), "missing test model " + p.toAbsolutePath()
-                + " (the shared folder must sit beside the repository clone)");
+        assertTrue(
+                Files.isRegularFile(p),
+                "missing test model " + p.toAbsolutePath()
+                        + " (the shared folder must sit beside the repository clone)");
         return p;
     }
 

@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.rectify.TestModels;
 import dev.rectify.core.ChatMessage;
 import dev.rectify.core.Example;
-import dev.rectify.TestModels;
 import dev.rectify.generate.ChatTemplate;
 import dev.rectify.generate.EndOfTurn;
 import dev.rectify.generate.Tokenizer;
@@ -26,7 +26,8 @@ import org.junit.jupiter.api.Test;
  */
 class EndOfTurnTargetTest {
     private static final Path WILD_LLAMA = Path.of("..", "..", "shared", "models", "wild", "llama-genai-fp16")
-            .toAbsolutePath().normalize();
+            .toAbsolutePath()
+            .normalize();
 
     private static String targets(EncodedExample e, Tokenizer t) {
         List<Long> ids = new ArrayList<>();
@@ -50,10 +51,20 @@ class EndOfTurnTargetTest {
         ChatTemplate tpl = qwen25();
         assertEquals(Optional.of("<|im_end|>"), EndOfTurn.of(tpl, t));
         ExampleEncoder enc = new ExampleEncoder(t, tpl, endOfText, 512);
-        EncodedExample e = enc.encode(0, Example.chat(List.of(ChatMessage.user("hi"), ChatMessage.assistant("Hello."),
-                ChatMessage.user("Count to 3."), ChatMessage.assistant("1, 2, 3."))));
-        String rendered = tpl.render(List.of(ChatMessage.user("hi"), ChatMessage.assistant("Hello."),
-                ChatMessage.user("Count to 3."), ChatMessage.assistant("1, 2, 3.")), false);
+        EncodedExample e = enc.encode(
+                0,
+                Example.chat(List.of(
+                        ChatMessage.user("hi"),
+                        ChatMessage.assistant("Hello."),
+                        ChatMessage.user("Count to 3."),
+                        ChatMessage.assistant("1, 2, 3."))));
+        String rendered = tpl.render(
+                List.of(
+                        ChatMessage.user("hi"),
+                        ChatMessage.assistant("Hello."),
+                        ChatMessage.user("Count to 3."),
+                        ChatMessage.assistant("1, 2, 3.")),
+                false);
         assertEquals(rendered, t.decode(e.ids(), false), "the sequence is the rendered conversation, nothing added");
         assertEquals("Hello.<|im_end|>1, 2, 3.<|im_end|>", targets(e, t));
         for (long id : e.ids()) {
@@ -66,8 +77,14 @@ class EndOfTurnTargetTest {
     void untrainedTurnsAndTheirEndOfTurnStayContext() throws Exception {
         Tokenizer t = TestModels.tiny().tokenizer();
         ExampleEncoder enc = new ExampleEncoder(t, qwen25(), t.specialTokenId("<|endoftext|>"), 512);
-        EncodedExample e = enc.encode(0, Example.chat(List.of(ChatMessage.system("Be brief."), ChatMessage.user("hi"),
-                new ChatMessage("assistant", "draft", 0), ChatMessage.user("again"), ChatMessage.assistant("  hello \n"))));
+        EncodedExample e = enc.encode(
+                0,
+                Example.chat(List.of(
+                        ChatMessage.system("Be brief."),
+                        ChatMessage.user("hi"),
+                        new ChatMessage("assistant", "draft", 0),
+                        ChatMessage.user("again"),
+                        ChatMessage.assistant("  hello \n"))));
         assertEquals("  hello \n<|im_end|>", targets(e, t));
     }
 
@@ -78,8 +95,12 @@ class EndOfTurnTargetTest {
             ChatTemplate tpl = new ChatTemplate(cfg.chatTemplate(), cfg);
             assertEquals(Optional.of("</s>"), EndOfTurn.of(tpl, t));
             ExampleEncoder enc = new ExampleEncoder(t, tpl, t.specialTokenId("</s>"), 512);
-            List<ChatMessage> chat = List.of(ChatMessage.system("Answer briefly."), ChatMessage.user("What is 2 + 2?"),
-                    ChatMessage.assistant("4"), ChatMessage.user("And 3 + 3?"), ChatMessage.assistant(" 6 "));
+            List<ChatMessage> chat = List.of(
+                    ChatMessage.system("Answer briefly."),
+                    ChatMessage.user("What is 2 + 2?"),
+                    ChatMessage.assistant("4"),
+                    ChatMessage.user("And 3 + 3?"),
+                    ChatMessage.assistant(" 6 "));
             EncodedExample e = enc.encode(0, Example.chat(chat));
             String target = targets(e, t);
             assertTrue(target.matches("\\s*4 </s>\\s*6 </s>"), target);

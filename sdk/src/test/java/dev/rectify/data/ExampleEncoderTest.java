@@ -6,13 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.rectify.model.BaseModel;
+import dev.rectify.TestModels;
 import dev.rectify.core.ChatMessage;
 import dev.rectify.core.Example;
 import dev.rectify.core.InvalidArgumentException;
-import dev.rectify.TestModels;
 import dev.rectify.generate.Tokenizer;
+import dev.rectify.model.BaseModel;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -39,7 +40,8 @@ class ExampleEncoderTest {
     void promptCompletionTrainsTheCompletionAndEndOfSequenceOnly() {
         Tokenizer t = TestModels.tiny().tokenizer();
         EncodedExample e = encoder(512).encode(0, Example.of("What is 2 + 2?", "Answer: 4"));
-        assertEquals("<|im_start|>user\nWhat is 2 + 2?<|im_end|>\n<|im_start|>assistant\nAnswer: 4<|im_end|>\n",
+        assertEquals(
+                "<|im_start|>user\nWhat is 2 + 2?<|im_end|>\n<|im_start|>assistant\nAnswer: 4<|im_end|>\n",
                 t.decode(e.ids(), false));
         assertEquals("Answer: 4<|im_end|>", targets(e, t));
         // the sequence tokenizes exactly as the whole rendered text would
@@ -49,8 +51,15 @@ class ExampleEncoderTest {
     @Test
     void conversationsTrainOnlyWeightedAssistantTurns() {
         Tokenizer t = TestModels.tiny().tokenizer();
-        EncodedExample e = encoder(512).encode(3, Example.chat(List.of(ChatMessage.system("Be brief."), ChatMessage.user("hi"),
-                new ChatMessage("assistant", "draft", 0), ChatMessage.user("again"), ChatMessage.assistant("hello"))));
+        EncodedExample e = encoder(512)
+                .encode(
+                        3,
+                        Example.chat(List.of(
+                                ChatMessage.system("Be brief."),
+                                ChatMessage.user("hi"),
+                                new ChatMessage("assistant", "draft", 0),
+                                ChatMessage.user("again"),
+                                ChatMessage.assistant("hello"))));
         assertEquals("hello<|im_end|>", targets(e, t));
         assertEquals(3, e.index());
     }
@@ -61,8 +70,9 @@ class ExampleEncoderTest {
         ExampleEncoder raw = new ExampleEncoder(m.tokenizer(), null, IM_END, 512);
         EncodedExample e = raw.encode(0, Example.of("Q: 1 + 1 =", " 2"));
         assertEquals(" 2<|im_end|>", targets(e, m.tokenizer()));
-        assertThrows(InvalidArgumentException.class, () -> raw.encode(1, Example.chat(List.of(ChatMessage.user("q"),
-                ChatMessage.assistant("a")))));
+        assertThrows(
+                InvalidArgumentException.class,
+                () -> raw.encode(1, Example.chat(List.of(ChatMessage.user("q"), ChatMessage.assistant("a")))));
     }
 
     @Test
@@ -70,7 +80,8 @@ class ExampleEncoderTest {
         EncodedExample e = encoder(20).encode(0, Example.of("What is 2 + 2?", "The answer is four, which is 2 + 2."));
         assertEquals(20, e.length());
         assertTrue(e.targetCount() > 0);
-        var err = assertThrows(InvalidArgumentException.class,
+        var err = assertThrows(
+                InvalidArgumentException.class,
                 () -> encoder(8).encode(5, Example.of("What is 2 + 2? Please think carefully.", "4")));
         assertTrue(err.getMessage().contains("example 5"), err.getMessage());
     }
@@ -127,8 +138,13 @@ class ExampleEncoderTest {
         }
         seen.sort(Integer::compare);
         assertEquals(List.of(0, 1, 2, 3, 4, 5, 6, 7, 8, 9), seen);
-        assertFalse(java.util.Arrays.equals(s1.step(0, 0).get(0).exampleIndices(), s1.step(1, 0).get(0).exampleIndices())
-                && java.util.Arrays.equals(s1.step(0, 1).get(0).exampleIndices(), s1.step(1, 1).get(0).exampleIndices()),
+        assertFalse(
+                Arrays.equals(
+                                s1.step(0, 0).get(0).exampleIndices(),
+                                s1.step(1, 0).get(0).exampleIndices())
+                        && Arrays.equals(
+                                s1.step(0, 1).get(0).exampleIndices(),
+                                s1.step(1, 1).get(0).exampleIndices()),
                 "epochs are shuffled differently");
     }
 }

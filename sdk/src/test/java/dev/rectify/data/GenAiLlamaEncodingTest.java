@@ -39,8 +39,11 @@ class GenAiLlamaEncodingTest {
     }
 
     private static final Example PAIR = Example.of("Hello", " world");
-    private static final Example CHAT = Example.chat(List.of(ChatMessage.system("Be brief."),
-            ChatMessage.user("Hi there"), ChatMessage.assistant("Hello friend"), ChatMessage.user("Again?"),
+    private static final Example CHAT = Example.chat(List.of(
+            ChatMessage.system("Be brief."),
+            ChatMessage.user("Hi there"),
+            ChatMessage.assistant("Hello friend"),
+            ChatMessage.user("Again?"),
             ChatMessage.assistant("Yes, again.")));
 
     /** The runs of consecutive trained tokens, decoded with special tokens kept. */
@@ -70,8 +73,11 @@ class GenAiLlamaEncodingTest {
             EncodedExample e = enc.encode(0, ex);
             assertArrayEquals(llama.tokenizer().encode(full), e.ids(), "the tokens of the whole render: " + full);
         }
-        assertEquals(List.of("world </s>"), trainedRuns(enc.encode(0, PAIR)).stream().map(String::strip).toList());
-        assertEquals(List.of("Hello friend </s>", "Yes, again. </s>"),
+        assertEquals(
+                List.of("world </s>"),
+                trainedRuns(enc.encode(0, PAIR)).stream().map(String::strip).toList());
+        assertEquals(
+                List.of("Hello friend </s>", "Yes, again. </s>"),
                 trainedRuns(enc.encode(0, CHAT)).stream().map(String::strip).toList());
     }
 
@@ -86,8 +92,12 @@ class GenAiLlamaEncodingTest {
                 assertTrue(p > 0 && p <= 1, "a probability: " + p);
             }
         }
-        EvalReport r = new Evaluator(2, 6).evaluate(llama, List.of(new Problem("What is 2+2?", "4", "2+2 is 4"),
-                new Problem("What is 3+3?", "6", "3+3 is 6")));
+        EvalReport r = new Evaluator(2, 6)
+                .evaluate(
+                        llama,
+                        List.of(
+                                new Problem("What is 2+2?", "4", "2+2 is 4"),
+                                new Problem("What is 3+3?", "6", "3+3 is 6")));
         assertEquals(2, r.problems());
         assertTrue(Double.isFinite(r.nll()) && r.nll() > 0, "nll " + r.nll());
         assertTrue(r.tokenProbabilities().length > 0);

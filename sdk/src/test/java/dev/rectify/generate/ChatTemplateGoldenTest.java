@@ -35,7 +35,8 @@ class ChatTemplateGoldenTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Path DIR = TestModels.fixtures().resolve("chat-templates");
     private static final Path WILD_LLAMA = Path.of("..", "..", "shared", "models", "wild", "llama-genai-fp16")
-            .toAbsolutePath().normalize();
+            .toAbsolutePath()
+            .normalize();
 
     static Clock goldenClock() throws IOException {
         String now = read("golden.json").get("now").asText();
@@ -54,7 +55,9 @@ class ChatTemplateGoldenTest {
     private static Map<String, Object> extra(JsonNode c, JsonNode tools) {
         Map<String, Object> extra = new LinkedHashMap<>();
         if (c.has("extra")) {
-            c.get("extra").fields().forEachRemaining(e -> extra.put(e.getKey(), e.getValue().asText()));
+            c.get("extra")
+                    .fields()
+                    .forEachRemaining(e -> extra.put(e.getKey(), e.getValue().asText()));
         }
         if (c.path("tools").asBoolean(false)) {
             extra.put("tools", JSON.convertValue(tools, List.class));
@@ -74,13 +77,22 @@ class ChatTemplateGoldenTest {
             assertEquals(expected.get("raised").asText(), e.templateMessage());
         } else {
             var e = assertThrows(TemplateRenderException.class, () -> t.render(msgs, gen, extra));
-            assertFalse(e.raisedByTemplate(), "Jinja2 failed with " + expected.get("error").asText() + ", not a raise");
+            assertFalse(
+                    e.raisedByTemplate(),
+                    "Jinja2 failed with " + expected.get("error").asText() + ", not a raise");
         }
     }
 
     private static TokenizerConfig config(String template, JsonNode tokens) {
-        return new TokenizerConfig(template, tokens.path("bos_token").asText(null), tokens.path("eos_token").asText(null),
-                tokens.path("pad_token").asText(null), -1, false, tokens.path("unk_token").asText(null), Map.of());
+        return new TokenizerConfig(
+                template,
+                tokens.path("bos_token").asText(null),
+                tokens.path("eos_token").asText(null),
+                tokens.path("pad_token").asText(null),
+                -1,
+                false,
+                tokens.path("unk_token").asText(null),
+                Map.of());
     }
 
     @TestFactory
@@ -114,7 +126,8 @@ class ChatTemplateGoldenTest {
         JsonNode spec = read("cases.json");
         int raised = 0;
         for (JsonNode c : spec.get("cases")) {
-            JsonNode expected = gold.get("renders").get("llama-2-wild").get(c.get("name").asText());
+            JsonNode expected =
+                    gold.get("renders").get("llama-2-wild").get(c.get("name").asText());
             check(t, c, spec.get("tools"), expected);
             raised += expected.has("raised") ? 1 : 0;
         }

@@ -6,13 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.rectify.model.BaseModel;
 import dev.rectify.TestModels;
+import dev.rectify.core.ChatMessage;
+import dev.rectify.model.BaseModel;
 import dev.rectify.ort.ElementType;
 import dev.rectify.ort.InferenceSession;
 import dev.rectify.ort.Outputs;
 import dev.rectify.ort.Tensor;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -36,8 +38,8 @@ class GenerationTest {
         try (Tensor in = Tensor.ofLongs(ids, 1, n);
                 Tensor mask = Tensor.ofLongs(ones(n), 1, n);
                 Tensor pos = Tensor.ofLongs(range(0, n), 1, n);
-                Outputs o = m.fullSession().run(Map.of("input_ids", in, "attention_mask", mask, "position_ids", pos),
-                        List.of("logits"))) {
+                Outputs o = m.fullSession()
+                        .run(Map.of("input_ids", in, "attention_mask", mask, "position_ids", pos), List.of("logits"))) {
             full = o.get("logits").toFloats();
             vocab = (int) o.get("logits").dim(2);
         }
@@ -56,7 +58,7 @@ class GenerationTest {
         double maxDiff = 0;
         while (done < n) {
             int step = done == 0 ? prefix : 1;
-            long[] chunk = java.util.Arrays.copyOfRange(ids, done, done + step);
+            long[] chunk = Arrays.copyOfRange(ids, done, done + step);
             Map<String, Tensor> feeds = new HashMap<>(past);
             try (Tensor in = Tensor.ofLongs(chunk, 1, step);
                     Tensor mask = Tensor.ofLongs(ones(done + step), 1, done + step);
@@ -72,9 +74,16 @@ class GenerationTest {
                         }
                     }
                     for (int l = 0; l < sig.layers(); l++) {
-                        past.put(sig.pastKeyNames().get(l), swap(past.get(sig.pastKeyNames().get(l)), o.take(sig.presentKeyNames().get(l))));
-                        past.put(sig.pastValueNames().get(l), swap(past.get(sig.pastValueNames().get(l)),
-                                o.take(sig.presentValueNames().get(l))));
+                        past.put(
+                                sig.pastKeyNames().get(l),
+                                swap(
+                                        past.get(sig.pastKeyNames().get(l)),
+                                        o.take(sig.presentKeyNames().get(l))));
+                        past.put(
+                                sig.pastValueNames().get(l),
+                                swap(
+                                        past.get(sig.pastValueNames().get(l)),
+                                        o.take(sig.presentValueNames().get(l))));
                     }
                 }
             }
@@ -95,8 +104,12 @@ class GenerationTest {
         Sampling s = Sampling.greedy().maxNewTokens(40);
         for (String p : PROMPTS) {
             long[] ids = m.tokenizer().encode(p);
-            Generation a = m.generator().generate(List.of(ids), s, TokenListener.none(), null).get(0);
-            Generation b = m.recomputeGenerator().generate(List.of(ids), s, TokenListener.none(), null).get(0);
+            Generation a = m.generator()
+                    .generate(List.of(ids), s, TokenListener.none(), null)
+                    .get(0);
+            Generation b = m.recomputeGenerator()
+                    .generate(List.of(ids), s, TokenListener.none(), null)
+                    .get(0);
             assertArrayEquals(a.tokenIds(), b.tokenIds(), "prompt: " + p);
             assertEquals(a.text(), b.text());
             assertTrue(a.completionTokens() > 0);
@@ -131,11 +144,13 @@ class GenerationTest {
         assertArrayEquals(a.tokenIds(), b.tokenIds());
         boolean differs = false;
         for (long seed = 1; seed <= 5 && !differs; seed++) {
-            differs = !java.util.Arrays.equals(a.tokenIds(), m.generate("Seven is", s.seed(seed)).tokenIds());
+            differs = !Arrays.equals(
+                    a.tokenIds(), m.generate("Seven is", s.seed(seed)).tokenIds());
         }
         assertTrue(differs, "other seeds should give other samples");
         // a batch samples each row as it would alone
-        List<Generation> batch = m.generate(List.of("Seven is", "Question: What is 4 + 4?\nAnswer:"), s, TokenListener.none());
+        List<Generation> batch =
+                m.generate(List.of("Seven is", "Question: What is 4 + 4?\nAnswer:"), s, TokenListener.none());
         assertArrayEquals(a.tokenIds(), batch.get(0).tokenIds());
     }
 
@@ -154,11 +169,13 @@ class GenerationTest {
         assertTrue(free.text().length() > 4, free.text());
         String stop = free.text().substring(2, 4);
         StringBuilder streamed = new StringBuilder();
-        Generation stopped = m.generate(PROMPTS.get(2), Sampling.greedy().maxNewTokens(60).stop(stop), streamed::append);
+        Generation stopped =
+                m.generate(PROMPTS.get(2), Sampling.greedy().maxNewTokens(60).stop(stop), streamed::append);
         assertEquals(FinishReason.STOP_STRING, stopped.finishReason());
         assertEquals(free.text().substring(0, free.text().indexOf(stop)), stopped.text());
         assertEquals(stopped.text(), streamed.toString());
-        Generation three = m.generate(PROMPTS.get(2), Sampling.greedy().maxNewTokens(3).stopAtEos(false));
+        Generation three =
+                m.generate(PROMPTS.get(2), Sampling.greedy().maxNewTokens(3).stopAtEos(false));
         assertEquals(3, three.completionTokens());
         assertEquals(FinishReason.MAX_TOKENS, three.finishReason());
     }
@@ -167,16 +184,22 @@ class GenerationTest {
     void promptLongerThanTheContextIsATypedError() {
         BaseModel m = TestModels.tiny();
         String longPrompt = "1 ".repeat(m.contextLength() + 10);
-        var e = assertThrows(ContextLengthException.class, () -> m.generate(List.of("hi", longPrompt), Sampling.greedy(),
-                TokenListener.none()));
-        assertTrue(e.getMessage().contains("prompt 1") && e.getMessage().contains(String.valueOf(m.contextLength())), e.getMessage());
+        var e = assertThrows(
+                ContextLengthException.class,
+                () -> m.generate(List.of("hi", longPrompt), Sampling.greedy(), TokenListener.none()));
+        assertTrue(
+                e.getMessage().contains("prompt 1") && e.getMessage().contains(String.valueOf(m.contextLength())),
+                e.getMessage());
     }
 
     @Test
     void tokenizerRoundTripsAndKeepsSpecialTokensWhole() {
         Tokenizer t = TestModels.tiny().tokenizer();
-        for (String s : List.of("What is 123 + 456?", "Seven is an odd number. It comes right after six.",
-                "  spaces\tand\nnewlines  ", "café ünïcödé 🙂 — 3×4=12")) {
+        for (String s : List.of(
+                "What is 123 + 456?",
+                "Seven is an odd number. It comes right after six.",
+                "  spaces\tand\nnewlines  ",
+                "café ünïcödé 🙂 — 3×4=12")) {
             assertEquals(s, t.decode(t.encode(s), false), "round trip of: " + s);
         }
         long[] digits = t.encode("2026");
@@ -191,19 +214,22 @@ class GenerationTest {
     @Test
     void chatTemplateRendersAsDocumented() {
         BaseModel m = TestModels.tiny();
-        String text = m.applyChatTemplate(List.of(dev.rectify.core.ChatMessage.system("Be brief."),
-                dev.rectify.core.ChatMessage.user("What is 2 + 2?")), true);
-        assertEquals("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nWhat is 2 + 2?<|im_end|>\n"
-                + "<|im_start|>assistant\n", text);
-        String noPrompt = m.applyChatTemplate(List.of(dev.rectify.core.ChatMessage.user("hi"), dev.rectify.core.ChatMessage.assistant("4")), false);
+        String text =
+                m.applyChatTemplate(List.of(ChatMessage.system("Be brief."), ChatMessage.user("What is 2 + 2?")), true);
+        assertEquals(
+                "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nWhat is 2 + 2?<|im_end|>\n"
+                        + "<|im_start|>assistant\n",
+                text);
+        String noPrompt = m.applyChatTemplate(List.of(ChatMessage.user("hi"), ChatMessage.assistant("4")), false);
         assertEquals("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n4<|im_end|>\n", noPrompt);
-        Generation g = m.chat(List.of(dev.rectify.core.ChatMessage.user("What is 5 + 7?")), Sampling.greedy().maxNewTokens(48), t -> { });
+        Generation g = m.chat(
+                List.of(ChatMessage.user("What is 5 + 7?")), Sampling.greedy().maxNewTokens(48), t -> {});
         assertNotEquals(FinishReason.CONTEXT_FULL, g.finishReason());
     }
 
     static long[] ones(int n) {
         long[] a = new long[n];
-        java.util.Arrays.fill(a, 1);
+        Arrays.fill(a, 1);
         return a;
     }
 

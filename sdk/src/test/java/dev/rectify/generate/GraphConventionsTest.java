@@ -6,14 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.rectify.model.BaseModel;
-import dev.rectify.ort.Device;
-import dev.rectify.core.ModelFormatException;
 import dev.rectify.TestModels;
+import dev.rectify.core.ModelFormatException;
+import dev.rectify.model.BaseModel;
 import dev.rectify.onnx.GraphBuilder;
 import dev.rectify.onnx.ModelBuilder;
 import dev.rectify.onnx.Tensors;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
+import dev.rectify.ort.Device;
 import dev.rectify.ort.ElementType;
 import dev.rectify.ort.InferenceSession;
 import java.nio.file.Files;
@@ -53,8 +53,8 @@ class GraphConventionsTest {
     }
 
     /** The chain model with separate KV tensors named {@code pastPrefix + "key"} etc. */
-    static GraphBuilder chain(DataType ids, DataType kv, DataType logits, boolean stacked, String pastPrefix,
-            String presentPrefix) {
+    static GraphBuilder chain(
+            DataType ids, DataType kv, DataType logits, boolean stacked, String pastPrefix, String presentPrefix) {
         GraphBuilder g = GraphBuilder.create("chain").input("input_ids", ids, "b", "s");
         float[] e = new float[V * V];
         float[] k = new float[V * 4];
@@ -65,7 +65,8 @@ class GraphConventionsTest {
                 k[t * 4 + i] = 0.25f * t + i;
             }
         }
-        g.initializer(Tensors.ofFloats("E", e, V, V)).initializer(Tensors.ofFloats("K", k, V, 4))
+        g.initializer(Tensors.ofFloats("E", e, V, V))
+                .initializer(Tensors.ofFloats("K", k, V, 4))
                 .initializer(Tensors.ofLongs("shape5", new long[] {0, 0, 2, 1, 2}, 5));
         String lf = g.op("Gather", "E", "input_ids");
         g.output("logits", logits, "b", "s", V);
@@ -93,7 +94,9 @@ class GraphConventionsTest {
     }
 
     private static InferenceSession session(GraphBuilder g) {
-        return InferenceSession.fromBytes(ModelBuilder.create().graph(g).build().toBytes(), "test.onnx",
+        return InferenceSession.fromBytes(
+                ModelBuilder.create().graph(g).build().toBytes(),
+                "test.onnx",
                 Device.cpu(1).sessionConfig());
     }
 
@@ -110,7 +113,8 @@ class GraphConventionsTest {
             for (boolean stacked : List.of(true, false)) {
                 for (DataType kv : floats) {
                     for (DataType logits : floats) {
-                        String what = ids + " ids, " + (stacked ? "stacked " : "separate ") + kv + " KV, " + logits + " logits";
+                        String what = ids + " ids, " + (stacked ? "stacked " : "separate ") + kv + " KV, " + logits
+                                + " logits";
                         try (InferenceSession s = session(chain(ids, kv, logits, stacked))) {
                             CausalLmSignature sig = CausalLmSignature.of(s, ModelConfig.read(dir));
                             assertEquals(stacked, sig.stackedKv(), what);
@@ -124,8 +128,10 @@ class GraphConventionsTest {
                                     .generate(prompts, greedy, TokenListener.none(), null);
                             List<Generation> re = Generator.recomputing(s, sig, tokenizer, Set.of(), 0, -1, V)
                                     .generate(prompts, greedy, TokenListener.none(), null);
-                            assertArrayEquals(new long[] {4, 5, 6, 7, 0, 1}, kvGen.get(0).tokenIds(), what);
-                            assertArrayEquals(new long[] {7, 0, 1, 2, 3, 4}, kvGen.get(1).tokenIds(), what);
+                            assertArrayEquals(
+                                    new long[] {4, 5, 6, 7, 0, 1}, kvGen.get(0).tokenIds(), what);
+                            assertArrayEquals(
+                                    new long[] {7, 0, 1, 2, 3, 4}, kvGen.get(1).tokenIds(), what);
                             assertArrayEquals(re.get(0).tokenIds(), kvGen.get(0).tokenIds(), what);
                             assertArrayEquals(re.get(1).tokenIds(), kvGen.get(1).tokenIds(), what);
                         }
@@ -144,8 +150,8 @@ class GraphConventionsTest {
         return g;
     }
 
-    private static GraphBuilder passThrough(GraphBuilder g, String in, DataType inType, String out, DataType outType,
-            Object... dims) {
+    private static GraphBuilder passThrough(
+            GraphBuilder g, String in, DataType inType, String out, DataType outType, Object... dims) {
         g.input(in, inType, dims).output(out, outType, dims);
         g.node("Cast", List.of(in), List.of(out)).attr("to", (long) outType.getNumber());
         return g;
@@ -162,14 +168,34 @@ class GraphConventionsTest {
     void unsupportedLayoutsAreTypedErrorsNamingTheInputOrOutput(@TempDir Path dir) {
         assertRejected(plain(DataType.FLOAT, DataType.FLOAT), dir, "'input_ids'", "int32 or int64");
         assertRejected(plain(DataType.INT64, DataType.INT64), dir, "'logits'", "float32, float16 or bfloat16");
-        assertRejected(passThrough(plain(DataType.INT64, DataType.FLOAT), "attention_mask", DataType.FLOAT, "m",
-                DataType.FLOAT, "b", "t"), dir, "'attention_mask'");
-        assertRejected(passThrough(plain(DataType.INT64, DataType.FLOAT), "token_type_ids", DataType.INT64, "tt",
-                DataType.INT64, "b", "s"), dir, "'token_type_ids'", "past_key_values.%d.key");
+        assertRejected(
+                passThrough(
+                        plain(DataType.INT64, DataType.FLOAT),
+                        "attention_mask",
+                        DataType.FLOAT,
+                        "m",
+                        DataType.FLOAT,
+                        "b",
+                        "t"),
+                dir,
+                "'attention_mask'");
+        assertRejected(
+                passThrough(
+                        plain(DataType.INT64, DataType.FLOAT),
+                        "token_type_ids",
+                        DataType.INT64,
+                        "tt",
+                        DataType.INT64,
+                        "b",
+                        "s"),
+                dir,
+                "'token_type_ids'",
+                "past_key_values.%d.key");
         // KV cache in an integer type
         GraphBuilder intKv = plain(DataType.INT64, DataType.FLOAT);
         passThrough(intKv, "past_key_values.0.key", DataType.INT64, "present.0.key", DataType.INT64, "b", 1, "p", 2);
-        passThrough(intKv, "past_key_values.0.value", DataType.INT64, "present.0.value", DataType.INT64, "b", 1, "p", 2);
+        passThrough(
+                intKv, "past_key_values.0.value", DataType.INT64, "present.0.value", DataType.INT64, "b", 1, "p", 2);
         assertRejected(intKv, dir, "past_key_values.0.key", "float32, float16 or bfloat16");
         // a key without its value
         GraphBuilder half = plain(DataType.INT64, DataType.FLOAT);
@@ -177,13 +203,17 @@ class GraphConventionsTest {
         assertRejected(half, dir, "layer 0", "past_key_values.0.value");
         // a past without its present output
         GraphBuilder noPresent = plain(DataType.INT64, DataType.FLOAT);
-        passThrough(noPresent, "past_key_values.0.key", DataType.FLOAT, "present.0.key", DataType.FLOAT, "b", 1, "p", 2);
-        passThrough(noPresent, "past_key_values.0.value", DataType.FLOAT, "next.0.value", DataType.FLOAT, "b", 1, "p", 2);
+        passThrough(
+                noPresent, "past_key_values.0.key", DataType.FLOAT, "present.0.key", DataType.FLOAT, "b", 1, "p", 2);
+        passThrough(
+                noPresent, "past_key_values.0.value", DataType.FLOAT, "next.0.value", DataType.FLOAT, "b", 1, "p", 2);
         assertRejected(noPresent, dir, "past_key_values.0.value", "no output present.0.value");
         // key and value in different precisions
         GraphBuilder mixed = plain(DataType.INT64, DataType.FLOAT);
-        passThrough(mixed, "past_key_values.0.key", DataType.FLOAT16, "present.0.key", DataType.FLOAT16, "b", 1, "p", 2);
-        passThrough(mixed, "past_key_values.0.value", DataType.FLOAT, "present.0.value", DataType.FLOAT, "b", 1, "p", 2);
+        passThrough(
+                mixed, "past_key_values.0.key", DataType.FLOAT16, "present.0.key", DataType.FLOAT16, "b", 1, "p", 2);
+        passThrough(
+                mixed, "past_key_values.0.value", DataType.FLOAT, "present.0.value", DataType.FLOAT, "b", 1, "p", 2);
         assertRejected(mixed, dir, "past_key_values.0.value", "one type for the whole cache");
         // a present in another type than its past (it could not be fed back unchanged)
         GraphBuilder upcast = plain(DataType.INT64, DataType.FLOAT);
@@ -199,8 +229,18 @@ class GraphConventionsTest {
         assertRejected(both, dir, "past_1", "one layout");
         // symbolic KV sizes and no config to fill them
         GraphBuilder symbolic = plain(DataType.INT64, DataType.FLOAT);
-        passThrough(symbolic, "past_key_values.0.key", DataType.FLOAT, "present.0.key", DataType.FLOAT, "b", "h", "p", "d");
-        passThrough(symbolic, "past_key_values.0.value", DataType.FLOAT, "present.0.value", DataType.FLOAT, "b", "h", "p", "d");
+        passThrough(
+                symbolic, "past_key_values.0.key", DataType.FLOAT, "present.0.key", DataType.FLOAT, "b", "h", "p", "d");
+        passThrough(
+                symbolic,
+                "past_key_values.0.value",
+                DataType.FLOAT,
+                "present.0.value",
+                DataType.FLOAT,
+                "b",
+                "h",
+                "p",
+                "d");
         assertRejected(symbolic, dir, "num_key_value_heads");
     }
 
@@ -214,7 +254,9 @@ class GraphConventionsTest {
                     "inputs": {"past_key_names": "cache_%d_key", "past_value_names": "cache_%d_value"},
                     "outputs": {"present_key_names": "new_%d_key", "present_value_names": "new_%d_value"}}}}""");
         var e = assertThrows(ModelFormatException.class, () -> BaseModel.open(dir));
-        assertTrue(e.getMessage().contains("genai_config.json") && e.getMessage().contains("decoder.onnx"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("genai_config.json") && e.getMessage().contains("decoder.onnx"),
+                e.getMessage());
 
         GraphBuilder h = chain(DataType.INT64, DataType.FLOAT16, DataType.FLOAT16, false, "cache_0_", "new_0_");
         ModelBuilder.create().graph(h).build().write(dir.resolve("decoder.onnx"));
@@ -225,8 +267,9 @@ class GraphConventionsTest {
             CausalLmSignature sig = CausalLmSignature.of(m.decodeSession(), m.config());
             assertEquals(List.of("cache_0_key"), sig.pastKeyNames());
             assertEquals(List.of("new_0_value"), sig.presentValueNames());
-            Generation kv = m.generator().generate(List.of(new long[] {2}), Sampling.greedy().maxNewTokens(8),
-                    TokenListener.none(), null).get(0);
+            Generation kv = m.generator()
+                    .generate(List.of(new long[] {2}), Sampling.greedy().maxNewTokens(8), TokenListener.none(), null)
+                    .get(0);
             assertArrayEquals(new long[] {3, 4, 5, 6}, kv.tokenIds()); // 7 is eos
             assertEquals(FinishReason.EOS, kv.finishReason());
         }

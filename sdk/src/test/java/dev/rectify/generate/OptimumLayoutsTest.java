@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.rectify.TestModels;
+import dev.rectify.core.ModelFormatException;
 import dev.rectify.model.BaseModel;
 import dev.rectify.ort.Device;
-import dev.rectify.core.ModelFormatException;
-import dev.rectify.TestModels;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -58,7 +58,8 @@ class OptimumLayoutsTest {
 
     @Test
     void splitDecoderAndDecoderWithPast(@TempDir Path dir) throws Exception {
-        try (BaseModel m = BaseModel.open(folder(dir, "decoder_model.onnx", "decoder_with_past_model.onnx"), Device.cpu(1))) {
+        try (BaseModel m =
+                BaseModel.open(folder(dir, "decoder_model.onnx", "decoder_with_past_model.onnx"), Device.cpu(1))) {
             assertEquals(dir.resolve("decoder_model.onnx"), m.modelFile());
             assertTrue(m.generator().usesKvCache());
             assertGeneratesLikeTheBundledModel(m);
@@ -69,7 +70,9 @@ class OptimumLayoutsTest {
     void mergedDecoderIsATypedError(@TempDir Path dir) throws Exception {
         folder(dir, null, "decoder_model_merged.onnx");
         var e = assertThrows(ModelFormatException.class, () -> BaseModel.open(dir));
-        assertTrue(e.getMessage().contains("decoder_model_merged.onnx") && e.getMessage().contains("--no-post-process"),
+        assertTrue(
+                e.getMessage().contains("decoder_model_merged.onnx")
+                        && e.getMessage().contains("--no-post-process"),
                 e.getMessage());
     }
 }

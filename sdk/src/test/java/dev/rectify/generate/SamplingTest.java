@@ -5,18 +5,29 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.rectify.core.InvalidArgumentException;
+import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
 class SamplingTest {
     @Test
     void rejectsAbsurdValuesWithTheFieldName() {
-        assertTrue(assertThrows(InvalidArgumentException.class, () -> Sampling.sample(-0.5)).getMessage().contains("temperature"));
+        assertTrue(assertThrows(InvalidArgumentException.class, () -> Sampling.sample(-0.5))
+                .getMessage()
+                .contains("temperature"));
         assertThrows(InvalidArgumentException.class, () -> Sampling.sample(1e9));
         assertThrows(InvalidArgumentException.class, () -> Sampling.sample(Double.NaN));
-        assertTrue(assertThrows(InvalidArgumentException.class, () -> Sampling.greedy().topK(-1)).getMessage().contains("topK"));
-        assertTrue(assertThrows(InvalidArgumentException.class, () -> Sampling.greedy().topP(0)).getMessage().contains("topP"));
+        assertTrue(assertThrows(
+                        InvalidArgumentException.class, () -> Sampling.greedy().topK(-1))
+                .getMessage()
+                .contains("topK"));
+        assertTrue(assertThrows(
+                        InvalidArgumentException.class, () -> Sampling.greedy().topP(0))
+                .getMessage()
+                .contains("topP"));
         assertThrows(InvalidArgumentException.class, () -> Sampling.greedy().topP(1.5));
-        assertTrue(assertThrows(InvalidArgumentException.class, () -> Sampling.greedy().maxNewTokens(0)).getMessage()
+        assertTrue(assertThrows(
+                        InvalidArgumentException.class, () -> Sampling.greedy().maxNewTokens(0))
+                .getMessage()
                 .contains("maxNewTokens"));
         assertThrows(InvalidArgumentException.class, () -> Sampling.greedy().maxNewTokens(Integer.MAX_VALUE));
         assertThrows(InvalidArgumentException.class, () -> Sampling.greedy().stop(""));
@@ -47,8 +58,8 @@ class SamplingTest {
             counts[a]++;
         }
         // tokens 1 and 2 have ~equal mass; token 3 almost none
-        assertTrue(counts[1] > 600 && counts[2] > 600, java.util.Arrays.toString(counts));
-        assertTrue(counts[3] < 20, java.util.Arrays.toString(counts));
+        assertTrue(counts[1] > 600 && counts[2] > 600, Arrays.toString(counts));
+        assertTrue(counts[3] < 20, Arrays.toString(counts));
     }
 
     @Test

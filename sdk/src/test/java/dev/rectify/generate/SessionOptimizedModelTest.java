@@ -4,11 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.rectify.model.BaseModel;
-import dev.rectify.ort.Device;
 import dev.rectify.TestModels;
+import dev.rectify.model.BaseModel;
 import dev.rectify.onnx.Node;
 import dev.rectify.onnx.OnnxModel;
+import dev.rectify.ort.Device;
 import dev.rectify.ort.OptimizationLevel;
 import dev.rectify.ort.SessionOptimizerExport;
 import java.nio.file.Files;
@@ -34,7 +34,9 @@ class SessionOptimizedModelTest {
             SessionOptimizerExport.write(tiny.resolve(f), dir.resolve(f), OptimizationLevel.EXTENDED);
         }
         Set<String> fused = OnnxModel.read(dir.resolve("model_with_past.onnx")).graph().nodes().stream()
-                .filter(n -> n.domain().equals(OnnxModel.MICROSOFT)).map(Node::opType).collect(Collectors.toSet());
+                .filter(n -> n.domain().equals(OnnxModel.MICROSOFT))
+                .map(Node::opType)
+                .collect(Collectors.toSet());
         assertTrue(!fused.isEmpty(), "the optimizer fused nothing");
         System.out.println("session-optimized rectify-tiny fused ops: " + fused);
         Sampling greedy = Sampling.greedy().maxNewTokens(24).stopAtEos(false);
@@ -44,8 +46,9 @@ class SessionOptimizedModelTest {
             for (String p : prompts) {
                 Generation expected = TestModels.tiny().generate(p, greedy);
                 Generation kv = m.generate(p, greedy);
-                Generation re = m.recomputeGenerator().generate(List.of(m.encodePrompt(p)), greedy, TokenListener.none(),
-                        null).get(0);
+                Generation re = m.recomputeGenerator()
+                        .generate(List.of(m.encodePrompt(p)), greedy, TokenListener.none(), null)
+                        .get(0);
                 assertArrayEquals(expected.tokenIds(), kv.tokenIds(), p);
                 assertArrayEquals(expected.tokenIds(), re.tokenIds(), p);
                 assertEquals(expected.text(), kv.text());

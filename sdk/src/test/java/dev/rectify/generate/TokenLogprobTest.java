@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.rectify.TestModels;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.model.BaseModel;
-import dev.rectify.TestModels;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -36,7 +36,9 @@ class TokenLogprobTest {
     @Test
     void greedyGenerationReportsTheArgmaxAsItsOwnTopToken() {
         BaseModel m = TestModels.tiny();
-        Generation g = m.generate(List.of("12 + 7 ="), Sampling.greedy().maxNewTokens(6).logprobs(4), TokenListener.none()).get(0);
+        Generation g = m.generate(
+                        List.of("12 + 7 ="), Sampling.greedy().maxNewTokens(6).logprobs(4), TokenListener.none())
+                .get(0);
         assertEquals(g.tokenIds().length, g.logprobs().size());
         for (int i = 0; i < g.logprobs().size(); i++) {
             TokenLogprob lp = g.logprobs().get(i);
@@ -49,7 +51,9 @@ class TokenLogprobTest {
                 assertTrue(lp.topLogprobs()[j] <= lp.topLogprobs()[j - 1]);
             }
         }
-        assertNull(m.generate(List.of("12 + 7 ="), Sampling.greedy().maxNewTokens(2), TokenListener.none()).get(0).logprobs());
+        assertNull(m.generate(List.of("12 + 7 ="), Sampling.greedy().maxNewTokens(2), TokenListener.none())
+                .get(0)
+                .logprobs());
         assertThrows(InvalidArgumentException.class, () -> Sampling.greedy().logprobs(21));
     }
 }

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.rectify.model.BaseModel;
 import dev.rectify.TestModels;
+import dev.rectify.model.BaseModel;
 import dev.rectify.ort.Outputs;
 import dev.rectify.ort.Tensor;
 import java.util.List;
@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
 /** The bundled model in ONNX Runtime reproduces PyTorch's logits and greedy tokens (models/rectify-tiny/recipe/reference.json). */
 class TorchReferenceTest {
     private static JsonNode reference() throws Exception {
-        return new ObjectMapper().readTree(TestModels.tinyDir().resolve("recipe/reference.json").toFile());
+        return new ObjectMapper()
+                .readTree(TestModels.tinyDir().resolve("recipe/reference.json").toFile());
     }
 
     private static long[] longs(JsonNode arr) {
@@ -29,9 +30,11 @@ class TorchReferenceTest {
 
     private static float[] lastLogits(BaseModel m, long[] ids, long[] mask, long[] pos, int rows) {
         int len = ids.length / rows;
-        try (Tensor in = Tensor.ofLongs(ids, rows, len); Tensor am = Tensor.ofLongs(mask, rows, len);
+        try (Tensor in = Tensor.ofLongs(ids, rows, len);
+                Tensor am = Tensor.ofLongs(mask, rows, len);
                 Tensor p = Tensor.ofLongs(pos, rows, len);
-                Outputs o = m.fullSession().run(Map.of("input_ids", in, "attention_mask", am, "position_ids", p), List.of("logits"))) {
+                Outputs o = m.fullSession()
+                        .run(Map.of("input_ids", in, "attention_mask", am, "position_ids", p), List.of("logits"))) {
             float[] all = o.get("logits").toFloats();
             int v = (int) o.get("logits").dim(2);
             float[] out = new float[rows * v];
@@ -61,10 +64,20 @@ class TorchReferenceTest {
                 mask[i] = 1;
                 pos[i] = i;
             }
-            assertClose(p.path("last_logits"), lastLogits(m, ids, mask, pos, 1), 0, p.path("text").asText());
-            Generation g = m.generator().generate(List.of(ids), Sampling.greedy().maxNewTokens(8).stopAtEos(false),
-                    TokenListener.none(), null).get(0);
-            assertArrayEquals(longs(p.path("greedy_8")), g.tokenIds(), p.path("text").asText());
+            assertClose(
+                    p.path("last_logits"),
+                    lastLogits(m, ids, mask, pos, 1),
+                    0,
+                    p.path("text").asText());
+            Generation g = m.generator()
+                    .generate(
+                            List.of(ids),
+                            Sampling.greedy().maxNewTokens(8).stopAtEos(false),
+                            TokenListener.none(),
+                            null)
+                    .get(0);
+            assertArrayEquals(
+                    longs(p.path("greedy_8")), g.tokenIds(), p.path("text").asText());
         }
     }
 

@@ -6,13 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.rectify.WildModels;
+import dev.rectify.core.Example;
+import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.model.BaseModel;
 import dev.rectify.ort.Device;
-import dev.rectify.core.Example;
-import dev.rectify.WildModels;
 import dev.rectify.ort.ElementType;
 import dev.rectify.ort.Outputs;
 import dev.rectify.ort.Tensor;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -20,6 +22,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -30,6 +33,7 @@ import org.junit.jupiter.api.Test;
 class WildModelsTest {
     /** Text whose GPT-2 tokens all lie in the tiny model's 1000-token vocabulary (its tokenizer has 50257). */
     static final String GPT2_TEXT = "The one and the two of the new time, which was in the";
+
     private static BaseModel gpt2;
     private static BaseModel llama;
 
@@ -58,7 +62,8 @@ class WildModelsTest {
         assertEquals(5, sig.layers());
         assertEquals(4, sig.kvHeads());
         assertEquals(8, sig.headDim());
-        assertEquals(List.of("present_0", "present_1", "present_2", "present_3", "present_4"), sig.presentStackedNames());
+        assertEquals(
+                List.of("present_0", "present_1", "present_2", "present_3", "present_4"), sig.presentStackedNames());
         assertEquals(512, gpt2.contextLength());
         assertEquals(1000, gpt2.config().vocabSize()); // only in config.json's GenAI "model" block
         assertTrue(gpt2.eosTokenIds().contains(98L));
@@ -82,7 +87,9 @@ class WildModelsTest {
         assertEquals(2048, llama.contextLength()); // genai_config.json context_length
         assertEquals(32000, llama.config().vocabSize());
         assertEquals(2, llama.padTokenId());
-        assertTrue(llama.eosTokenIds().containsAll(List.of(1L, 2L)), llama.eosTokenIds().toString());
+        assertTrue(
+                llama.eosTokenIds().containsAll(List.of(1L, 2L)),
+                llama.eosTokenIds().toString());
         // add_bos_token: the tokenizer's <s> (id 1) starts a raw prompt, and is not doubled before a chat render
         long[] raw = llama.encodePrompt("Hello world");
         assertEquals(1, raw[0]);
@@ -106,7 +113,8 @@ class WildModelsTest {
     @Test
     void greedyKvDecodingEqualsRecomputationOnBoth() {
         for (BaseModel m : List.of(gpt2, llama)) {
-            List<long[]> prompts = List.of(m.encodePrompt(m == gpt2 ? "The one and" : "Once upon a time"),
+            List<long[]> prompts = List.of(
+                    m.encodePrompt(m == gpt2 ? "The one and" : "Once upon a time"),
                     m.encodePrompt(m == gpt2 ? GPT2_TEXT : "Hello, my name is Sam and"));
             Sampling s = Sampling.greedy().maxNewTokens(24).stopAtEos(false);
             List<Generation> kv = m.generator().generate(prompts, s, TokenListener.none(), null);
@@ -116,8 +124,11 @@ class WildModelsTest {
                 assertArrayEquals(re.get(i).tokenIds(), kv.get(i).tokenIds(), m.directory() + " prompt " + i);
             }
             // one prompt alone decodes as it does in the left-padded batch
-            Generation alone = m.generator().generate(List.of(prompts.get(0)), s, TokenListener.none(), null).get(0);
-            assertArrayEquals(alone.tokenIds(), kv.get(0).tokenIds(), m.directory().toString());
+            Generation alone = m.generator()
+                    .generate(List.of(prompts.get(0)), s, TokenListener.none(), null)
+                    .get(0);
+            assertArrayEquals(
+                    alone.tokenIds(), kv.get(0).tokenIds(), m.directory().toString());
         }
     }
 
@@ -131,9 +142,13 @@ class WildModelsTest {
             Generation c = m.generate(prompt, s.seed(12));
             assertArrayEquals(a.tokenIds(), b.tokenIds(), m.directory().toString());
             assertEquals(a.text(), b.text());
-            assertFalse(Arrays.equals(a.tokenIds(), c.tokenIds()), m.directory() + ": seeds 11 and 12 sampled the same");
-            Generation greedy = m.generate(prompt, Sampling.greedy().maxNewTokens(16).stopAtEos(false));
-            assertFalse(Arrays.equals(a.tokenIds(), greedy.tokenIds()), m.directory() + ": sampling gave the greedy tokens");
+            assertFalse(
+                    Arrays.equals(a.tokenIds(), c.tokenIds()), m.directory() + ": seeds 11 and 12 sampled the same");
+            Generation greedy =
+                    m.generate(prompt, Sampling.greedy().maxNewTokens(16).stopAtEos(false));
+            assertFalse(
+                    Arrays.equals(a.tokenIds(), greedy.tokenIds()),
+                    m.directory() + ": sampling gave the greedy tokens");
         }
     }
 
@@ -144,13 +159,17 @@ class WildModelsTest {
             boolean[] target = new boolean[ids.length];
             Arrays.fill(target, 1, ids.length, true);
             long[] shorter = Arrays.copyOf(ids, ids.length - 3);
-            List<TokenScorer.Scores> both = new TokenScorer(m.decodeSession(),
-                    CausalLmSignature.of(m.decodeSession(), m.config()), m.padTokenId()).score(List.of(ids, shorter),
-                            List.of(target, Arrays.copyOf(target, shorter.length)), 4); // one right-padded batch
+            List<TokenScorer.Scores> both = new TokenScorer(
+                            m.decodeSession(), CausalLmSignature.of(m.decodeSession(), m.config()), m.padTokenId())
+                    .score(
+                            List.of(ids, shorter),
+                            List.of(target, Arrays.copyOf(target, shorter.length)),
+                            4); // one right-padded batch
             TokenScorer.Scores sc = both.get(0);
             for (int t = 0; t < shorter.length - 1; t++) {
                 double p = sc.probabilities()[t];
-                assertEquals(p, both.get(1).probabilities()[t], 2e-3 * p, m.directory() + ": padding changed token " + t);
+                assertEquals(
+                        p, both.get(1).probabilities()[t], 2e-3 * p, m.directory() + ": padding changed token " + t);
             }
             float[][] logits = stepwiseLogits(m, ids, 3);
             assertEquals(ids.length - 1, sc.probabilities().length);
@@ -160,22 +179,31 @@ class WildModelsTest {
             }
             assertTrue(sc.nllSum() > 0 && Double.isFinite(sc.nllSum()));
         }
-        // the tiny GPT-2's tokenizer eos (<|endoftext|>, 50256) lies outside its 1000-token embedding: eval's entry point
+        // the tiny GPT-2's tokenizer eos (<|endoftext|>, 50256) lies outside its 1000-token embedding: eval's entry
+        // point
         // ends completions with the configuration's eos (98) instead, and text outside the vocabulary is a typed error
         var ok = gpt2.score(List.of(Example.of("The one and the", " two of the new")));
-        assertEquals(gpt2.exampleEncoder(64).encode(0, Example.of("The one and the", " two of the new")).targetCount(),
+        assertEquals(
+                gpt2.exampleEncoder(64)
+                        .encode(0, Example.of("The one and the", " two of the new"))
+                        .targetCount(),
                 ok.get(0).probabilities().length);
-        long[] encoded = gpt2.exampleEncoder(64).encode(0, Example.of("The one and the", " two of the new")).ids();
+        long[] encoded = gpt2.exampleEncoder(64)
+                .encode(0, Example.of("The one and the", " two of the new"))
+                .ids();
         assertEquals(98L, encoded[encoded.length - 1], "the configuration's eos ends the completion");
-        var e = org.junit.jupiter.api.Assertions.assertThrows(dev.rectify.core.InvalidArgumentException.class,
+        var e = Assertions.assertThrows(
+                InvalidArgumentException.class,
                 () -> gpt2.score(List.of(Example.of("The one and the", " Photosynthesis"))));
-        assertTrue(e.getMessage().contains("example 0") && e.getMessage().contains("vocabulary of 1000"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("example 0") && e.getMessage().contains("vocabulary of 1000"), e.getMessage());
     }
 
     @Test
     void promptTokensOutsideTheModelsVocabularyAreATypedError() {
         // the tiny GPT-2 ships the full 50257-token tokenizer over a 1000-token embedding
-        var e = org.junit.jupiter.api.Assertions.assertThrows(dev.rectify.core.InvalidArgumentException.class,
+        var e = Assertions.assertThrows(
+                InvalidArgumentException.class,
                 () -> gpt2.generate("Photosynthesis", Sampling.greedy().maxNewTokens(2)));
         assertTrue(e.getMessage().contains("vocabulary of 1000"), e.getMessage());
     }
@@ -183,14 +211,15 @@ class WildModelsTest {
     @Test
     void generationConfigSamplingDefaults(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
         assertTrue(ModelConfig.read(dir).generation().sampling().isGreedy());
-        java.nio.file.Files.writeString(dir.resolve("generation_config.json"),
+        Files.writeString(
+                dir.resolve("generation_config.json"),
                 "{\"do_sample\": true, \"temperature\": 0.7, \"top_p\": 0.9, \"max_new_tokens\": 40}");
         Sampling s = ModelConfig.read(dir).generation().sampling();
         assertEquals(0.7, s.temperature());
         assertEquals(50, s.topK()); // transformers' default when sampling
         assertEquals(0.9, s.topP());
         assertEquals(40, s.maxNewTokens());
-        java.nio.file.Files.writeString(dir.resolve("generation_config.json"), "{\"do_sample\": false, \"temperature\": 0.7}");
+        Files.writeString(dir.resolve("generation_config.json"), "{\"do_sample\": false, \"temperature\": 0.7}");
         assertTrue(ModelConfig.read(dir).generation().sampling().isGreedy());
     }
 
@@ -255,10 +284,13 @@ class WildModelsTest {
         assertTrue(maxAbs > 0, "logits are all zero");
         // float16 keeps 11 significant bits (unit roundoff 2^-11): allow 8 units in the last place of the largest logit
         double halfUlp = maxAbs * Math.pow(2, -10);
-        assertTrue(maxDiff <= 8 * halfUlp,
-                m.directory() + ": KV-cache logits differ from recomputation by " + maxDiff + " (max |logit| " + maxAbs + ")");
-        System.out.printf("%s: KV vs recompute max |diff| %.3g, max |logit| %.3g, %d tokens%n", m.directory().getFileName(),
-                maxDiff, maxAbs, ids.length);
+        assertTrue(
+                maxDiff <= 8 * halfUlp,
+                m.directory() + ": KV-cache logits differ from recomputation by " + maxDiff + " (max |logit| " + maxAbs
+                        + ")");
+        System.out.printf(
+                "%s: KV vs recompute max |diff| %.3g, max |logit| %.3g, %d tokens%n",
+                m.directory().getFileName(), maxDiff, maxAbs, ids.length);
     }
 
     private static int argmax(float[] row) {

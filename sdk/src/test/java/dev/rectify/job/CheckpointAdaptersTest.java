@@ -34,25 +34,45 @@ class CheckpointAdaptersTest {
     @Test
     void checkpointAdaptersServeLikeTheFinalAdapterAtTheLastStep(@TempDir Path dir) {
         BaseModel base = TestModels.tiny();
-        List<Example> data = JsonlDataset.read(TestModels.tinyDir().resolve("../../data/math/train.jsonl").normalize()).subList(0, 12);
-        FineTuneOptions options = FineTuneOptions.builder().objective(Objective.DFT).lora(4, 8).batchSize(4).microBatchSize(2)
-                .maxSeqLength(96).learningRate(2e-2).evalFraction(0).seed(5).maxSteps(6).checkpointEvery(2).keepCheckpoints(2)
+        List<Example> data = JsonlDataset.read(TestModels.tinyDir()
+                        .resolve("../../data/math/train.jsonl")
+                        .normalize())
+                .subList(0, 12);
+        FineTuneOptions options = FineTuneOptions.builder()
+                .objective(Objective.DFT)
+                .lora(4, 8)
+                .batchSize(4)
+                .microBatchSize(2)
+                .maxSeqLength(96)
+                .learningRate(2e-2)
+                .evalFraction(0)
+                .seed(5)
+                .maxSteps(6)
+                .checkpointEvery(2)
+                .keepCheckpoints(2)
                 .build();
         Adapter fin;
-        try (FineTuneService service = FineTuneService.builder().jobStore(new FileJobStore(dir.resolve("runs")))
-                .keepFinishedCheckpoints(true).build()) {
+        try (FineTuneService service = FineTuneService.builder()
+                .jobStore(new FileJobStore(dir.resolve("runs")))
+                .keepFinishedCheckpoints(true)
+                .build()) {
             fin = service.run(new FineTuneRequest("job", base, data, options, null));
         }
         Path runDir = dir.resolve("runs/job");
-        assertEquals(List.of(4, 6), Trainer.checkpointSteps(runDir), "the newest 2 checkpoints are kept, the final one included");
+        assertEquals(
+                List.of(4, 6),
+                Trainer.checkpointSteps(runDir),
+                "the newest 2 checkpoints are kept, the final one included");
         assertThrows(CheckpointNotFoundException.class, () -> CheckpointAdapters.of(base, "job", options, runDir, 2));
 
         Adapter last = CheckpointAdapters.of(base, "job", options, runDir, 6);
         Adapter mid = CheckpointAdapters.of(base, "job", options, runDir, 4);
         assertEquals(fin.weights().values().keySet(), last.weights().values().keySet());
         for (String name : fin.weights().values().keySet()) {
-            assertArrayEquals(fin.weights().values().get(name), last.weights().values().get(name), name);
-            assertArrayEquals(fin.weights().shapes().get(name), last.weights().shapes().get(name), name);
+            assertArrayEquals(
+                    fin.weights().values().get(name), last.weights().values().get(name), name);
+            assertArrayEquals(
+                    fin.weights().shapes().get(name), last.weights().shapes().get(name), name);
         }
         assertEquals(fin.kind(), last.kind());
         assertEquals(fin.targetModules(), last.targetModules());
@@ -76,17 +96,19 @@ class CheckpointAdaptersTest {
         }
         try (AdaptedModel m = AdaptedModel.of(base, last)) {
             assertEquals(finText, m.generate(PROMPT, greedy).text());
-            assertEquals(finNll, m.score(probe).stream().mapToDouble(s -> s.nllSum()).sum());
+            assertEquals(
+                    finNll, m.score(probe).stream().mapToDouble(s -> s.nllSum()).sum());
         }
         try (AdaptedModel m = AdaptedModel.of(base, midRead)) {
             double midNll = m.score(probe).stream().mapToDouble(s -> s.nllSum()).sum();
-            System.out.printf("CheckpointAdaptersTest: NLL of 4 training examples: base %.4f, step 4 %.4f, final %.4f%n",
+            System.out.printf(
+                    "CheckpointAdaptersTest: NLL of 4 training examples: base %.4f, step 4 %.4f, final %.4f%n",
                     baseNll, midNll, finNll);
             assertNotEquals(baseNll, midNll);
             assertNotEquals(finNll, midNll);
             assertTrue(midNll < baseNll, "the step-4 adapter has learnt something: " + midNll + " vs base " + baseNll);
-            System.out.println("CheckpointAdaptersTest: base '" + baseText + "', step 4 '" + m.generate(PROMPT, greedy).text()
-                    + "', final '" + finText + "'");
+            System.out.println("CheckpointAdaptersTest: base '" + baseText + "', step 4 '"
+                    + m.generate(PROMPT, greedy).text() + "', final '" + finText + "'");
         }
     }
 }

@@ -7,12 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.rectify.TestModels;
 import dev.rectify.adapter.Adapter;
 import dev.rectify.core.Example;
-import dev.rectify.train.FineTuneOptions;
 import dev.rectify.core.Objective;
-import dev.rectify.TestModels;
 import dev.rectify.data.JsonlDataset;
+import dev.rectify.train.FineTuneOptions;
 import dev.rectify.train.TrainingCancelledException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,30 +30,59 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class FineTuneServiceTest {
     private static List<Example> data(int n) {
-        return JsonlDataset.read(TestModels.tinyDir().resolve("../../data/math/train.jsonl").normalize()).subList(0, n);
+        return JsonlDataset.read(TestModels.tinyDir()
+                        .resolve("../../data/math/train.jsonl")
+                        .normalize())
+                .subList(0, n);
     }
 
     private static FineTuneOptions.Builder small(int steps) {
-        return FineTuneOptions.builder().objective(Objective.DFT).lora(4, 8).batchSize(4).microBatchSize(2).maxSeqLength(96)
-                .learningRate(1e-3).evalFraction(0).seed(5).maxSteps(steps).checkpointEvery(1);
+        return FineTuneOptions.builder()
+                .objective(Objective.DFT)
+                .lora(4, 8)
+                .batchSize(4)
+                .microBatchSize(2)
+                .maxSeqLength(96)
+                .learningRate(1e-3)
+                .evalFraction(0)
+                .seed(5)
+                .maxSteps(steps)
+                .checkpointEvery(1);
     }
 
     @Test
     void theHandleReportsEventsAndCompletesWithTheAdapter(@TempDir Path dir) throws Exception {
-        try (FineTuneService service = FineTuneService.builder().jobStore(new FileJobStore(dir.resolve("runs"))).build()) {
+        try (FineTuneService service = FineTuneService.builder()
+                .jobStore(new FileJobStore(dir.resolve("runs")))
+                .build()) {
             List<JobEvent> events = new CopyOnWriteArrayList<>();
-            FineTuneJob job = service.submit(new FineTuneRequest("first", TestModels.tiny(), data(8), small(3).build(),
-                    dir.resolve("out")), events::add);
+            FineTuneJob job = service.submit(
+                    new FineTuneRequest("first", TestModels.tiny(), data(8), small(3).build(), dir.resolve("out")),
+                    events::add);
             Adapter a = job.result().get(5, TimeUnit.MINUTES);
             assertEquals(JobStatus.SUCCEEDED, job.status());
             assertEquals(job.fingerprint(), a.id());
-            assertEquals(3, events.stream().filter(e -> e.kind() == JobEvent.Kind.PROGRESS).count());
-            assertEquals(List.of(1, 2), events.stream().filter(e -> e.kind() == JobEvent.Kind.CHECKPOINT).map(JobEvent::step).toList());
+            assertEquals(
+                    3,
+                    events.stream()
+                            .filter(e -> e.kind() == JobEvent.Kind.PROGRESS)
+                            .count());
+            assertEquals(
+                    List.of(1, 2),
+                    events.stream()
+                            .filter(e -> e.kind() == JobEvent.Kind.CHECKPOINT)
+                            .map(JobEvent::step)
+                            .toList());
             assertEquals(JobStatus.RUNNING, events.get(0).status());
             assertEquals(JobStatus.SUCCEEDED, events.get(events.size() - 1).status());
             assertTrue(Files.exists(dir.resolve("out/adapter_model.safetensors")));
             assertFalse(Files.exists(dir.resolve("runs/first")), "a finished job's checkpoints are deleted");
-            assertEquals(JobStatus.SUCCEEDED, new FileJobStore(dir.resolve("runs")).load("first").orElseThrow().status());
+            assertEquals(
+                    JobStatus.SUCCEEDED,
+                    new FileJobStore(dir.resolve("runs"))
+                            .load("first")
+                            .orElseThrow()
+                            .status());
         }
     }
 
@@ -61,24 +90,27 @@ class FineTuneServiceTest {
     void aPausedJobResumesToTheWeightsOfAnUninterruptedOneAndIsThenReused(@TempDir Path dir) throws Exception {
         FileJobStore store = new FileJobStore(dir.resolve("runs"));
         try (FineTuneService service = FineTuneService.builder().jobStore(store).build()) {
-            Adapter straight = service.run(new FineTuneRequest("straight", TestModels.tiny(), data(12), small(6).build(), null));
+            Adapter straight =
+                    service.run(new FineTuneRequest("straight", TestModels.tiny(), data(12), small(6).build(), null));
 
-            FineTuneRequest request = new FineTuneRequest("paused", TestModels.tiny(), data(12), small(6).build(), dir.resolve("out"));
+            FineTuneRequest request =
+                    new FineTuneRequest("paused", TestModels.tiny(), data(12), small(6).build(), dir.resolve("out"));
             FineTuneJob job = service.submit(request);
             job.addListener(e -> {
                 if (e.kind() == JobEvent.Kind.PROGRESS && e.step() == 2) {
                     job.pause();
                 }
             });
-            CompletionException stopped = assertThrows(CompletionException.class, () -> job.result().join());
+            CompletionException stopped =
+                    assertThrows(CompletionException.class, () -> job.result().join());
             assertInstanceOf(JobPausedException.class, stopped.getCause());
             assertEquals(JobStatus.PAUSED, job.status());
             assertEquals(JobStatus.PAUSED, store.load("paused").orElseThrow().status());
             assertTrue(Files.exists(dir.resolve("runs/paused/latest")), "the checkpoint is kept");
 
             // the same request again (options are single-use: their cancellation token was spent) resumes it
-            FineTuneJob again = service.submit(new FineTuneRequest("paused", TestModels.tiny(), data(12), small(6).build(),
-                    dir.resolve("out")));
+            FineTuneJob again = service.submit(
+                    new FineTuneRequest("paused", TestModels.tiny(), data(12), small(6).build(), dir.resolve("out")));
             Adapter resumed = again.result().get(5, TimeUnit.MINUTES);
             assertEquals(2, again.resumedFromStep());
             assertEquals(straight.id(), resumed.id(), "one fingerprint for the same inputs");
@@ -88,15 +120,20 @@ class FineTuneServiceTest {
 
             // once more: reused from the output, no training
             List<JobEvent> events = new CopyOnWriteArrayList<>();
-            FineTuneJob third = service.submit(new FineTuneRequest("paused", TestModels.tiny(), data(12), small(6).build(),
-                    dir.resolve("out")), events::add);
+            FineTuneJob third = service.submit(
+                    new FineTuneRequest("paused", TestModels.tiny(), data(12), small(6).build(), dir.resolve("out")),
+                    events::add);
             third.result().get(1, TimeUnit.MINUTES);
             assertTrue(third.reused());
-            assertEquals(0, events.stream().filter(e -> e.kind() == JobEvent.Kind.PROGRESS).count());
+            assertEquals(
+                    0,
+                    events.stream()
+                            .filter(e -> e.kind() == JobEvent.Kind.PROGRESS)
+                            .count());
 
             // other data under the same id: trained again from the start
-            FineTuneJob changed = service.submit(new FineTuneRequest("paused", TestModels.tiny(), data(11), small(2).build(),
-                    dir.resolve("out")));
+            FineTuneJob changed = service.submit(
+                    new FineTuneRequest("paused", TestModels.tiny(), data(11), small(2).build(), dir.resolve("out")));
             Adapter other = changed.result().get(5, TimeUnit.MINUTES);
             assertFalse(changed.reused());
             assertEquals(-1, changed.resumedFromStep());
@@ -106,10 +143,14 @@ class FineTuneServiceTest {
 
     @Test
     void aCancelledJobEndsCancelledAndKeepsNoAdapter(@TempDir Path dir) {
-        try (FineTuneService service = FineTuneService.builder().jobStore(new FileJobStore(dir.resolve("runs"))).build()) {
+        try (FineTuneService service = FineTuneService.builder()
+                .jobStore(new FileJobStore(dir.resolve("runs")))
+                .build()) {
             FineTuneJob[] holder = new FineTuneJob[1];
-            FineTuneJob job = service.submit(new FineTuneRequest("doomed", TestModels.tiny(), data(12), small(50).build(),
-                    dir.resolve("out")), e -> {
+            FineTuneJob job = service.submit(
+                    new FineTuneRequest(
+                            "doomed", TestModels.tiny(), data(12), small(50).build(), dir.resolve("out")),
+                    e -> {
                         if (e.kind() == JobEvent.Kind.PROGRESS && e.step() == 1) {
                             while (holder[0] == null) {
                                 Thread.onSpinWait();
@@ -118,7 +159,8 @@ class FineTuneServiceTest {
                         }
                     });
             holder[0] = job;
-            CompletionException e = assertThrows(CompletionException.class, () -> job.result().join());
+            CompletionException e =
+                    assertThrows(CompletionException.class, () -> job.result().join());
             assertInstanceOf(TrainingCancelledException.class, e.getCause());
             assertEquals(JobStatus.CANCELLED, job.status());
             assertTrue(job.step() < 50);

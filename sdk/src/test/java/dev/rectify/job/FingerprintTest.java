@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.rectify.core.ChatMessage;
 import dev.rectify.core.Example;
-import dev.rectify.train.FineTuneOptions;
 import dev.rectify.core.Objective;
+import dev.rectify.train.FineTuneOptions;
 import dev.rectify.train.Hyperparameters;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -23,24 +23,40 @@ class FingerprintTest {
     void equalInputsGiveEqualIdsAndEveryInputCounts() {
         String id = Fingerprint.of(BASE, DATA, null, H);
         assertEquals(64, id.length());
-        assertEquals(id, Fingerprint.of(BASE, List.of(Example.of("1 + 1 =", " 2"), Example.of("2 + 2 =", " 4")), null, H));
+        assertEquals(
+                id, Fingerprint.of(BASE, List.of(Example.of("1 + 1 =", " 2"), Example.of("2 + 2 =", " 4")), null, H));
         assertNotEquals(id, Fingerprint.of("cd".repeat(32), DATA, null, H), "base model");
         assertNotEquals(id, Fingerprint.of(BASE, List.of(DATA.get(1), DATA.get(0)), null, H), "example order");
         assertNotEquals(id, Fingerprint.of(BASE, DATA, List.of(), H), "explicit (empty) held-out set vs split");
         assertNotEquals(id, Fingerprint.of(BASE, DATA, List.of(DATA.get(0)), H), "held-out examples");
-        assertNotEquals(id, Fingerprint.of(BASE, DATA, null, FineTuneOptions.builder().seed(1).build().hyperparameters()), "seed");
-        assertNotEquals(id, Fingerprint.of(BASE, DATA, null, FineTuneOptions.of(Objective.SFT).hyperparameters()), "objective");
+        assertNotEquals(
+                id,
+                Fingerprint.of(
+                        BASE,
+                        DATA,
+                        null,
+                        FineTuneOptions.builder().seed(1).build().hyperparameters()),
+                "seed");
+        assertNotEquals(
+                id,
+                Fingerprint.of(
+                        BASE, DATA, null, FineTuneOptions.of(Objective.SFT).hyperparameters()),
+                "objective");
         // moving text across the prompt/completion boundary is another example
         assertNotEquals(id, Fingerprint.of(BASE, List.of(Example.of("1 + 1 = ", "2"), DATA.get(1)), null, H));
         // a conversation with the same words is another example; message weights count
         List<ChatMessage> chat = List.of(ChatMessage.user("1 + 1 ="), ChatMessage.assistant(" 2"));
         String c = Fingerprint.of(BASE, List.of(Example.chat(chat), DATA.get(1)), null, H);
         assertNotEquals(id, c);
-        List<ChatMessage> twoTurns = List.of(ChatMessage.user("a"), new ChatMessage("assistant", "b", 0), ChatMessage.user("c"),
+        List<ChatMessage> twoTurns = List.of(
+                ChatMessage.user("a"),
+                new ChatMessage("assistant", "b", 0),
+                ChatMessage.user("c"),
                 ChatMessage.assistant("d"));
-        List<ChatMessage> weighted = List.of(ChatMessage.user("a"), ChatMessage.assistant("b"), ChatMessage.user("c"),
-                ChatMessage.assistant("d"));
-        assertNotEquals(Fingerprint.of(BASE, List.of(Example.chat(twoTurns)), null, H),
+        List<ChatMessage> weighted = List.of(
+                ChatMessage.user("a"), ChatMessage.assistant("b"), ChatMessage.user("c"), ChatMessage.assistant("d"));
+        assertNotEquals(
+                Fingerprint.of(BASE, List.of(Example.chat(twoTurns)), null, H),
                 Fingerprint.of(BASE, List.of(Example.chat(weighted)), null, H));
     }
 

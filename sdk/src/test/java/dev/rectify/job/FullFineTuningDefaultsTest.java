@@ -1,12 +1,12 @@
 package dev.rectify.job;
 
-import dev.rectify.TestModels;
-import dev.rectify.ort.Device;
-import dev.rectify.train.FineTuneOptions;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
+import dev.rectify.TestModels;
 import dev.rectify.lora.LoraTargets;
+import dev.rectify.ort.Device;
+import dev.rectify.train.FineTuneOptions;
 import dev.rectify.train.TrainingPlan;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -29,7 +29,9 @@ class FullFineTuningDefaultsTest {
         assertEquals(Set.of(LoraTargets.ALL_LINEAR), o.loraTargets());
         Set<String> t = TrainingSetup.loraTargets(TestModels.tinyDir().resolve("model.onnx"), "", o.loraTargets());
         assertEquals(Set.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"), t);
-        assertEquals(Set.of("q_proj"), TrainingSetup.loraTargets(TestModels.tinyDir().resolve("model.onnx"), "llama",
-                Set.of("q_proj")), "named targets are used as given");
+        assertEquals(
+                Set.of("q_proj"),
+                TrainingSetup.loraTargets(TestModels.tinyDir().resolve("model.onnx"), "llama", Set.of("q_proj")),
+                "named targets are used as given");
     }
 }

@@ -1,15 +1,15 @@
 package dev.rectify.lora;
 
 import dev.rectify.adapter.Adapter;
-import dev.rectify.model.BaseModel;
+import dev.rectify.core.io.ContentHash;
 import dev.rectify.generate.CausalLmSignature;
+import dev.rectify.model.BaseModel;
 import dev.rectify.onnx.OnnxModel;
 import dev.rectify.ort.ElementType;
 import dev.rectify.ort.InferenceSession;
 import dev.rectify.ort.Outputs;
 import dev.rectify.ort.RunOptions;
 import dev.rectify.ort.Tensor;
-import dev.rectify.core.io.ContentHash;
 import dev.rectify.train.TrainedWeights;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -20,13 +20,13 @@ import java.util.SplittableRandom;
 
 /** Random LoRA adapters for the bundled model and one-pass logits, for the lora and store tests. */
 public final class LoraFixtures {
-    private LoraFixtures() {
-    }
+    private LoraFixtures() {}
 
     /** A LoRA adapter with seeded random A and B (B large enough to move the logits visibly). */
     public static Adapter random(BaseModel base, long seed, int rank, Set<String> modules) {
         OnnxModel m = OnnxModel.read(base.directory().resolve("model.onnx"));
-        List<LoraTarget> targets = LoraInjector.of(LoraConfig.builder().rank(rank).targetModules(modules).build())
+        List<LoraTarget> targets = LoraInjector.of(
+                        LoraConfig.builder().rank(rank).targetModules(modules).build())
                 .findTargets(m.graph());
         SplittableRandom r = new SplittableRandom(seed);
         Map<String, float[]> values = new LinkedHashMap<>();
@@ -40,9 +40,14 @@ public final class LoraFixtures {
             values.put(t.loraB(), fill(r, (int) t.outFeatures() * rank, 0.2));
             shapes.put(t.loraB(), new long[] {t.outFeatures(), rank});
         }
-        return Adapter.builder().id(ContentHash.of("random\n" + seed + "\n" + rank + "\n" + modules))
-                .baseModelHash(base.contentHash()).kind(Adapter.Kind.LORA).lora(rank, 2.0 * rank, modules)
-                .recipe("random seed " + seed).weights(new TrainedWeights(values, shapes)).build();
+        return Adapter.builder()
+                .id(ContentHash.of("random\n" + seed + "\n" + rank + "\n" + modules))
+                .baseModelHash(base.contentHash())
+                .kind(Adapter.Kind.LORA)
+                .lora(rank, 2.0 * rank, modules)
+                .recipe("random seed " + seed)
+                .weights(new TrainedWeights(values, shapes))
+                .build();
     }
 
     private static float[] fill(SplittableRandom r, int n, double bound) {
@@ -73,8 +78,11 @@ public final class LoraFixtures {
                 feeds.put("position_ids", Tensor.ofLongs(pos, 1, n));
             }
             for (int l = 0; l < sig.layers(); l++) {
-                feeds.put(sig.pastKeyNames().get(l), Tensor.zeros(ElementType.FLOAT, 1, sig.kvHeads(), 0, sig.headDim()));
-                feeds.put(sig.pastValueNames().get(l), Tensor.zeros(ElementType.FLOAT, 1, sig.kvHeads(), 0, sig.headDim()));
+                feeds.put(
+                        sig.pastKeyNames().get(l), Tensor.zeros(ElementType.FLOAT, 1, sig.kvHeads(), 0, sig.headDim()));
+                feeds.put(
+                        sig.pastValueNames().get(l),
+                        Tensor.zeros(ElementType.FLOAT, 1, sig.kvHeads(), 0, sig.headDim()));
             }
             try (Outputs o = s.run(feeds, List.of("logits"), ro)) {
                 return o.get("logits").toFloats();
@@ -91,7 +99,8 @@ public final class LoraFixtures {
         OnnxModel m = OnnxModel.read(base.directory().resolve("model.onnx"));
         var g = m.graph();
         LoraInjector.of(cfg.build()).inject(g);
-        return InferenceSession.fromBytes(m.withGraph(g).toBytes(), "training-graph", base.device().sessionConfig());
+        return InferenceSession.fromBytes(
+                m.withGraph(g).toBytes(), "training-graph", base.device().sessionConfig());
     }
 
     public static double maxAbsDiff(float[] a, float[] b) {

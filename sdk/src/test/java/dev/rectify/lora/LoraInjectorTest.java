@@ -15,6 +15,8 @@ import dev.rectify.ort.Outputs;
 import dev.rectify.ort.SessionConfig;
 import dev.rectify.ort.Tensor;
 import dev.rectify.train.TinyLlama;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -59,10 +61,16 @@ class LoraInjectorTest {
         assertEquals("model.layers.0.self_attn.q_proj.weight", q.baseWeight());
         assertEquals("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight", q.loraA());
         assertEquals("base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight", q.loraB());
-        LoraTarget gate = t.stream().filter(x -> x.module().endsWith("layers.1.mlp.gate_proj")).findFirst().orElseThrow();
+        LoraTarget gate = t.stream()
+                .filter(x -> x.module().endsWith("layers.1.mlp.gate_proj"))
+                .findFirst()
+                .orElseThrow();
         assertEquals(TinyLlama.HIDDEN, gate.inFeatures());
         assertEquals(TinyLlama.INTER, gate.outFeatures());
-        LoraTarget down = t.stream().filter(x -> x.module().endsWith("layers.1.mlp.down_proj")).findFirst().orElseThrow();
+        LoraTarget down = t.stream()
+                .filter(x -> x.module().endsWith("layers.1.mlp.down_proj"))
+                .findFirst()
+                .orElseThrow();
         assertEquals(TinyLlama.INTER, down.inFeatures());
         assertEquals(TinyLlama.HIDDEN, down.outFeatures());
     }
@@ -76,7 +84,10 @@ class LoraInjectorTest {
         assertEquals("model.layers.0.self_attn.q_proj", q.module());
         assertTrue(q.baseWeight().startsWith("onnx::MatMul_"), q.baseWeight());
         assertEquals("/model/layers.0/self_attn/q_proj/MatMul", q.nodeName());
-        LoraTarget down = t.stream().filter(x -> x.module().endsWith("layers.0.mlp.down_proj")).findFirst().orElseThrow();
+        LoraTarget down = t.stream()
+                .filter(x -> x.module().endsWith("layers.0.mlp.down_proj"))
+                .findFirst()
+                .orElseThrow();
         assertEquals(TinyLlama.INTER, down.inFeatures());
         assertEquals(TinyLlama.HIDDEN, down.outFeatures());
     }
@@ -85,11 +96,13 @@ class LoraInjectorTest {
     void zeroBLeavesLogitsExactlyUnchanged() {
         for (boolean folded : new boolean[] {false, true}) {
             OnnxModel base = TinyLlama.build(2, folded);
-            List<LoraTarget> targets = new java.util.ArrayList<>();
-            OnnxModel lora = injected(base, LoraConfig.builder().rank(4).alpha(16).build(), targets);
+            List<LoraTarget> targets = new ArrayList<>();
+            OnnxModel lora =
+                    injected(base, LoraConfig.builder().rank(4).alpha(16).build(), targets);
             Graph g = lora.graph();
-            float[] a = Tensors.toFloatArray(g.initializer(targets.get(0).loraA()).orElseThrow());
-            assertTrue(java.util.Arrays.stream(toDouble(a)).anyMatch(v -> v != 0), "A is initialised");
+            float[] a =
+                    Tensors.toFloatArray(g.initializer(targets.get(0).loraA()).orElseThrow());
+            assertTrue(Arrays.stream(toDouble(a)).anyMatch(v -> v != 0), "A is initialised");
             assertArrayEquals(logits(base), logits(lora), 0f, "folded=" + folded);
         }
     }
@@ -110,9 +123,14 @@ class LoraInjectorTest {
         for (int i = 0; i < b.length; i++) {
             b[i] = (float) rnd.nextGaussian() * 0.3f;
         }
-        LoraConfig cfg = LoraConfig.builder().rank(r).alpha(3).targetModules("v_proj")
-                .initialValue(LoraTarget.loraAName(module), a).initialValue(LoraTarget.loraBName(module), b).build();
-        List<LoraTarget> targets = new java.util.ArrayList<>();
+        LoraConfig cfg = LoraConfig.builder()
+                .rank(r)
+                .alpha(3)
+                .targetModules("v_proj")
+                .initialValue(LoraTarget.loraAName(module), a)
+                .initialValue(LoraTarget.loraBName(module), b)
+                .build();
+        List<LoraTarget> targets = new ArrayList<>();
         OnnxModel lora = injected(base, cfg, targets);
         assertEquals(TinyLlama.LAYERS, targets.size());
         // merged: W' = W + (alpha/r)·B·A, W [out, in]
@@ -138,11 +156,22 @@ class LoraInjectorTest {
     @Test
     void initialisationFollowsPeft() {
         OnnxModel base = TinyLlama.build(1, false);
-        List<LoraTarget> t1 = new java.util.ArrayList<>();
-        Graph g1 = injected(base, LoraConfig.builder().rank(4).seed(5).build(), t1).graph();
-        Graph g2 = injected(base, LoraConfig.builder().rank(4).seed(5).targetModules("down_proj", "q_proj").build(),
-                new java.util.ArrayList<>()).graph();
-        LoraTarget down = t1.stream().filter(x -> x.module().endsWith("down_proj")).findFirst().orElseThrow();
+        List<LoraTarget> t1 = new ArrayList<>();
+        Graph g1 =
+                injected(base, LoraConfig.builder().rank(4).seed(5).build(), t1).graph();
+        Graph g2 = injected(
+                        base,
+                        LoraConfig.builder()
+                                .rank(4)
+                                .seed(5)
+                                .targetModules("down_proj", "q_proj")
+                                .build(),
+                        new ArrayList<>())
+                .graph();
+        LoraTarget down = t1.stream()
+                .filter(x -> x.module().endsWith("down_proj"))
+                .findFirst()
+                .orElseThrow();
         float[] a = Tensors.toFloatArray(g1.initializer(down.loraA()).orElseThrow());
         double bound = 1 / Math.sqrt(down.inFeatures());
         double max = 0;
@@ -154,30 +183,47 @@ class LoraInjectorTest {
         for (float v : Tensors.toFloatArray(g1.initializer(down.loraB()).orElseThrow())) {
             assertEquals(0f, v);
         }
-        assertArrayEquals(new long[] {4, TinyLlama.INTER}, Tensors.dims(g1.initializer(down.loraA()).orElseThrow()));
-        assertArrayEquals(new long[] {TinyLlama.HIDDEN, 4}, Tensors.dims(g1.initializer(down.loraB()).orElseThrow()));
+        assertArrayEquals(
+                new long[] {4, TinyLlama.INTER},
+                Tensors.dims(g1.initializer(down.loraA()).orElseThrow()));
+        assertArrayEquals(
+                new long[] {TinyLlama.HIDDEN, 4},
+                Tensors.dims(g1.initializer(down.loraB()).orElseThrow()));
     }
 
     @Test
     void noTargetNamesPatternsAndCandidates() {
         OnnxModel base = TinyLlama.build(1, false);
-        NoLoraTargetException e = assertThrows(NoLoraTargetException.class,
-                () -> LoraInjector.of(LoraConfig.builder().targetModules(LoraConfig.GPT2_TARGETS).build()).inject(base.graph()));
+        NoLoraTargetException e = assertThrows(
+                NoLoraTargetException.class,
+                () -> LoraInjector.of(LoraConfig.builder()
+                                .targetModules(LoraConfig.GPT2_TARGETS)
+                                .build())
+                        .inject(base.graph()));
         assertTrue(e.getMessage().contains("c_attn"), e.getMessage());
         assertTrue(e.getMessage().contains("model.layers.0.self_attn.q_proj.weight"), e.getMessage());
     }
 
     @Test
     void configValidation() {
-        assertThrows(InvalidArgumentException.class, () -> LoraConfig.builder().rank(0).build());
-        assertThrows(InvalidArgumentException.class, () -> LoraConfig.builder().alpha(-1).build());
-        assertThrows(InvalidArgumentException.class, () -> LoraConfig.builder().targetModules(List.of()).build());
-        assertThrows(InvalidArgumentException.class, () -> LoraConfig.builder().targetModules("self_attn.q_proj").build());
+        assertThrows(
+                InvalidArgumentException.class,
+                () -> LoraConfig.builder().rank(0).build());
+        assertThrows(
+                InvalidArgumentException.class,
+                () -> LoraConfig.builder().alpha(-1).build());
+        assertThrows(
+                InvalidArgumentException.class,
+                () -> LoraConfig.builder().targetModules(List.of()).build());
+        assertThrows(
+                InvalidArgumentException.class,
+                () -> LoraConfig.builder().targetModules("self_attn.q_proj").build());
         LoraConfig c = LoraConfig.builder().rank(16).alpha(32).build();
         assertEquals(2.0, c.scaling());
         assertEquals(c, c.toBuilder().build());
         assertNotEquals(c.canonical(), c.toBuilder().seed(1).build().canonical());
-        assertEquals("model.layers.0.self_attn.q_proj",
+        assertEquals(
+                "model.layers.0.self_attn.q_proj",
                 LoraInjector.moduleFromNodeName("/model/layers.0/self_attn/q_proj/MatMul"));
     }
 

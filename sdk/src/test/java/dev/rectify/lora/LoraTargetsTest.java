@@ -16,11 +16,15 @@ import org.junit.jupiter.api.Test;
 /** LoRA's default targets: every linear projection in the decoder layers, never the head (issue 10 item 7). */
 class LoraTargetsTest {
     static Graph gpt2() {
-        return OnnxModel.read(TestModels.fixtures().resolve("parity/gpt2/model.onnx")).graph();
+        return OnnxModel.read(TestModels.fixtures().resolve("parity/gpt2/model.onnx"))
+                .graph();
     }
 
     static List<LoraTarget> allLinear(Graph g) {
-        return LoraInjector.of(LoraConfig.builder().targetModules(LoraTargets.ALL_LINEAR).build()).findTargets(g);
+        return LoraInjector.of(LoraConfig.builder()
+                        .targetModules(LoraTargets.ALL_LINEAR)
+                        .build())
+                .findTargets(g);
     }
 
     @Test
@@ -39,7 +43,13 @@ class LoraTargetsTest {
         assertEquals(Set.of("c_attn", "c_proj", "c_fc"), LoraTargets.resolve(g, Set.of(), "llama"));
         // and injection with the default trains every one of them
         Graph copy = gpt2();
-        assertEquals(8, LoraInjector.of(LoraConfig.builder().targetModules(LoraTargets.ALL_LINEAR).build()).inject(copy).size());
+        assertEquals(
+                8,
+                LoraInjector.of(LoraConfig.builder()
+                                .targetModules(LoraTargets.ALL_LINEAR)
+                                .build())
+                        .inject(copy)
+                        .size());
     }
 
     @Test

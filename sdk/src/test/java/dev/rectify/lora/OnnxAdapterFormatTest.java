@@ -8,8 +8,10 @@ import dev.rectify.core.ModelFormatException;
 import dev.rectify.ort.LoraAdapter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -30,11 +32,11 @@ class OnnxAdapterFormatTest {
     @Test
     void roundTripsAndOrtLoadsIt() {
         byte[] bytes = sample();
-        assertEquals("TORT", new String(bytes, 4, 4, java.nio.charset.StandardCharsets.US_ASCII));
+        assertEquals("TORT", new String(bytes, 4, 4, StandardCharsets.US_ASCII));
         OnnxAdapterFormat.Contents c = OnnxAdapterFormat.read(bytes, "sample");
         assertEquals(3, c.adapterVersion());
         assertEquals(5, c.modelVersion());
-        assertEquals(java.util.List.of("a", "b.weight", "empty"), java.util.List.copyOf(c.values().keySet()));
+        assertEquals(List.of("a", "b.weight", "empty"), List.copyOf(c.values().keySet()));
         assertArrayEquals(new float[] {1, 2, 3, 4, 5, 6}, c.values().get("a"));
         assertArrayEquals(new long[] {2, 3}, c.dims().get("a"));
         assertArrayEquals(new long[] {0, 7}, c.dims().get("empty"));

@@ -1,19 +1,21 @@
 package dev.rectify.model;
 
-import dev.rectify.TestModels;
-import dev.rectify.core.ChatMessage;
-import dev.rectify.core.InvalidArgumentException;
-import dev.rectify.core.ModelFormatException;
-import dev.rectify.ort.Device;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.rectify.TestModels;
+import dev.rectify.core.ChatMessage;
+import dev.rectify.core.InvalidArgumentException;
+import dev.rectify.core.ModelFormatException;
+import dev.rectify.generate.Sampling;
 import dev.rectify.onnx.GraphBuilder;
 import dev.rectify.onnx.ModelBuilder;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
+import dev.rectify.ort.Device;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -53,7 +55,7 @@ class BaseModelErrorsTest {
     void corruptModel(@TempDir Path dir) throws Exception {
         copyTokenizer(dir);
         byte[] good = Files.readAllBytes(TestModels.tinyDir().resolve("model.onnx"));
-        Files.write(dir.resolve("model.onnx"), java.util.Arrays.copyOf(good, good.length / 3));
+        Files.write(dir.resolve("model.onnx"), Arrays.copyOf(good, good.length / 3));
         var e = assertThrows(ModelFormatException.class, () -> BaseModel.open(dir));
         assertTrue(e.getMessage().contains("model.onnx"), e.getMessage());
     }
@@ -61,13 +63,16 @@ class BaseModelErrorsTest {
     @Test
     void graphWithoutInputIdsOrLogits(@TempDir Path dir) throws Exception {
         copyTokenizer(dir);
-        GraphBuilder g = GraphBuilder.create("notlm").input("tokens", DataType.INT64, "b", "s").output("out", DataType.INT64, "b", "s");
+        GraphBuilder g = GraphBuilder.create("notlm")
+                .input("tokens", DataType.INT64, "b", "s")
+                .output("out", DataType.INT64, "b", "s");
         g.node("Identity", List.of("tokens"), List.of("out"));
         ModelBuilder.create().graph(g).build().write(dir.resolve("model.onnx"));
         var e = assertThrows(ModelFormatException.class, () -> BaseModel.open(dir));
         assertTrue(e.getMessage().contains("input_ids") && e.getMessage().contains("tokens"), e.getMessage());
 
-        GraphBuilder h = GraphBuilder.create("nologits").input("input_ids", DataType.INT64, "b", "s")
+        GraphBuilder h = GraphBuilder.create("nologits")
+                .input("input_ids", DataType.INT64, "b", "s")
                 .output("hidden", DataType.INT64, "b", "s");
         h.node("Identity", List.of("input_ids"), List.of("hidden"));
         ModelBuilder.create().graph(h).build().write(dir.resolve("model.onnx"));
@@ -82,8 +87,9 @@ class BaseModelErrorsTest {
         try (BaseModel m = BaseModel.open(dir, Device.cpu(1))) {
             // no model_with_past.onnx: falls back to recomputation, still generates
             assertTrue(!m.generator().usesKvCache());
-            assertTrue(m.generate("Seven is", dev.rectify.generate.Sampling.greedy().maxNewTokens(4)).completionTokens() > 0);
-            var e = assertThrows(ModelFormatException.class, () -> m.applyChatTemplate(List.of(ChatMessage.user("hi")), true));
+            assertTrue(m.generate("Seven is", Sampling.greedy().maxNewTokens(4)).completionTokens() > 0);
+            var e = assertThrows(
+                    ModelFormatException.class, () -> m.applyChatTemplate(List.of(ChatMessage.user("hi")), true));
             assertTrue(e.getMessage().contains("chat_template"), e.getMessage());
         }
     }

@@ -1,10 +1,10 @@
 package dev.rectify.model;
 
-import dev.rectify.TestModels;
-import dev.rectify.ort.Device;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.rectify.TestModels;
+import dev.rectify.ort.Device;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -14,11 +14,15 @@ class BundledModelTest {
     @Test
     void indexMatchesTheModelFiles() throws Exception {
         Path dir = TestModels.tinyDir();
-        List<String> lines = Files.readAllLines(dir.resolve("FILES")).stream().filter(l -> !l.startsWith("#") && !l.isBlank()).toList();
+        List<String> lines = Files.readAllLines(dir.resolve("FILES")).stream()
+                .filter(l -> !l.startsWith("#") && !l.isBlank())
+                .toList();
         assertTrue(lines.size() >= 6, "FILES lists the model files");
         for (String line : lines) {
             String[] p = line.split("\\s+");
-            assertEquals(p[0], BundledModel.sha256(Files.readAllBytes(dir.resolve(p[1]))),
+            assertEquals(
+                    p[0],
+                    BundledModel.sha256(Files.readAllBytes(dir.resolve(p[1]))),
                     p[1] + " changed: run models/update-index.sh");
         }
     }

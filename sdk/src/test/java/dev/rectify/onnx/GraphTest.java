@@ -13,6 +13,7 @@ import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.onnx.proto.OnnxProto.GraphProto;
 import dev.rectify.onnx.proto.OnnxProto.NodeProto;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
@@ -27,12 +28,17 @@ class GraphTest {
         t.node("Identity", List.of("b"), List.of("t_out"));
         GraphBuilder e = GraphBuilder.create("else").output("e_out", FLOAT);
         e.node("Neg", List.of("W"), List.of("e_out"));
-        GraphBuilder g = GraphBuilder.create("main").input("x", FLOAT, 2).input("cond", BOOL).output("y", FLOAT, 2)
+        GraphBuilder g = GraphBuilder.create("main")
+                .input("x", FLOAT, 2)
+                .input("cond", BOOL)
+                .output("y", FLOAT, 2)
                 .initializer(Tensors.ofFloats("W", new float[] {1, 2}, 2))
                 .initializer(Tensors.ofFloats("Z", new float[] {3}, 1));
         g.node(Node.of("Relu", List.of("x"), List.of("a")).name("relu"));
         g.node(Node.of("Mul", List.of("a", "W"), List.of("b")).name("mul"));
-        g.node(Node.of("If", List.of("cond"), List.of("y")).name("if").attr("then_branch", t.build())
+        g.node(Node.of("If", List.of("cond"), List.of("y"))
+                .name("if")
+                .attr("then_branch", t.build())
                 .attr("else_branch", e.build()));
         return g.graph();
     }
@@ -60,7 +66,9 @@ class GraphTest {
         assertEquals(p, Graph.fromProto(p).toProto());
         NodeProto ifNode = p.getNode(2);
         assertEquals("Identity", ifNode.getAttribute(0).getG().getNode(0).getOpType());
-        assertEquals(List.of("W", "Z"), new ArrayList<>(Graph.fromProto(p).initializers().keySet()));
+        assertEquals(
+                List.of("W", "Z"),
+                new ArrayList<>(Graph.fromProto(p).initializers().keySet()));
     }
 
     @Test
@@ -134,7 +142,9 @@ class GraphTest {
         Graph dup = Graph.empty("dup");
         dup.addNode(Node.of("Relu", List.of("x"), List.of("a")).name("p1"));
         dup.addNode(Node.of("Relu", List.of("x"), List.of("a")).name("p2"));
-        assertTrue(assertThrows(InvalidGraphException.class, dup::topologicalOrder).getMessage().contains("'a'"));
+        assertTrue(assertThrows(InvalidGraphException.class, dup::topologicalOrder)
+                .getMessage()
+                .contains("'a'"));
     }
 
     @Test
@@ -144,7 +154,9 @@ class GraphTest {
         Node m1 = Node.of("Mul", List.of("a", "W"), List.of("tmp")).name("m1");
         Node m2 = Node.of("Identity", List.of("tmp"), List.of("b")).name("m2");
         g.replaceNode(mul, m1, m2);
-        assertEquals(List.of("relu", "m1", "m2", "if"), g.nodes().stream().map(Node::name).toList());
+        assertEquals(
+                List.of("relu", "m1", "m2", "if"),
+                g.nodes().stream().map(Node::name).toList());
         g.removeNode(m2);
         assertThrows(InvalidArgumentException.class, () -> g.removeNode(m2));
         assertThrows(InvalidArgumentException.class, () -> g.addInitializer(Tensors.scalar("W", 1f)));
@@ -158,13 +170,18 @@ class GraphTest {
     void attributeErrorsNameNodeAndAttribute() {
         Node n = Node.of("Softmax", List.of("x"), List.of("y")).name("sm").attr("axis", 1.5f);
         InvalidGraphException e = assertThrows(InvalidGraphException.class, () -> Attributes.getInt(n, "axis", -1));
-        assertTrue(e.getMessage().contains("'sm'") && e.getMessage().contains("'axis'") && e.getMessage().contains("FLOAT"),
+        assertTrue(
+                e.getMessage().contains("'sm'")
+                        && e.getMessage().contains("'axis'")
+                        && e.getMessage().contains("FLOAT"),
                 e.getMessage());
         InvalidGraphException m = assertThrows(InvalidGraphException.class, () -> Attributes.requireInts(n, "perm"));
         assertTrue(m.getMessage().contains("'perm'") && m.getMessage().contains("missing"), m.getMessage());
         assertEquals(7, Attributes.getInt(n, "other", 7));
         Node t = Node.of("Transpose").attrInts("perm", 1, 0).attr("mode", "x").attrFloats("f", 0.5f);
-        assertEquals(List.of(1L, 0L), java.util.Arrays.stream(Attributes.requireInts(t, "perm")).boxed().toList());
+        assertEquals(
+                List.of(1L, 0L),
+                Arrays.stream(Attributes.requireInts(t, "perm")).boxed().toList());
         assertEquals("x", Attributes.requireString(t, "mode"));
         assertEquals(0.5f, Attributes.requireFloats(t, "f")[0]);
         assertEquals(Node.fromProto(t.toProto()).toProto(), t.toProto());

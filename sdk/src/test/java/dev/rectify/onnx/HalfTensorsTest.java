@@ -1,8 +1,8 @@
 package dev.rectify.onnx;
 
-import dev.rectify.core.HalfFloats;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.rectify.core.HalfFloats;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
 import org.junit.jupiter.api.Test;
 

@@ -30,8 +30,11 @@ class LazyWeightsTest {
         TensorProto w = lazy.graph().initializer("W").orElseThrow();
         assertTrue(ExternalData.isExternal(w), "the 19200-byte W is a reference, not data");
         assertFalse(w.hasRawData());
-        assertFalse(ExternalData.isExternal(lazy.graph().initializer("shape").orElseThrow()), "small tensors stay inline");
-        assertArrayEquals(Tensors.toFloatArray(OnnxModel.read(base).graph().initializer("W").orElseThrow()),
+        assertFalse(
+                ExternalData.isExternal(lazy.graph().initializer("shape").orElseThrow()), "small tensors stay inline");
+        assertArrayEquals(
+                Tensors.toFloatArray(
+                        OnnxModel.read(base).graph().initializer("W").orElseThrow()),
                 Tensors.toFloatArray(LazyWeights.load(w)));
 
         Path out = dir.resolve("out");
@@ -43,8 +46,12 @@ class LazyWeightsTest {
         assertTrue(size >= W_BYTES && size < 2 * W_BYTES, "W written once, got " + size + " bytes");
         for (String f : new String[] {"a.onnx", "b.onnx"}) {
             OnnxModel back = OnnxModel.read(out.resolve(f));
-            assertEquals(OnnxModel.read(base).graph().initializers().get("W"), back.graph().initializers().get("W"));
-            assertEquals(OnnxModel.read(base).graph().initializers().get("b"), back.graph().initializers().get("b"));
+            assertEquals(
+                    OnnxModel.read(base).graph().initializers().get("W"),
+                    back.graph().initializers().get("W"));
+            assertEquals(
+                    OnnxModel.read(base).graph().initializers().get("b"),
+                    back.graph().initializers().get("b"));
         }
     }
 
@@ -56,7 +63,9 @@ class LazyWeightsTest {
         OnnxModel lazy = LazyWeights.open(base);
         Path out = dir.resolve("out2/m.onnx");
         LazyWeights.write(Map.of(out, lazy), "w.data", 1024);
-        assertEquals(OnnxModel.read(base).graph().initializers(), OnnxModel.read(out).graph().initializers());
+        assertEquals(
+                OnnxModel.read(base).graph().initializers(),
+                OnnxModel.read(out).graph().initializers());
     }
 
     @Test

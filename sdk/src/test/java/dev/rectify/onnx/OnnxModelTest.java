@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnknownFieldSet;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.core.ModelFormatException;
 import dev.rectify.onnx.proto.OnnxProto.ModelProto;
@@ -46,7 +48,12 @@ class OnnxModelTest {
         String xw = g.op("MatMul", "x", "W");
         String z = g.op("Add", xw, "b");
         g.node("Softmax", List.of(z), List.of("y")).attr("axis", -1L);
-        return ModelBuilder.create().opset("", 17).opset(OnnxModel.MICROSOFT, 1).metadata("k", "v").graph(g).build();
+        return ModelBuilder.create()
+                .opset("", 17)
+                .opset(OnnxModel.MICROSOFT, 1)
+                .metadata("k", "v")
+                .graph(g)
+                .build();
     }
 
     private List<String> listDir() throws IOException {
@@ -94,7 +101,9 @@ class OnnxModelTest {
         assertEquals(0, Long.parseLong(entry(b, "offset")) % 4096);
         assertEquals(TensorProto.DataLocation.EXTERNAL, b.getDataLocation(), "2400 bytes >= 1024 threshold");
         assertTrue(raw.graph().initializer("shape").orElseThrow().hasRawData(), "16 bytes stay inline");
-        assertThrows(InvalidArgumentException.class, () -> raw.write(dir.resolve("other.onnx")),
+        assertThrows(
+                InvalidArgumentException.class,
+                () -> raw.write(dir.resolve("other.onnx")),
                 "unresolved external data cannot be written");
 
         OnnxModel back = OnnxModel.read(f);
@@ -109,11 +118,16 @@ class OnnxModelTest {
     }
 
     private static String entry(TensorProto t, String key) {
-        return t.getExternalDataList().stream().filter(e -> e.getKey().equals(key)).findFirst().orElseThrow().getValue();
+        return t.getExternalDataList().stream()
+                .filter(e -> e.getKey().equals(key))
+                .findFirst()
+                .orElseThrow()
+                .getValue();
     }
 
     /** A model whose initializers point into weights.bin at hand-chosen offsets, one without a length. */
-    private Path handWrittenExternal(String location, long offsetA, long offsetB, boolean withLength) throws IOException {
+    private Path handWrittenExternal(String location, long offsetA, long offsetB, boolean withLength)
+            throws IOException {
         float[] a = {1, 2, 3, 4};
         long[] bv = {7, -8};
         ByteBuffer buf = ByteBuffer.allocate((int) offsetB + 16).order(ByteOrder.LITTLE_ENDIAN);
@@ -122,20 +136,27 @@ class OnnxModelTest {
         Files.write(dir.resolve("weights.bin"), buf.array());
         TensorProto ta = external("A", FLOAT.getNumber(), List.of(2L, 2L), location, offsetA, withLength ? 16 : -1);
         TensorProto tb = external("B", INT64.getNumber(), List.of(2L), location, offsetB, 16);
-        OnnxModel m = ModelBuilder.create().graph(GraphBuilder.create("g").initializer(ta).initializer(tb)
-                .output("A", FLOAT, 2, 2)).build();
+        OnnxModel m = ModelBuilder.create()
+                .graph(GraphBuilder.create("g").initializer(ta).initializer(tb).output("A", FLOAT, 2, 2))
+                .build();
         Path f = dir.resolve("hand.onnx");
         Files.write(f, m.proto().toByteArray());
         return f;
     }
 
     private static TensorProto external(String name, int type, List<Long> dims, String loc, long offset, long length) {
-        TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(type).addAllDims(dims)
+        TensorProto.Builder t = TensorProto.newBuilder()
+                .setName(name)
+                .setDataType(type)
+                .addAllDims(dims)
                 .setDataLocation(TensorProto.DataLocation.EXTERNAL)
-                .addExternalData(StringStringEntryProto.newBuilder().setKey("location").setValue(loc))
-                .addExternalData(StringStringEntryProto.newBuilder().setKey("offset").setValue(Long.toString(offset)));
+                .addExternalData(
+                        StringStringEntryProto.newBuilder().setKey("location").setValue(loc))
+                .addExternalData(
+                        StringStringEntryProto.newBuilder().setKey("offset").setValue(Long.toString(offset)));
         if (length >= 0) {
-            t.addExternalData(StringStringEntryProto.newBuilder().setKey("length").setValue(Long.toString(length)));
+            t.addExternalData(
+                    StringStringEntryProto.newBuilder().setKey("length").setValue(Long.toString(length)));
         }
         return t.build();
     }
@@ -145,11 +166,19 @@ class OnnxModelTest {
         Path f = handWrittenExternal("weights.bin", 12, 100, false);
         OnnxModel m = OnnxModel.read(f);
         assertFalse(m.hasExternalData());
-        assertArrayEquals(new float[] {1, 2, 3, 4}, Tensors.toFloatArray(m.graph().initializer("A").orElseThrow()));
-        assertArrayEquals(new long[] {7, -8}, Tensors.toLongArray(m.graph().initializer("B").orElseThrow()));
+        assertArrayEquals(
+                new float[] {1, 2, 3, 4},
+                Tensors.toFloatArray(m.graph().initializer("A").orElseThrow()));
+        assertArrayEquals(
+                new long[] {7, -8},
+                Tensors.toLongArray(m.graph().initializer("B").orElseThrow()));
         // Also through a "./" location.
-        assertArrayEquals(new long[] {7, -8}, Tensors.toLongArray(
-                OnnxModel.read(handWrittenExternal("./weights.bin", 0, 64, true)).graph().initializer("B").orElseThrow()));
+        assertArrayEquals(
+                new long[] {7, -8},
+                Tensors.toLongArray(OnnxModel.read(handWrittenExternal("./weights.bin", 0, 64, true))
+                        .graph()
+                        .initializer("B")
+                        .orElseThrow()));
     }
 
     @Test
@@ -165,8 +194,11 @@ class OnnxModelTest {
         Path f = handWrittenExternal("weights.bin", 0, 16, true);
         Files.write(dir.resolve("weights.bin"), new byte[20]); // B needs bytes [16, 32)
         ExternalDataException e = assertThrows(ExternalDataException.class, () -> OnnxModel.read(f));
-        assertTrue(e.getMessage().contains("'B'") && e.getMessage().contains("weights.bin")
-                && e.getMessage().contains("short read"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("'B'")
+                        && e.getMessage().contains("weights.bin")
+                        && e.getMessage().contains("short read"),
+                e.getMessage());
     }
 
     @Test
@@ -176,7 +208,13 @@ class OnnxModelTest {
         for (String loc : List.of("../secret.bin", dir.resolve("secret.bin").toString(), "a/../../secret.bin")) {
             TensorProto t = external("A", FLOAT.getNumber(), List.of(4L), loc, 0, 16);
             Path f = sub.resolve("m.onnx");
-            Files.write(f, ModelBuilder.create().graph(GraphBuilder.create("g").initializer(t)).build().proto().toByteArray());
+            Files.write(
+                    f,
+                    ModelBuilder.create()
+                            .graph(GraphBuilder.create("g").initializer(t))
+                            .build()
+                            .proto()
+                            .toByteArray());
             ExternalDataException e = assertThrows(ExternalDataException.class, () -> OnnxModel.read(f), loc);
             assertTrue(e.getMessage().contains("outside"), e.getMessage());
         }
@@ -191,7 +229,8 @@ class OnnxModelTest {
 
         Path empty = dir.resolve("empty.onnx");
         Files.write(empty, new byte[0]);
-        assertTrue(assertThrows(ModelFormatException.class, () -> OnnxModel.read(empty)).getMessage()
+        assertTrue(assertThrows(ModelFormatException.class, () -> OnnxModel.read(empty))
+                .getMessage()
                 .contains("empty.onnx"));
 
         Path missing = dir.resolve("missing.onnx");
@@ -210,9 +249,13 @@ class OnnxModelTest {
     @Test
     void unknownFieldsSurvive() {
         ModelProto p = linearModel().proto().toBuilder()
-                .setUnknownFields(com.google.protobuf.UnknownFieldSet.newBuilder()
-                        .addField(26, com.google.protobuf.UnknownFieldSet.Field.newBuilder()
-                                .addLengthDelimited(com.google.protobuf.ByteString.copyFromUtf8("cfg")).build()).build())
+                .setUnknownFields(UnknownFieldSet.newBuilder()
+                        .addField(
+                                26,
+                                UnknownFieldSet.Field.newBuilder()
+                                        .addLengthDelimited(ByteString.copyFromUtf8("cfg"))
+                                        .build())
+                        .build())
                 .build();
         OnnxModel back = OnnxModel.parse(p.toByteArray());
         assertEquals(p, back.proto());

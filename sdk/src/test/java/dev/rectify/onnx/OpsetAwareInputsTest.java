@@ -26,13 +26,16 @@ class OpsetAwareInputsTest {
 
     @Test
     void squeezeAxesInputAtOpset13() {
-        GraphBuilder b = GraphBuilder.create("g").input("x", FLOAT, 1, 3, 1).input("dyn_axes", INT64, 1)
+        GraphBuilder b = GraphBuilder.create("g")
+                .input("x", FLOAT, 1, 3, 1)
+                .input("dyn_axes", INT64, 1)
                 .initializer(Tensors.ofLongs("axes_init", new long[] {0, -1}, 2));
         String constAxes = b.constant(Tensors.ofLongs("", new long[] {2}, 1));
         Node fromInit = b.node("Squeeze", List.of("x", "axes_init"), List.of("y1"));
         Node fromConst = b.node("Squeeze", List.of("x", constAxes), List.of("y2"));
         Node dynamic = b.node("Unsqueeze", List.of("x", "dyn_axes"), List.of("y3"));
-        OpsetAwareInputs in = OpsetAwareInputs.of(ModelBuilder.create().opset("", 13).graph(b).build());
+        OpsetAwareInputs in =
+                OpsetAwareInputs.of(ModelBuilder.create().opset("", 13).graph(b).build());
         OpsetAwareInputs here = new OpsetAwareInputs(b.graph(), 13);
 
         assertEquals(13, in.opset());
@@ -47,7 +50,9 @@ class OpsetAwareInputsTest {
 
     @Test
     void initializerThatIsAlsoAnInputIsDynamic() {
-        GraphBuilder b = GraphBuilder.create("g").input("x", FLOAT, 1, 3).input("ax", INT64, 1)
+        GraphBuilder b = GraphBuilder.create("g")
+                .input("x", FLOAT, 1, 3)
+                .input("ax", INT64, 1)
                 .initializer(Tensors.ofLongs("ax", new long[] {0}, 1));
         Node sq = b.node("Squeeze", List.of("x", "ax"), List.of("y"));
         assertTrue(new OpsetAwareInputs(b.graph(), 13).axes(sq).isDynamic());
@@ -55,27 +60,35 @@ class OpsetAwareInputsTest {
 
     @Test
     void reduceMeanAt17And18() {
-        GraphBuilder b = GraphBuilder.create("g").input("x", FLOAT, "b", 4)
+        GraphBuilder b = GraphBuilder.create("g")
+                .input("x", FLOAT, "b", 4)
                 .initializer(Tensors.ofLongs("ax", new long[] {1}, 1));
-        Node old = b.node("ReduceMean", List.of("x"), List.of("m17")).attrInts("axes", -1).attr("keepdims", 0L);
+        Node old = b.node("ReduceMean", List.of("x"), List.of("m17"))
+                .attrInts("axes", -1)
+                .attr("keepdims", 0L);
         Node neu = b.node("ReduceMean", List.of("x", "ax"), List.of("m18"));
-        assertArrayEquals(new long[] {-1}, new OpsetAwareInputs(b.graph(), 17).axes(old).longs());
+        assertArrayEquals(
+                new long[] {-1}, new OpsetAwareInputs(b.graph(), 17).axes(old).longs());
         assertTrue(new OpsetAwareInputs(b.graph(), 17).axes(neu).isAbsent(), "opset 17 ignores the input");
-        assertArrayEquals(new long[] {1}, new OpsetAwareInputs(b.graph(), 18).axes(neu).longs());
+        assertArrayEquals(
+                new long[] {1}, new OpsetAwareInputs(b.graph(), 18).axes(neu).longs());
         assertTrue(new OpsetAwareInputs(b.graph(), 18).axes(old).isAbsent());
         // ReduceSum moved earlier, at 13.
         Node sum = b.node("ReduceSum", List.of("x", "ax"), List.of("s"));
-        assertArrayEquals(new long[] {1}, new OpsetAwareInputs(b.graph(), 13).axes(sum).longs());
+        assertArrayEquals(
+                new long[] {1}, new OpsetAwareInputs(b.graph(), 13).axes(sum).longs());
     }
 
     @Test
     void otherOps() {
-        GraphBuilder b = GraphBuilder.create("g").input("x", FLOAT, 6)
+        GraphBuilder b = GraphBuilder.create("g")
+                .input("x", FLOAT, 6)
                 .initializer(Tensors.ofLongs("sizes", new long[] {2, 4}, 2))
                 .initializer(Tensors.scalar("lo", -1f))
                 .initializer(Tensors.ofLongs("starts", new long[] {1}, 1))
                 .initializer(Tensors.ofLongs("ends", new long[] {5}, 1));
-        Node split = b.node("Split", List.of("x", "sizes"), List.of("p", "q")).attrInts("split", 3, 3)
+        Node split = b.node("Split", List.of("x", "sizes"), List.of("p", "q"))
+                .attrInts("split", 3, 3)
                 .attr("num_outputs", 2L);
         OpsetAwareInputs o11 = new OpsetAwareInputs(b.graph(), 11);
         OpsetAwareInputs o18 = new OpsetAwareInputs(b.graph(), 18);
@@ -86,7 +99,9 @@ class OpsetAwareInputsTest {
 
         Node clipOld = b.node("Clip", List.of("x"), List.of("c1")).attr("min", 0f);
         Node clipNew = b.node("Clip", List.of("x", "lo"), List.of("c2"));
-        assertArrayEquals(new float[] {0f}, new OpsetAwareInputs(b.graph(), 6).clipMin(clipOld).floats());
+        assertArrayEquals(
+                new float[] {0f},
+                new OpsetAwareInputs(b.graph(), 6).clipMin(clipOld).floats());
         assertTrue(new OpsetAwareInputs(b.graph(), 6).clipMax(clipOld).isAbsent());
         assertArrayEquals(new float[] {-1f}, o11.clipMin(clipNew).floats());
         assertTrue(o11.clipMax(clipNew).isAbsent());
@@ -97,11 +112,14 @@ class OpsetAwareInputsTest {
         assertTrue(o11.slice(slice, "steps").isAbsent());
 
         Node drop = b.node("Dropout", List.of("x"), List.of("d")).attr("ratio", 0.1f);
-        assertArrayEquals(new float[] {0.1f}, new OpsetAwareInputs(b.graph(), 11).dropoutRatio(drop).floats());
+        assertArrayEquals(
+                new float[] {0.1f},
+                new OpsetAwareInputs(b.graph(), 11).dropoutRatio(drop).floats());
         assertTrue(new OpsetAwareInputs(b.graph(), 12).dropoutRatio(drop).isAbsent());
 
         Node pad = b.node("Pad", List.of("x"), List.of("pd")).attrInts("pads", 1, 1);
-        assertArrayEquals(new long[] {1, 1}, new OpsetAwareInputs(b.graph(), 2).pads(pad).longs());
+        assertArrayEquals(
+                new long[] {1, 1}, new OpsetAwareInputs(b.graph(), 2).pads(pad).longs());
 
         assertThrows(InvalidArgumentException.class, () -> o11.axes(drop));
         assertThrows(InvalidArgumentException.class, () -> o11.split(drop));

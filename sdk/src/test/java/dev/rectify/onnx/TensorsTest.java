@@ -49,26 +49,47 @@ class TensorsTest {
 
     @Test
     void typedFieldsAreReadAndConvertedToRaw() {
-        TensorProto f = TensorProto.newBuilder().setName("f").setDataType(DataType.FLOAT_VALUE).addDims(2)
-                .addFloatData(1f).addFloatData(2f).build();
+        TensorProto f = TensorProto.newBuilder()
+                .setName("f")
+                .setDataType(DataType.FLOAT_VALUE)
+                .addDims(2)
+                .addFloatData(1f)
+                .addFloatData(2f)
+                .build();
         assertArrayEquals(new float[] {1f, 2f}, Tensors.toFloatArray(f));
         assertEquals(Tensors.ofFloats("f", new float[] {1f, 2f}, 2).getRawData(), Tensors.rawBytes(f));
         assertEquals(Tensors.ofFloats("f", new float[] {1f, 2f}, 2), Tensors.withRawData(f));
 
-        TensorProto l = TensorProto.newBuilder().setDataType(DataType.INT64_VALUE).addDims(2).addInt64Data(5)
-                .addInt64Data(-6).build();
+        TensorProto l = TensorProto.newBuilder()
+                .setDataType(DataType.INT64_VALUE)
+                .addDims(2)
+                .addInt64Data(5)
+                .addInt64Data(-6)
+                .build();
         assertArrayEquals(new long[] {5, -6}, Tensors.toLongArray(l));
-        TensorProto u8 = TensorProto.newBuilder().setDataType(DataType.UINT8_VALUE).addDims(2).addInt32Data(255)
-                .addInt32Data(1).build();
+        TensorProto u8 = TensorProto.newBuilder()
+                .setDataType(DataType.UINT8_VALUE)
+                .addDims(2)
+                .addInt32Data(255)
+                .addInt32Data(1)
+                .build();
         assertArrayEquals(new long[] {255, 1}, Tensors.toLongArray(u8));
         assertEquals(2, Tensors.rawBytes(u8).size());
-        TensorProto h = TensorProto.newBuilder().setDataType(DataType.FLOAT16_VALUE).addDims(3).addInt32Data(0x3c00)
-                .addInt32Data(0xc000).addInt32Data(0x3555).build();
+        TensorProto h = TensorProto.newBuilder()
+                .setDataType(DataType.FLOAT16_VALUE)
+                .addDims(3)
+                .addInt32Data(0x3c00)
+                .addInt32Data(0xc000)
+                .addInt32Data(0x3555)
+                .build();
         float[] hv = Tensors.toFloatArray(h);
         assertEquals(1f, hv[0]);
         assertEquals(-2f, hv[1]);
         assertEquals(0.33325195f, hv[2]);
-        TensorProto bf = TensorProto.newBuilder().setDataType(DataType.BFLOAT16_VALUE).addDims(1).addInt32Data(0x3fc0)
+        TensorProto bf = TensorProto.newBuilder()
+                .setDataType(DataType.BFLOAT16_VALUE)
+                .addDims(1)
+                .addInt32Data(0x3fc0)
                 .build();
         assertEquals(1.5f, Tensors.toFloatArray(bf)[0]);
     }
@@ -76,7 +97,10 @@ class TensorsTest {
     @Test
     void errors() {
         assertThrows(InvalidArgumentException.class, () -> Tensors.ofFloats("x", new float[3], 2, 2));
-        TensorProto bad = Tensors.ofFloats("w", new float[4], 4).toBuilder().clearDims().addDims(5).build();
+        TensorProto bad = Tensors.ofFloats("w", new float[4], 4).toBuilder()
+                .clearDims()
+                .addDims(5)
+                .build();
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> Tensors.toFloatArray(bad));
         assertTrue(e.getMessage().contains("'w'"), e.getMessage());
         assertThrows(InvalidArgumentException.class, () -> Tensors.toLongArray(Tensors.scalar("f", 1f)));
@@ -103,11 +127,21 @@ class TensorsTest {
         assertEquals("batch", dims.get(0).getDimParam());
         assertEquals(128, dims.get(1).getDimValue());
         assertTrue(!dims.get(2).hasDimParam() && !dims.get(2).hasDimValue());
-        assertEquals(2, Builders.tensor("w", DataType.FLOAT, new long[] {4, 5}).getType().getTensorType().getShape()
-                .getDimCount());
+        assertEquals(
+                2,
+                Builders.tensor("w", DataType.FLOAT, new long[] {4, 5})
+                        .getType()
+                        .getTensorType()
+                        .getShape()
+                        .getDimCount());
         TypeProto seq = Builders.sequence("s", DataType.FLOAT, "n").getType();
-        assertEquals(DataType.FLOAT_VALUE, seq.getSequenceType().getElemType().getTensorType().getElemType());
-        assertTrue(!Builders.tensorAnyShape("a", DataType.FLOAT).getType().getTensorType().hasShape());
+        assertEquals(
+                DataType.FLOAT_VALUE,
+                seq.getSequenceType().getElemType().getTensorType().getElemType());
+        assertTrue(!Builders.tensorAnyShape("a", DataType.FLOAT)
+                .getType()
+                .getTensorType()
+                .hasShape());
         assertEquals("", Builders.opset("ai.onnx", 17).getDomain());
     }
 }

@@ -1,9 +1,11 @@
 package dev.rectify.ort;
 
-import dev.rectify.core.HalfFloats;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.rectify.core.HalfFloats;
+import dev.rectify.core.InvalidArgumentException;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
 
 /** float16/bfloat16 conversions: exact widening, round-to-nearest-even narrowing, and ORT's own tensors read back. */
@@ -55,14 +57,19 @@ class HalfFloatsTest {
                 float[] back = new float[values.length - 1];
                 t.readFloats(1, back);
                 for (int i = 0; i < back.length; i++) {
-                    assertEquals(values[i + 1], back[i], Math.abs(values[i + 1]) * (type == ElementType.FLOAT16 ? 1e-3 : 8e-3), type.name());
+                    assertEquals(
+                            values[i + 1],
+                            back[i],
+                            Math.abs(values[i + 1]) * (type == ElementType.FLOAT16 ? 1e-3 : 8e-3),
+                            type.name());
                 }
             }
         }
         try (Tensor ints = Tensor.ofInts(new int[] {1, 2}, 2)) {
             assertEquals(ElementType.INT32, ints.type());
-            assertTrue(org.junit.jupiter.api.Assertions.assertThrows(dev.rectify.core.InvalidArgumentException.class,
-                    () -> ints.readFloats(0, new float[2])).getMessage().contains("INT32"));
+            assertTrue(Assertions.assertThrows(InvalidArgumentException.class, () -> ints.readFloats(0, new float[2]))
+                    .getMessage()
+                    .contains("INT32"));
         }
     }
 }

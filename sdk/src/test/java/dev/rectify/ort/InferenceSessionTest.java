@@ -10,6 +10,7 @@ import dev.rectify.core.ModelFormatException;
 import dev.rectify.onnx.GraphBuilder;
 import dev.rectify.onnx.ModelBuilder;
 import dev.rectify.onnx.OnnxModel;
+import dev.rectify.onnx.Tensors;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,7 +33,7 @@ class InferenceSessionTest {
                 .output("C", DataType.BOOL, "batch", 3);
         g.node("Add", List.of("X", "Y"), List.of("Z"));
         g.node("Greater", List.of("X", "zero"), List.of("C"));
-        g.initializer(dev.rectify.onnx.Tensors.scalar("zero", 0f));
+        g.initializer(Tensors.scalar("zero", 0f));
         return ModelBuilder.create().graph(g).build().toBytes();
     }
 
@@ -40,19 +41,27 @@ class InferenceSessionTest {
     void runsAModelAndDescribesItsIo() {
         OrtRuntime rt = OrtRuntime.get();
         assertTrue(rt.version().startsWith("1."), rt.version());
-        assertTrue(rt.availableProviders().contains("CPUExecutionProvider"), rt.availableProviders().toString());
+        assertTrue(
+                rt.availableProviders().contains("CPUExecutionProvider"),
+                rt.availableProviders().toString());
         assertTrue(rt.trainingAvailable());
-        try (InferenceSession s = InferenceSession.fromBytes(addModel(), "add", SessionConfig.builder().intraOpThreads(1).build());
+        try (InferenceSession s = InferenceSession.fromBytes(
+                        addModel(),
+                        "add",
+                        SessionConfig.builder().intraOpThreads(1).build());
                 Tensor x = Tensor.ofFloats(new float[] {1, -2, 3, 4, 5, -6}, 2, 3);
                 Tensor y = Tensor.ofFloats(new float[] {10, 20, 30}, 1, 3);
                 Outputs out = s.run(Map.of("X", x, "Y", y), List.of("Z", "C"))) {
-            assertEquals(List.of("X", "Y"), s.inputs().stream().map(ValueInfo::name).toList());
+            assertEquals(
+                    List.of("X", "Y"), s.inputs().stream().map(ValueInfo::name).toList());
             assertArrayEquals(new long[] {-1, 3}, s.input("X").shape());
             assertEquals("batch", s.input("X").dimNames().get(0));
             assertEquals(ElementType.FLOAT, s.input("X").type());
             assertArrayEquals(new float[] {11, 18, 33, 14, 25, 24}, out.get("Z").toFloats());
             assertArrayEquals(new long[] {2, 3}, out.get("Z").shape());
-            assertArrayEquals(new boolean[] {true, false, true, true, true, false}, out.get("C").toBooleans());
+            assertArrayEquals(
+                    new boolean[] {true, false, true, true, true, false},
+                    out.get("C").toBooleans());
         }
     }
 
@@ -102,7 +111,8 @@ class InferenceSessionTest {
         Files.write(bad, new byte[] {1, 2, 3, 4, 5, 6, 7});
         var e = assertThrows(ModelFormatException.class, () -> InferenceSession.open(bad, SessionConfig.defaults()));
         assertTrue(e.getMessage().contains(bad.toString()), e.getMessage());
-        var e2 = assertThrows(ModelFormatException.class,
+        var e2 = assertThrows(
+                ModelFormatException.class,
                 () -> InferenceSession.open(dir.resolve("absent.onnx"), SessionConfig.defaults()));
         assertTrue(e2.getMessage().contains("absent.onnx"), e2.getMessage());
     }
@@ -110,31 +120,44 @@ class InferenceSessionTest {
     @Test
     void anOpTheCpuProviderLacksIsAModelFormatError() {
         // Conv exists, but the CPU provider has no double kernel for it
-        GraphBuilder h = GraphBuilder.create("fp64").input("X", DataType.DOUBLE, 1, 1, 3, 3).input("W", DataType.DOUBLE, 1, 1, 2, 2)
+        GraphBuilder h = GraphBuilder.create("fp64")
+                .input("X", DataType.DOUBLE, 1, 1, 3, 3)
+                .input("W", DataType.DOUBLE, 1, 1, 2, 2)
                 .output("Y", DataType.DOUBLE, 1, 1, 2, 2);
         h.node("Conv", List.of("X", "W"), List.of("Y"));
         byte[] fp16 = ModelBuilder.create().graph(h).build().toBytes();
-        var e0 = assertThrows(ModelFormatException.class, () -> InferenceSession.fromBytes(fp16, "fp64", SessionConfig.defaults()));
+        var e0 = assertThrows(
+                ModelFormatException.class, () -> InferenceSession.fromBytes(fp16, "fp64", SessionConfig.defaults()));
         assertTrue(e0.getMessage().contains("Conv"), e0.getMessage());
         // an op type that exists in no registered domain is refused the same way
-        GraphBuilder g = GraphBuilder.create("unknown").input("X", DataType.FLOAT, 2).output("Y", DataType.FLOAT, 2);
+        GraphBuilder g =
+                GraphBuilder.create("unknown").input("X", DataType.FLOAT, 2).output("Y", DataType.FLOAT, 2);
         g.node("com.example", "FancyOp", List.of("X"), List.of("Y"));
-        byte[] model = ModelBuilder.create().opset("com.example", 1).graph(g).build().toBytes();
-        var e = assertThrows(ModelFormatException.class, () -> InferenceSession.fromBytes(model, "fancy", SessionConfig.defaults()));
+        byte[] model =
+                ModelBuilder.create().opset("com.example", 1).graph(g).build().toBytes();
+        var e = assertThrows(
+                ModelFormatException.class, () -> InferenceSession.fromBytes(model, "fancy", SessionConfig.defaults()));
         assertTrue(e.getMessage().contains("FancyOp"), e.getMessage());
     }
 
     @Test
     void cudaWithoutCudaNativesFailsClearly() {
-        var e = assertThrows(OrtException.class, () -> InferenceSession.fromBytes(addModel(), "add",
-                SessionConfig.builder().provider(ExecutionProvider.cuda(0)).build()));
+        var e = assertThrows(
+                OrtException.class,
+                () -> InferenceSession.fromBytes(
+                        addModel(),
+                        "add",
+                        SessionConfig.builder()
+                                .provider(ExecutionProvider.cuda(0))
+                                .build()));
         assertTrue(e.getMessage().contains("CUDA"), e.getMessage());
     }
 
     @Test
     void runsConcurrently() throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(4);
-        try (InferenceSession s = InferenceSession.fromBytes(addModel(), "add", SessionConfig.builder().intraOpThreads(1).build())) {
+        try (InferenceSession s = InferenceSession.fromBytes(
+                addModel(), "add", SessionConfig.builder().intraOpThreads(1).build())) {
             List<Future<float[]>> results = new ArrayList<>();
             for (int i = 0; i < 64; i++) {
                 final float v = i;
@@ -147,7 +170,8 @@ class InferenceSessionTest {
                 }));
             }
             for (int i = 0; i < 64; i++) {
-                assertArrayEquals(new float[] {i + 1, i + 1, i + 1}, results.get(i).get());
+                assertArrayEquals(
+                        new float[] {i + 1, i + 1, i + 1}, results.get(i).get());
             }
         } finally {
             pool.shutdownNow();

@@ -9,13 +9,13 @@ import org.bytedeco.onnxruntime.OrtSession;
  * {@code SessionOptions.optimized_model_filepath}), with fused {@code com.microsoft} ops.
  */
 public final class SessionOptimizerExport {
-    private SessionOptimizerExport() {
-    }
+    private SessionOptimizerExport() {}
 
     /** Optimizes {@code in} on the CPU at {@code level} and writes the result to {@code out}. */
     public static void write(Path in, Path out, OptimizationLevel level) {
         OrtRuntime rt = OrtRuntime.get();
-        SessionConfig config = SessionConfig.builder().intraOpThreads(1).optimization(level).build();
+        SessionConfig config =
+                SessionConfig.builder().intraOpThreads(1).optimization(level).build();
         try (NativeSessionOptions opts = config.createNative();
                 BytePointer target = new BytePointer(out.toAbsolutePath().toString());
                 BytePointer source = new BytePointer(in.toAbsolutePath().toString())) {

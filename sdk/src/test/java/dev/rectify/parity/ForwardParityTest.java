@@ -20,11 +20,13 @@ class ForwardParityTest {
         ParityFixture f = ParityFixture.load(name);
         long[] shape = f.batchShape();
         float[] expected = f.floats(f.json().path("logits"));
-        try (InferenceSession s = InferenceSession.open(f.model(), SessionConfig.builder().intraOpThreads(1).build());
+        try (InferenceSession s = InferenceSession.open(
+                        f.model(), SessionConfig.builder().intraOpThreads(1).build());
                 Tensor ids = Tensor.ofLongs(f.batch("input_ids"), shape);
                 Tensor mask = Tensor.ofLongs(f.batch("attention_mask"), shape);
                 Tensor pos = Tensor.ofLongs(f.batch("position_ids"), shape);
-                Outputs o = s.run(Map.of("input_ids", ids, "attention_mask", mask, "position_ids", pos), List.of("logits"))) {
+                Outputs o = s.run(
+                        Map.of("input_ids", ids, "attention_mask", mask, "position_ids", pos), List.of("logits"))) {
             float[] got = o.get("logits").toFloats();
             assertEquals(expected.length, got.length);
             double max = 0;

@@ -67,11 +67,13 @@ class GradientParityTest {
         TrainingPlan.Builder plan = TrainingPlan.builder().objective(objective).exposeGradients(true);
         if (lora) {
             JsonNode l = f.json().path("lora");
-            LoraConfig.Builder lb = LoraConfig.builder().rank(l.path("rank").asInt()).alpha(l.path("alpha").asDouble());
+            LoraConfig.Builder lb = LoraConfig.builder()
+                    .rank(l.path("rank").asInt())
+                    .alpha(l.path("alpha").asDouble());
             List<String> targets = new ArrayList<>();
             l.path("targets").forEach(t -> targets.add(t.asText()));
             lb.targetModules(targets);
-            for (Iterator<Map.Entry<String, JsonNode>> it = l.path("init").fields(); it.hasNext();) {
+            for (Iterator<Map.Entry<String, JsonNode>> it = l.path("init").fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
                 lb.initialValue(e.getKey(), f.floats(e.getValue()));
             }
@@ -80,16 +82,19 @@ class GradientParityTest {
             // the fixture's full case trains every parameter (norms and biases included)
             plan.fullFineTuning(".*");
         }
-        TrainingArtifacts a = ArtifactBuilder.defaults().build(f.model(), plan.build(),
-                tmp.resolve(model + "-" + caseName.replace('/', '-')));
-        assertEquals(new TreeSet<>(expectedNames), new TreeSet<>(a.trainableParameters()),
+        TrainingArtifacts a = ArtifactBuilder.defaults()
+                .build(f.model(), plan.build(), tmp.resolve(model + "-" + caseName.replace('/', '-')));
+        assertEquals(
+                new TreeSet<>(expectedNames),
+                new TreeSet<>(a.trainableParameters()),
                 "the trained tensors are the fixture's");
 
         long valid = c.path("valid_tokens").asLong();
         Map<String, float[]> out = new HashMap<>();
         SessionConfig cpu = SessionConfig.builder().intraOpThreads(1).build();
         try (CheckpointState st = CheckpointState.load(a.checkpoint());
-                TrainingSession s = TrainingSession.create(cpu, st, a.trainingModel(), a.evalModel(), a.optimizerModel())) {
+                TrainingSession s =
+                        TrainingSession.create(cpu, st, a.trainingModel(), a.evalModel(), a.optimizerModel())) {
             s.lazyResetGrad();
             List<Tensor> in = feeds(f, s.trainingInputNames(), valid);
             try {
@@ -110,7 +115,8 @@ class GradientParityTest {
         double lossRel = Math.abs(loss - refLoss) / Math.abs(refLoss);
         double nllRel = Math.abs(nll - refNll) / Math.abs(refNll);
         StringBuilder report = new StringBuilder();
-        report.append(String.format("%s %s: loss %.9f (ref %.9f, rel %.2e), nll %.9f (ref %.9f, rel %.2e), valid %s%n",
+        report.append(String.format(
+                "%s %s: loss %.9f (ref %.9f, rel %.2e), nll %.9f (ref %.9f, rel %.2e), valid %s%n",
                 model, caseName, loss, refLoss, lossRel, nll, refNll, nllRel, out.get(ObjectiveHead.VALID_TOKENS)[0]));
 
         List<String> failures = new ArrayList<>();
@@ -151,26 +157,30 @@ class GradientParityTest {
             worstMaxAbs = Math.max(worstMaxAbs, maxAbs);
             worstMaxRel = Math.max(worstMaxRel, maxRel);
             if (!(rel <= GRAD_TOL)) {
-                failures.add(String.format("%s: ‖g−g_ref‖/‖g_ref‖ = %.3e (‖g_ref‖ %.3e, max |Δ| %.3e)", name, rel,
-                        Math.sqrt(ref2), maxAbs));
+                failures.add(String.format(
+                        "%s: ‖g−g_ref‖/‖g_ref‖ = %.3e (‖g_ref‖ %.3e, max |Δ| %.3e)",
+                        name, rel, Math.sqrt(ref2), maxAbs));
             }
         }
-        report.append(String.format("  %d gradients: worst ‖Δ‖/‖g_ref‖ %.2e, worst max |Δ| %.2e "
-                + "(%.2e of that tensor's max |g_ref|)", expectedNames.size(), worstRel, worstMaxAbs, worstMaxRel));
+        report.append(String.format(
+                "  %d gradients: worst ‖Δ‖/‖g_ref‖ %.2e, worst max |Δ| %.2e " + "(%.2e of that tensor's max |g_ref|)",
+                expectedNames.size(), worstRel, worstMaxAbs, worstMaxRel));
         System.out.println(report);
-        assertTrue(failures.isEmpty(), model + " " + caseName + ":\n  " + String.join("\n  ", failures) + "\n" + report);
+        assertTrue(
+                failures.isEmpty(), model + " " + caseName + ":\n  " + String.join("\n  ", failures) + "\n" + report);
     }
 
     private static List<Tensor> feeds(ParityFixture f, List<String> names, long valid) {
         long[] shape = f.batchShape();
         List<Tensor> in = new ArrayList<>();
         for (String n : names) {
-            in.add(switch (n) {
-                case "input_ids", "attention_mask", "position_ids" -> Tensor.ofLongs(f.batch(n), shape);
-                case ObjectiveHead.LABELS -> Tensor.ofLongs(f.batch("labels"), shape);
-                case ObjectiveHead.LOSS_DENOMINATOR -> Tensor.ofFloats(new float[] {valid}, 1);
-                default -> throw new IllegalStateException("unexpected training input " + n);
-            });
+            in.add(
+                    switch (n) {
+                        case "input_ids", "attention_mask", "position_ids" -> Tensor.ofLongs(f.batch(n), shape);
+                        case ObjectiveHead.LABELS -> Tensor.ofLongs(f.batch("labels"), shape);
+                        case ObjectiveHead.LOSS_DENOMINATOR -> Tensor.ofFloats(new float[] {valid}, 1);
+                        default -> throw new IllegalStateException("unexpected training input " + n);
+                    });
         }
         return in;
     }

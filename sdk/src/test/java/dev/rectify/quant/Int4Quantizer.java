@@ -35,12 +35,11 @@ public final class Int4Quantizer {
     }
 
     /** The 4-bit model and the dequantized float32 reference. */
-    public record Result(OnnxModel int4, OnnxModel dequantized, int matMuls, int gathers) {
-    }
+    public record Result(OnnxModel int4, OnnxModel dequantized, int matMuls, int gathers) {}
 
     /** One quantized [N, K] weight. */
-    record Quantized(long n, long k, long blocks, byte[] packed, float[] scales, byte[] zeroPoints, float[] dequantized) {
-    }
+    record Quantized(
+            long n, long k, long blocks, byte[] packed, float[] scales, byte[] zeroPoints, float[] dequantized) {}
 
     public Result quantize(OnnxModel model) {
         Graph q = model.graph();
@@ -59,31 +58,43 @@ public final class Int4Quantizer {
                 if (w.getDataType() != DataType.FLOAT_VALUE || w.getDimsCount() != 2) {
                     continue;
                 }
-                if (!embeddings && q.consumers(w.getName()).stream().anyMatch(c -> c.opType().equals("Gather"))) {
+                if (!embeddings
+                        && q.consumers(w.getName()).stream()
+                                .anyMatch(c -> c.opType().equals("Gather"))) {
                     continue; // a tied head stays float with its float embedding
                 }
                 Quantized z = done.computeIfAbsent(w.getName(), k -> quantize(w));
                 String base = w.getName().equals("model.embed_tokens.weight") ? "lm_head.weight" : w.getName();
                 String bName = base + "_Q4";
                 if (q.initializer(bName).isEmpty()) {
-                    q.addInitializer(Tensors.ofRaw(bName, DataType.UINT8, z.packed(), z.n(), z.blocks(), blockSize / 2));
+                    q.addInitializer(
+                            Tensors.ofRaw(bName, DataType.UINT8, z.packed(), z.n(), z.blocks(), blockSize / 2));
                     q.addInitializer(Tensors.ofFloats(base + "_scales", z.scales(), z.n(), z.blocks()));
                     if (!symmetric) {
-                        q.addInitializer(Tensors.ofRaw(base + "_zero_points", DataType.UINT8, z.zeroPoints(), z.n(),
-                                (z.blocks() + 1) / 2));
+                        q.addInitializer(Tensors.ofRaw(
+                                base + "_zero_points", DataType.UINT8, z.zeroPoints(), z.n(), (z.blocks() + 1) / 2));
                     }
                 }
-                List<String> in = symmetric ? List.of(n.input(0), bName, base + "_scales")
+                List<String> in = symmetric
+                        ? List.of(n.input(0), bName, base + "_scales")
                         : List.of(n.input(0), bName, base + "_scales", base + "_zero_points");
                 String name = (n.name().startsWith("/layers") ? "/model" : "") + n.name() + "_Q4";
-                Node nb = Node.of("MatMulNBits", in, List.of(n.output(0))).domain(OnnxModel.MICROSOFT).name(name)
-                        .attr("K", z.k()).attr("N", z.n()).attr("bits", 4L).attr("block_size", (long) blockSize);
+                Node nb = Node.of("MatMulNBits", in, List.of(n.output(0)))
+                        .domain(OnnxModel.MICROSOFT)
+                        .name(name)
+                        .attr("K", z.k())
+                        .attr("N", z.n())
+                        .attr("bits", 4L)
+                        .attr("block_size", (long) blockSize);
                 q.replaceNode(n, nb);
                 if (q.consumers(t.output(0)).isEmpty()) {
                     q.removeNode(t);
                 }
                 matMuls++;
-            } else if (embeddings && n.isDefaultDomain() && n.opType().equals("Gather") && q.isInitializer(n.input(0))
+            } else if (embeddings
+                    && n.isDefaultDomain()
+                    && n.opType().equals("Gather")
+                    && q.isInitializer(n.input(0))
                     && Attributes.getInt(n, "axis", 0) == 0) {
                 TensorProto e = q.initializer(n.input(0)).orElseThrow();
                 if (e.getDataType() != DataType.FLOAT_VALUE || e.getDimsCount() != 2 || e.getDims(1) % blockSize != 0) {
@@ -95,13 +106,19 @@ public final class Int4Quantizer {
                 q.addInitializer(Tensors.ofFloats(base + "_scales", z.scales(), z.n(), z.blocks()));
                 List<String> in = List.of(base + "_Q4", n.input(1), base + "_scales");
                 if (!symmetric) {
-                    q.addInitializer(Tensors.ofRaw(base + "_zero_points", DataType.UINT8, z.zeroPoints(), z.n(),
-                            (z.blocks() + 1) / 2));
+                    q.addInitializer(Tensors.ofRaw(
+                            base + "_zero_points", DataType.UINT8, z.zeroPoints(), z.n(), (z.blocks() + 1) / 2));
                     in = List.of(base + "_Q4", n.input(1), base + "_scales", base + "_zero_points");
                 }
-                q.replaceNode(n, Node.of("GatherBlockQuantized", in, List.of(n.output(0))).domain(OnnxModel.MICROSOFT)
-                        .name(n.name() + "_Q4").attr("bits", 4L).attr("block_size", (long) blockSize)
-                        .attr("gather_axis", 0L).attr("quantize_axis", 1L));
+                q.replaceNode(
+                        n,
+                        Node.of("GatherBlockQuantized", in, List.of(n.output(0)))
+                                .domain(OnnxModel.MICROSOFT)
+                                .name(n.name() + "_Q4")
+                                .attr("bits", 4L)
+                                .attr("block_size", (long) blockSize)
+                                .attr("gather_axis", 0L)
+                                .attr("quantize_axis", 1L));
                 gathers++;
             }
         }
@@ -119,7 +136,8 @@ public final class Int4Quantizer {
         if (m.proto().getOpsetImportList().stream().anyMatch(o -> o.getDomain().equals(OnnxModel.MICROSOFT))) {
             return m;
         }
-        return OnnxModel.of(m.proto().toBuilder().addOpsetImport(Builders.opset(OnnxModel.MICROSOFT, 1))
+        return OnnxModel.of(m.proto().toBuilder()
+                .addOpsetImport(Builders.opset(OnnxModel.MICROSOFT, 1))
                 .build());
     }
 

@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 class ArtifactBuilderOrtTest {
     @TempDir
     static Path tmp;
+
     static Path base;
     static final Batches BATCH = new Batches(7, 2, 8, TinyLlama.VOCAB);
     static final SessionConfig CPU = SessionConfig.builder().intraOpThreads(1).build();
@@ -38,8 +40,11 @@ class ArtifactBuilderOrtTest {
     }
 
     static TrainingPlan lora(Objective o) {
-        return TrainingPlan.builder().lora(LoraConfig.builder().rank(4).alpha(8).seed(3).build()).objective(o)
-                .exposeGradients(true).build();
+        return TrainingPlan.builder()
+                .lora(LoraConfig.builder().rank(4).alpha(8).seed(3).build())
+                .objective(o)
+                .exposeGradients(true)
+                .build();
     }
 
     static TrainingSession open(TrainingArtifacts a, CheckpointState state, float lr) {
@@ -90,12 +95,16 @@ class ArtifactBuilderOrtTest {
         TrainingArtifacts a = ArtifactBuilder.defaults().build(base, lora(Objective.DFT), tmp.resolve("lora"));
         assertEquals(2 * 7 * TinyLlama.LAYERS, a.trainableParameters().size());
         assertTrue(a.trainableParameters().get(0).startsWith("base_model.model.model.layers.0.self_attn.q_proj.lora_"));
-        try (CheckpointState st = CheckpointState.load(a.checkpoint()); TrainingSession s = open(a, st, 1e-2f)) {
+        try (CheckpointState st = CheckpointState.load(a.checkpoint());
+                TrainingSession s = open(a, st, 1e-2f)) {
             assertEquals(a.trainingInputs(), s.trainingInputNames());
-            assertEquals(List.of("input_ids", "attention_mask", "position_ids", "labels", "loss_denominator"),
+            assertEquals(
+                    List.of("input_ids", "attention_mask", "position_ids", "labels", "loss_denominator"),
                     s.trainingInputNames());
             assertEquals(a.trainingOutputs(), s.trainingOutputNames());
-            assertEquals(List.of("loss", "nll_sum", "valid_tokens", "grad_norm_sq"), s.trainingOutputNames().subList(0, 4));
+            assertEquals(
+                    List.of("loss", "nll_sum", "valid_tokens", "grad_norm_sq"),
+                    s.trainingOutputNames().subList(0, 4));
             float[] nll = losses(s, 30, "nll_sum");
             System.out.println("LoRA DFT nll_sum: " + nll[0] + " -> " + nll[29]);
             assertTrue(nll[29] < 0.7 * nll[0], "nll " + nll[0] + " -> " + nll[29]);
@@ -104,12 +113,14 @@ class ArtifactBuilderOrtTest {
 
     @Test
     void fullFineTuningArtifactsLoadAndLossFalls() {
-        TrainingPlan plan = TrainingPlan.builder().fullFineTuning().objective(Objective.SFT).build();
+        TrainingPlan plan =
+                TrainingPlan.builder().fullFineTuning().objective(Objective.SFT).build();
         TrainingArtifacts a = ArtifactBuilder.defaults().build(base, plan, tmp.resolve("full"));
         assertTrue(a.trainableParameters().contains("model.embed_tokens.weight"));
         assertTrue(a.trainableParameters().contains("model.layers.1.mlp.down_proj.weight"));
         assertTrue(!a.trainableParameters().contains("model.norm.weight"), "norms are 1-D and not selected by default");
-        try (CheckpointState st = CheckpointState.load(a.checkpoint()); TrainingSession s = open(a, st, 3e-3f)) {
+        try (CheckpointState st = CheckpointState.load(a.checkpoint());
+                TrainingSession s = open(a, st, 3e-3f)) {
             float[] loss = losses(s, 30, "loss");
             System.out.println("full SFT loss: " + loss[0] + " -> " + loss[29]);
             assertTrue(loss[29] < 0.5 * loss[0], "loss " + loss[0] + " -> " + loss[29]);
@@ -119,7 +130,8 @@ class ArtifactBuilderOrtTest {
     @Test
     void gradientsAccumulateWithoutReset() {
         TrainingArtifacts a = ArtifactBuilder.defaults().build(base, lora(Objective.SFT), tmp.resolve("acc"));
-        try (CheckpointState st = CheckpointState.load(a.checkpoint()); TrainingSession s = open(a, st, 1e-2f)) {
+        try (CheckpointState st = CheckpointState.load(a.checkpoint());
+                TrainingSession s = open(a, st, 1e-2f)) {
             step(s, true); // make B non-zero so A gets gradients too
             Map<String, float[]> first = step(s, false);
             double sumSq = 0;
@@ -132,8 +144,12 @@ class ArtifactBuilderOrtTest {
             assertEquals(sumSq, n1, 1e-5 * sumSq, "grad_norm_sq is the squared norm of the gradients");
             Map<String, float[]> second = trainStep(s); // no reset: the buffers now hold 2·g
             assertEquals(4 * n1, second.get("grad_norm_sq")[0], 1e-5 * n1);
-            assertArrayEquals(first.get(ArtifactBuilder.GRAD_DEBUG_PREFIX + a.trainableParameters().get(1)),
-                    second.get(ArtifactBuilder.GRAD_DEBUG_PREFIX + a.trainableParameters().get(1)), 0f);
+            assertArrayEquals(
+                    first.get(ArtifactBuilder.GRAD_DEBUG_PREFIX
+                            + a.trainableParameters().get(1)),
+                    second.get(ArtifactBuilder.GRAD_DEBUG_PREFIX
+                            + a.trainableParameters().get(1)),
+                    0f);
             s.lazyResetGrad();
             assertEquals(n1, trainStep(s).get("grad_norm_sq")[0], 1e-6 * n1, "a reset overwrites");
 
@@ -157,20 +173,25 @@ class ArtifactBuilderOrtTest {
 
     @Test
     void fullFineTuningWithExternalCheckpointData() throws Exception {
-        TrainingPlan plan = TrainingPlan.builder().fullFineTuning().objective(Objective.SFT).build();
-        TrainingArtifacts a = ArtifactBuilder.builder().checkpointExternalDataThreshold(0).build()
+        TrainingPlan plan =
+                TrainingPlan.builder().fullFineTuning().objective(Objective.SFT).build();
+        TrainingArtifacts a = ArtifactBuilder.builder()
+                .checkpointExternalDataThreshold(0)
+                .build()
                 .build(base, plan, tmp.resolve("ckext"));
         assertTrue(Files.isRegularFile(a.folder().resolve("checkpoint.data")));
         assertTrue(CheckpointFile.read(a.checkpoint()).externalData());
         Path saved = tmp.resolve("ckext-saved/checkpoint");
         Files.createDirectories(saved.getParent()); // ORT does not create folders
         float[] expected;
-        try (CheckpointState st = CheckpointState.load(a.checkpoint()); TrainingSession s = open(a, st, 3e-3f)) {
+        try (CheckpointState st = CheckpointState.load(a.checkpoint());
+                TrainingSession s = open(a, st, 3e-3f)) {
             losses(s, 2, "loss");
             st.save(saved, true);
             expected = losses(s, 2, "loss");
         }
-        try (CheckpointState st = CheckpointState.load(saved); TrainingSession s = open(a, st, 3e-3f)) {
+        try (CheckpointState st = CheckpointState.load(saved);
+                TrainingSession s = open(a, st, 3e-3f)) {
             assertArrayEquals(expected, losses(s, 2, "loss"), 0f);
         }
     }
@@ -180,12 +201,14 @@ class ArtifactBuilderOrtTest {
         TrainingArtifacts a = ArtifactBuilder.defaults().build(base, lora(Objective.DFT), tmp.resolve("resume"));
         Path saved = tmp.resolve("resume-saved.ckpt");
         float[] expected;
-        try (CheckpointState st = CheckpointState.load(a.checkpoint()); TrainingSession s = open(a, st, 1e-2f)) {
+        try (CheckpointState st = CheckpointState.load(a.checkpoint());
+                TrainingSession s = open(a, st, 1e-2f)) {
             losses(s, 3, "loss");
             st.save(saved, true);
             expected = losses(s, 5, "loss");
         }
-        try (CheckpointState st = CheckpointState.load(saved); TrainingSession s = open(a, st, 1e-2f)) {
+        try (CheckpointState st = CheckpointState.load(saved);
+                TrainingSession s = open(a, st, 1e-2f)) {
             assertEquals(a.property(ArtifactBuilder.PROP_PLAN_HASH), st.property(ArtifactBuilder.PROP_PLAN_HASH));
             assertArrayEquals(expected, losses(s, 5, "loss"), 0f);
         }
@@ -198,7 +221,8 @@ class ArtifactBuilderOrtTest {
         TrainingArtifacts a = ArtifactBuilder.defaults().build(base, lora(Objective.DFT), tmp.resolve("export"));
         Path exported = tmp.resolve("export/inference.onnx");
         float[] evalLogits;
-        try (CheckpointState st = CheckpointState.load(a.checkpoint()); TrainingSession s = open(a, st, 1e-2f)) {
+        try (CheckpointState st = CheckpointState.load(a.checkpoint());
+                TrainingSession s = open(a, st, 1e-2f)) {
             losses(s, 3, "loss");
             assertEquals(a.evalOutputs(), s.evalOutputNames());
             List<Tensor> in = BATCH.feeds(s.evalInputNames(), BATCH.validTokens);
@@ -218,7 +242,8 @@ class ArtifactBuilderOrtTest {
                 Tensor ids = Tensor.ofLongs(BATCH.ids, BATCH.b, BATCH.s);
                 Tensor mask = Tensor.ofLongs(BATCH.mask, BATCH.b, BATCH.s);
                 Tensor pos = Tensor.ofLongs(BATCH.pos, BATCH.b, BATCH.s);
-                Outputs o = inf.run(Map.of("input_ids", ids, "attention_mask", mask, "position_ids", pos), List.of("logits"))) {
+                Outputs o = inf.run(
+                        Map.of("input_ids", ids, "attention_mask", mask, "position_ids", pos), List.of("logits"))) {
             assertArrayEquals(evalLogits, o.get("logits").toFloats(), 1e-6f);
         }
     }
@@ -226,18 +251,24 @@ class ArtifactBuilderOrtTest {
     @Test
     void gradientClippingClipsToMaxNorm() {
         double maxNorm = 0.05;
-        TrainingPlan plan = TrainingPlan.builder().fullFineTuning().objective(Objective.SFT).maxGradNorm(maxNorm)
-                .betas(0.9, 0.95).build();
+        TrainingPlan plan = TrainingPlan.builder()
+                .fullFineTuning()
+                .objective(Objective.SFT)
+                .maxGradNorm(maxNorm)
+                .betas(0.9, 0.95)
+                .build();
         TrainingArtifacts a = ArtifactBuilder.defaults().build(base, plan, tmp.resolve("clip"));
         Path saved = tmp.resolve("clip-saved.ckpt");
         double pre;
-        try (CheckpointState st = CheckpointState.load(a.checkpoint()); TrainingSession s = open(a, st, 1e-3f)) {
+        try (CheckpointState st = CheckpointState.load(a.checkpoint());
+                TrainingSession s = open(a, st, 1e-3f)) {
             pre = Math.sqrt(step(s, true).get("grad_norm_sq")[0]);
             st.save(saved, true);
         }
         // after one step, momentum0 = (1 − β1)·g_clipped
         double m0 = 0;
-        for (List<CheckpointFile.Entry> moments : CheckpointFile.read(saved).optimizerGroups().get(0).moments().values()) {
+        for (List<CheckpointFile.Entry> moments :
+                CheckpointFile.read(saved).optimizerGroups().get(0).moments().values()) {
             for (CheckpointFile.Entry e : moments) {
                 if (e.name().equals("momentum0")) {
                     for (float v : e.floats()) {
@@ -254,9 +285,14 @@ class ArtifactBuilderOrtTest {
 
     @Test
     void modelGradientMatchesFiniteDifferences() {
-        TrainingPlan plan = TrainingPlan.builder().fullFineTuning().objective(Objective.SFT).exposeGradients(true).build();
+        TrainingPlan plan = TrainingPlan.builder()
+                .fullFineTuning()
+                .objective(Objective.SFT)
+                .exposeGradients(true)
+                .build();
         TrainingArtifacts a = ArtifactBuilder.defaults().build(base, plan, tmp.resolve("fd"));
-        try (CheckpointState st = CheckpointState.load(a.checkpoint()); TrainingSession s = open(a, st, 1e-3f)) {
+        try (CheckpointState st = CheckpointState.load(a.checkpoint());
+                TrainingSession s = open(a, st, 1e-3f)) {
             Map<String, float[]> out = step(s, false);
             float[] theta = s.copyParametersOut(true);
             float[] grad = new float[theta.length];
@@ -267,7 +303,7 @@ class ArtifactBuilderOrtTest {
                 k += g.length;
             }
             assertEquals(theta.length, k);
-            java.util.Random r = new java.util.Random(5);
+            Random r = new Random(5);
             for (int trial = 0; trial < 3; trial++) {
                 double[] v = new double[theta.length];
                 double norm = 0;
@@ -302,5 +338,4 @@ class ArtifactBuilderOrtTest {
         Batches.close(out);
         return loss;
     }
-
 }

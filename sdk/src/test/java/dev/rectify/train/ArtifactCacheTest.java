@@ -20,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 class ArtifactCacheTest {
     @TempDir
     static Path tmp;
+
     static Path base;
 
     @BeforeAll
@@ -30,7 +31,10 @@ class ArtifactCacheTest {
     }
 
     static TrainingPlan plan(int rank) {
-        return TrainingPlan.builder().lora(LoraConfig.builder().rank(rank).build()).objective(Objective.DFT).build();
+        return TrainingPlan.builder()
+                .lora(LoraConfig.builder().rank(rank).build())
+                .objective(Objective.DFT)
+                .build();
     }
 
     @Test
@@ -52,10 +56,14 @@ class ArtifactCacheTest {
         TrainingArtifacts other = cache.getOrBuild(base, plan(8));
         assertNotEquals(a.folder(), other.folder());
         try (Stream<Path> s = Files.list(cache.root())) {
-            assertEquals(2, s.filter(p -> !p.getFileName().toString().startsWith(".")).count(), "no leftovers");
+            assertEquals(
+                    2,
+                    s.filter(p -> !p.getFileName().toString().startsWith(".")).count(),
+                    "no leftovers");
         }
         try (Stream<Path> s = Files.list(cache.root())) {
-            assertEquals(0, s.filter(p -> p.getFileName().toString().startsWith(".")).count(), "no temp folders left");
+            assertEquals(
+                    0, s.filter(p -> p.getFileName().toString().startsWith(".")).count(), "no temp folders left");
         }
     }
 
@@ -69,7 +77,8 @@ class ArtifactCacheTest {
         Path base3 = tmp.resolve("base3/model.onnx");
         Files.createDirectories(base3.getParent());
         TinyLlama.build(2, false).write(base3, "model.onnx.data", 256);
-        assertNotEquals(cache.key(base, plan(4)), cache.key(base3, plan(4)), "other weights (external data), other key");
+        assertNotEquals(
+                cache.key(base, plan(4)), cache.key(base3, plan(4)), "other weights (external data), other key");
     }
 
     @Test
@@ -84,10 +93,11 @@ class ArtifactCacheTest {
 
         assertThrows(InvalidArtifactsException.class, () -> TrainingArtifacts.fromDirectory(tmp.resolve("nowhere")));
         // an extra trainable tensor the graph does not know would crash OptimizerStep: refused
-        CheckpointWriter.create().trainable(Tensors.ofFloats("stray", new float[] {1}, 1))
+        CheckpointWriter.create()
+                .trainable(Tensors.ofFloats("stray", new float[] {1}, 1))
                 .write(a.folder().resolve("checkpoint"));
-        InvalidArtifactsException e = assertThrows(InvalidArtifactsException.class,
-                () -> TrainingArtifacts.fromDirectory(a.folder()));
+        InvalidArtifactsException e =
+                assertThrows(InvalidArtifactsException.class, () -> TrainingArtifacts.fromDirectory(a.folder()));
         assertTrue(e.getMessage().contains("stray"), e.getMessage());
         Files.delete(a.folder().resolve(TrainingArtifacts.OPTIMIZER_MODEL));
         e = assertThrows(InvalidArtifactsException.class, () -> TrainingArtifacts.fromDirectory(a.folder()));

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.Supplier;
 
 /** A tiny fixed causal-LM batch (one left-padded row, masked prompt) and positional feeding. */
 final class Batches {
@@ -65,7 +66,7 @@ final class Batches {
 
     /** The tensors for {@code names} in order (caller closes them). */
     List<Tensor> feeds(List<String> names, float denominator) {
-        Map<String, java.util.function.Supplier<Tensor>> all = Map.of(
+        Map<String, Supplier<Tensor>> all = Map.of(
                 "input_ids", () -> Tensor.ofLongs(ids, b, s),
                 "attention_mask", () -> Tensor.ofLongs(mask, b, s),
                 "position_ids", () -> Tensor.ofLongs(pos, b, s),

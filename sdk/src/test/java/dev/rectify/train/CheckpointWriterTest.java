@@ -28,7 +28,9 @@ class CheckpointWriterTest {
                 .trainable(Tensors.ofFloats("w", W, 2, 3))
                 .trainable(Tensors.ofFloats("b", B, 3))
                 .frozen(Tensors.ofFloats("frozen", new float[] {9}, 1))
-                .property("rectify.plan_hash", "abc").property("steps", 7L).property("lr", 0.5f);
+                .property("rectify.plan_hash", "abc")
+                .property("steps", 7L)
+                .property("lr", 0.5f);
     }
 
     @Test

@@ -55,20 +55,26 @@ class ChunkedLossHeadTest {
     }
 
     static Path modelFile(String model) {
-        return model.equals("tiny") ? TestModels.tinyDir().resolve("model.onnx") : ParityFixture.load(model).model();
+        return model.equals("tiny")
+                ? TestModels.tinyDir().resolve("model.onnx")
+                : ParityFixture.load(model).model();
     }
 
     static TrainingPlan plan(String model, Objective o, boolean lora, int chunks) {
-        TrainingPlan.Builder b = TrainingPlan.builder().objective(o).exposeGradients(true).lossChunks(chunks);
+        TrainingPlan.Builder b =
+                TrainingPlan.builder().objective(o).exposeGradients(true).lossChunks(chunks);
         if (!lora) {
             return b.fullFineTuning().build();
         }
-        List<String> targets = model.equals("gpt2") ? List.of("c_attn", "c_proj", "c_fc")
+        List<String> targets = model.equals("gpt2")
+                ? List.of("c_attn", "c_proj", "c_fc")
                 : List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj");
         LoraConfig.Builder lb = LoraConfig.builder().rank(4).alpha(8).seed(3).targetModules(targets);
         Random r = new Random(4);
         Graph g = OnnxModel.read(modelFile(model)).graph();
-        for (LoraTarget t : LoraInjector.of(LoraConfig.builder().rank(4).targetModules(targets).build()).findTargets(g)) {
+        for (LoraTarget t : LoraInjector.of(
+                        LoraConfig.builder().rank(4).targetModules(targets).build())
+                .findTargets(g)) {
             float[] v = new float[(int) t.outFeatures() * 4];
             for (int i = 0; i < v.length; i++) {
                 v[i] = (float) (r.nextGaussian() * 0.02);
@@ -83,13 +89,21 @@ class ChunkedLossHeadTest {
     }
 
     static int vocab(String model) {
-        return (int) OnnxModel.read(modelFile(model)).graph().output("logits").orElseThrow().getType().getTensorType()
-                .getShape().getDim(2).getDimValue();
+        return (int) OnnxModel.read(modelFile(model))
+                .graph()
+                .output("logits")
+                .orElseThrow()
+                .getType()
+                .getTensorType()
+                .getShape()
+                .getDim(2)
+                .getDimValue();
     }
 
     static Map<String, float[]> step(TrainingArtifacts a, Batches batch) {
         try (CheckpointState st = CheckpointState.load(a.checkpoint());
-                TrainingSession s = TrainingSession.create(CPU, st, a.trainingModel(), a.evalModel(), a.optimizerModel())) {
+                TrainingSession s =
+                        TrainingSession.create(CPU, st, a.trainingModel(), a.evalModel(), a.optimizerModel())) {
             s.lazyResetGrad();
             List<Tensor> in = batch.feeds(s.trainingInputNames(), batch.validTokens);
             List<Tensor> out = s.trainStep(in, null);
@@ -109,19 +123,25 @@ class ChunkedLossHeadTest {
         Batches batch = batch(model);
         int tokens = batch.b * batch.s;
         String tag = model + "-" + o.kind() + "-" + lora;
-        TrainingArtifacts whole = ArtifactBuilder.defaults().build(modelFile(model), plan(model, o, lora, 1),
-                tmp.resolve(tag + "-1"));
+        TrainingArtifacts whole =
+                ArtifactBuilder.defaults().build(modelFile(model), plan(model, o, lora, 1), tmp.resolve(tag + "-1"));
         Map<String, float[]> ref = step(whole, batch);
         // 5 and 7 blocks: uneven; as many blocks as tokens: one token each, whose matrix-vector products round
         // differently from the whole head's matrix products (a few 1e-7; 5e-6 allowed there)
         for (int chunks : List.of(5, 7, tokens)) {
             double tol = chunks == tokens ? 5e-6 : TOL;
-            TrainingArtifacts a = ArtifactBuilder.defaults().build(modelFile(model), plan(model, o, lora, chunks),
-                    tmp.resolve(tag + "-" + chunks));
+            TrainingArtifacts a = ArtifactBuilder.defaults()
+                    .build(modelFile(model), plan(model, o, lora, chunks), tmp.resolve(tag + "-" + chunks));
             Graph tg = OnnxModel.read(a.trainingModel()).graph();
-            assertFalse(tg.tensorNames().contains(ArtifactBuilder.LOGITS), "no whole logits tensor in the training graph");
-            assertEquals(chunks, tg.nodes().stream().filter(n -> n.name().contains("/chunk")
-                    && n.outputs().get(0).endsWith("/logits")).count(), "one head projection per block");
+            assertFalse(
+                    tg.tensorNames().contains(ArtifactBuilder.LOGITS), "no whole logits tensor in the training graph");
+            assertEquals(
+                    chunks,
+                    tg.nodes().stream()
+                            .filter(n -> n.name().contains("/chunk")
+                                    && n.outputs().get(0).endsWith("/logits"))
+                            .count(),
+                    "one head projection per block");
             Map<String, float[]> got = step(a, batch);
             double worst = 0;
             for (String k : List.of("loss", "nll_sum", "valid_tokens")) {
@@ -146,7 +166,8 @@ class ChunkedLossHeadTest {
                 worst = Math.max(worst, rel);
                 assertTrue(rel <= tol, p + " with " + chunks + " blocks: ||g - g_whole|| / ||g_whole|| = " + rel);
             }
-            System.out.printf("%s %s lora=%s, %d blocks over %d tokens: loss %.8f vs %.8f, worst gradient rel %.2e%n",
+            System.out.printf(
+                    "%s %s lora=%s, %d blocks over %d tokens: loss %.8f vs %.8f, worst gradient rel %.2e%n",
                     model, o.kind(), lora, chunks, tokens, got.get("loss")[0], ref.get("loss")[0], worst);
         }
     }
@@ -159,7 +180,9 @@ class ChunkedLossHeadTest {
         assertEquals(64, ChunkedLossHead.autoChunks(1 << 20, 151_936), "capped");
         TrainingPlan auto = TrainingPlan.builder().microBatchTokens(512).build();
         assertTrue(auto.canonical().contains("lossChunks=0@512"), auto.canonical());
-        assertEquals(TrainingPlan.builder().build().canonical(), TrainingPlan.builder().lossChunks(0).build().canonical(),
+        assertEquals(
+                TrainingPlan.builder().build().canonical(),
+                TrainingPlan.builder().lossChunks(0).build().canonical(),
                 "plans without the option keep their hash");
     }
 }

@@ -30,8 +30,12 @@ class FusedModelTrainingTest {
         Arrays.fill(ones, 1.5f);
         g.addInitializer(Tensors.ofFloats("head_norm.gamma", ones, vocab));
         g.addInitializer(Tensors.ofFloats("head_norm.beta", new float[(int) vocab], vocab));
-        g.addNode(Node.of("SkipLayerNormalization", List.of("pre_logits", "pre_logits", "head_norm.gamma",
-                "head_norm.beta"), List.of("logits")).domain(OnnxModel.MICROSOFT).name("/head_norm/SkipLayerNorm")
+        g.addNode(Node.of(
+                        "SkipLayerNormalization",
+                        List.of("pre_logits", "pre_logits", "head_norm.gamma", "head_norm.beta"),
+                        List.of("logits"))
+                .domain(OnnxModel.MICROSOFT)
+                .name("/head_norm/SkipLayerNorm")
                 .attr("epsilon", 1e-5f));
         return m.withGraph(g);
     }
@@ -39,13 +43,15 @@ class FusedModelTrainingTest {
     @Test
     void fusedOpsAreLoweredInTheTrainingGraphOnly() {
         OnnxModel base = withSkipLayerNorm();
-        TrainingArtifacts a = ArtifactBuilder.defaults().build(base, "test", TrainingPlan.builder().build(), tmp);
+        TrainingArtifacts a = ArtifactBuilder.defaults()
+                .build(base, "test", TrainingPlan.builder().build(), tmp);
         for (Path p : List.of(a.trainingModel(), a.evalModel())) {
             for (Node n : OnnxModel.read(p).graph().nodes()) {
                 assertFalse(n.opType().equals("SkipLayerNormalization"), p + " still holds " + n);
             }
         }
-        assertTrue(base.graph().nodes().stream().anyMatch(n -> n.opType().equals("SkipLayerNormalization")),
+        assertTrue(
+                base.graph().nodes().stream().anyMatch(n -> n.opType().equals("SkipLayerNormalization")),
                 "the base model given to the builder must stay fused");
     }
 
@@ -54,9 +60,12 @@ class FusedModelTrainingTest {
         OnnxModel m = withSkipLayerNorm();
         Graph g = m.graph();
         g.node("/head_norm/SkipLayerNorm").orElseThrow().opType("MatMulBnb4");
-        UntrainableModelException e = assertThrows(UntrainableModelException.class,
-                () -> ArtifactBuilder.defaults().build(m.withGraph(g), "test", TrainingPlan.builder().build(), tmp));
-        assertTrue(e.getMessage().contains("MatMulBnb4") && e.getMessage().contains("/head_norm/SkipLayerNorm"),
+        UntrainableModelException e = assertThrows(
+                UntrainableModelException.class,
+                () -> ArtifactBuilder.defaults()
+                        .build(m.withGraph(g), "test", TrainingPlan.builder().build(), tmp));
+        assertTrue(
+                e.getMessage().contains("MatMulBnb4") && e.getMessage().contains("/head_norm/SkipLayerNorm"),
                 e.getMessage());
     }
 }

@@ -29,11 +29,14 @@ class GradientCheckpointingTest {
      * rewire gives errors of order 1.
      */
     static final double TOL = 5e-5;
+
     @TempDir
     static Path tmp;
 
     static Stream<Arguments> cases() {
-        return Stream.of(Arguments.of(Objective.SFT, true, 1), Arguments.of(Objective.DFT, false, 1),
+        return Stream.of(
+                Arguments.of(Objective.SFT, true, 1),
+                Arguments.of(Objective.DFT, false, 1),
                 Arguments.of(Objective.DFT, true, 4));
     }
 
@@ -44,8 +47,8 @@ class GradientCheckpointingTest {
         String tag = o.kind() + "-" + lora + "-" + chunks;
         TrainingPlan base = ChunkedLossHeadTest.plan("tiny", o, lora, chunks);
         TrainingArtifacts plain = ArtifactBuilder.defaults().build(model, base, tmp.resolve(tag + "-plain"));
-        TrainingArtifacts ckpt = ArtifactBuilder.defaults().build(model, base.toBuilder().gradientCheckpointing(true).build(),
-                tmp.resolve(tag + "-ckpt"));
+        TrainingArtifacts ckpt = ArtifactBuilder.defaults()
+                .build(model, base.toBuilder().gradientCheckpointing(true).build(), tmp.resolve(tag + "-ckpt"));
         Graph g = OnnxModel.read(ckpt.trainingModel()).graph();
         for (int layer = 0; layer < 6; layer++) {
             String p = "/recompute/layer" + layer + "/";
@@ -70,9 +73,17 @@ class GradientCheckpointingTest {
             worst = Math.max(worst, rel);
             assertTrue(rel <= TOL, p + ": ||g_ckpt - g|| / ||g|| = " + rel);
         }
-        System.out.printf("gradient checkpointing, %s lora=%s chunks=%d: %d nodes recomputed, loss %.8f vs %.8f, "
-                + "worst gradient rel %.2e%n", o.kind(), lora, chunks,
-                g.nodes().stream().filter(n -> n.name().startsWith("/recompute/")).count(), got.get("loss")[0],
-                ref.get("loss")[0], worst);
+        System.out.printf(
+                "gradient checkpointing, %s lora=%s chunks=%d: %d nodes recomputed, loss %.8f vs %.8f, "
+                        + "worst gradient rel %.2e%n",
+                o.kind(),
+                lora,
+                chunks,
+                g.nodes().stream()
+                        .filter(n -> n.name().startsWith("/recompute/"))
+                        .count(),
+                got.get("loss")[0],
+                ref.get("loss")[0],
+                worst);
     }
 }

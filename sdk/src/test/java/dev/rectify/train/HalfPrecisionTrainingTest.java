@@ -26,6 +26,7 @@ import dev.rectify.ort.TrainingSession;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -43,7 +44,10 @@ class HalfPrecisionTrainingTest {
      * ORT 1.24.1's CPU SimplifiedLayerNormFusion fails on this float16 graph at ENABLE_ALL ("InsertedPrecisionFreeCast_
      * ... does not exist"), with or without an adapter; basic optimisations load it.
      */
-    static final SessionConfig FP16_CPU = SessionConfig.builder().intraOpThreads(1).optimization(OptimizationLevel.BASIC).build();
+    static final SessionConfig FP16_CPU = SessionConfig.builder()
+            .intraOpThreads(1)
+            .optimization(OptimizationLevel.BASIC)
+            .build();
 
     @TempDir
     Path tmp;
@@ -63,9 +67,14 @@ class HalfPrecisionTrainingTest {
     static void assertParametersAreFloat32(TrainingArtifacts a) {
         Graph g = OnnxModel.read(a.trainingModel()).graph();
         for (String p : a.trainableParameters()) {
-            assertEquals(DataType.FLOAT_VALUE, g.input(p).orElseThrow().getType().getTensorType().getElemType(), p);
+            assertEquals(
+                    DataType.FLOAT_VALUE,
+                    g.input(p).orElseThrow().getType().getTensorType().getElemType(),
+                    p);
         }
-        assertEquals(DataType.FLOAT_VALUE, g.output("loss").orElseThrow().getType().getTensorType().getElemType());
+        assertEquals(
+                DataType.FLOAT_VALUE,
+                g.output("loss").orElseThrow().getType().getTensorType().getElemType());
     }
 
     @Test
@@ -88,15 +97,20 @@ class HalfPrecisionTrainingTest {
         Graph g = m.graph();
         for (var t : List.copyOf(g.initializers().values())) {
             if (t.getDataType() == DataType.FLOAT_VALUE) {
-                g.putInitializer(HalfTensors.tensor(t.getName(), Tensors.toFloatArray(t), DataType.BFLOAT16_VALUE,
-                        Tensors.dims(t)));
+                g.putInitializer(HalfTensors.tensor(
+                        t.getName(), Tensors.toFloatArray(t), DataType.BFLOAT16_VALUE, Tensors.dims(t)));
             }
         }
         for (var n : g.nodes()) {
             var v = n.attributes().get("value");
-            if (n.opType().equals("Constant") && v != null && v.hasT() && v.getT().getDataType() == DataType.FLOAT_VALUE) {
-                n.attr("value", HalfTensors.tensor("", Tensors.toFloatArray(v.getT()), DataType.BFLOAT16_VALUE,
-                        Tensors.dims(v.getT())));
+            if (n.opType().equals("Constant")
+                    && v != null
+                    && v.hasT()
+                    && v.getT().getDataType() == DataType.FLOAT_VALUE) {
+                n.attr(
+                        "value",
+                        HalfTensors.tensor(
+                                "", Tensors.toFloatArray(v.getT()), DataType.BFLOAT16_VALUE, Tensors.dims(v.getT())));
             }
             if (n.opType().equals("Cast") && n.attribute("to").orElseThrow().getI() == DataType.FLOAT_VALUE) {
                 n.attr("to", (long) DataType.BFLOAT16_VALUE);
@@ -112,7 +126,9 @@ class HalfPrecisionTrainingTest {
     @Test
     void loraOverABfloat16BaseMatchesFloat32AndTrains() {
         OnnxModel bf16 = toBfloat16(OnnxModel.read(TrainingLayoutsTest.fixture("nopast.onnx")));
-        assertEquals(DataType.BFLOAT16_VALUE, bf16.graph().initializer("lm_head.weight").orElseThrow().getDataType());
+        assertEquals(
+                DataType.BFLOAT16_VALUE,
+                bf16.graph().initializer("lm_head.weight").orElseThrow().getDataType());
         TrainingArtifacts a16 = ArtifactBuilder.defaults().build(bf16, "bf16", lora(), tmp.resolve("bf16"));
         assertParametersAreFloat32(a16);
         float l32 = firstLoss(build("nopast.onnx", lora(), "lora32b"));
@@ -124,7 +140,8 @@ class HalfPrecisionTrainingTest {
 
     @Test
     void fullFineTuningOfAFloat16BaseUsesFloat32MasterWeights() {
-        TrainingPlan full = TrainingPlan.builder().fullFineTuning().objective(Objective.SFT).build();
+        TrainingPlan full =
+                TrainingPlan.builder().fullFineTuning().objective(Objective.SFT).build();
         TrainingArtifacts a32 = build("nopast.onnx", full, "full32");
         TrainingArtifacts a16 = build("nopast_fp16.onnx", full, "full16");
         assertEquals(a32.trainableParameters(), a16.trainableParameters());
@@ -152,7 +169,7 @@ class HalfPrecisionTrainingTest {
             int off = 0;
             for (String p : a.trainableParameters()) {
                 int n = (int) Tensors.numElements(dims(tg, p));
-                weights.put(p, java.util.Arrays.copyOfRange(flat, off, off + n));
+                weights.put(p, Arrays.copyOfRange(flat, off, off + n));
                 off += n;
             }
             assertEquals(flat.length, off);
@@ -166,8 +183,13 @@ class HalfPrecisionTrainingTest {
         float[] plain = logits(base, null, batch);
 
         OnnxModel merged = LoraMerge.merge(base, LORA, weights);
-        assertEquals(DataType.FLOAT16_VALUE, merged.graph().initializer("model.layers.0.self_attn.q_proj.weight")
-                .orElseThrow().getDataType(), "the merged model keeps the base's precision");
+        assertEquals(
+                DataType.FLOAT16_VALUE,
+                merged.graph()
+                        .initializer("model.layers.0.self_attn.q_proj.weight")
+                        .orElseThrow()
+                        .getDataType(),
+                "the merged model keeps the base's precision");
         float[] viaMerge = logits(merged, null, batch);
 
         MultiLoraGraph.Built serving = MultiLoraGraph.build(base, LORA.targetModules());
@@ -184,7 +206,8 @@ class HalfPrecisionTrainingTest {
 
         double scale = maxAbs(trained);
         double tol = 5e-3 * scale; // float16 activations in the served graph
-        System.out.printf("max |logit| %.3f; |merged - trained| %.4f, |multi-LoRA - trained| %.4f, |base - trained| %.4f%n",
+        System.out.printf(
+                "max |logit| %.3f; |merged - trained| %.4f, |multi-LoRA - trained| %.4f, |base - trained| %.4f%n",
                 scale, maxDiff(trained, viaMerge), maxDiff(trained, viaServing), maxDiff(trained, plain));
         assertTrue(maxDiff(trained, viaMerge) <= tol, "merged float16 model serves the trained adapter");
         assertTrue(maxDiff(trained, viaServing) <= tol, "multi-LoRA float16 serving graph serves the trained adapter");
@@ -220,8 +243,11 @@ class HalfPrecisionTrainingTest {
                 if (t.type().byteSize() == 4) {
                     return t.toFloats();
                 }
-                return Tensors.toFloatArray(Tensors.ofRaw("logits", DataType.FLOAT16,
-                        ByteBuffer.wrap(raw).order(ByteOrder.nativeOrder()).array(), t.size()));
+                return Tensors.toFloatArray(Tensors.ofRaw(
+                        "logits",
+                        DataType.FLOAT16,
+                        ByteBuffer.wrap(raw).order(ByteOrder.nativeOrder()).array(),
+                        t.size()));
             }
         }
     }

@@ -32,7 +32,9 @@ class HyperparametersTest {
         for (RecordComponent c : Hyperparameters.class.getRecordComponents()) {
             components.add(c.getName());
         }
-        assertEquals(components, Hyperparameters.DEFAULTS.fields().keySet(),
+        assertEquals(
+                components,
+                Hyperparameters.DEFAULTS.fields().keySet(),
                 "a component of Hyperparameters is missing from fields() (or fields() names one that does not exist)");
     }
 
@@ -84,26 +86,36 @@ class HyperparametersTest {
         String e = Hyperparameters.DEFAULTS.encode();
         assertTrue(e.startsWith(Hyperparameters.ENCODING + "\n"), e);
         assertTrue(e.contains("\nlearningRate=" + Double.toHexString(2e-4) + "\n"), e);
-        Hyperparameters a = FineTuneOptions.builder().loraTargets("v_proj", "q_proj").build().hyperparameters();
-        Hyperparameters b = FineTuneOptions.builder().loraTargets("q_proj", "v_proj").build().hyperparameters();
+        Hyperparameters a = FineTuneOptions.builder()
+                .loraTargets("v_proj", "q_proj")
+                .build()
+                .hyperparameters();
+        Hyperparameters b = FineTuneOptions.builder()
+                .loraTargets("q_proj", "v_proj")
+                .build()
+                .hyperparameters();
         assertEquals(a.encode(), b.encode());
         assertEquals(a, b);
         // the record round-trips through the options builder
         assertEquals(a, FineTuneOptions.builder().hyperparameters(a).build().hyperparameters());
-        assertEquals(Hyperparameters.DEFAULTS, FineTuneOptions.builder().build().hyperparameters(),
+        assertEquals(
+                Hyperparameters.DEFAULTS,
+                FineTuneOptions.builder().build().hyperparameters(),
                 "FineTuneOptions' defaults are Hyperparameters.DEFAULTS");
     }
 
     private static FineTuneOptions named(String json) throws Exception {
         Map<String, JsonNode> m = new LinkedHashMap<>();
         JSON.readTree(json).fields().forEachRemaining(e -> m.put(e.getKey(), e.getValue()));
-        return HyperparameterNames.apply(m, FineTuneOptions.builder(), "option ").build();
+        return HyperparameterNames.apply(m, FineTuneOptions.builder(), "option ")
+                .build();
     }
 
     @Test
     void trlNamesAndOurNamesGiveTheSameOptions() throws Exception {
-        FineTuneOptions ours = named("{\"epochs\": 2, \"micro_batch_size\": 2, \"batch_size\": 8, \"max_seq_length\": 128, "
-                + "\"learning_rate\": 1e-4, \"schedule\": \"linear\", \"eval_every\": 5}");
+        FineTuneOptions ours =
+                named("{\"epochs\": 2, \"micro_batch_size\": 2, \"batch_size\": 8, \"max_seq_length\": 128, "
+                        + "\"learning_rate\": 1e-4, \"schedule\": \"linear\", \"eval_every\": 5}");
         FineTuneOptions trl = named("{\"num_train_epochs\": 2, \"per_device_train_batch_size\": 2, "
                 + "\"gradient_accumulation_steps\": 4, \"max_length\": 128, \"learning_rate\": 1e-4, "
                 + "\"lr_scheduler_type\": \"linear\", \"eval_steps\": 5, \"loss_type\": \"dft\"}");
@@ -121,13 +133,15 @@ class HyperparametersTest {
 
     @Test
     void trlAndPeftLoraNamesAndTheScheduleNamesAreAccepted() throws Exception {
-        FineTuneOptions ours = named("{\"lora_rank\": 8, \"lora_alpha\": 16, \"lora_targets\": [\"q_proj\", \"v_proj\"], "
-                + "\"lora_dropout\": 0.05, \"epochs\": 2, \"learning_rate\": 1e-4, \"warmup_ratio\": 0.03, "
-                + "\"schedule\": \"constant_with_warmup\", \"weight_decay\": 0.0, \"max_grad_norm\": 0.3, \"max_seq_length\": 256}");
-        FineTuneOptions trl = named("{\"lora_r\": 8, \"lora_alpha\": 16, \"lora_target_modules\": [\"v_proj\", \"q_proj\"], "
-                + "\"lora_dropout\": 0.05, \"num_train_epochs\": 2, \"learning_rate\": 1e-4, \"warmup_ratio\": 0.03, "
-                + "\"lr_scheduler_type\": \"constant_with_warmup\", \"weight_decay\": 0.0, \"max_grad_norm\": 0.3, "
-                + "\"max_length\": 256, \"loss_type\": \"dft\"}");
+        FineTuneOptions ours = named(
+                "{\"lora_rank\": 8, \"lora_alpha\": 16, \"lora_targets\": [\"q_proj\", \"v_proj\"], "
+                        + "\"lora_dropout\": 0.05, \"epochs\": 2, \"learning_rate\": 1e-4, \"warmup_ratio\": 0.03, "
+                        + "\"schedule\": \"constant_with_warmup\", \"weight_decay\": 0.0, \"max_grad_norm\": 0.3, \"max_seq_length\": 256}");
+        FineTuneOptions trl =
+                named("{\"lora_r\": 8, \"lora_alpha\": 16, \"lora_target_modules\": [\"v_proj\", \"q_proj\"], "
+                        + "\"lora_dropout\": 0.05, \"num_train_epochs\": 2, \"learning_rate\": 1e-4, \"warmup_ratio\": 0.03, "
+                        + "\"lr_scheduler_type\": \"constant_with_warmup\", \"weight_decay\": 0.0, \"max_grad_norm\": 0.3, "
+                        + "\"max_length\": 256, \"loss_type\": \"dft\"}");
         assertEquals(ours.hyperparameters(), trl.hyperparameters());
         assertEquals(0.05, trl.loraDropout());
         assertEquals(LrSchedule.CONSTANT_WITH_WARMUP, trl.schedule());
@@ -139,9 +153,11 @@ class HyperparametersTest {
         assertEquals(Objective.DFT, trl.objective());
         assertEquals(0.0, named("{}").loraDropout(), "PEFT's default: no dropout");
         // PEFT's target_modules too, and the rank under both names is one setting
-        assertEquals(List.of("c_attn"), List.copyOf(named("{\"target_modules\": [\"c_attn\"]}").loraTargets()));
-        InvalidHyperparameterException e = assertThrows(InvalidHyperparameterException.class,
-                () -> named("{\"lora_r\": 8, \"lora_rank\": 4}"));
+        assertEquals(
+                List.of("c_attn"),
+                List.copyOf(named("{\"target_modules\": [\"c_attn\"]}").loraTargets()));
+        InvalidHyperparameterException e =
+                assertThrows(InvalidHyperparameterException.class, () -> named("{\"lora_r\": 8, \"lora_rank\": 4}"));
         assertTrue(e.getMessage().contains("name the same setting"), e.getMessage());
         e = assertThrows(InvalidHyperparameterException.class, () -> named("{\"lora_dropout\": 1.5}"));
         assertEquals("lora_dropout", e.name());
@@ -153,7 +169,8 @@ class HyperparametersTest {
 
     @Test
     void badNamesAndValuesAreClearErrors() {
-        InvalidHyperparameterException e = assertThrows(InvalidHyperparameterException.class, () -> named("{\"max_steps\": \"4\"}"));
+        InvalidHyperparameterException e =
+                assertThrows(InvalidHyperparameterException.class, () -> named("{\"max_steps\": \"4\"}"));
         assertEquals("option max_steps must be an integer, found \"4\"", e.getMessage());
         assertEquals("max_steps", e.name());
         e = assertThrows(InvalidHyperparameterException.class, () -> named("{\"epochs\": 2, \"num_train_epochs\": 3}"));
@@ -163,7 +180,9 @@ class HyperparametersTest {
         assertTrue(e.getMessage().contains("learning rate must be in (0, 1)"), e.getMessage());
         e = assertThrows(InvalidHyperparameterException.class, () -> named("{\"loss_type\": \"dpo\"}"));
         assertTrue(e.getMessage().contains("\"dft\" or \"nll\""), e.getMessage());
-        e = assertThrows(InvalidHyperparameterException.class, () -> named("{\"batch_size\": 8, \"gradient_accumulation_steps\": 2}"));
+        e = assertThrows(
+                InvalidHyperparameterException.class,
+                () -> named("{\"batch_size\": 8, \"gradient_accumulation_steps\": 2}"));
         assertTrue(e.getMessage().contains("do not go together"), e.getMessage());
         e = assertThrows(InvalidHyperparameterException.class, () -> named("{\"full\": true, \"lora_rank\": 4}"));
         assertTrue(e.getMessage().contains("full and lora_rank"), e.getMessage());

@@ -31,6 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
 class LoraDropoutTest {
     @TempDir
     static Path tmp;
+
     static Path base;
     static final Batches BATCH = new Batches(7, 2, 8, TinyLlama.VOCAB);
 
@@ -44,24 +45,33 @@ class LoraDropoutTest {
     private static TrainingArtifacts build(double dropout, String name) {
         LoraConfig.Builder c = LoraConfig.builder().rank(4).alpha(8).seed(3).dropout(dropout);
         Random r = new Random(9);
-        for (LoraTarget t : LoraInjector.of(c.build()).findTargets(OnnxModel.read(base).graph())) {
+        for (LoraTarget t :
+                LoraInjector.of(c.build()).findTargets(OnnxModel.read(base).graph())) {
             float[] b = new float[(int) (t.outFeatures() * 4)];
             for (int i = 0; i < b.length; i++) {
                 b[i] = (float) (r.nextGaussian() * 0.3);
             }
             c.initialValue(t.loraB(), b);
         }
-        TrainingPlan plan = TrainingPlan.builder().lora(c.build()).objective(Objective.SFT).exposeGradients(true).build();
+        TrainingPlan plan = TrainingPlan.builder()
+                .lora(c.build())
+                .objective(Objective.SFT)
+                .exposeGradients(true)
+                .build();
         return ArtifactBuilder.defaults().build(base, plan, tmp.resolve(name));
     }
 
     private static long dropouts(Path model) {
-        return OnnxModel.read(model).graph().nodes().stream().map(Node::opType).filter("Dropout"::equals).count();
+        return OnnxModel.read(model).graph().nodes().stream()
+                .map(Node::opType)
+                .filter("Dropout"::equals)
+                .count();
     }
 
     /** Training loss and gradients of the first step of a fresh session, at {@code theta} (null: the checkpoint's). */
     private static Map<String, float[]> firstStep(TrainingArtifacts a, float[] theta) {
-        try (CheckpointState st = CheckpointState.load(a.checkpoint()); TrainingSession s = ArtifactBuilderOrtTest.open(a, st, 0f)) {
+        try (CheckpointState st = CheckpointState.load(a.checkpoint());
+                TrainingSession s = ArtifactBuilderOrtTest.open(a, st, 0f)) {
             if (theta != null) {
                 s.copyParametersIn(theta, true);
             }
@@ -71,11 +81,13 @@ class LoraDropoutTest {
     }
 
     private static double evalLoss(TrainingArtifacts a) {
-        try (CheckpointState st = CheckpointState.load(a.checkpoint()); TrainingSession s = ArtifactBuilderOrtTest.open(a, st, 0f)) {
+        try (CheckpointState st = CheckpointState.load(a.checkpoint());
+                TrainingSession s = ArtifactBuilderOrtTest.open(a, st, 0f)) {
             List<Tensor> in = BATCH.feeds(s.evalInputNames(), BATCH.validTokens);
             List<Tensor> out = s.evalStep(in, null);
             Batches.close(in);
-            double loss = out.get(s.evalOutputNames().indexOf(ObjectiveHead.LOSS)).toFloats()[0];
+            double loss =
+                    out.get(s.evalOutputNames().indexOf(ObjectiveHead.LOSS)).toFloats()[0];
             Batches.close(out);
             return loss;
         }
@@ -86,14 +98,20 @@ class LoraDropoutTest {
         TrainingArtifacts none = build(0, "p0");
         TrainingArtifacts some = build(0.3, "p03");
         assertEquals(0, dropouts(none.trainingModel()));
-        int branches = LoraInjector.of(LoraConfig.builder().rank(4).build()).findTargets(OnnxModel.read(base).graph()).size();
+        int branches = LoraInjector.of(LoraConfig.builder().rank(4).build())
+                .findTargets(OnnxModel.read(base).graph())
+                .size();
         assertEquals(branches, dropouts(some.trainingModel()), "one Dropout per LoRA branch");
         assertEquals(0, dropouts(some.evalModel()), "never in the eval graph");
 
         float lossNone = firstStep(none, null).get(ObjectiveHead.LOSS)[0];
         float lossSome = firstStep(some, null).get(ObjectiveHead.LOSS)[0];
         assertNotEquals(lossNone, lossSome, "dropout changes the training loss");
-        assertEquals(lossSome, firstStep(some, null).get(ObjectiveHead.LOSS)[0], 0f, "seeded: a fresh run draws the same masks");
+        assertEquals(
+                lossSome,
+                firstStep(some, null).get(ObjectiveHead.LOSS)[0],
+                0f,
+                "seeded: a fresh run draws the same masks");
         assertEquals(evalLoss(none), evalLoss(some), 0.0, "evaluation never drops");
         assertEquals(lossNone, evalLoss(none), 1e-5, "without dropout the training and eval losses agree");
     }
@@ -103,7 +121,8 @@ class LoraDropoutTest {
         TrainingArtifacts a = build(0.3, "fd");
         Map<String, float[]> out = firstStep(a, null);
         float[] theta;
-        try (CheckpointState st = CheckpointState.load(a.checkpoint()); TrainingSession s = ArtifactBuilderOrtTest.open(a, st, 0f)) {
+        try (CheckpointState st = CheckpointState.load(a.checkpoint());
+                TrainingSession s = ArtifactBuilderOrtTest.open(a, st, 0f)) {
             theta = s.copyParametersOut(true);
         }
         float[] grad = new float[theta.length];
@@ -116,7 +135,10 @@ class LoraDropoutTest {
         assertEquals(theta.length, k);
         TrainingArtifacts plain = build(0, "fd-plain");
         Map<String, float[]> plainOut = firstStep(plain, null);
-        String firstA = a.trainableParameters().stream().filter(n -> n.endsWith(".lora_A.weight")).findFirst().orElseThrow();
+        String firstA = a.trainableParameters().stream()
+                .filter(n -> n.endsWith(".lora_A.weight"))
+                .findFirst()
+                .orElseThrow();
         float[] gA = out.get(ArtifactBuilder.GRAD_DEBUG_PREFIX + firstA);
         float[] gPlain = plainOut.get(ArtifactBuilder.GRAD_DEBUG_PREFIX + firstA);
         double diff = 0;

@@ -34,12 +34,14 @@ class LrScheduleTest {
 
     @Test
     void linearMatchesTransformers() {
-        check(LrSchedule.LINEAR, new double[] {0.0, 1 / 3.0, 2 / 3.0, 1.0, 0.7142857142857143, 0.14285714285714285, 0.0});
+        check(LrSchedule.LINEAR, new double[] {0.0, 1 / 3.0, 2 / 3.0, 1.0, 0.7142857142857143, 0.14285714285714285, 0.0
+        });
     }
 
     @Test
     void cosineMatchesTransformers() {
-        check(LrSchedule.COSINE, new double[] {0.0, 1 / 3.0, 2 / 3.0, 1.0, 0.8117449009293668, 0.04951556604879048, 0.0});
+        check(LrSchedule.COSINE, new double[] {0.0, 1 / 3.0, 2 / 3.0, 1.0, 0.8117449009293668, 0.04951556604879048, 0.0
+        });
     }
 
     @Test

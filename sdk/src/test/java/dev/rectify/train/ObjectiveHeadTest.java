@@ -8,12 +8,14 @@ import dev.rectify.onnx.Builders;
 import dev.rectify.onnx.Graph;
 import dev.rectify.onnx.GraphBuilder;
 import dev.rectify.onnx.ModelBuilder;
+import dev.rectify.onnx.Node;
 import dev.rectify.onnx.OnnxModel;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
 import dev.rectify.ort.InferenceSession;
 import dev.rectify.ort.Outputs;
 import dev.rectify.ort.SessionConfig;
 import dev.rectify.ort.Tensor;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -42,8 +44,7 @@ class ObjectiveHeadTest {
     }
 
     /** Double-precision reference: loss, nll_sum, valid, correct, dlogits. */
-    record Ref(double loss, double nll, double valid, double correct, double[] dlogits, double[] pt) {
-    }
+    record Ref(double loss, double nll, double valid, double correct, double[] dlogits, double[] pt) {}
 
     static Ref reference(Objective obj, float[] logits, long[] labels, float denom, double[] extraWeights) {
         int n = labels.length;
@@ -92,7 +93,8 @@ class ObjectiveHeadTest {
         GraphBuilder g = GraphBuilder.create("head").input("logits", DataType.FLOAT, "batch", "sequence", V);
         Graph graph = g.graph();
         ObjectiveHead.Result r = head.append(graph, "logits", true, true);
-        graph.addNode(dev.rectify.onnx.Node.of("Identity", List.of(r.dlogits()), List.of("dlogits_out")).name("id_dl"));
+        graph.addNode(Node.of("Identity", List.of(r.dlogits()), List.of("dlogits_out"))
+                .name("id_dl"));
         graph.addOutput(Builders.tensor("dlogits_out", DataType.FLOAT, "batch", "sequence", V));
         OnnxModel m = ModelBuilder.create().opset("", 17).graph(graph).build();
         return InferenceSession.fromBytes(m.toBytes(), "head", SessionConfig.defaults());
@@ -161,7 +163,7 @@ class ObjectiveHeadTest {
     void allIgnoredGivesZeroLossNotNaN() {
         long[] saved = LABELS.clone();
         try {
-            java.util.Arrays.fill(LABELS, -100);
+            Arrays.fill(LABELS, -100);
             Map<String, float[]> got = run(ObjectiveHead.of(Objective.DFT), null);
             assertEquals(0f, got.get("loss")[0], 0f);
             assertEquals(0f, got.get("valid_tokens")[0], 0f);

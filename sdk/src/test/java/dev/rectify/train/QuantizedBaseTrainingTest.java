@@ -7,15 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.rectify.TestModels;
 import dev.rectify.core.Objective;
-import dev.rectify.lora.LoraConfig;
-import dev.rectify.lora.LoraInjector;
-import dev.rectify.lora.LoraSlot;
-import dev.rectify.lora.MultiLoraGraph;
-import dev.rectify.lora.LoraTarget;
-import dev.rectify.model.BaseModel;
 import dev.rectify.generate.Generation;
 import dev.rectify.generate.Sampling;
 import dev.rectify.generate.TokenListener;
+import dev.rectify.lora.LoraConfig;
+import dev.rectify.lora.LoraInjector;
+import dev.rectify.lora.LoraSlot;
+import dev.rectify.lora.LoraTarget;
+import dev.rectify.lora.MultiLoraGraph;
+import dev.rectify.model.BaseModel;
 import dev.rectify.onnx.Graph;
 import dev.rectify.onnx.Node;
 import dev.rectify.onnx.OnnxModel;
@@ -26,11 +26,11 @@ import dev.rectify.ort.CheckpointState;
 import dev.rectify.ort.Device;
 import dev.rectify.ort.InferenceSession;
 import dev.rectify.ort.LoraAdapter;
-import dev.rectify.ort.RunOptions;
 import dev.rectify.ort.OptimizationLevel;
 import dev.rectify.ort.Outputs;
-import dev.rectify.ort.SessionOptimizerExport;
+import dev.rectify.ort.RunOptions;
 import dev.rectify.ort.SessionConfig;
+import dev.rectify.ort.SessionOptimizerExport;
 import dev.rectify.ort.Tensor;
 import dev.rectify.ort.TrainingSession;
 import dev.rectify.quant.Int4Quantizer;
@@ -38,6 +38,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -62,6 +63,7 @@ class QuantizedBaseTrainingTest {
 
     @TempDir
     static Path tmp;
+
     static Int4Quantizer.Result asym;
     static Int4Quantizer.Result sym;
 
@@ -78,19 +80,25 @@ class QuantizedBaseTrainingTest {
     static TrainingPlan plan(Objective objective, OnnxModel model) {
         LoraConfig.Builder lb = LoraConfig.builder().rank(4).alpha(8).seed(5);
         Random r = new Random(9);
-        for (LoraTarget t : LoraInjector.of(LoraConfig.builder().rank(4).build()).findTargets(model.graph())) {
+        for (LoraTarget t :
+                LoraInjector.of(LoraConfig.builder().rank(4).build()).findTargets(model.graph())) {
             float[] b = new float[(int) (t.outFeatures() * 4)];
             for (int i = 0; i < b.length; i++) {
                 b[i] = (float) (r.nextGaussian() * 0.02);
             }
             lb.initialValue(t.loraB(), b);
         }
-        return TrainingPlan.builder().lora(lb.build()).objective(objective).exposeGradients(true).build();
+        return TrainingPlan.builder()
+                .lora(lb.build())
+                .objective(objective)
+                .exposeGradients(true)
+                .build();
     }
 
     static Map<String, float[]> firstStep(TrainingArtifacts a) {
         try (CheckpointState st = CheckpointState.load(a.checkpoint());
-                TrainingSession s = TrainingSession.create(CPU, st, a.trainingModel(), a.evalModel(), a.optimizerModel())) {
+                TrainingSession s =
+                        TrainingSession.create(CPU, st, a.trainingModel(), a.evalModel(), a.optimizerModel())) {
             s.lazyResetGrad();
             List<Tensor> in = BATCH.feeds(s.trainingInputNames(), BATCH.validTokens);
             List<Tensor> out = s.trainStep(in, null);
@@ -105,21 +113,31 @@ class QuantizedBaseTrainingTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Objective.Kind.class, names = {"SFT", "DFT"})
+    @EnumSource(
+            value = Objective.Kind.class,
+            names = {"SFT", "DFT"})
     void loraOnTheInt4BaseMatchesLoraOnTheDequantizedBase(Objective.Kind kind) {
         Objective objective = kind == Objective.Kind.SFT ? Objective.SFT : Objective.DFT;
         for (Int4Quantizer.Result q : List.of(asym, sym)) {
             TrainingPlan plan = plan(objective, q.dequantized());
-            TrainingArtifacts a4 = ArtifactBuilder.defaults().build(q.int4(), "int4", plan, tmp.resolve("q4-" + kind + q.gathers()));
-            TrainingArtifacts af = ArtifactBuilder.defaults().build(q.dequantized(), "deq", plan, tmp.resolve("f32-" + kind + q.gathers()));
+            TrainingArtifacts a4 =
+                    ArtifactBuilder.defaults().build(q.int4(), "int4", plan, tmp.resolve("q4-" + kind + q.gathers()));
+            TrainingArtifacts af = ArtifactBuilder.defaults()
+                    .build(q.dequantized(), "deq", plan, tmp.resolve("f32-" + kind + q.gathers()));
             assertEquals(af.trainableParameters(), a4.trainableParameters());
             assertEquals(2 * 7 * 6, a4.trainableParameters().size());
             Graph tg = OnnxModel.read(a4.trainingModel()).graph();
-            long nbits = tg.nodes().stream().filter(n -> n.opType().equals("MatMulNBits")).count();
+            long nbits = tg.nodes().stream()
+                    .filter(n -> n.opType().equals("MatMulNBits"))
+                    .count();
             assertEquals(q.matMuls(), nbits, "the forward keeps every 4-bit MatMulNBits");
-            List<String> floats = tg.initializers().values().stream().filter(t -> t.getDataType() == DataType.FLOAT_VALUE
-                    && t.getDimsCount() == 2 && !t.getName().endsWith("_scales")
-                    && !(q.gathers() == 0 && t.getName().equals("model.embed_tokens.weight"))).map(t -> t.getName() + Arrays.toString(Tensors.dims(t))).toList();
+            List<String> floats = tg.initializers().values().stream()
+                    .filter(t -> t.getDataType() == DataType.FLOAT_VALUE
+                            && t.getDimsCount() == 2
+                            && !t.getName().endsWith("_scales")
+                            && !(q.gathers() == 0 && t.getName().equals("model.embed_tokens.weight")))
+                    .map(t -> t.getName() + Arrays.toString(Tensors.dims(t)))
+                    .toList();
             assertTrue(floats.isEmpty(), "no float copy of a quantized weight in the training model: " + floats);
 
             Map<String, float[]> g4 = firstStep(a4);
@@ -141,9 +159,14 @@ class QuantizedBaseTrainingTest {
                 worst = Math.max(worst, rel);
                 assertTrue(rel <= TOL, p + ": ||g4 - g32|| / ||g32|| = " + rel);
             }
-            System.out.printf("int4 (%s) %s: loss %.7f vs dequantized float32 %.7f (rel %.2e); worst LoRA gradient rel %.2e%n",
-                    q.gathers() > 0 ? "asymmetric, block 32, embeddings" : "symmetric, block 64", kind, l4, lf,
-                    Math.abs(l4 - lf) / lf, worst);
+            System.out.printf(
+                    "int4 (%s) %s: loss %.7f vs dequantized float32 %.7f (rel %.2e); worst LoRA gradient rel %.2e%n",
+                    q.gathers() > 0 ? "asymmetric, block 32, embeddings" : "symmetric, block 64",
+                    kind,
+                    l4,
+                    lf,
+                    Math.abs(l4 - lf) / lf,
+                    worst);
             assertEquals(lf, l4, TOL * lf, "loss");
         }
     }
@@ -154,23 +177,29 @@ class QuantizedBaseTrainingTest {
      */
     @Test
     void theOptimizerDoesNotFoldTheDequantizedWeights() {
-        TrainingArtifacts a = ArtifactBuilder.defaults().build(asym.int4(), "int4", plan(Objective.SFT, asym.dequantized()),
-                tmp.resolve("folding"));
+        TrainingArtifacts a = ArtifactBuilder.defaults()
+                .build(asym.int4(), "int4", plan(Objective.SFT, asym.dequantized()), tmp.resolve("folding"));
         Path optimized = tmp.resolve("folding/optimized.onnx");
         SessionOptimizerExport.write(a.trainingModel(), optimized, OptimizationLevel.ALL);
         Graph g = OnnxModel.read(optimized).graph();
         long big = 128L * 128;
-        List<String> folded = g.initializers().values().stream().filter(t -> t.getDataType() == DataType.FLOAT_VALUE
-                && Tensors.numElements(t) >= big).map(t -> t.getName() + Arrays.toString(Tensors.dims(t))).toList();
+        List<String> folded = g.initializers().values().stream()
+                .filter(t -> t.getDataType() == DataType.FLOAT_VALUE && Tensors.numElements(t) >= big)
+                .map(t -> t.getName() + Arrays.toString(Tensors.dims(t)))
+                .toList();
         System.out.println("optimized int4 training graph: " + g.nodes().size() + " nodes, "
-                + g.nodes().stream().filter(n -> n.opType().equals("MatMulNBits")).count() + " MatMulNBits");
+                + g.nodes().stream()
+                        .filter(n -> n.opType().equals("MatMulNBits"))
+                        .count() + " MatMulNBits");
         assertTrue(folded.isEmpty(), "float32 weights folded by the optimizer: " + folded);
     }
 
     @Test
     void qloraTrains() {
-        TrainingPlan plan = TrainingPlan.builder().lora(LoraConfig.builder().rank(8).alpha(16).build())
-                .objective(Objective.SFT).build();
+        TrainingPlan plan = TrainingPlan.builder()
+                .lora(LoraConfig.builder().rank(8).alpha(16).build())
+                .objective(Objective.SFT)
+                .build();
         TrainingArtifacts a = ArtifactBuilder.defaults().build(asym.int4(), "int4", plan, tmp.resolve("trains"));
         float[] l = RectifyTinyTest.run(BATCH, a, 1e-2f, 15, "loss", null);
         System.out.println("QLoRA on the int4 bundled model, SFT loss: " + l[0] + " -> " + l[14]);
@@ -180,22 +209,29 @@ class QuantizedBaseTrainingTest {
     @Test
     void fullFineTuningOfAnInt4BaseIsRefused() {
         TrainingPlan full = TrainingPlan.builder().fullFineTuning().build();
-        UntrainableModelException e = assertThrows(UntrainableModelException.class,
+        UntrainableModelException e = assertThrows(
+                UntrainableModelException.class,
                 () -> ArtifactBuilder.defaults().build(asym.int4(), "int4", full, tmp.resolve("full")));
         assertTrue(e.getMessage().contains("LoRA"), e.getMessage());
     }
 
     static OnnxModel edit(Consumer<Node> change) {
         Graph g = asym.int4().graph();
-        Node n = g.nodes().stream().filter(x -> x.opType().equals("MatMulNBits")).skip(3).findFirst().orElseThrow();
+        Node n = g.nodes().stream()
+                .filter(x -> x.opType().equals("MatMulNBits"))
+                .skip(3)
+                .findFirst()
+                .orElseThrow();
         change.accept(n);
         return asym.int4().withGraph(g);
     }
 
     @Test
     void unsupportedLayoutsAreRefusedNamingTheNode() {
-        TrainingPlan plan = TrainingPlan.builder().lora(LoraConfig.builder().rank(2).build()).build();
-        Map<String, OnnxModel> bad = new java.util.LinkedHashMap<>();
+        TrainingPlan plan = TrainingPlan.builder()
+                .lora(LoraConfig.builder().rank(2).build())
+                .build();
+        Map<String, OnnxModel> bad = new LinkedHashMap<>();
         bad.put("bits=8", edit(n -> n.attr("bits", 8L)));
         bad.put("block_size=24", edit(n -> n.attr("block_size", 24L)));
         bad.put("g_idx", edit(n -> {
@@ -207,8 +243,10 @@ class QuantizedBaseTrainingTest {
         bad.put("no scales", edit(n -> n.inputs().set(2, "")));
         bad.put("shape", edit(n -> n.attr("K", 96L)));
         for (Map.Entry<String, OnnxModel> c : bad.entrySet()) {
-            UnsupportedQuantizationException e = assertThrows(UnsupportedQuantizationException.class,
-                    () -> ArtifactBuilder.defaults().build(c.getValue(), "bad", plan, tmp.resolve("bad")), c.getKey());
+            UnsupportedQuantizationException e = assertThrows(
+                    UnsupportedQuantizationException.class,
+                    () -> ArtifactBuilder.defaults().build(c.getValue(), "bad", plan, tmp.resolve("bad")),
+                    c.getKey());
             assertTrue(e.getMessage().contains("/model/layers.0/self_attn/o_proj/MatMul_Q4"), e.getMessage());
             assertTrue(e.getMessage().contains(c.getKey()), c.getKey() + ": " + e.getMessage());
         }
@@ -220,9 +258,13 @@ class QuantizedBaseTrainingTest {
         Path dirF = folder("genF", asym.dequantized());
         float[] l4;
         float[] lf;
-        Map<String, Tensor> feeds = Map.of("input_ids", Tensor.ofLongs(BATCH.ids, BATCH.b, BATCH.s),
-                "attention_mask", Tensor.ofLongs(BATCH.mask, BATCH.b, BATCH.s),
-                "position_ids", Tensor.ofLongs(BATCH.pos, BATCH.b, BATCH.s));
+        Map<String, Tensor> feeds = Map.of(
+                "input_ids",
+                Tensor.ofLongs(BATCH.ids, BATCH.b, BATCH.s),
+                "attention_mask",
+                Tensor.ofLongs(BATCH.mask, BATCH.b, BATCH.s),
+                "position_ids",
+                Tensor.ofLongs(BATCH.pos, BATCH.b, BATCH.s));
         try (InferenceSession s4 = InferenceSession.open(dir4.resolve("model.onnx"), CPU);
                 InferenceSession sf = InferenceSession.open(dirF.resolve("model.onnx"), CPU);
                 Outputs o4 = s4.run(feeds, List.of("logits"));
@@ -240,11 +282,16 @@ class QuantizedBaseTrainingTest {
         }
         System.out.printf("int4 vs dequantized float32 logits: max |diff| %.2e (max |logit| %.2f)%n", diff, max);
         assertTrue(diff <= 1e-4 * max, "ORT's MatMulNBits computes the dequantized product");
-        try (BaseModel m4 = BaseModel.open(dir4, Device.cpu(2)); BaseModel mf = BaseModel.open(dirF, Device.cpu(2))) {
+        try (BaseModel m4 = BaseModel.open(dir4, Device.cpu(2));
+                BaseModel mf = BaseModel.open(dirF, Device.cpu(2))) {
             long[] prompt = m4.tokenizer().encode("12+7=");
             Sampling greedy = Sampling.greedy().maxNewTokens(12);
-            Generation g4 = m4.generator().generate(List.of(prompt), greedy, TokenListener.none(), null).get(0);
-            Generation gf = mf.generator().generate(List.of(prompt), greedy, TokenListener.none(), null).get(0);
+            Generation g4 = m4.generator()
+                    .generate(List.of(prompt), greedy, TokenListener.none(), null)
+                    .get(0);
+            Generation gf = mf.generator()
+                    .generate(List.of(prompt), greedy, TokenListener.none(), null)
+                    .get(0);
             System.out.println("int4 bundled model: '12+7=' -> '" + g4.text() + "'");
             assertTrue(g4.completionTokens() > 0);
             assertArrayEquals(gf.tokenIds(), g4.tokenIds(), "greedy tokens of the int4 model and its float32 twin");
@@ -285,16 +332,21 @@ class QuantizedBaseTrainingTest {
             diff = Math.max(diff, Math.abs(lf[i] - l4[i]));
             moved = Math.max(moved, Math.abs(l4[i] - plain[i]));
         }
-        System.out.printf("adapter on the int4 base: max |logit diff| vs float32 twin %.2e, adapter moved logits by %.2f%n",
+        System.out.printf(
+                "adapter on the int4 base: max |logit diff| vs float32 twin %.2e, adapter moved logits by %.2f%n",
                 diff, moved);
         assertTrue(moved > 0.1, "the adapter changes the output");
         assertTrue(diff <= 1e-4 * max, "served logits " + diff);
     }
 
     static float[] served(MultiLoraGraph.Built built, Map<String, float[]> weights, Map<String, long[]> shapes) {
-        Map<String, Tensor> feeds = Map.of("input_ids", Tensor.ofLongs(BATCH.ids, BATCH.b, BATCH.s),
-                "attention_mask", Tensor.ofLongs(BATCH.mask, BATCH.b, BATCH.s),
-                "position_ids", Tensor.ofLongs(BATCH.pos, BATCH.b, BATCH.s));
+        Map<String, Tensor> feeds = Map.of(
+                "input_ids",
+                Tensor.ofLongs(BATCH.ids, BATCH.b, BATCH.s),
+                "attention_mask",
+                Tensor.ofLongs(BATCH.mask, BATCH.b, BATCH.s),
+                "position_ids",
+                Tensor.ofLongs(BATCH.pos, BATCH.b, BATCH.s));
         try (InferenceSession s = InferenceSession.fromBytes(built.model().toBytes(), "served", CPU)) {
             if (weights == null) {
                 try (Outputs o = s.run(feeds, List.of("logits"))) {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.rectify.TestModels;
 import dev.rectify.core.Objective;
 import dev.rectify.lora.LoraConfig;
 import dev.rectify.ort.CheckpointState;
@@ -24,19 +25,21 @@ import org.junit.jupiter.api.io.TempDir;
 class RectifyTinyTest {
     @TempDir
     static Path tmp;
+
     static Path model;
     static final Batches BATCH = new Batches(11, 2, 16, 512);
     static final SessionConfig CPU = SessionConfig.builder().intraOpThreads(2).build();
 
     @BeforeAll
     static void find() {
-        model = dev.rectify.TestModels.tinyDir().resolve("model.onnx");
+        model = TestModels.tinyDir().resolve("model.onnx");
         assertTrue(Files.isRegularFile(model), model + " is missing: the bundled model is part of the repository");
     }
 
     static float[] run(Batches batch, TrainingArtifacts a, float lr, int steps, String what, float[][] logitsOut) {
         try (CheckpointState st = CheckpointState.load(a.checkpoint());
-                TrainingSession s = TrainingSession.create(CPU, st, a.trainingModel(), a.evalModel(), a.optimizerModel())) {
+                TrainingSession s =
+                        TrainingSession.create(CPU, st, a.trainingModel(), a.evalModel(), a.optimizerModel())) {
             s.setLearningRate(lr);
             if (logitsOut != null) {
                 List<Tensor> in = batch.feeds(s.evalInputNames(), batch.validTokens);
@@ -61,8 +64,10 @@ class RectifyTinyTest {
 
     @Test
     void loraTrainsWithSftAndDft() {
-        TrainingPlan sft = TrainingPlan.builder().lora(LoraConfig.builder().rank(8).alpha(16).build())
-                .objective(Objective.SFT).build();
+        TrainingPlan sft = TrainingPlan.builder()
+                .lora(LoraConfig.builder().rank(8).alpha(16).build())
+                .objective(Objective.SFT)
+                .build();
         long t0 = System.nanoTime();
         TrainingArtifacts a = ArtifactBuilder.defaults().build(model, sft, tmp.resolve("lora-sft"));
         System.out.printf("rectify-tiny LoRA artifacts built in %.2f s%n", (System.nanoTime() - t0) / 1e9);
@@ -77,7 +82,8 @@ class RectifyTinyTest {
                 Tensor ids = Tensor.ofLongs(BATCH.ids, BATCH.b, BATCH.s);
                 Tensor mask = Tensor.ofLongs(BATCH.mask, BATCH.b, BATCH.s);
                 Tensor pos = Tensor.ofLongs(BATCH.pos, BATCH.b, BATCH.s);
-                Outputs o = inf.run(Map.of("input_ids", ids, "attention_mask", mask, "position_ids", pos), List.of("logits"))) {
+                Outputs o = inf.run(
+                        Map.of("input_ids", ids, "attention_mask", mask, "position_ids", pos), List.of("logits"))) {
             baseLogits = o.get("logits").toFloats();
         }
         assertArrayEquals(baseLogits, logits[0], 1e-4f);
@@ -101,7 +107,8 @@ class RectifyTinyTest {
         TrainingArtifacts d = ArtifactBuilder.defaults().build(model, dft, tmp.resolve("lora-dft"));
         Batches easy = BATCH.withLabels(labels);
         try (CheckpointState st = CheckpointState.load(d.checkpoint());
-                TrainingSession s = TrainingSession.create(CPU, st, d.trainingModel(), d.evalModel(), d.optimizerModel())) {
+                TrainingSession s =
+                        TrainingSession.create(CPU, st, d.trainingModel(), d.evalModel(), d.optimizerModel())) {
             s.setLearningRate(1e-3f);
             double before = meanTargetProbability(s, easy);
             for (int i = 0; i < 30; i++) {
@@ -144,9 +151,12 @@ class RectifyTinyTest {
 
     @Test
     void fullFineTuningTrains() {
-        TrainingPlan plan = TrainingPlan.builder().fullFineTuning().objective(Objective.SFT).build();
+        TrainingPlan plan =
+                TrainingPlan.builder().fullFineTuning().objective(Objective.SFT).build();
         TrainingArtifacts a = ArtifactBuilder.defaults().build(model, plan, tmp.resolve("full"));
-        assertTrue(a.trainableParameters().contains("model.embed_tokens.weight"), a.trainableParameters().toString());
+        assertTrue(
+                a.trainableParameters().contains("model.embed_tokens.weight"),
+                a.trainableParameters().toString());
         float[] loss = run(BATCH, a, 1e-3f, 30, "loss", null);
         System.out.println("rectify-tiny full SFT loss: " + loss[0] + " -> " + loss[29]);
         assertTrue(loss[29] < 0.5 * loss[0], loss[0] + " -> " + loss[29]);
@@ -156,8 +166,10 @@ class RectifyTinyTest {
     void kvCacheExportTrainsLikeTheNoPastExport() {
         Path withPast = model.resolveSibling("model_with_past.onnx");
         assertTrue(Files.isRegularFile(withPast), withPast + " is part of the repository");
-        TrainingPlan plan = TrainingPlan.builder().lora(LoraConfig.builder().rank(4).alpha(8).build())
-                .objective(Objective.SFT).build();
+        TrainingPlan plan = TrainingPlan.builder()
+                .lora(LoraConfig.builder().rank(4).alpha(8).build())
+                .objective(Objective.SFT)
+                .build();
         TrainingArtifacts past = ArtifactBuilder.defaults().build(withPast, plan, tmp.resolve("past"));
         TrainingArtifacts plain = ArtifactBuilder.defaults().build(model, plan, tmp.resolve("plain"));
         assertEquals(plain.trainingInputs(), past.trainingInputs(), "the KV-cache inputs are gone");

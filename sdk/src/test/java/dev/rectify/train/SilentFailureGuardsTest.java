@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.rectify.core.Objective;
 import dev.rectify.autodiff.Autodiff;
 import dev.rectify.autodiff.GradientRequest;
 import dev.rectify.autodiff.GradientResult;
+import dev.rectify.core.Objective;
 import dev.rectify.onnx.Builders;
 import dev.rectify.onnx.Graph;
 import dev.rectify.onnx.GraphBuilder;
@@ -19,6 +19,8 @@ import dev.rectify.onnx.proto.OnnxProto.TensorProto;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -40,10 +42,14 @@ class SilentFailureGuardsTest {
         g.renameTensor("logits", "logits_raw");
         g.addInitializer(Tensors.ofFloats(SHAPE_ONLY, new float[16], 4, 4));
         g.addNode(Node.of("Shape", List.of(SHAPE_ONLY), List.of("bias_shape")).name("/bias/Shape"));
-        g.addNode(Node.of("ConstantOfShape", List.of("bias_shape"), List.of("bias_zeros")).name("/bias/ConstantOfShape")
+        g.addNode(Node.of("ConstantOfShape", List.of("bias_shape"), List.of("bias_zeros"))
+                .name("/bias/ConstantOfShape")
                 .attr("value", Tensors.ofFloats("value", new float[] {0f}, 1)));
-        g.addNode(Node.of("ReduceSum", List.of("bias_zeros"), List.of("bias_sum")).attr("keepdims", 0L).name("/bias/ReduceSum"));
-        g.addNode(Node.of("Add", List.of("logits_raw", "bias_sum"), List.of("logits")).name("/bias/Add"));
+        g.addNode(Node.of("ReduceSum", List.of("bias_zeros"), List.of("bias_sum"))
+                .attr("keepdims", 0L)
+                .name("/bias/ReduceSum"));
+        g.addNode(Node.of("Add", List.of("logits_raw", "bias_sum"), List.of("logits"))
+                .name("/bias/Add"));
         g.addOutput(Builders.tensor("logits", DataType.FLOAT, "batch", "sequence", TinyLlama.VOCAB));
         g.removeOutput("logits_raw");
         return m.withGraph(g);
@@ -51,13 +57,19 @@ class SilentFailureGuardsTest {
 
     @Test
     void selectedTensorWithoutPathToTheLossIsAnError() {
-        TrainingPlan plan = TrainingPlan.builder().fullFineTuning("attn_bias_table|down_proj").objective(Objective.SFT).build();
-        UntrainableModelException e = assertThrows(UntrainableModelException.class,
-                () -> build(withShapeOnlyWeight(), plan, tmp.resolve("a")));
+        TrainingPlan plan = TrainingPlan.builder()
+                .fullFineTuning("attn_bias_table|down_proj")
+                .objective(Objective.SFT)
+                .build();
+        UntrainableModelException e = assertThrows(
+                UntrainableModelException.class, () -> build(withShapeOnlyWeight(), plan, tmp.resolve("a")));
         assertTrue(e.getMessage().contains(SHAPE_ONLY) && e.getMessage().contains("zero gradients"), e.getMessage());
         // the default selection leaves it out: it is not a weight of the function
-        TrainingArtifacts a = build(withShapeOnlyWeight(), TrainingPlan.builder().fullFineTuning().build(), tmp.resolve("b"));
-        assertFalse(a.trainableParameters().contains(SHAPE_ONLY), a.trainableParameters().toString());
+        TrainingArtifacts a = build(
+                withShapeOnlyWeight(), TrainingPlan.builder().fullFineTuning().build(), tmp.resolve("b"));
+        assertFalse(
+                a.trainableParameters().contains(SHAPE_ONLY),
+                a.trainableParameters().toString());
         assertTrue(a.trainableParameters().contains("model.layers.0.mlp.down_proj.weight"));
     }
 
@@ -73,10 +85,14 @@ class SilentFailureGuardsTest {
         b.output(Builders.tensor("loss", DataType.FLOAT));
         b.output(Builders.tensor("s", DataType.INT64, 2));
         Graph g = Graph.fromProto(b.build());
-        GradientResult r = Autodiff.withDefaultRules().differentiate(g, 17, GradientRequest.ofScalarLoss("loss", List.of("W", "U")));
-        assertEquals(java.util.Set.of("U"), r.unreached());
-        assertFalse(Differentiator.autodiff().differentiate(Graph.fromProto(b.build()), 17,
-                java.util.Map.of("loss", GradientRequest.ONES), List.of("W", "U")).containsKey("U"),
+        GradientResult r = Autodiff.withDefaultRules()
+                .differentiate(g, 17, GradientRequest.ofScalarLoss("loss", List.of("W", "U")));
+        assertEquals(Set.of("U"), r.unreached());
+        assertFalse(
+                Differentiator.autodiff()
+                        .differentiate(
+                                Graph.fromProto(b.build()), 17, Map.of("loss", GradientRequest.ONES), List.of("W", "U"))
+                        .containsKey("U"),
                 "the builder's differentiator leaves an unreached parameter out, so the builder refuses it");
     }
 
@@ -86,20 +102,24 @@ class SilentFailureGuardsTest {
         Graph g = m.graph();
         g.addInitializer(Tensors.ofBooleans("cond", new boolean[] {true}, 1));
         Graph branch = Graph.empty("branch");
-        branch.addNode(Node.of("Identity", List.of(param), List.of("branch_out")).name("/branch/Identity"));
+        branch.addNode(
+                Node.of("Identity", List.of(param), List.of("branch_out")).name("/branch/Identity"));
         branch.addOutput(Builders.tensor("branch_out", DataType.FLOAT, null, null));
-        g.addNode(Node.of("If", List.of("cond"), List.of("if_out")).name("/control/If")
-                .attr("then_branch", branch.toProto()).attr("else_branch", branch.toProto()));
+        g.addNode(Node.of("If", List.of("cond"), List.of("if_out"))
+                .name("/control/If")
+                .attr("then_branch", branch.toProto())
+                .attr("else_branch", branch.toProto()));
         return m.withGraph(g);
     }
 
     @Test
     void parameterReadInsideControlFlowIsRefused() {
         String p = "model.layers.0.mlp.down_proj.weight";
-        for (TrainingPlan plan : List.of(TrainingPlan.builder().fullFineTuning().build(),
+        for (TrainingPlan plan : List.of(
+                TrainingPlan.builder().fullFineTuning().build(),
                 TrainingPlan.builder().fullFineTuning("down_proj").build())) {
-            UntrainableModelException e = assertThrows(UntrainableModelException.class,
-                    () -> build(withIfReading(p), plan, tmp.resolve("c")));
+            UntrainableModelException e = assertThrows(
+                    UntrainableModelException.class, () -> build(withIfReading(p), plan, tmp.resolve("c")));
             assertTrue(e.getMessage().contains(p) && e.getMessage().contains("/control/If"), e.getMessage());
         }
         // frozen weights may be read there: LoRA trains A and B only
@@ -112,8 +132,10 @@ class SilentFailureGuardsTest {
         OnnxModel m = TinyLlama.build(1, false);
         TrainingArtifacts a = build(m, TrainingPlan.builder().fullFineTuning().build(), tmp.resolve("e"));
         long rank2 = m.graph().initializers().values().stream()
-                .filter(t -> t.getDataType() == DataType.FLOAT_VALUE && t.getDimsCount() >= 2).count();
-        assertEquals(rank2, a.trainableParameters().size(), a.trainableParameters().toString());
+                .filter(t -> t.getDataType() == DataType.FLOAT_VALUE && t.getDimsCount() >= 2)
+                .count();
+        assertEquals(
+                rank2, a.trainableParameters().size(), a.trainableParameters().toString());
         for (String n : a.trainableParameters()) {
             TensorProto t = m.graph().initializer(n).orElseThrow();
             assertTrue(t.getDimsCount() >= 2, n + " has rank " + t.getDimsCount());

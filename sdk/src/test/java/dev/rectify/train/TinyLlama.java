@@ -6,6 +6,7 @@ import dev.rectify.onnx.Node;
 import dev.rectify.onnx.OnnxModel;
 import dev.rectify.onnx.Tensors;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 
@@ -54,7 +55,7 @@ public final class TinyLlama {
 
     private String ones(String name, int n) {
         float[] v = new float[n];
-        java.util.Arrays.fill(v, 1f);
+        Arrays.fill(v, 1f);
         for (int i = 0; i < n; i++) {
             v[i] += (float) (rnd.nextGaussian() * 0.05);
         }
@@ -80,8 +81,10 @@ public final class TinyLlama {
 
     /** y = x · Wᵀ with W [out, in] named {@code module.weight}, as a Linear exports. */
     private String linear(String x, String module, int in, int out) {
-        String path = "/" + module.replace(".layers.", "/layers.").replace(".self_attn.", "/self_attn/")
-                .replace(".mlp.", "/mlp/");
+        String path = "/"
+                + module.replace(".layers.", "/layers.")
+                        .replace(".self_attn.", "/self_attn/")
+                        .replace(".mlp.", "/mlp/");
         if (path.startsWith("/lm_head")) {
             path = "/lm_head";
         }
@@ -111,9 +114,13 @@ public final class TinyLlama {
                 .input("attention_mask", DataType.INT64, "batch", "sequence")
                 .input("position_ids", DataType.INT64, "batch", "sequence")
                 .output("logits", DataType.FLOAT, "batch", "sequence", VOCAB);
-        String emb = node("/model/embed_tokens/Gather", "Gather",
+        String emb = node(
+                "/model/embed_tokens/Gather",
+                "Gather",
                 List.of(weight("model.embed_tokens.weight", VOCAB, HIDDEN, 1.0), "input_ids"));
-        String pos = node("/model/embed_positions/Gather", "Gather",
+        String pos = node(
+                "/model/embed_positions/Gather",
+                "Gather",
                 List.of(weight("model.embed_positions.weight", MAX_POS, HIDDEN, 0.1), "position_ids"));
         String h = node("/model/Add", "Add", List.of(emb, pos));
         // mask bias [B, 1, S, S]: causal and padding, -1e9 where masked
@@ -148,7 +155,8 @@ public final class TinyLlama {
             String kt = node(path + "/self_attn/Transpose_k", "Transpose", List.of(qkv[1]));
             g.graph().nodes().get(g.graph().nodes().size() - 1).attrInts("perm", 0, 1, 3, 2);
             String sc = node(path + "/self_attn/MatMul_qk", "MatMul", List.of(qkv[0], kt));
-            String scaled = node(path + "/self_attn/Mul_scale", "Mul", List.of(sc, c(path + ".scale", (float) (1 / Math.sqrt(HEAD_DIM)))));
+            String scaled = node(path + "/self_attn/Mul_scale", "Mul", List.of(sc, c(path + ".scale", (float)
+                    (1 / Math.sqrt(HEAD_DIM)))));
             String masked = node(path + "/self_attn/Add_mask", "Add", List.of(scaled, bias));
             String prob = node(path + "/self_attn/Softmax", "Softmax", List.of(masked));
             g.graph().nodes().get(g.graph().nodes().size() - 1).attr("axis", -1L);
@@ -158,7 +166,8 @@ public final class TinyLlama {
             String ctxM = node(path + "/self_attn/Reshape_ctx", "Reshape", List.of(ctxT, merge));
             String o = linear(ctxM, p + ".self_attn.o_proj", HIDDEN, HIDDEN);
             h = node(path + "/Add", "Add", List.of(h, o));
-            String n2 = rmsNorm(h, path + "/post_attention_layernorm", ones(p + ".post_attention_layernorm.weight", HIDDEN));
+            String n2 = rmsNorm(
+                    h, path + "/post_attention_layernorm", ones(p + ".post_attention_layernorm.weight", HIDDEN));
             String gate = linear(n2, p + ".mlp.gate_proj", HIDDEN, INTER);
             String sig = node(path + "/mlp/act_fn/Sigmoid", "Sigmoid", List.of(gate));
             String silu = node(path + "/mlp/act_fn/Mul", "Mul", List.of(gate, sig));
@@ -169,7 +178,9 @@ public final class TinyLlama {
         }
         String fin = rmsNorm(h, "/model/norm", ones("model.norm.weight", HIDDEN));
         String logits = linear(fin, "lm_head", HIDDEN, VOCAB);
-        g.graph().nodes().add(Node.of("Identity", List.of(logits), List.of("logits")).name("/logits/Identity"));
+        g.graph()
+                .nodes()
+                .add(Node.of("Identity", List.of(logits), List.of("logits")).name("/logits/Identity"));
         return ModelBuilder.create().opset("", 17).graph(g).build();
     }
 

@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.rectify.core.Objective;
 import dev.rectify.TestModels;
+import dev.rectify.core.Objective;
 import dev.rectify.lora.LoraConfig;
 import dev.rectify.onnx.OnnxModel;
 import dev.rectify.ort.CheckpointState;
@@ -34,12 +34,19 @@ class TrainingLayoutsTest {
 
     static TrainingPlan lora() {
         // B starts non-zero through a second step below, so A gets gradients too
-        return TrainingPlan.builder().lora(LoraConfig.builder().rank(4).alpha(8).seed(3).build())
-                .objective(Objective.SFT).exposeGradients(true).build();
+        return TrainingPlan.builder()
+                .lora(LoraConfig.builder().rank(4).alpha(8).seed(3).build())
+                .objective(Objective.SFT)
+                .exposeGradients(true)
+                .build();
     }
 
     static TrainingPlan full() {
-        return TrainingPlan.builder().fullFineTuning().objective(Objective.SFT).exposeGradients(true).build();
+        return TrainingPlan.builder()
+                .fullFineTuning()
+                .objective(Objective.SFT)
+                .exposeGradients(true)
+                .build();
     }
 
     /** Outputs of the second micro-batch step (after one optimizer step), by name. */
@@ -89,8 +96,10 @@ class TrainingLayoutsTest {
             for (String layout : List.of("with_past.onnx", "merged.onnx")) {
                 TrainingArtifacts a = build(layout, plan);
                 assertEquals(ref.trainableParameters(), a.trainableParameters(), layout);
-                assertEquals(List.of("input_ids", "attention_mask", "position_ids", "labels", "loss_denominator"),
-                        a.trainingInputs(), layout + ": no past inputs, no use_cache_branch");
+                assertEquals(
+                        List.of("input_ids", "attention_mask", "position_ids", "labels", "loss_denominator"),
+                        a.trainingInputs(),
+                        layout + ": no past inputs, no use_cache_branch");
                 Map<String, float[]> g = secondStepGradients(a);
                 assertEquals(g0.get("loss")[0], g.get("loss")[0], 1e-6 * Math.abs(g0.get("loss")[0]), layout + " loss");
                 for (String p : ref.trainableParameters()) {
@@ -119,10 +128,15 @@ class TrainingLayoutsTest {
         assertTrue(folded.trainableParameters().contains(emb));
         OnnxModel m = OnnxModel.read(fixture("tied_folded.onnx"));
         String copy = m.graph().initializers().values().stream()
-                .filter(t -> t.getDimsCount() == 2 && t.getDims(0) == 16 && t.getDims(1) == VOCAB).findFirst()
-                .orElseThrow().getName();
-        assertFalse(folded.trainableParameters().contains(copy), "the folded head copy " + copy + " is not trained apart");
-        assertEquals(unfolded.trainableParameters().size(), folded.trainableParameters().size());
+                .filter(t -> t.getDimsCount() == 2 && t.getDims(0) == 16 && t.getDims(1) == VOCAB)
+                .findFirst()
+                .orElseThrow()
+                .getName();
+        assertFalse(
+                folded.trainableParameters().contains(copy), "the folded head copy " + copy + " is not trained apart");
+        assertEquals(
+                unfolded.trainableParameters().size(),
+                folded.trainableParameters().size());
         String k = ArtifactBuilder.GRAD_DEBUG_PREFIX + emb;
         float[] gu = secondStepGradients(unfolded).get(k);
         float[] gf = secondStepGradients(folded).get(k);

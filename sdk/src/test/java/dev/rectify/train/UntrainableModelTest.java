@@ -34,7 +34,8 @@ class UntrainableModelTest {
         OnnxModel m = TinyLlama.build(1, false);
         Graph g = m.graph();
         g.renameTensor("logits", "scores");
-        UntrainableModelException e = assertThrows(UntrainableModelException.class,
+        UntrainableModelException e = assertThrows(
+                UntrainableModelException.class,
                 () -> build(m.withGraph(g), TrainingPlan.builder().build(), tmp));
         assertTrue(e.getMessage().contains("'logits'") && e.getMessage().contains("scores"), e.getMessage());
     }
@@ -45,7 +46,8 @@ class UntrainableModelTest {
         Graph g = m.graph();
         Node n = g.node("/model/layers.0/self_attn/Softmax").orElseThrow();
         n.opType("GroupQueryAttention").domain(OnnxModel.MICROSOFT);
-        UntrainableModelException e = assertThrows(UntrainableModelException.class,
+        UntrainableModelException e = assertThrows(
+                UntrainableModelException.class,
                 () -> build(m.withGraph(g), TrainingPlan.builder().build(), tmp));
         assertTrue(e.getMessage().contains("com.microsoft.GroupQueryAttention"), e.getMessage());
         assertTrue(e.getMessage().contains("/model/layers.0/self_attn/Softmax"), e.getMessage());
@@ -57,10 +59,15 @@ class UntrainableModelTest {
         Graph g = m.graph();
         // a read past input whose head count is symbolic: no empty cache can be built for training
         g.addInput(Builders.tensor("past_key_values.0.key", DataType.FLOAT, "batch", "heads", "past", 8));
-        g.addNode(Node.of("Identity", List.of("past_key_values.0.key"), List.of("past_copy")).name("/past/Identity"));
-        UntrainableModelException e = assertThrows(UntrainableModelException.class,
+        g.addNode(Node.of("Identity", List.of("past_key_values.0.key"), List.of("past_copy"))
+                .name("/past/Identity"));
+        UntrainableModelException e = assertThrows(
+                UntrainableModelException.class,
                 () -> build(m.withGraph(g), TrainingPlan.builder().build(), tmp));
-        assertTrue(e.getMessage().contains("past_key_values.0.key") && e.getMessage().contains("heads"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("past_key_values.0.key")
+                        && e.getMessage().contains("heads"),
+                e.getMessage());
     }
 
     @Test
@@ -69,35 +76,49 @@ class UntrainableModelTest {
         Graph g = m.graph();
         g.addInput(Builders.tensor("past_key_values.0.key", DataType.FLOAT, "batch", 2, "past", 8));
         TrainingArtifacts a = build(m.withGraph(g), TrainingPlan.builder().build(), tmp);
-        assertFalse(a.trainingInputs().contains("past_key_values.0.key"), a.trainingInputs().toString());
+        assertFalse(
+                a.trainingInputs().contains("past_key_values.0.key"),
+                a.trainingInputs().toString());
     }
 
     @Test
     void noLoraTarget() {
-        TrainingPlan plan = TrainingPlan.builder().lora(LoraConfig.builder().targetModules("c_attn").build()).build();
+        TrainingPlan plan = TrainingPlan.builder()
+                .lora(LoraConfig.builder().targetModules("c_attn").build())
+                .build();
         assertThrows(NoLoraTargetException.class, () -> build(TinyLlama.build(1, false), plan, tmp));
     }
 
     @Test
     void fullFineTuningSelectingNothing() {
-        TrainingPlan plan = TrainingPlan.builder().fullFineTuning("no_such_weight").build();
-        NoTrainableParametersException e = assertThrows(NoTrainableParametersException.class,
-                () -> build(TinyLlama.build(1, false), plan, tmp));
+        TrainingPlan plan =
+                TrainingPlan.builder().fullFineTuning("no_such_weight").build();
+        NoTrainableParametersException e =
+                assertThrows(NoTrainableParametersException.class, () -> build(TinyLlama.build(1, false), plan, tmp));
         assertTrue(e.getMessage().contains("model.embed_tokens.weight"), e.getMessage());
     }
 
     @Test
     void patternSelectionTrainsNorms() {
-        TrainingPlan plan = TrainingPlan.builder().fullFineTuning("layernorm\\.weight$").objective(Objective.SFT).build();
+        TrainingPlan plan = TrainingPlan.builder()
+                .fullFineTuning("layernorm\\.weight$")
+                .objective(Objective.SFT)
+                .build();
         TrainingArtifacts a = build(TinyLlama.build(1, false), plan, tmp);
         assertEquals(2 * TinyLlama.LAYERS, a.trainableParameters().size());
     }
 
     @Test
     void planValidationAndHash() {
-        assertThrows(InvalidArgumentException.class, () -> TrainingPlan.builder().betas(1.0, 0.9).build());
-        assertThrows(InvalidArgumentException.class, () -> TrainingPlan.builder().maxGradNorm(-1).build());
-        assertThrows(InvalidArgumentException.class, () -> TrainingPlan.builder().fullFineTuning("(").build());
+        assertThrows(
+                InvalidArgumentException.class,
+                () -> TrainingPlan.builder().betas(1.0, 0.9).build());
+        assertThrows(
+                InvalidArgumentException.class,
+                () -> TrainingPlan.builder().maxGradNorm(-1).build());
+        assertThrows(
+                InvalidArgumentException.class,
+                () -> TrainingPlan.builder().fullFineTuning("(").build());
         TrainingPlan p = TrainingPlan.builder().build();
         assertEquals(p.hash(), p.toBuilder().build().hash());
         assertNotEquals(p.hash(), p.toBuilder().objective(Objective.SFT).build().hash());

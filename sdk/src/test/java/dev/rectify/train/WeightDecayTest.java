@@ -40,7 +40,8 @@ class WeightDecayTest {
     @Test
     void huggingFacesRuleByNameAndShape() {
         assertTrue(WeightDecay.decays("model.layers.0.self_attn.q_proj.weight", new long[] {16, 16}));
-        assertTrue(WeightDecay.decays("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight", new long[] {4, 16}));
+        assertTrue(WeightDecay.decays(
+                "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight", new long[] {4, 16}));
         assertTrue(WeightDecay.decays("model.embed_tokens.weight", new long[] {32, 16}));
         assertTrue(WeightDecay.decays("onnx::MatMul_123", new long[] {16, 16}));
         assertFalse(WeightDecay.decays("model.layers.0.input_layernorm.weight", new long[] {16}));
@@ -62,10 +63,14 @@ class WeightDecayTest {
         g.initializer(Tensors.ofFloats("transformer.ln_f.weight", randn(r, H), H));
         g.initializer(Tensors.ofFloats("lm_head.weight", randn(r, H * V), H, V));
         g.initializer(Tensors.ofFloats("lm_head.bias", randn(r, V), V));
-        g.node(Node.of("Gather", List.of("transformer.wte.weight", "input_ids"), List.of("h")).name("/wte/Gather"));
-        g.node(Node.of("Mul", List.of("h", "transformer.ln_f.weight"), List.of("hn")).name("/ln_f/Mul"));
-        g.node(Node.of("MatMul", List.of("hn", "lm_head.weight"), List.of("proj")).name("/lm_head/MatMul"));
-        g.node(Node.of("Add", List.of("proj", "lm_head.bias"), List.of("logits")).name("/lm_head/Add"));
+        g.node(Node.of("Gather", List.of("transformer.wte.weight", "input_ids"), List.of("h"))
+                .name("/wte/Gather"));
+        g.node(Node.of("Mul", List.of("h", "transformer.ln_f.weight"), List.of("hn"))
+                .name("/ln_f/Mul"));
+        g.node(Node.of("MatMul", List.of("hn", "lm_head.weight"), List.of("proj"))
+                .name("/lm_head/MatMul"));
+        g.node(Node.of("Add", List.of("proj", "lm_head.bias"), List.of("logits"))
+                .name("/lm_head/Add"));
         return ModelBuilder.create().opset("", 17).graph(g).build();
     }
 
@@ -81,7 +86,8 @@ class WeightDecayTest {
         try (CheckpointState st = CheckpointState.load(a.checkpoint());
                 TrainingSession s = ArtifactBuilderOrtTest.open(a, st, lr)) {
             WeightDecay decay = WeightDecay.Where.TRAINER.name().equals(a.property(ArtifactBuilder.PROP_DECAY))
-                    ? WeightDecay.of(st, a.trainableParameters()) : null;
+                    ? WeightDecay.of(st, a.trainableParameters())
+                    : null;
             s.lazyResetGrad();
             ArtifactBuilderOrtTest.trainStep(s, new Batches(7, 2, 8, V));
             if (decay != null) {
@@ -106,7 +112,11 @@ class WeightDecayTest {
         String pattern = "transformer\\.ln_f\\.weight|lm_head\\..*";
         double wd = 0.1;
         float lr = 0.05f;
-        TrainingPlan decayed = TrainingPlan.builder().fullFineTuning(pattern).objective(Objective.SFT).weightDecay(wd).build();
+        TrainingPlan decayed = TrainingPlan.builder()
+                .fullFineTuning(pattern)
+                .objective(Objective.SFT)
+                .weightDecay(wd)
+                .build();
         TrainingPlan none = decayed.toBuilder().weightDecay(0).build();
         TrainingArtifacts a = ArtifactBuilder.defaults().build(base, decayed, dir.resolve("decay"));
         TrainingArtifacts b = ArtifactBuilder.defaults().build(base, none, dir.resolve("none"));
@@ -124,10 +134,14 @@ class WeightDecayTest {
         }
         Map<String, float[]> withDecay = oneStep(a, lr, wd);
         Map<String, float[]> without = oneStep(b, lr, 0);
-        assertEquals(List.of("lm_head.bias", "lm_head.weight", "transformer.ln_f.weight"),
+        assertEquals(
+                List.of("lm_head.bias", "lm_head.weight", "transformer.ln_f.weight"),
                 withDecay.keySet().stream().sorted().toList());
         assertArrayEquals(without.get("lm_head.bias"), withDecay.get("lm_head.bias"), 0f, "bias: not decayed");
-        assertArrayEquals(without.get("transformer.ln_f.weight"), withDecay.get("transformer.ln_f.weight"), 0f,
+        assertArrayEquals(
+                without.get("transformer.ln_f.weight"),
+                withDecay.get("transformer.ln_f.weight"),
+                0f,
                 "LayerNorm weight: not decayed");
         float[] p0 = before.get("lm_head.weight");
         float[] dec = withDecay.get("lm_head.weight");
@@ -147,7 +161,10 @@ class WeightDecayTest {
         Path base = dir.resolve("base/model.onnx");
         Files.createDirectories(base.getParent());
         TinyLlama.build(1, false).write(base);
-        TrainingPlan plan = TrainingPlan.builder().lora(LoraConfig.builder().rank(2).alpha(4).build()).weightDecay(0.01).build();
+        TrainingPlan plan = TrainingPlan.builder()
+                .lora(LoraConfig.builder().rank(2).alpha(4).build())
+                .weightDecay(0.01)
+                .build();
         TrainingArtifacts a = ArtifactBuilder.defaults().build(base, plan, dir.resolve("lora"));
         assertEquals("OPTIMIZER", a.property(ArtifactBuilder.PROP_DECAY));
         assertEquals(0.01f, adamWDecay(a));
@@ -155,7 +172,10 @@ class WeightDecayTest {
 
     private static float adamWDecay(TrainingArtifacts a) {
         OnnxModel om = OnnxModel.read(a.optimizerModel());
-        Node adam = om.graph().nodes().stream().filter(n -> n.opType().equals("AdamWOptimizer")).findFirst().orElseThrow();
+        Node adam = om.graph().nodes().stream()
+                .filter(n -> n.opType().equals("AdamWOptimizer"))
+                .findFirst()
+                .orElseThrow();
         return Attributes.getFloat(adam, "weight_decay", -1f);
     }
 }

@@ -1,23 +1,23 @@
 package dev.rectify.server;
 
-import dev.rectify.core.io.FileTrees;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.RemovalCause;
 import dev.rectify.adapter.AdaptedModel;
 import dev.rectify.adapter.Adapter;
-import dev.rectify.model.BaseModel;
-import dev.rectify.core.ChatMessage;
-import dev.rectify.generate.Generation;
-import dev.rectify.generate.Sampling;
-import dev.rectify.generate.TokenListener;
 import dev.rectify.adapter.AdapterFiles;
-import dev.rectify.lora.AdapterMismatchException;
-import dev.rectify.server.db.AdapterRecord;
-import dev.rectify.server.db.AdapterRepository;
 import dev.rectify.adapter.AdapterNotFoundException;
 import dev.rectify.adapter.AdapterStore;
 import dev.rectify.adapter.MultiLoraModel;
+import dev.rectify.core.ChatMessage;
+import dev.rectify.core.io.FileTrees;
+import dev.rectify.generate.Generation;
+import dev.rectify.generate.Sampling;
+import dev.rectify.generate.TokenListener;
+import dev.rectify.lora.AdapterMismatchException;
+import dev.rectify.model.BaseModel;
+import dev.rectify.server.db.AdapterRecord;
+import dev.rectify.server.db.AdapterRepository;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.annotation.PreDestroy;
@@ -56,6 +56,7 @@ import org.slf4j.LoggerFactory;
  * startup only when older than an hour (another replica may be registering one).
  */
 @Singleton
+/** Size: the server's one registry of served adapters (register, load, pin, unload, delete, cache, replica signals), which must stay consistent under one lock. */
 public class AdapterRegistry {
     private static final Logger LOG = LoggerFactory.getLogger(AdapterRegistry.class);
 
@@ -70,6 +71,7 @@ public class AdapterRegistry {
     private final Map<String, String> loraIds = new ConcurrentHashMap<>();
     /** Server names of full fine-tunes (served merged). */
     private final Set<String> fullNames = ConcurrentHashMap.newKeySet();
+
     private final Cache<String, Loaded> cache;
     private final Map<String, Loaded> pinned = new ConcurrentHashMap<>();
     private final AtomicLong mergedHits = new AtomicLong();
@@ -77,26 +79,42 @@ public class AdapterRegistry {
 
     private final ClusterSignals signals;
 
-    public AdapterRegistry(BaseModel base, Settings settings, AdapterRepository repo, MeterRegistry meters, ClusterSignals signals) {
+    public AdapterRegistry(
+            BaseModel base, Settings settings, AdapterRepository repo, MeterRegistry meters, ClusterSignals signals) {
         this.signals = signals;
         this.base = base;
         this.baseName = ModelFactory.modelName(settings, base);
         this.settings = settings;
         this.repo = repo;
-        this.multi = MultiLoraModel.builder(base).store(AdapterStore.open(settings.adapterStoreDir()))
-                .cacheBytes(settings.adapterCacheBytes()).build();
+        this.multi = MultiLoraModel.builder(base)
+                .store(AdapterStore.open(settings.adapterStoreDir()))
+                .cacheBytes(settings.adapterCacheBytes())
+                .build();
         this.served = new Loaded(null, multi);
-        this.cache = Caffeine.newBuilder().maximumSize(settings.adapterCacheSize())
+        this.cache = Caffeine.newBuilder()
+                .maximumSize(settings.adapterCacheSize())
                 .removalListener((String k, Loaded v, RemovalCause c) -> {
                     if (v != null) {
                         v.retire();
                     }
-                }).build();
-        FunctionCounter.builder("rectify.adapters.cache.hits", this, r -> r.multi.cache().stats().hits() + r.mergedHits.get())
-                .description("adapter lookups served from memory").register(meters);
-        FunctionCounter.builder("rectify.adapters.cache.misses", this, r -> r.multi.cache().stats().misses() + r.mergedMisses.get())
-                .description("adapter lookups that loaded from disk").register(meters);
-        meters.gauge("rectify.adapters.loaded", this, r -> r.multi.cache().stats().entries() + r.cache.estimatedSize() + r.pinned.size());
+                })
+                .build();
+        FunctionCounter.builder(
+                        "rectify.adapters.cache.hits",
+                        this,
+                        r -> r.multi.cache().stats().hits() + r.mergedHits.get())
+                .description("adapter lookups served from memory")
+                .register(meters);
+        FunctionCounter.builder(
+                        "rectify.adapters.cache.misses",
+                        this,
+                        r -> r.multi.cache().stats().misses() + r.mergedMisses.get())
+                .description("adapter lookups that loaded from disk")
+                .register(meters);
+        meters.gauge(
+                "rectify.adapters.loaded",
+                this,
+                r -> r.multi.cache().stats().entries() + r.cache.estimatedSize() + r.pinned.size());
         try {
             List<AdapterRecord> records = repo.listOrderBySeq();
             for (AdapterRecord r : records) {
@@ -217,7 +235,10 @@ public class AdapterRegistry {
                 throw e;
             }
             if (e.reason() != AdapterMismatchException.Reason.NOT_LORA) {
-                LOG.info("adapter {} cannot be served by the multi-LoRA model ({}); serving it merged", r.getName(), e.getMessage());
+                LOG.info(
+                        "adapter {} cannot be served by the multi-LoRA model ({}); serving it merged",
+                        r.getName(),
+                        e.getMessage());
             }
             fullNames.add(r.getName());
             return false;
@@ -234,7 +255,9 @@ public class AdapterRegistry {
         }
         Instant recent = Instant.now().minus(Duration.ofHours(1));
         for (var info : multi.store().list()) {
-            if (!used.contains(info.id()) && info.created() != null && info.created().isBefore(recent)) {
+            if (!used.contains(info.id())
+                    && info.created() != null
+                    && info.created().isBefore(recent)) {
                 try {
                     multi.unpin(info.id());
                     multi.delete(info.id());
@@ -248,14 +271,17 @@ public class AdapterRegistry {
 
     /** Whether a record other than {@code except} with store id {@code id} is pinned. */
     private boolean anyPinned(String id, String except) {
-        return repo.listOrderBySeq().stream().anyMatch(x -> x.isPinned() && !x.getName().equals(except)
-                && id.equals(loraIds.get(x.getName())));
+        return repo.listOrderBySeq().stream()
+                .anyMatch(x -> x.isPinned() && !x.getName().equals(except) && id.equals(loraIds.get(x.getName())));
     }
 
     /** Whether a record other than {@code except} is served from store id {@code id}. */
     private boolean anyUses(String id, String except) {
-        return loraIds.entrySet().stream().anyMatch(e -> !e.getKey().equals(except) && e.getValue().equals(id))
-                || repo.listOrderBySeq().stream().anyMatch(x -> !x.getName().equals(except) && id.equals(x.getAdapterId()));
+        return loraIds.entrySet().stream()
+                        .anyMatch(
+                                e -> !e.getKey().equals(except) && e.getValue().equals(id))
+                || repo.listOrderBySeq().stream()
+                        .anyMatch(x -> !x.getName().equals(except) && id.equals(x.getAdapterId()));
     }
 
     public String baseName() {
@@ -275,7 +301,8 @@ public class AdapterRegistry {
     public Lease acquire(String model) {
         Ids.checkModel(model, "model");
         if (model.equals(baseName)) {
-            return new Lease(model, null, (p, s, l) -> base.generate(List.of(p), s, l).get(0), () -> { });
+            return new Lease(
+                    model, null, (p, s, l) -> base.generate(List.of(p), s, l).get(0), () -> {});
         }
         String id = loraIds.get(model);
         AdapterRecord rec = null;
@@ -313,7 +340,11 @@ public class AdapterRegistry {
             if (l.tryAcquire()) {
                 Loaded held = l;
                 AdaptedModel m = (AdaptedModel) held.model;
-                return new Lease(model, l.record, (p, s, li) -> m.generate(List.of(p), s, li).get(0), held::release);
+                return new Lease(
+                        model,
+                        l.record,
+                        (p, s, li) -> m.generate(List.of(p), s, li).get(0),
+                        held::release);
             }
         }
         throw new IllegalStateException("adapter " + model + " was evicted repeatedly while being acquired");
@@ -334,8 +365,11 @@ public class AdapterRegistry {
     }
 
     ApiException unknown(String model) {
-        return ApiException.notFound("model", "model_not_found", "the model '" + model + "' does not exist; GET /v1/models lists "
-                + "the base model (" + baseName + ") and the adapters");
+        return ApiException.notFound(
+                "model",
+                "model_not_found",
+                "the model '" + model + "' does not exist; GET /v1/models lists " + "the base model (" + baseName
+                        + ") and the adapters");
     }
 
     /** Merges a full fine-tune into its own copy of the base. */

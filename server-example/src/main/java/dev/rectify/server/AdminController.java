@@ -1,10 +1,10 @@
 package dev.rectify.server;
 
-import dev.rectify.core.io.FileTrees;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rectify.adapter.Adapter;
-import dev.rectify.core.ModelFormatException;
 import dev.rectify.adapter.AdapterFiles;
+import dev.rectify.core.ModelFormatException;
+import dev.rectify.core.io.FileTrees;
 import dev.rectify.server.db.AdapterRecord;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpResponse;
@@ -60,8 +60,10 @@ public class AdminController {
         Path dir = SafePaths.inside(settings.dataDir(), Json.string(b, "path", "path", true), "path");
         Boolean pinned = Json.bool(b, "pinned", "pinned");
         if (!Files.isDirectory(dir)) {
-            throw ApiException.invalid("path", "adapter_not_found", "no adapter folder at '" + settings.dataDir().relativize(dir)
-                    + "' in the data folder");
+            throw ApiException.invalid(
+                    "path",
+                    "adapter_not_found",
+                    "no adapter folder at '" + settings.dataDir().relativize(dir) + "' in the data folder");
         }
         if (models.find(name).isPresent() || name.equals(models.baseName())) {
             throw ApiException.conflict("model_exists", "a model named '" + name + "' already exists");
@@ -73,8 +75,11 @@ public class AdminController {
             throw ApiException.invalid("path", "invalid_adapter", e.getMessage());
         }
         if (!a.baseModelHash().equals(models.base().contentHash())) {
-            throw ApiException.invalid("path", "adapter_base_mismatch", "the adapter was trained on another base model ("
-                    + a.baseModelHash().substring(0, 12) + "), not " + models.baseName());
+            throw ApiException.invalid(
+                    "path",
+                    "adapter_base_mismatch",
+                    "the adapter was trained on another base model ("
+                            + a.baseModelHash().substring(0, 12) + "), not " + models.baseName());
         }
         String storage = "import-" + Ids.newId("a").substring(2);
         AdapterFiles.write(a, settings.adaptersDir().resolve(storage));
@@ -91,12 +96,14 @@ public class AdminController {
         try {
             models.register(r);
         } catch (RuntimeException e) {
-            models.find(name).ifPresentOrElse(x -> { }, () -> FileTrees.deleteQuietly(settings.adaptersDir().resolve(storage)));
+            models.find(name)
+                    .ifPresentOrElse(
+                            x -> {},
+                            () -> FileTrees.deleteQuietly(settings.adaptersDir().resolve(storage)));
             throw e;
         }
         return Json.ok(json(r));
     }
-
 
     @Post("/{name}/unload")
     public HttpResponse<String> unload(@PathVariable String name) {

@@ -39,8 +39,19 @@ public final class ApiException extends RuntimeException {
         return new ApiException(HttpStatus.TOO_MANY_REQUESTS, "rate_limit_error", code, null, message);
     }
 
-    public HttpStatus status() { return status; }
-    public String type() { return type; }
-    public String param() { return param; }
-    public String code() { return code; }
+    public HttpStatus status() {
+        return status;
+    }
+
+    public String type() {
+        return type;
+    }
+
+    public String param() {
+        return param;
+    }
+
+    public String code() {
+        return code;
+    }
 }

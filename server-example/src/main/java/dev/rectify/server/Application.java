@@ -4,8 +4,7 @@ import io.micronaut.runtime.Micronaut;
 
 /** Starts the Rectify server. DJL (the tokenizer) is told to stay offline before anything loads it. */
 public final class Application {
-    private Application() {
-    }
+    private Application() {}
 
     /** Sets DJL's offline and no-telemetry switches unless the caller already set them. */
     public static void offline() {

@@ -3,8 +3,8 @@ package dev.rectify.server;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.core.order.Ordered;
 import io.micronaut.http.HttpHeaders;
-import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpMethod;
+import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
 import io.micronaut.http.MediaType;
@@ -52,10 +52,16 @@ public final class AuthFilter implements Ordered {
         if (settings.securityEnabled() && !(health && settings.healthPublic())) {
             String header = request.getHeaders().get(HttpHeaders.AUTHORIZATION);
             if (header == null || header.isBlank()) {
-                return error(HttpStatus.UNAUTHORIZED, "missing API key: send 'Authorization: Bearer YOUR_KEY'", "missing_api_key");
+                return error(
+                        HttpStatus.UNAUTHORIZED,
+                        "missing API key: send 'Authorization: Bearer YOUR_KEY'",
+                        "missing_api_key");
             }
             if (!header.regionMatches(true, 0, "Bearer ", 0, 7)) {
-                return error(HttpStatus.UNAUTHORIZED, "the Authorization header must be 'Bearer YOUR_KEY'", "invalid_api_key");
+                return error(
+                        HttpStatus.UNAUTHORIZED,
+                        "the Authorization header must be 'Bearer YOUR_KEY'",
+                        "invalid_api_key");
             }
             byte[] given = header.substring(7).strip().getBytes(StandardCharsets.UTF_8);
             boolean isAdmin = MessageDigest.isEqual(given, adminKey);
@@ -64,26 +70,34 @@ public final class AuthFilter implements Ordered {
                 return error(HttpStatus.UNAUTHORIZED, "incorrect API key", "invalid_api_key");
             }
             if (adminRequest(request.getMethod(), path) && !isAdmin) {
-                return error(HttpStatus.FORBIDDEN, "this endpoint needs the admin key (fine-tuning, files and adapter "
-                        + "management, model deletion)", "admin_key_required");
+                return error(
+                        HttpStatus.FORBIDDEN,
+                        "this endpoint needs the admin key (fine-tuning, files and adapter "
+                                + "management, model deletion)",
+                        "admin_key_required");
             }
         }
         if (health) {
             return null;
         }
         String header = request.getHeaders().get(HttpHeaders.AUTHORIZATION);
-        String who = settings.securityEnabled() && header != null ? header.substring(7).strip()
+        String who = settings.securityEnabled() && header != null
+                ? header.substring(7).strip()
                 : "address:" + request.getRemoteAddress().getAddress().getHostAddress();
         long wait = limiter.acquire(who);
         if (wait > 0) {
-            return error(HttpStatus.TOO_MANY_REQUESTS, "rate limit reached for this API key; retry in " + wait + " s "
-                    + "(rectify.rate-limit)", "rate_limit_exceeded").header(HttpHeaders.RETRY_AFTER, Long.toString(wait));
+            return error(
+                            HttpStatus.TOO_MANY_REQUESTS,
+                            "rate limit reached for this API key; retry in " + wait + " s " + "(rectify.rate-limit)",
+                            "rate_limit_exceeded")
+                    .header(HttpHeaders.RETRY_AFTER, Long.toString(wait));
         }
         return null;
     }
 
     private static MutableHttpResponse<?> error(HttpStatus status, String message, String code) {
-        return HttpResponse.status(status).contentType(MediaType.APPLICATION_JSON_TYPE)
+        return HttpResponse.status(status)
+                .contentType(MediaType.APPLICATION_JSON_TYPE)
                 .body(Json.write(Json.error(message, ErrorHandling.typeFor(status), null, code)));
     }
 

@@ -20,11 +20,15 @@ public final class BodilessErrorFilter implements Ordered {
         if (status.getCode() < 400 || response.getBody().isPresent()) {
             return;
         }
-        String message = status == HttpStatus.FORBIDDEN && request.getHeaders().getOrigin().isPresent()
-                ? "cross-origin requests from " + Ids.quote(request.getHeaders().getOrigin().get()) + " are not allowed "
+        String message = status == HttpStatus.FORBIDDEN
+                        && request.getHeaders().getOrigin().isPresent()
+                ? "cross-origin requests from "
+                        + Ids.quote(request.getHeaders().getOrigin().get()) + " are not allowed "
                         + "(micronaut.server.cors)"
                 : status.getReason();
-        String code = status == HttpStatus.FORBIDDEN && request.getHeaders().getOrigin().isPresent() ? "cors_origin_not_allowed"
+        String code = status == HttpStatus.FORBIDDEN
+                        && request.getHeaders().getOrigin().isPresent()
+                ? "cors_origin_not_allowed"
                 : ErrorHandling.codeFor(status);
         response.contentType(MediaType.APPLICATION_JSON_TYPE)
                 .body(Json.write(Json.error(message, ErrorHandling.typeFor(status), null, code)));

@@ -1,6 +1,5 @@
 package dev.rectify.server;
 
-import dev.rectify.core.io.AtomicFile;
 import dev.rectify.core.io.FileTrees;
 import dev.rectify.server.db.JobRecord;
 import dev.rectify.server.db.JobRepository;
@@ -59,13 +58,18 @@ public class CheckpointRetention {
                 continue;
             }
             Optional<JobRecord> job = jobs.findById(id);
-            boolean expired = job.map(j -> JobStatus.of(j.getStatus()).isTerminal() && j.getFinishedAt() != null
-                    && j.getFinishedAt() <= cutoff).orElse(true);
+            boolean expired = job.map(j -> JobStatus.of(j.getStatus()).isTerminal()
+                            && j.getFinishedAt() != null
+                            && j.getFinishedAt() <= cutoff)
+                    .orElse(true);
             if (expired) {
                 try {
                     FileTrees.delete(dir);
                     deleted.add(id);
-                    LOG.info("deleted the checkpoints of job {} ({})", id, job.map(JobRecord::getStatus).orElse("unknown job"));
+                    LOG.info(
+                            "deleted the checkpoints of job {} ({})",
+                            id,
+                            job.map(JobRecord::getStatus).orElse("unknown job"));
                 } catch (IOException e) {
                     LOG.warn("cannot delete the checkpoints of job {}: {}", id, e.getMessage());
                 }

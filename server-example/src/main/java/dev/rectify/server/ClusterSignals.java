@@ -7,6 +7,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,6 +31,7 @@ public class ClusterSignals {
     private static final String CHANNEL = "rectify_signals";
     /** Signals are read within this window of their creation (covers commits that land out of id order). */
     private static final long WINDOW_MS = 60_000;
+
     private static final long KEEP_MS = 600_000;
 
     private final ReplicaDb db;
@@ -132,10 +134,9 @@ public class ClusterSignals {
 
     private void drain(boolean dispatch) {
         long now = System.currentTimeMillis();
-        record Signal(long id, String kind, String target, String origin) {
-        }
+        record Signal(long id, String kind, String target, String origin) {}
         List<Signal> fresh = db.inTransaction(c -> {
-            List<Signal> out = new java.util.ArrayList<>();
+            List<Signal> out = new ArrayList<>();
             try (PreparedStatement s = c.prepareStatement(
                     "SELECT id, kind, target, origin FROM rf_signals WHERE created_at >= ? ORDER BY id")) {
                 s.setLong(1, now - WINDOW_MS);

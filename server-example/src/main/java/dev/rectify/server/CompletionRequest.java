@@ -14,7 +14,12 @@ import java.util.Set;
  * A parsed and checked {@code /v1/chat/completions} or {@code /v1/completions} request; log-probabilities asked for
  * ({@code logprobs}, {@code top_logprobs}) are in its sampling ({@link Sampling#logprobs()}).
  */
-public record CompletionRequest(String model, List<ChatMessage> messages, String prompt, Sampling sampling, boolean stream,
+public record CompletionRequest(
+        String model,
+        List<ChatMessage> messages,
+        String prompt,
+        Sampling sampling,
+        boolean stream,
         boolean includeUsage) {
     private static final Set<String> ROLES = Set.of("system", "user", "assistant", "developer", "tool");
     private static final SecureRandom SEEDS = new SecureRandom();
@@ -41,8 +46,10 @@ public record CompletionRequest(String model, List<ChatMessage> messages, String
             } else if (p.isTextual()) {
                 prompt = p.asText();
             } else {
-                throw ApiException.invalid("prompt", "'prompt' must be a string (or an array of exactly one string), found "
-                        + Json.kind(p) + (p.isArray() ? " of " + p.size() + " elements" : ""));
+                throw ApiException.invalid(
+                        "prompt",
+                        "'prompt' must be a string (or an array of exactly one string), found " + Json.kind(p)
+                                + (p.isArray() ? " of " + p.size() + " elements" : ""));
             }
             if (Json.bool(b, "echo", "echo") == Boolean.TRUE) {
                 throw ApiException.invalid("echo", "'echo' is not supported");
@@ -57,7 +64,10 @@ public record CompletionRequest(String model, List<ChatMessage> messages, String
         if (chat) {
             for (String unsupported : List.of("tools", "functions", "tool_choice", "function_call")) {
                 JsonNode v = b.get(unsupported);
-                if (v != null && !v.isNull() && !(v.isArray() && v.isEmpty()) && !(v.isTextual() && v.asText().equals("none"))) {
+                if (v != null
+                        && !v.isNull()
+                        && !(v.isArray() && v.isEmpty())
+                        && !(v.isTextual() && v.asText().equals("none"))) {
                     throw ApiException.invalid(unsupported, "'" + unsupported + "' (tool calling) is not supported");
                 }
             }
@@ -86,7 +96,8 @@ public record CompletionRequest(String model, List<ChatMessage> messages, String
         }
         Integer topK = Json.integer(b, "top_k", "top_k", 0, Integer.MAX_VALUE);
         Integer maxTokens = Json.integer(b, "max_tokens", "max_tokens", 1, settings.maxTokensLimit());
-        Integer maxCompletion = Json.integer(b, "max_completion_tokens", "max_completion_tokens", 1, settings.maxTokensLimit());
+        Integer maxCompletion =
+                Json.integer(b, "max_completion_tokens", "max_completion_tokens", 1, settings.maxTokensLimit());
         Long seed = Json.integer(b, "seed", "seed");
         Boolean stream = Json.bool(b, "stream", "stream");
         ObjectNode so = Json.obj(b, "stream_options", "stream_options");
@@ -97,12 +108,18 @@ public record CompletionRequest(String model, List<ChatMessage> messages, String
         }
         List<String> stop = stop(b.get("stop"));
         if (logprobs >= 0 && stream == Boolean.TRUE) {
-            throw ApiException.invalid("logprobs", "'logprobs' is not supported with 'stream': true; ask without streaming");
+            throw ApiException.invalid(
+                    "logprobs", "'logprobs' is not supported with 'stream': true; ask without streaming");
         }
         int max = maxCompletion != null ? maxCompletion : maxTokens != null ? maxTokens : settings.defaultMaxTokens();
         try {
-            Sampling s = Sampling.sample(temperature == null ? 1.0 : temperature).topP(topP == null ? 1.0 : topP)
-                    .topK(topK == null ? 0 : topK).seed(seed != null ? seed : SEEDS.nextLong()).maxNewTokens(max).stop(stop).logprobs(logprobs);
+            Sampling s = Sampling.sample(temperature == null ? 1.0 : temperature)
+                    .topP(topP == null ? 1.0 : topP)
+                    .topK(topK == null ? 0 : topK)
+                    .seed(seed != null ? seed : SEEDS.nextLong())
+                    .maxNewTokens(max)
+                    .stop(stop)
+                    .logprobs(logprobs);
             return new CompletionRequest(model, messages, prompt, s, stream != null && stream, includeUsage);
         } catch (InvalidArgumentException e) {
             throw ApiException.invalid(null, e.getMessage());
@@ -122,7 +139,9 @@ public record CompletionRequest(String model, List<ChatMessage> messages, String
             }
             for (JsonNode s : v) {
                 if (!s.isTextual()) {
-                    throw ApiException.invalid("stop", "'stop' must be a string or an array of strings, found " + Json.kind(s) + " in the array");
+                    throw ApiException.invalid(
+                            "stop",
+                            "'stop' must be a string or an array of strings, found " + Json.kind(s) + " in the array");
                 }
                 out.add(s.asText());
             }
@@ -146,19 +165,23 @@ public record CompletionRequest(String model, List<ChatMessage> messages, String
             throw ApiException.invalid("messages", "'messages' must be a non-empty array, found " + Json.kind(arr));
         }
         if (arr.size() > settings.maxMessages()) {
-            throw ApiException.invalid("messages", "too many messages: " + arr.size() + " (limit " + settings.maxMessages()
-                    + ", rectify.limits.max-messages)");
+            throw ApiException.invalid(
+                    "messages",
+                    "too many messages: " + arr.size() + " (limit " + settings.maxMessages()
+                            + ", rectify.limits.max-messages)");
         }
         List<ChatMessage> out = new ArrayList<>();
         for (int i = 0; i < arr.size(); i++) {
             String where = "messages[" + i + "]";
             JsonNode m = arr.get(i);
             if (!m.isObject()) {
-                throw ApiException.invalid(where, "'" + where + "' must be an object with 'role' and 'content', found " + Json.kind(m));
+                throw ApiException.invalid(
+                        where, "'" + where + "' must be an object with 'role' and 'content', found " + Json.kind(m));
             }
             String role = Json.string(m, "role", where + ".role", true);
             if (!ROLES.contains(role)) {
-                throw ApiException.invalid(where + ".role", "'" + where + ".role' must be one of " + ROLES + ", got " + Ids.quote(role));
+                throw ApiException.invalid(
+                        where + ".role", "'" + where + ".role' must be one of " + ROLES + ", got " + Ids.quote(role));
             }
             JsonNode c = m.get("content");
             String content;
@@ -170,16 +193,20 @@ public record CompletionRequest(String model, List<ChatMessage> messages, String
                 StringBuilder sb = new StringBuilder();
                 for (int j = 0; j < c.size(); j++) {
                     JsonNode part = c.get(j);
-                    if (!part.isObject() || !"text".equals(part.path("type").asText()) || !part.path("text").isTextual()) {
-                        throw ApiException.invalid(where + ".content[" + j + "]", "only text content parts ({\"type\": \"text\", "
-                                + "\"text\": ...}) are supported");
+                    if (!part.isObject()
+                            || !"text".equals(part.path("type").asText())
+                            || !part.path("text").isTextual()) {
+                        throw ApiException.invalid(
+                                where + ".content[" + j + "]",
+                                "only text content parts ({\"type\": \"text\", " + "\"text\": ...}) are supported");
                     }
                     sb.append(part.get("text").asText());
                 }
                 content = sb.toString();
             } else {
-                throw ApiException.invalid(where + ".content", "'" + where + ".content' must be a string or an array of text parts, found "
-                        + Json.kind(c));
+                throw ApiException.invalid(
+                        where + ".content",
+                        "'" + where + ".content' must be a string or an array of text parts, found " + Json.kind(c));
             }
             out.add(new ChatMessage(role, content));
         }

@@ -36,20 +36,25 @@ public class CompletionsController {
     private final Settings settings;
     private final PromptLimit promptLimit;
 
-    public CompletionsController(AdapterRegistry models, Inference inference, Settings settings, PromptLimit promptLimit) {
+    public CompletionsController(
+            AdapterRegistry models, Inference inference, Settings settings, PromptLimit promptLimit) {
         this.models = models;
         this.inference = inference;
         this.settings = settings;
         this.promptLimit = promptLimit;
     }
 
-    @Post(uri = "/chat/completions", produces = {MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
+    @Post(
+            uri = "/chat/completions",
+            produces = {MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
     @Consumes(MediaType.APPLICATION_JSON)
     public Mono<HttpResponse<?>> chat(@Body @Nullable String body) {
         return complete(CompletionRequest.parse(Json.body(body), true, settings));
     }
 
-    @Post(uri = "/completions", produces = {MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
+    @Post(
+            uri = "/completions",
+            produces = {MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
     @Consumes(MediaType.APPLICATION_JSON)
     public Mono<HttpResponse<?>> completions(@Body @Nullable String body) {
         return complete(CompletionRequest.parse(Json.body(body), false, settings));
@@ -77,10 +82,11 @@ public class CompletionsController {
         String id = (req.isChat() ? "chatcmpl-" : "cmpl-") + Ids.newId("x").substring(2);
         long created = System.currentTimeMillis() / 1000;
         if (!req.stream()) {
-            CompletableFuture<Generation> f = inference.submit(lease, prepare, prepared, req.sampling(), (i, t) -> { });
-            return Mono.fromFuture(f.thenApply(g -> (HttpResponse<?>) Json.ok(response(req, id, created, g))).exceptionally(t -> {
-                throw unwrap(t);
-            }));
+            CompletableFuture<Generation> f = inference.submit(lease, prepare, prepared, req.sampling(), (i, t) -> {});
+            return Mono.fromFuture(f.thenApply(g -> (HttpResponse<?>) Json.ok(response(req, id, created, g)))
+                    .exceptionally(t -> {
+                        throw unwrap(t);
+                    }));
         }
         Sinks.Many<Event<String>> sink = Sinks.many().unicast().onBackpressureBuffer();
         AtomicBoolean cancelled = new AtomicBoolean();
@@ -91,38 +97,52 @@ public class CompletionsController {
             delta.put("content", "");
             sink.tryEmitNext(frame(chunk(req, id, created, object, delta, null, null)));
         }
-        inference.submit(lease, prepare, prepared, req.sampling(), (i, text) -> {
-            if (cancelled.get()) {
-                throw new StreamCancelled();
-            }
-            ObjectNode delta = Json.object();
-            delta.put("content", text);
-            sink.tryEmitNext(frame(chunk(req, id, created, object, req.isChat() ? delta : null, text, null)));
-        }).whenComplete((g, t) -> {
-            if (t != null) {
-                Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
-                if (!(c instanceof StreamCancelled) && prepared.isDone() && !prepared.isCompletedExceptionally()) {
-                    LOG.warn("streamed generation failed: {}", c.toString());
-                    sink.tryEmitNext(frame(Json.error(String.valueOf(c.getMessage()), "server_error", null, null)));
+        inference
+                .submit(lease, prepare, prepared, req.sampling(), (i, text) -> {
+                    if (cancelled.get()) {
+                        throw new StreamCancelled();
+                    }
+                    ObjectNode delta = Json.object();
+                    delta.put("content", text);
+                    sink.tryEmitNext(frame(chunk(req, id, created, object, req.isChat() ? delta : null, text, null)));
+                })
+                .whenComplete((g, t) -> {
+                    if (t != null) {
+                        Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+                        if (!(c instanceof StreamCancelled)
+                                && prepared.isDone()
+                                && !prepared.isCompletedExceptionally()) {
+                            LOG.warn("streamed generation failed: {}", c.toString());
+                            sink.tryEmitNext(
+                                    frame(Json.error(String.valueOf(c.getMessage()), "server_error", null, null)));
+                            sink.tryEmitNext(Event.of("[DONE]"));
+                        }
+                        sink.tryEmitComplete();
+                        return;
+                    }
+                    ObjectNode last = chunk(
+                            req,
+                            id,
+                            created,
+                            object,
+                            req.isChat() ? Json.object() : null,
+                            "",
+                            g.finishReason().openAiName());
+                    sink.tryEmitNext(frame(last));
+                    if (req.includeUsage()) {
+                        ObjectNode u = chunk(req, id, created, object, null, null, null);
+                        u.putArray("choices");
+                        u.set("usage", usage(g));
+                        sink.tryEmitNext(frame(u));
+                    }
                     sink.tryEmitNext(Event.of("[DONE]"));
-                }
-                sink.tryEmitComplete();
-                return;
-            }
-            ObjectNode last = chunk(req, id, created, object, req.isChat() ? Json.object() : null, "", g.finishReason().openAiName());
-            sink.tryEmitNext(frame(last));
-            if (req.includeUsage()) {
-                ObjectNode u = chunk(req, id, created, object, null, null, null);
-                u.putArray("choices");
-                u.set("usage", usage(g));
-                sink.tryEmitNext(frame(u));
-            }
-            sink.tryEmitNext(Event.of("[DONE]"));
-            sink.tryEmitComplete();
-        });
+                    sink.tryEmitComplete();
+                });
         Publisher<Event<String>> out = sink.asFlux().doOnCancel(() -> cancelled.set(true));
         return Mono.fromFuture(prepared.<HttpResponse<?>>thenApply(p -> HttpResponse.status(HttpStatus.OK)
-                .contentType(MediaType.TEXT_EVENT_STREAM_TYPE).body(out)).exceptionally(t -> {
+                        .contentType(MediaType.TEXT_EVENT_STREAM_TYPE)
+                        .body(out))
+                .exceptionally(t -> {
                     cancelled.set(true);
                     throw unwrap(t);
                 }));
@@ -140,7 +160,13 @@ public class CompletionsController {
         return Event.of(Json.write(n));
     }
 
-    private ObjectNode chunk(CompletionRequest req, String id, long created, String object, ObjectNode delta, String text,
+    private ObjectNode chunk(
+            CompletionRequest req,
+            String id,
+            long created,
+            String object,
+            ObjectNode delta,
+            String text,
             String finish) {
         ObjectNode o = Json.object();
         o.put("id", id);
@@ -184,8 +210,11 @@ public class CompletionsController {
         if (g.logprobs() == null) {
             c.putNull("logprobs");
         } else {
-            c.set("logprobs", req.isChat() ? Logprobs.chat(g.logprobs(), models.base().tokenizer())
-                    : Logprobs.completion(g.logprobs(), models.base().tokenizer()));
+            c.set(
+                    "logprobs",
+                    req.isChat()
+                            ? Logprobs.chat(g.logprobs(), models.base().tokenizer())
+                            : Logprobs.completion(g.logprobs(), models.base().tokenizer()));
         }
         c.put("finish_reason", g.finishReason().openAiName());
         o.set("usage", usage(g));

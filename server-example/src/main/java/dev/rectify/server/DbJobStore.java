@@ -29,8 +29,15 @@ final class DbJobStore implements JobStore {
             // the API's statuses carry the SDK's names, but for validating_files (queued, for the SDK)
             String name = r.getStatus().toUpperCase(Locale.ROOT);
             JobStatus status = name.equals("VALIDATING_FILES") ? JobStatus.QUEUED : JobStatus.valueOf(name);
-            return new JobState(id, r.getFingerprint(), status, r.getLastStep() == null ? 0 : r.getLastStep(),
-                    r.getTotalSteps() == null ? 0 : r.getTotalSteps(), null, r.getErrorMessage(), Instant.ofEpochMilli(r.getCreatedAt()));
+            return new JobState(
+                    id,
+                    r.getFingerprint(),
+                    status,
+                    r.getLastStep() == null ? 0 : r.getLastStep(),
+                    r.getTotalSteps() == null ? 0 : r.getTotalSteps(),
+                    null,
+                    r.getErrorMessage(),
+                    Instant.ofEpochMilli(r.getCreatedAt()));
         });
     }
 

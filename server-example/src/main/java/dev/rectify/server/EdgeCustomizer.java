@@ -48,7 +48,9 @@ final class EdgeCustomizer implements BeanCreatedEventListener<NettyServerCustom
             }
             RequestDeadline deadline = new RequestDeadline(settings.requestTimeout());
             p.addFirst("rectify-request-deadline", deadline);
-            p.addAfter(ChannelPipelineCustomizer.HANDLER_HTTP_SERVER_CODEC, "rectify-edge-guard",
+            p.addAfter(
+                    ChannelPipelineCustomizer.HANDLER_HTTP_SERVER_CODEC,
+                    "rectify-edge-guard",
                     new EdgeGuard(settings.maxJsonBody(), settings.maxUriLength(), deadline));
         }
     }

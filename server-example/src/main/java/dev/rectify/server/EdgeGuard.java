@@ -39,6 +39,7 @@ final class EdgeGuard extends ChannelDuplexHandler {
     private final RequestDeadline deadline;
     /** The request being held (with its content) until its body is complete; empty while passing through. */
     private final List<Object> held = new ArrayList<>();
+
     private boolean holding;
     private boolean discarding;
     private long bytes;
@@ -66,10 +67,17 @@ final class EdgeGuard extends ChannelDuplexHandler {
                 Throwable cause = req.decoderResult().cause();
                 ReferenceCountUtil.release(msg);
                 if (cause instanceof TooLongHttpLineException) {
-                    refuse(ctx, HttpResponseStatus.REQUEST_URI_TOO_LONG, "the request URI is too long (limit " + maxUri
-                            + " characters, rectify.limits.max-uri-length)", "uri_too_long");
+                    refuse(
+                            ctx,
+                            HttpResponseStatus.REQUEST_URI_TOO_LONG,
+                            "the request URI is too long (limit " + maxUri
+                                    + " characters, rectify.limits.max-uri-length)",
+                            "uri_too_long");
                 } else if (cause instanceof TooLongHttpHeaderException || cause instanceof TooLongFrameException) {
-                    refuse(ctx, HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "the request headers are too large",
+                    refuse(
+                            ctx,
+                            HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
+                            "the request headers are too large",
                             "headers_too_large");
                 } else {
                     refuse(ctx, HttpResponseStatus.BAD_REQUEST, "malformed HTTP request", "bad_request");
@@ -78,8 +86,12 @@ final class EdgeGuard extends ChannelDuplexHandler {
             }
             if (req.uri().length() > maxUri) {
                 ReferenceCountUtil.release(msg);
-                refuse(ctx, HttpResponseStatus.REQUEST_URI_TOO_LONG, "the request URI is " + req.uri().length()
-                        + " characters; the limit is " + maxUri + " (rectify.limits.max-uri-length)", "uri_too_long");
+                refuse(
+                        ctx,
+                        HttpResponseStatus.REQUEST_URI_TOO_LONG,
+                        "the request URI is " + req.uri().length() + " characters; the limit is " + maxUri
+                                + " (rectify.limits.max-uri-length)",
+                        "uri_too_long");
                 return;
             }
             bytes = 0;
@@ -93,9 +105,14 @@ final class EdgeGuard extends ChannelDuplexHandler {
                 }
                 if (req.method() != HttpMethod.GET && length != 0 && !json(req)) {
                     ReferenceCountUtil.release(msg);
-                    refuse(ctx, HttpResponseStatus.UNSUPPORTED_MEDIA_TYPE, "this endpoint takes a JSON body: send "
-                            + "'Content-Type: application/json' (got " + describe(req.headers().get(HttpHeaderNames.CONTENT_TYPE))
-                            + ")", "unsupported_media_type");
+                    refuse(
+                            ctx,
+                            HttpResponseStatus.UNSUPPORTED_MEDIA_TYPE,
+                            "this endpoint takes a JSON body: send "
+                                    + "'Content-Type: application/json' (got "
+                                    + describe(req.headers().get(HttpHeaderNames.CONTENT_TYPE))
+                                    + ")",
+                            "unsupported_media_type");
                     return;
                 }
                 holding = true;
@@ -163,8 +180,12 @@ final class EdgeGuard extends ChannelDuplexHandler {
     }
 
     private void tooLarge(ChannelHandlerContext ctx, String size) {
-        refuse(ctx, HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "the request body is too large: " + size + "; the limit is "
-                + maxBody + " bytes (rectify.limits.max-json-body)", "request_too_large");
+        refuse(
+                ctx,
+                HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
+                "the request body is too large: " + size + "; the limit is " + maxBody
+                        + " bytes (rectify.limits.max-json-body)",
+                "request_too_large");
     }
 
     /** Answers in OpenAI's error shape, drops whatever else the client sends, and closes the connection. */
@@ -175,7 +196,8 @@ final class EdgeGuard extends ChannelDuplexHandler {
         discarding = true;
         deadline.requestRead();
         HttpStatus s = HttpStatus.valueOf(status.code());
-        byte[] body = Json.write(Json.error(message, ErrorHandling.typeFor(s), null, code)).getBytes(StandardCharsets.UTF_8);
+        byte[] body = Json.write(Json.error(message, ErrorHandling.typeFor(s), null, code))
+                .getBytes(StandardCharsets.UTF_8);
         ByteBuf buf = Unpooled.wrappedBuffer(body);
         FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, buf);
         res.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");

@@ -14,6 +14,7 @@ import io.micronaut.http.server.exceptions.ExceptionHandler;
 import io.micronaut.http.server.exceptions.response.ErrorContext;
 import io.micronaut.http.server.exceptions.response.ErrorResponseProcessor;
 import jakarta.inject.Singleton;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,8 +23,7 @@ import org.slf4j.LoggerFactory;
 public final class ErrorHandling {
     private static final Logger LOG = LoggerFactory.getLogger(ErrorHandling.class);
 
-    private ErrorHandling() {
-    }
+    private ErrorHandling() {}
 
     static String typeFor(HttpStatus s) {
         return switch (s.getCode()) {
@@ -63,7 +63,8 @@ public final class ErrorHandling {
                 message = status.getReason();
             }
             if (status.getCode() >= 500) {
-                ctx.getRootCause().ifPresent(t -> LOG.error("server error on {} {}", req.getMethodName(), req.getPath(), t));
+                ctx.getRootCause()
+                        .ifPresent(t -> LOG.error("server error on {} {}", req.getMethodName(), req.getPath(), t));
             }
             return response.contentType(MediaType.APPLICATION_JSON_TYPE)
                     .body(Json.write(Json.error(message, typeFor(status), null, codeFor(status))));
@@ -84,7 +85,11 @@ public final class ErrorHandling {
         @Override
         public HttpResponse<?> handle(HttpRequest request, RectifyException e) {
             if (e instanceof ContextLengthException) {
-                return Json.errorResponse(HttpStatus.BAD_REQUEST, e.getMessage(), "invalid_request_error", "messages",
+                return Json.errorResponse(
+                        HttpStatus.BAD_REQUEST,
+                        e.getMessage(),
+                        "invalid_request_error",
+                        "messages",
                         "context_length_exceeded");
             }
             if (e instanceof InvalidArgumentException || e instanceof ModelFormatException) {
@@ -97,11 +102,15 @@ public final class ErrorHandling {
 
     /** Inference or job queue full. */
     @Singleton
-    public static final class RejectedHandler implements ExceptionHandler<java.util.concurrent.RejectedExecutionException, HttpResponse<?>> {
+    public static final class RejectedHandler implements ExceptionHandler<RejectedExecutionException, HttpResponse<?>> {
         @Override
-        public HttpResponse<?> handle(HttpRequest request, java.util.concurrent.RejectedExecutionException e) {
-            return Json.errorResponse(HttpStatus.TOO_MANY_REQUESTS, "the server is busy (all generation slots and the waiting "
-                    + "queue are taken); retry shortly", "rate_limit_error", null, "server_busy");
+        public HttpResponse<?> handle(HttpRequest request, RejectedExecutionException e) {
+            return Json.errorResponse(
+                    HttpStatus.TOO_MANY_REQUESTS,
+                    "the server is busy (all generation slots and the waiting " + "queue are taken); retry shortly",
+                    "rate_limit_error",
+                    null,
+                    "server_busy");
         }
     }
 }

@@ -9,8 +9,7 @@ public final class ErrorText {
     /** An absolute path of two or more segments (Unix or Windows). */
     private static final Pattern ABSOLUTE = Pattern.compile("(?:[A-Za-z]:)?(?:[/\\\\][^/\\\\\\s'\":,;()\\[\\]]+){2,}");
 
-    private ErrorText() {
-    }
+    private ErrorText() {}
 
     /** {@code message} with paths in the data folder made relative to it and other absolute paths cut to their file name. */
     public static String scrub(String message, Path dataDir) {

@@ -9,6 +9,7 @@ import dev.rectify.server.db.FileRecord;
 import dev.rectify.server.db.FileRepository;
 import io.micronaut.data.model.Pageable;
 import io.micronaut.data.model.Sort;
+import io.micronaut.http.HttpStatus;
 import jakarta.inject.Singleton;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -46,8 +47,9 @@ public class FileService {
         if (!purpose.equals("fine-tune")) {
             throw ApiException.invalid("purpose", "'purpose' must be \"fine-tune\", got " + Ids.quote(purpose));
         }
-        String name = filename == null ? "upload.jsonl" : Path.of(filename.replace('\\', '/')).getFileName() == null
-                ? "upload.jsonl" : baseName(filename);
+        String name = filename == null
+                ? "upload.jsonl"
+                : Path.of(filename.replace('\\', '/')).getFileName() == null ? "upload.jsonl" : baseName(filename);
         String id = Ids.newId("file");
         try {
             Files.createDirectories(settings.filesDir());
@@ -70,7 +72,11 @@ public class FileService {
                 Files.deleteIfExists(tmp);
             }
         } catch (IOException e) {
-            throw new ApiException(io.micronaut.http.HttpStatus.INTERNAL_SERVER_ERROR, "server_error", null, "file",
+            throw new ApiException(
+                    HttpStatus.INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    null,
+                    "file",
                     "cannot store the upload: " + e.getMessage());
         }
     }
@@ -82,7 +88,11 @@ public class FileService {
             Files.createDirectories(settings.filesDir());
             AtomicFile.write(path(id), content);
         } catch (IOException e) {
-            throw new ApiException(io.micronaut.http.HttpStatus.INTERNAL_SERVER_ERROR, "server_error", null, null,
+            throw new ApiException(
+                    HttpStatus.INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    null,
+                    null,
                     "cannot store the result file " + filename + ": " + e.getMessage());
         }
         FileRecord r = new FileRecord();
@@ -102,13 +112,16 @@ public class FileService {
         get(id, "file_id");
         Path p = path(id);
         if (!Files.isRegularFile(p)) {
-            throw ApiException.notFound("file_id", "file_not_found", "the content of file '" + id + "' is missing from the data folder");
+            throw ApiException.notFound(
+                    "file_id", "file_not_found", "the content of file '" + id + "' is missing from the data folder");
         }
         return p;
     }
 
     private static String baseName(String filename) {
-        String n = Path.of(filename.replace('\\', '/').replace("\0", "")).getFileName().toString();
+        String n = Path.of(filename.replace('\\', '/').replace("\0", ""))
+                .getFileName()
+                .toString();
         return n.length() > 200 ? n.substring(0, 200) : n;
     }
 
@@ -118,10 +131,12 @@ public class FileService {
         int examples = 0;
         long lineNo = 0;
         int badLines = 0;
-        var decoder = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+        var decoder = StandardCharsets.UTF_8
+                .newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
                 .onUnmappableCharacter(CodingErrorAction.REPORT);
         try (BufferedReader r = new BufferedReader(new InputStreamReader(Files.newInputStream(file), decoder))) {
-            for (String line; (line = r.readLine()) != null;) {
+            for (String line; (line = r.readLine()) != null; ) {
                 lineNo++;
                 if (line.isBlank()) {
                     continue;
@@ -132,7 +147,8 @@ public class FileService {
                 } catch (DataFormatException e) {
                     badLines++;
                     if (errors.size() < MAX_REPORTED_ERRORS) {
-                        errors.add("line " + e.line() + ": " + e.getMessage().substring(e.getMessage().indexOf(": ", name.length()) + 2));
+                        errors.add("line " + e.line() + ": "
+                                + e.getMessage().substring(e.getMessage().indexOf(": ", name.length()) + 2));
                     }
                 }
             }
@@ -140,8 +156,12 @@ public class FileService {
             throw ApiException.invalid("file", "invalid_file", name + " is not UTF-8 text (line " + (lineNo + 1) + ")");
         }
         if (badLines > 0) {
-            throw ApiException.invalid("file", "invalid_file", name + ": " + badLines + " invalid line" + (badLines == 1 ? "" : "s")
-                    + (badLines > errors.size() ? " (first " + errors.size() + " shown)" : "") + ": " + String.join("; ", errors));
+            throw ApiException.invalid(
+                    "file",
+                    "invalid_file",
+                    name + ": " + badLines + " invalid line" + (badLines == 1 ? "" : "s")
+                            + (badLines > errors.size() ? " (first " + errors.size() + " shown)" : "") + ": "
+                            + String.join("; ", errors));
         }
         if (examples == 0) {
             throw ApiException.invalid("file", "invalid_file", name + " has no examples (the file is empty)");
@@ -155,7 +175,8 @@ public class FileService {
 
     public FileRecord get(String id, String param) {
         Ids.check(id, "file", param);
-        return repo.findById(id).orElseThrow(() -> ApiException.notFound(param, "file_not_found", "no file with id '" + id + "'"));
+        return repo.findById(id)
+                .orElseThrow(() -> ApiException.notFound(param, "file_not_found", "no file with id '" + id + "'"));
     }
 
     public List<Example> examples(String id) {
@@ -175,10 +196,14 @@ public class FileService {
         FileRecord r = get(id, "file_id");
         List<String> users = repo.unfinishedJobsUsing(id);
         if (!users.isEmpty()) {
-            throw ApiException.conflict("file_in_use", "the file " + id + " is used by " + users.size() + " fine-tuning job"
-                    + (users.size() == 1 ? "" : "s") + " that ha" + (users.size() == 1 ? "s" : "ve") + " not finished ("
-                    + String.join(", ", users.subList(0, Math.min(5, users.size()))) + (users.size() > 5 ? ", ..." : "")
-                    + "); cancel them or wait for them to finish, then delete it");
+            throw ApiException.conflict(
+                    "file_in_use",
+                    "the file " + id + " is used by " + users.size() + " fine-tuning job"
+                            + (users.size() == 1 ? "" : "s") + " that ha" + (users.size() == 1 ? "s" : "ve")
+                            + " not finished ("
+                            + String.join(", ", users.subList(0, Math.min(5, users.size())))
+                            + (users.size() > 5 ? ", ..." : "")
+                            + "); cancel them or wait for them to finish, then delete it");
         }
         repo.delete(r);
         try {

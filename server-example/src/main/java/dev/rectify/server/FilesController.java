@@ -31,7 +31,8 @@ public class FilesController {
     }
 
     @Post(consumes = MediaType.MULTIPART_FORM_DATA)
-    public HttpResponse<String> upload(@Part("file") @Nullable CompletedFileUpload file, @Part("purpose") @Nullable String purpose)
+    public HttpResponse<String> upload(
+            @Part("file") @Nullable CompletedFileUpload file, @Part("purpose") @Nullable String purpose)
             throws IOException {
         if (file == null) {
             throw ApiException.invalid("file", "missing required multipart part 'file' (a JSONL file)");
@@ -55,15 +56,28 @@ public class FilesController {
     }
 
     /** The file's bytes as uploaded (or, for a result file, as the server wrote them). */
-    @Get(uri = "/{fileId}/content", produces = {MediaType.APPLICATION_OCTET_STREAM, "application/binary", "text/csv",
-        "application/jsonl", MediaType.ALL})
+    @Get(
+            uri = "/{fileId}/content",
+            produces = {
+                MediaType.APPLICATION_OCTET_STREAM,
+                "application/binary",
+                "text/csv",
+                "application/jsonl",
+                MediaType.ALL
+            })
     public HttpResponse<byte[]> content(@PathVariable String fileId) throws IOException {
         FileRecord r = files.get(fileId, "file_id");
         byte[] bytes = Files.readAllBytes(files.content(fileId));
-        MediaType type = r.getFilename().endsWith(".csv") ? MediaType.of("text/csv")
-                : r.getFilename().endsWith(".jsonl") ? MediaType.of("application/jsonl") : MediaType.APPLICATION_OCTET_STREAM_TYPE;
-        return HttpResponse.ok(bytes).contentType(type).header("Content-Disposition", "attachment; filename=\""
-                + r.getFilename().replaceAll("[\"\\\\\\p{Cntrl}]", "_") + "\"");
+        MediaType type = r.getFilename().endsWith(".csv")
+                ? MediaType.of("text/csv")
+                : r.getFilename().endsWith(".jsonl")
+                        ? MediaType.of("application/jsonl")
+                        : MediaType.APPLICATION_OCTET_STREAM_TYPE;
+        return HttpResponse.ok(bytes)
+                .contentType(type)
+                .header(
+                        "Content-Disposition",
+                        "attachment; filename=\"" + r.getFilename().replaceAll("[\"\\\\\\p{Cntrl}]", "_") + "\"");
     }
 
     @Delete("/{fileId}")

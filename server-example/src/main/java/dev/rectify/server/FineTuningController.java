@@ -69,8 +69,8 @@ public class FineTuningController {
     }
 
     @Get("/{jobId}/checkpoints")
-    public HttpResponse<String> checkpoints(@PathVariable String jobId, @QueryValue @Nullable String after,
-            @QueryValue @Nullable String limit) {
+    public HttpResponse<String> checkpoints(
+            @PathVariable String jobId, @QueryValue @Nullable String after, @QueryValue @Nullable String limit) {
         int n = Paging.limit(limit);
         List<CheckpointRecord> page = jobs.checkpoints(jobId, after, n + 1);
         return Json.ok(Json.list(page.stream().limit(n).map(JobMapping::json).toList(), page.size() > n));
@@ -80,14 +80,21 @@ public class FineTuningController {
      * The job's events, newest first and paged ({@code after}, {@code limit}); with {@code stream=true}, an SSE stream
      * of every event oldest first, pushed live (no polling) until the job ends, then {@code data: [DONE]}.
      */
-    @Get(uri = "/{jobId}/events", produces = {MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
-    public HttpResponse<?> events(@PathVariable String jobId, @QueryValue @Nullable String after, @QueryValue @Nullable String limit,
+    @Get(
+            uri = "/{jobId}/events",
+            produces = {MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
+    public HttpResponse<?> events(
+            @PathVariable String jobId,
+            @QueryValue @Nullable String after,
+            @QueryValue @Nullable String limit,
             @QueryValue @Nullable String stream) {
         if (stream != null && !stream.equals("false") && !stream.equals("true")) {
             throw ApiException.invalid("stream", "'stream' must be true or false, got " + Ids.quote(stream));
         }
         if ("true".equals(stream)) {
-            return HttpResponse.status(HttpStatus.OK).contentType(MediaType.TEXT_EVENT_STREAM_TYPE).body(stream(jobId));
+            return HttpResponse.status(HttpStatus.OK)
+                    .contentType(MediaType.TEXT_EVENT_STREAM_TYPE)
+                    .body(stream(jobId));
         }
         int n = Paging.limit(limit);
         List<EventRecord> page = jobs.events(jobId, after, n + 1);

@@ -7,18 +7,20 @@ import java.util.regex.Pattern;
 /** Identifiers: random ids with a prefix, a monotonic sequence for ordering, and the validation of ids from requests. */
 public final class Ids {
     private static final SecureRandom RANDOM = new SecureRandom();
-    private static final char[] ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".toCharArray();
+    private static final char[] ALPHABET =
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".toCharArray();
     private static final AtomicLong LAST = new AtomicLong();
     /**
      * Served model names (base or adapter), at most 200 characters: segments of letters, digits, '.', '_', ':' and '-'
      * that start with a letter or digit, joined by single '/' (as in Hugging Face's {@code org/name}); never a file path
      * (no empty, '.' or '..' segment, no leading or trailing slash). Names are never used to name files.
      */
-    public static final Pattern MODEL_NAME = Pattern.compile("(?=.{1,200}$)[A-Za-z0-9][A-Za-z0-9._:-]*(/[A-Za-z0-9][A-Za-z0-9._:-]*)*");
+    public static final Pattern MODEL_NAME =
+            Pattern.compile("(?=.{1,200}$)[A-Za-z0-9][A-Za-z0-9._:-]*(/[A-Za-z0-9][A-Za-z0-9._:-]*)*");
+
     private static final Pattern RANDOM_PART = Pattern.compile("[A-Za-z0-9]{1,64}");
 
-    private Ids() {
-    }
+    private Ids() {}
 
     public static String newId(String prefix) {
         char[] c = new char[24];
@@ -36,17 +38,25 @@ public final class Ids {
 
     /** Checks an id taken from a request ({@code file-…}, {@code ftjob-…}, ...): a 400 naming {@code param} if bad. */
     public static String check(String id, String prefix, String param) {
-        if (id == null || !id.startsWith(prefix + "-") || !RANDOM_PART.matcher(id.substring(prefix.length() + 1)).matches()) {
-            throw ApiException.invalid(param, "invalid_id", "'" + param + "' must be an id like " + prefix
-                    + "-abc123 (letters and digits after the prefix), got " + quote(id));
+        if (id == null
+                || !id.startsWith(prefix + "-")
+                || !RANDOM_PART.matcher(id.substring(prefix.length() + 1)).matches()) {
+            throw ApiException.invalid(
+                    param,
+                    "invalid_id",
+                    "'" + param + "' must be an id like " + prefix
+                            + "-abc123 (letters and digits after the prefix), got " + quote(id));
         }
         return id;
     }
 
     public static String checkModel(String name, String param) {
         if (name == null || !MODEL_NAME.matcher(name).matches()) {
-            throw ApiException.invalid(param, "invalid_model", "'" + param + "' must be a model name (letters, digits, '.', '_', "
-                    + "':', '-', and '/' between parts; at most 200), got " + quote(name));
+            throw ApiException.invalid(
+                    param,
+                    "invalid_model",
+                    "'" + param + "' must be a model name (letters, digits, '.', '_', "
+                            + "':', '-', and '/' between parts; at most 200), got " + quote(name));
         }
         return name;
     }

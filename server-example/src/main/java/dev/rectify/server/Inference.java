@@ -32,21 +32,33 @@ public class Inference {
     private final Timer requestTime;
 
     public Inference(Settings settings, MeterRegistry meters) {
-        BlockingQueue<Runnable> q = settings.inferenceMaxWaiting() == 0 ? new SynchronousQueue<>()
+        BlockingQueue<Runnable> q = settings.inferenceMaxWaiting() == 0
+                ? new SynchronousQueue<>()
                 : new ArrayBlockingQueue<>(settings.inferenceMaxWaiting());
         AtomicInteger n = new AtomicInteger();
-        pool = new ThreadPoolExecutor(settings.inferenceThreads(), settings.inferenceThreads(), 60, TimeUnit.SECONDS, q, r -> {
-            Thread t = new Thread(r, "rectify-generate-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
-        promptTokens = Counter.builder("rectify.generation.tokens").tag("kind", "prompt").register(meters);
-        completionTokens = Counter.builder("rectify.generation.tokens").tag("kind", "completion").register(meters);
+        pool = new ThreadPoolExecutor(
+                settings.inferenceThreads(), settings.inferenceThreads(), 60, TimeUnit.SECONDS, q, r -> {
+                    Thread t = new Thread(r, "rectify-generate-" + n.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+        promptTokens = Counter.builder("rectify.generation.tokens")
+                .tag("kind", "prompt")
+                .register(meters);
+        completionTokens = Counter.builder("rectify.generation.tokens")
+                .tag("kind", "completion")
+                .register(meters);
         tokensPerSecond = DistributionSummary.builder("rectify.generation.tokens.per.second")
-                .description("decode speed of each request").publishPercentiles(0.5, 0.99).register(meters);
-        firstToken = Timer.builder("rectify.generation.first.token").description("time to the first new token")
-                .publishPercentiles(0.5, 0.99).register(meters);
-        requestTime = Timer.builder("rectify.generation.duration").publishPercentiles(0.5, 0.99).register(meters);
+                .description("decode speed of each request")
+                .publishPercentiles(0.5, 0.99)
+                .register(meters);
+        firstToken = Timer.builder("rectify.generation.first.token")
+                .description("time to the first new token")
+                .publishPercentiles(0.5, 0.99)
+                .register(meters);
+        requestTime = Timer.builder("rectify.generation.duration")
+                .publishPercentiles(0.5, 0.99)
+                .register(meters);
         meters.gauge("rectify.generation.waiting", pool, p -> p.getQueue().size());
         meters.gauge("rectify.generation.active", pool, ThreadPoolExecutor::getActiveCount);
     }
@@ -57,8 +69,12 @@ public class Inference {
      * is ready (or with the preparation's error), before the first token. RejectedExecutionException (429) when the
      * pool is full.
      */
-    public CompletableFuture<Generation> submit(AdapterRegistry.Lease lease, Function<AdapterRegistry.Lease, String> prepare,
-            CompletableFuture<String> prepared, Sampling sampling, TokenListener listener) {
+    public CompletableFuture<Generation> submit(
+            AdapterRegistry.Lease lease,
+            Function<AdapterRegistry.Lease, String> prepare,
+            CompletableFuture<String> prepared,
+            Sampling sampling,
+            TokenListener listener) {
         CompletableFuture<Generation> f = new CompletableFuture<>();
         try {
             pool.execute(() -> {

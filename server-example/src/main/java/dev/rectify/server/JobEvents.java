@@ -89,12 +89,14 @@ public class JobEvents {
      */
     public Flux<EventRecord> stream(String jobId, BooleanSupplier ended) {
         return Flux.defer(() -> {
-            Sinks.Many<EventRecord> sink = live.computeIfAbsent(jobId, k -> Sinks.many().multicast().directBestEffort());
+            Sinks.Many<EventRecord> sink =
+                    live.computeIfAbsent(jobId, k -> Sinks.many().multicast().directBestEffort());
             ConnectableFlux<EventRecord> fresh = sink.asFlux().replay();
             Disposable connection = fresh.connect();
             boolean over = ended.getAsBoolean();
             List<EventRecord> past = events.findByJobIdAndSeqGreaterThanOrderBySeq(jobId, Long.MIN_VALUE);
-            long last = past.isEmpty() ? Long.MIN_VALUE : past.get(past.size() - 1).getSeq();
+            long last =
+                    past.isEmpty() ? Long.MIN_VALUE : past.get(past.size() - 1).getSeq();
             if (over) {
                 live.remove(jobId, sink);
             }
@@ -105,12 +107,14 @@ public class JobEvents {
 
     /** A page of events, newest first, before {@code beforeSeq}. */
     public List<EventRecord> page(String jobId, long beforeSeq, int limit) {
-        return events.findByJobIdAndSeqLessThan(jobId, beforeSeq, Pageable.from(0, limit, Sort.of(Sort.Order.desc("seq"))));
+        return events.findByJobIdAndSeqLessThan(
+                jobId, beforeSeq, Pageable.from(0, limit, Sort.of(Sort.Order.desc("seq"))));
     }
 
     /** A page of checkpoints, newest first, before {@code beforeSeq}. */
     public List<CheckpointRecord> checkpoints(String jobId, long beforeSeq, int limit) {
-        return checkpoints.findByJobIdAndSeqLessThan(jobId, beforeSeq, Pageable.from(0, limit, Sort.of(Sort.Order.desc("seq"))));
+        return checkpoints.findByJobIdAndSeqLessThan(
+                jobId, beforeSeq, Pageable.from(0, limit, Sort.of(Sort.Order.desc("seq"))));
     }
 
     EventRepository eventRepository() {

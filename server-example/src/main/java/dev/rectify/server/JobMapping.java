@@ -10,8 +10,7 @@ import java.util.List;
 
 /** Job, event and checkpoint records as OpenAI's fine-tuning API shows them, and the SDK's progress as event data. */
 final class JobMapping {
-    private JobMapping() {
-    }
+    private JobMapping() {}
 
     /** The name a job's adapter is served under: {@code ft:<base>:<suffix or rectify>:<8 characters of the job id>}. */
     static String modelName(JobRecord j) {
@@ -113,7 +112,8 @@ final class JobMapping {
     static String progressMessage(TrainingProgress p) {
         return p.phase() == TrainingProgress.Phase.TRAIN
                 ? "Step " + p.step() + "/" + p.totalSteps() + ": training loss=" + String.format("%.4f", p.loss())
-                : "Step " + p.step() + "/" + p.totalSteps() + ": validation loss=" + String.format("%.4f", p.evalLoss());
+                : "Step " + p.step() + "/" + p.totalSteps() + ": validation loss="
+                        + String.format("%.4f", p.evalLoss());
     }
 
     /** A progress report's metrics event data. */
@@ -140,7 +140,9 @@ final class JobMapping {
     static ObjectNode metrics(TrainingResult r) {
         ObjectNode m = Json.object();
         m.put("step", r.steps());
-        List<TrainingProgress> train = r.history().stream().filter(p -> p.phase() == TrainingProgress.Phase.TRAIN).toList();
+        List<TrainingProgress> train = r.history().stream()
+                .filter(p -> p.phase() == TrainingProgress.Phase.TRAIN)
+                .toList();
         if (!train.isEmpty()) {
             m.put("train_loss", train.get(train.size() - 1).loss());
         }

@@ -23,6 +23,7 @@ import java.util.function.Consumer;
  * train once: {@link #claimFingerprint} gives each fingerprint one training job.
  */
 @Singleton
+/** Size: one table's state machine (queue, claims with SKIP LOCKED, leases, fingerprints, pause, cancel, finish); every transition is one guarded SQL statement, and splitting them would scatter the invariants of the same rows. */
 public class JobQueue {
     private final JobRepository jobs;
     private final JobEvents events;
@@ -46,7 +47,11 @@ public class JobQueue {
     }
 
     /** What {@link #renew} found. */
-    public enum LeaseState { HELD, CANCEL_REQUESTED, LOST }
+    public enum LeaseState {
+        HELD,
+        CANCEL_REQUESTED,
+        LOST
+    }
 
     /** Who trains a fingerprint: this job ({@code owner} is its id), or another, still training or finished. */
     public record FingerprintClaim(String owner, boolean ownerSucceeded) {
@@ -62,8 +67,10 @@ public class JobQueue {
     public synchronized JobRecord enqueue(JobRecord j, Runnable validate, String validatingMessage) {
         long waiting = depth();
         if (waiting >= settings.jobMaxQueued()) {
-            throw ApiException.busy("queue_full", "the fine-tuning queue is full (" + waiting + " jobs waiting, limit "
-                    + settings.jobMaxQueued() + ", rectify.jobs.max-queued); try again later");
+            throw ApiException.busy(
+                    "queue_full",
+                    "the fine-tuning queue is full (" + waiting + " jobs waiting, limit " + settings.jobMaxQueued()
+                            + ", rectify.jobs.max-queued); try again later");
         }
         j.setStatus(JobStatus.VALIDATING_FILES.wire());
         jobs.save(j);
@@ -92,9 +99,10 @@ public class JobQueue {
                 String status;
                 String owner;
                 boolean cancel;
-                try (PreparedStatement s = c.prepareStatement("SELECT id, status, lease_owner, cancel_requested FROM rf_jobs "
-                        + "WHERE status = 'queued' OR (status = 'running' AND (lease_expires IS NULL OR lease_expires < ?)) "
-                        + "ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED")) {
+                try (PreparedStatement s =
+                        c.prepareStatement("SELECT id, status, lease_owner, cancel_requested FROM rf_jobs "
+                                + "WHERE status = 'queued' OR (status = 'running' AND (lease_expires IS NULL OR lease_expires < ?)) "
+                                + "ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED")) {
                     s.setLong(1, now);
                     try (ResultSet r = s.executeQuery()) {
                         if (!r.next()) {
@@ -107,8 +115,9 @@ public class JobQueue {
                     }
                 }
                 if (cancel) {
-                    try (PreparedStatement s = c.prepareStatement("UPDATE rf_jobs SET status = 'cancelled', finished_at = ?, "
-                            + "lease_owner = NULL, lease_expires = NULL WHERE id = ?")) {
+                    try (PreparedStatement s =
+                            c.prepareStatement("UPDATE rf_jobs SET status = 'cancelled', finished_at = ?, "
+                                    + "lease_owner = NULL, lease_expires = NULL WHERE id = ?")) {
                         s.setLong(1, now);
                         s.setString(2, id);
                         s.executeUpdate();
@@ -129,7 +138,9 @@ public class JobQueue {
             }
             String id = (String) got[0];
             if ((Boolean) got[3]) {
-                events.message(id, JobStatus.QUEUED.wire().equals(got[1]) ? "Job cancelled before it started" : "Job cancelled");
+                events.message(
+                        id,
+                        JobStatus.QUEUED.wire().equals(got[1]) ? "Job cancelled before it started" : "Job cancelled");
                 events.close(id);
                 continue;
             }
@@ -197,8 +208,9 @@ public class JobQueue {
             try {
                 return db.inTransaction(c -> {
                     long now = System.currentTimeMillis();
-                    try (PreparedStatement s = c.prepareStatement("INSERT INTO rf_fingerprints (fingerprint, job_id, created_at) "
-                            + "SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM rf_fingerprints WHERE fingerprint = ?)")) {
+                    try (PreparedStatement s = c.prepareStatement(
+                            "INSERT INTO rf_fingerprints (fingerprint, job_id, created_at) "
+                                    + "SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM rf_fingerprints WHERE fingerprint = ?)")) {
                         s.setString(1, fingerprint);
                         s.setString(2, id);
                         s.setLong(3, now);
@@ -208,8 +220,8 @@ public class JobQueue {
                         }
                     }
                     String owner = null;
-                    try (PreparedStatement s = c.prepareStatement(
-                            "SELECT job_id FROM rf_fingerprints WHERE fingerprint = ? FOR UPDATE")) {
+                    try (PreparedStatement s =
+                            c.prepareStatement("SELECT job_id FROM rf_fingerprints WHERE fingerprint = ? FOR UPDATE")) {
                         s.setString(1, fingerprint);
                         try (ResultSet r = s.executeQuery()) {
                             if (r.next()) {
@@ -225,7 +237,8 @@ public class JobQueue {
                     }
                     String status = null;
                     long expires = 0;
-                    try (PreparedStatement s = c.prepareStatement("SELECT status, lease_expires FROM rf_jobs WHERE id = ?")) {
+                    try (PreparedStatement s =
+                            c.prepareStatement("SELECT status, lease_expires FROM rf_jobs WHERE id = ?")) {
                         s.setString(1, owner);
                         try (ResultSet r = s.executeQuery()) {
                             if (r.next()) {
@@ -261,7 +274,8 @@ public class JobQueue {
     }
 
     private static void takeFingerprint(Connection c, String fingerprint, String id) throws SQLException {
-        try (PreparedStatement s = c.prepareStatement("UPDATE rf_fingerprints SET job_id = ?, created_at = ? WHERE fingerprint = ?")) {
+        try (PreparedStatement s =
+                c.prepareStatement("UPDATE rf_fingerprints SET job_id = ?, created_at = ? WHERE fingerprint = ?")) {
             s.setString(1, id);
             s.setLong(2, System.currentTimeMillis());
             s.setString(3, fingerprint);
@@ -344,9 +358,10 @@ public class JobQueue {
     public boolean finish(String id, JobStatus status, String code, String message) {
         String text = message == null ? null : message.length() > 3900 ? message.substring(0, 3900) : message;
         int n = db.inTransaction(c -> {
-            try (PreparedStatement s = c.prepareStatement("UPDATE rf_jobs SET status = ?, finished_at = ?, error_code = ?, "
-                    + "error_message = ?, estimated_finish = NULL, lease_owner = NULL, lease_expires = NULL "
-                    + "WHERE id = ? AND (status <> 'running' OR lease_owner IS NULL OR lease_owner = ?)")) {
+            try (PreparedStatement s =
+                    c.prepareStatement("UPDATE rf_jobs SET status = ?, finished_at = ?, error_code = ?, "
+                            + "error_message = ?, estimated_finish = NULL, lease_owner = NULL, lease_expires = NULL "
+                            + "WHERE id = ? AND (status <> 'running' OR lease_owner IS NULL OR lease_owner = ?)")) {
                 s.setString(1, status.wire());
                 s.setLong(2, System.currentTimeMillis());
                 s.setString(3, code);
@@ -396,10 +411,12 @@ public class JobQueue {
     /** The message for a job taken over from a replica that stopped: where it resumes. */
     public String takeoverMessage(Claim claim, Path runs) {
         int step = Trainer.latestCheckpointStep(runs.resolve(claim.job().getId()));
-        String who = claim.previousOwner() == null ? "The server restarted while the job was running"
+        String who = claim.previousOwner() == null
+                ? "The server restarted while the job was running"
                 : "The replica running the job (" + claim.previousOwner() + ") stopped"
-                + (claim.previousOwner().equals(settings.replicaId()) ? " and restarted" : "");
-        return who + "; resuming " + (step >= 0 ? "from checkpoint at step " + step : "from the start (no checkpoint was saved)")
+                        + (claim.previousOwner().equals(settings.replicaId()) ? " and restarted" : "");
+        return who + "; resuming "
+                + (step >= 0 ? "from checkpoint at step " + step : "from the start (no checkpoint was saved)")
                 + " on replica " + settings.replicaId();
     }
 }

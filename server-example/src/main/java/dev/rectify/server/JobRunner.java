@@ -3,9 +3,7 @@ package dev.rectify.server;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rectify.adapter.Adapter;
 import dev.rectify.adapter.AdapterFiles;
-import dev.rectify.model.BaseModel;
 import dev.rectify.core.Example;
-import dev.rectify.train.FineTuneOptions;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.core.RectifyException;
 import dev.rectify.job.FineTuneJob;
@@ -14,9 +12,11 @@ import dev.rectify.job.FineTuneService;
 import dev.rectify.job.Fingerprint;
 import dev.rectify.job.JobEvent;
 import dev.rectify.job.JobPausedException;
+import dev.rectify.model.BaseModel;
 import dev.rectify.server.db.AdapterRecord;
 import dev.rectify.server.db.JobRecord;
 import dev.rectify.server.db.JobRepository;
+import dev.rectify.train.FineTuneOptions;
 import dev.rectify.train.Trainer;
 import dev.rectify.train.TrainingCancelledException;
 import dev.rectify.train.TrainingProgress;
@@ -50,6 +50,7 @@ import org.slf4j.LoggerFactory;
  * leases released, so that another replica (or the next start) resumes them at once.
  */
 @Singleton
+/** Size: the worker loop of a replica (claim, lease renewal, cancel and pause signals, reuse of identical fine-tunes, events, outcome); each step depends on the state the previous one left in the same job. */
 public class JobRunner implements ApplicationEventListener<ServerStartupEvent> {
     private static final Logger LOG = LoggerFactory.getLogger(JobRunner.class);
     private final Settings settings;
@@ -66,6 +67,7 @@ public class JobRunner implements ApplicationEventListener<ServerStartupEvent> {
     private final ClusterSignals signals;
     /** Jobs this replica holds the lease of. */
     private final Map<String, Held> running = new ConcurrentHashMap<>();
+
     private final ScheduledExecutorService leaseTimer;
     private volatile boolean halted;
     private final Map<String, TrainingProgress> lastStep = new ConcurrentHashMap<>();
@@ -73,8 +75,17 @@ public class JobRunner implements ApplicationEventListener<ServerStartupEvent> {
     private volatile boolean shuttingDown;
     private volatile boolean started;
 
-    public JobRunner(Settings settings, JobQueue queue, JobEvents events, JobRepository jobs, FileService files,
-            ResultFiles results, AdapterRegistry models, BaseModel base, MeterRegistry meters, ClusterSignals signals) {
+    public JobRunner(
+            Settings settings,
+            JobQueue queue,
+            JobEvents events,
+            JobRepository jobs,
+            FileService files,
+            ResultFiles results,
+            AdapterRegistry models,
+            BaseModel base,
+            MeterRegistry meters,
+            ClusterSignals signals) {
         this.results = results;
         this.settings = settings;
         this.jobs = jobs;
@@ -86,8 +97,11 @@ public class JobRunner implements ApplicationEventListener<ServerStartupEvent> {
         this.base = base;
         this.meters = meters;
         // no adapter store: the server keeps its adapters under its data folder and in its database
-        this.service = FineTuneService.builder().jobStore(new DbJobStore(jobs, settings.runsDir()))
-                .parallelism(settings.jobConcurrency()).threadName("rectify-finetune").build();
+        this.service = FineTuneService.builder()
+                .jobStore(new DbJobStore(jobs, settings.runsDir()))
+                .parallelism(settings.jobConcurrency())
+                .threadName("rectify-finetune")
+                .build();
         AtomicInteger n = new AtomicInteger();
         this.workers = Executors.newFixedThreadPool(settings.jobConcurrency(), r -> {
             Thread t = new Thread(r, "rectify-jobs-" + n.incrementAndGet());
@@ -205,8 +219,10 @@ public class JobRunner implements ApplicationEventListener<ServerStartupEvent> {
                 JobQueue.LeaseState s = queue.renew(e.getKey());
                 Held h = e.getValue();
                 if (s == JobQueue.LeaseState.LOST && !h.lost && running.get(e.getKey()) == h) {
-                    LOG.warn("replica {} lost the lease of job {} (another replica took it over); stopping it here",
-                            settings.replicaId(), e.getKey());
+                    LOG.warn(
+                            "replica {} lost the lease of job {} (another replica took it over); stopping it here",
+                            settings.replicaId(),
+                            e.getKey());
                     h.lost = true;
                     h.stop();
                 } else if (s == JobQueue.LeaseState.CANCEL_REQUESTED && !h.cancel) {
@@ -267,7 +283,10 @@ public class JobRunner implements ApplicationEventListener<ServerStartupEvent> {
             running.remove(id, held);
             lastStep.remove(id);
         }
-        Timer.builder("rectify.jobs.duration").tag("status", outcome).register(meters).record(Duration.ofNanos(System.nanoTime() - t0));
+        Timer.builder("rectify.jobs.duration")
+                .tag("status", outcome)
+                .register(meters)
+                .record(Duration.ofNanos(System.nanoTime() - t0));
     }
 
     private String train(JobQueue.Claim claim, Held held) {
@@ -275,7 +294,10 @@ public class JobRunner implements ApplicationEventListener<ServerStartupEvent> {
         String id = j.getId();
         if (claim.takenOver()) {
             if (!settings.resumeOnRestart()) {
-                queue.fail(id, "server_restarted", "the replica running the job stopped (rectify.jobs.resume-on-restart is false)");
+                queue.fail(
+                        id,
+                        "server_restarted",
+                        "the replica running the job stopped (rectify.jobs.resume-on-restart is false)");
                 return "failed";
             }
             events.message(id, queue.takeoverMessage(claim, settings.runsDir()));
@@ -283,7 +305,10 @@ public class JobRunner implements ApplicationEventListener<ServerStartupEvent> {
         JobSpec spec = JobSpec.fromJson(j.getHyperparameters());
         boolean resumed = j.getStartedAt() != null;
         jobs.started(id, System.currentTimeMillis());
-        events.message(id, (resumed ? "Fine-tuning job resumed" : "Fine-tuning job started") + " on replica " + settings.replicaId());
+        events.message(
+                id,
+                (resumed ? "Fine-tuning job resumed" : "Fine-tuning job started") + " on replica "
+                        + settings.replicaId());
         try {
             List<Example> train = files.examples(j.getTrainingFile());
             FineTuneOptions.Builder b = spec.options().seed(j.getSeed());
@@ -299,7 +324,9 @@ public class JobRunner implements ApplicationEventListener<ServerStartupEvent> {
                 }
                 return held.lost ? "lost" : "reused";
             }
-            FineTuneJob job = service.submit(new FineTuneRequest(id, base, train, options, settings.adaptersDir().resolve(id)),
+            FineTuneJob job = service.submit(
+                    new FineTuneRequest(
+                            id, base, train, options, settings.adaptersDir().resolve(id)),
                     e -> onEvent(j, e));
             held.job = job;
             JobRecord now = queue.get(id);
@@ -310,8 +337,10 @@ public class JobRunner implements ApplicationEventListener<ServerStartupEvent> {
             }
             Adapter adapter = await(job);
             if (held.lost || !queue.holds(id)) {
-                LOG.warn("job {} finished on replica {} after another replica took it over; its result is left to that one",
-                        id, settings.replicaId());
+                LOG.warn(
+                        "job {} finished on replica {} after another replica took it over; its result is left to that one",
+                        id,
+                        settings.replicaId());
                 return "lost";
             }
             succeed(j, adapter);
@@ -325,7 +354,9 @@ public class JobRunner implements ApplicationEventListener<ServerStartupEvent> {
                 queue.paused(id, Trainer.latestCheckpointStep(settings.runsDir().resolve(id)));
                 return "paused";
             }
-            events.message(id, "Server shutting down: the job stopped at a checkpoint and resumes when the server starts again");
+            events.message(
+                    id,
+                    "Server shutting down: the job stopped at a checkpoint and resumes when the server starts again");
             queue.release(id);
             return "interrupted";
         } catch (TrainingCancelledException e) {
@@ -376,20 +407,26 @@ public class JobRunner implements ApplicationEventListener<ServerStartupEvent> {
                         return a;
                     }
                 } catch (RectifyException e) {
-                    LOG.info("the adapter of identical job {} is gone ({}); job {} trains it", c.owner(), e.getMessage(), id);
+                    LOG.info(
+                            "the adapter of identical job {} is gone ({}); job {} trains it",
+                            c.owner(),
+                            e.getMessage(),
+                            id);
                 }
                 queue.forceFingerprint(fp, id);
                 return null;
             }
             if (!told) {
-                events.message(id, "An identical fine-tune (job " + c.owner() + ") is training; waiting to reuse its adapter");
+                events.message(
+                        id, "An identical fine-tune (job " + c.owner() + ") is training; waiting to reuse its adapter");
                 told = true;
             }
             if (held.cancel || held.lost) {
                 throw new TrainingCancelledException("cancelled while waiting for the identical job " + c.owner());
             }
             if (shuttingDown) {
-                throw new JobPausedException("the server stopped while job " + id + " waited for the identical job " + c.owner());
+                throw new JobPausedException(
+                        "the server stopped while job " + id + " waited for the identical job " + c.owner());
             }
             Thread.sleep(250);
         }
@@ -426,8 +463,10 @@ public class JobRunner implements ApplicationEventListener<ServerStartupEvent> {
         }
         long tokens = adapter.result().map(TrainingResult::trainedTokens).orElse(0L);
         int steps = adapter.result().map(TrainingResult::steps).orElse(0);
-        events.checkpoint(id, name, steps, adapter.result().map(JobMapping::metrics).orElse(Json.object()));
-        String resultFile = results.write(id, adapter.result().map(JobMapping::metrics).orElse(null));
+        events.checkpoint(
+                id, name, steps, adapter.result().map(JobMapping::metrics).orElse(Json.object()));
+        String resultFile =
+                results.write(id, adapter.result().map(JobMapping::metrics).orElse(null));
         queue.update(id, r -> {
             r.setFineTunedModel(name);
             r.setTrainedTokens(tokens);
@@ -455,10 +494,17 @@ public class JobRunner implements ApplicationEventListener<ServerStartupEvent> {
             events.record(id, "info", "metrics", JobMapping.progressMessage(p), JobMapping.metrics(p));
             if (p.phase() == TrainingProgress.Phase.TRAIN) {
                 lastStep.put(id, p);
-                jobs.progress(id, p.step(), p.totalSteps(),
-                        p.eta() == null ? null : System.currentTimeMillis() + p.eta().toMillis());
+                jobs.progress(
+                        id,
+                        p.step(),
+                        p.totalSteps(),
+                        p.eta() == null
+                                ? null
+                                : System.currentTimeMillis() + p.eta().toMillis());
             }
-        } else if (e.kind() == JobEvent.Kind.STATUS && e.message() != null && e.message().startsWith("resuming")) {
+        } else if (e.kind() == JobEvent.Kind.STATUS
+                && e.message() != null
+                && e.message().startsWith("resuming")) {
             events.message(id, "Training " + e.message());
         }
     }
@@ -477,7 +523,8 @@ public class JobRunner implements ApplicationEventListener<ServerStartupEvent> {
         workers.shutdown();
         try {
             if (!workers.awaitTermination(settings.shutdownWait().toMillis(), TimeUnit.MILLISECONDS)) {
-                LOG.warn("a fine-tuning job did not stop within {}; it resumes from its last checkpoint at the next start",
+                LOG.warn(
+                        "a fine-tuning job did not stop within {}; it resumes from its last checkpoint at the next start",
                         settings.shutdownWait());
             }
         } catch (InterruptedException e) {

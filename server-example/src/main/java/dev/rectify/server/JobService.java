@@ -1,6 +1,5 @@
 package dev.rectify.server;
 
-import dev.rectify.Rectify;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.server.db.CheckpointRecord;
@@ -33,8 +32,16 @@ public class JobService {
     private final MeterRegistry meters;
     private final ClusterSignals signals;
 
-    public JobService(Settings settings, JobRepository jobs, JobQueue queue, JobRunner runner, JobEvents events, FileService files,
-            AdapterRegistry models, MeterRegistry meters, ClusterSignals signals) {
+    public JobService(
+            Settings settings,
+            JobRepository jobs,
+            JobQueue queue,
+            JobRunner runner,
+            JobEvents events,
+            FileService files,
+            AdapterRegistry models,
+            MeterRegistry meters,
+            ClusterSignals signals) {
         this.signals = signals;
         this.settings = settings;
         this.jobs = jobs;
@@ -51,8 +58,11 @@ public class JobService {
         Ids.checkModel(model, "model");
         if (!model.equals(models.baseName())) {
             if (models.find(model).isPresent()) {
-                throw ApiException.invalid("model", "model_not_supported", "fine-tuning an adapter further is not supported; "
-                        + "fine-tune the base model '" + models.baseName() + "'");
+                throw ApiException.invalid(
+                        "model",
+                        "model_not_supported",
+                        "fine-tuning an adapter further is not supported; " + "fine-tune the base model '"
+                                + models.baseName() + "'");
             }
             throw models.unknown(model);
         }
@@ -82,12 +92,16 @@ public class JobService {
         j.setMetadata(meta == null ? null : Json.write(meta));
         j.setCreatedAt(System.currentTimeMillis());
         try {
-            return queue.enqueue(j, () -> {
-                checkFile(training);
-                if (validation != null) {
-                    checkFile(validation);
-                }
-            }, "Validating training file: " + training + (validation == null ? "" : " and validation file: " + validation));
+            return queue.enqueue(
+                    j,
+                    () -> {
+                        checkFile(training);
+                        if (validation != null) {
+                            checkFile(validation);
+                        }
+                    },
+                    "Validating training file: " + training
+                            + (validation == null ? "" : " and validation file: " + validation));
         } catch (ApiException e) {
             meters.counter("rectify.jobs.rejected").increment();
             throw e;
@@ -103,10 +117,11 @@ public class JobService {
         if (meta.size() > 16) {
             throw ApiException.invalid("metadata", "'metadata' takes at most 16 keys, got " + meta.size());
         }
-        for (var it = meta.fields(); it.hasNext();) {
+        for (var it = meta.fields(); it.hasNext(); ) {
             var e = it.next();
             if (e.getKey().length() > 64) {
-                throw ApiException.invalid("metadata", "metadata keys take at most 64 characters, got " + Ids.quote(e.getKey()));
+                throw ApiException.invalid(
+                        "metadata", "metadata keys take at most 64 characters, got " + Ids.quote(e.getKey()));
             }
             String param = "metadata." + e.getKey();
             if (!e.getValue().isTextual()) {
@@ -127,8 +142,9 @@ public class JobService {
 
     public JobRecord get(String id) {
         Ids.check(id, "ftjob", "fine_tuning_job_id");
-        return jobs.findById(id).orElseThrow(() -> ApiException.notFound("fine_tuning_job_id", "job_not_found",
-                "no fine-tuning job with id '" + id + "'"));
+        return jobs.findById(id)
+                .orElseThrow(() -> ApiException.notFound(
+                        "fine_tuning_job_id", "job_not_found", "no fine-tuning job with id '" + id + "'"));
     }
 
     /** The status of job {@code id}. */
@@ -146,8 +162,12 @@ public class JobService {
         long before = Long.MAX_VALUE;
         if (after != null) {
             Ids.check(after, "ftevent", "after");
-            before = events.eventRepository().findById(after).filter(e -> e.getJobId().equals(jobId)).orElseThrow(
-                    () -> ApiException.notFound("after", "event_not_found", "no event '" + after + "' in job " + jobId)).getSeq();
+            before = events.eventRepository()
+                    .findById(after)
+                    .filter(e -> e.getJobId().equals(jobId))
+                    .orElseThrow(() -> ApiException.notFound(
+                            "after", "event_not_found", "no event '" + after + "' in job " + jobId))
+                    .getSeq();
         }
         return events.page(jobId, before, limit);
     }
@@ -163,8 +183,11 @@ public class JobService {
         long before = Long.MAX_VALUE;
         if (after != null) {
             Ids.check(after, "ftckpt", "after");
-            before = events.checkpointRepository().findById(after).filter(c -> c.getJobId().equals(jobId)).orElseThrow(
-                    () -> ApiException.notFound("after", "checkpoint_not_found", "no checkpoint '" + after + "' in job " + jobId))
+            before = events.checkpointRepository()
+                    .findById(after)
+                    .filter(c -> c.getJobId().equals(jobId))
+                    .orElseThrow(() -> ApiException.notFound(
+                            "after", "checkpoint_not_found", "no checkpoint '" + after + "' in job " + jobId))
                     .getSeq();
         }
         return events.checkpoints(jobId, before, limit);
@@ -180,8 +203,10 @@ public class JobService {
             if (s == JobStatus.CANCELLED) {
                 return get(id);
             }
-            throw ApiException.invalid("fine_tuning_job_id", "job_not_cancellable", "the job has already " + s.wire()
-                    + " and cannot be cancelled");
+            throw ApiException.invalid(
+                    "fine_tuning_job_id",
+                    "job_not_cancellable",
+                    "the job has already " + s.wire() + " and cannot be cancelled");
         }
         // the flag first, then the handle: a worker claiming the job now registers its handle, then reads the flag
         jobs.requestCancel(id);
@@ -205,8 +230,10 @@ public class JobService {
             return get(id);
         }
         if (s.isTerminal()) {
-            throw ApiException.invalid("fine_tuning_job_id", "job_not_pausable", "the job has already " + s.wire()
-                    + " and cannot be paused");
+            throw ApiException.invalid(
+                    "fine_tuning_job_id",
+                    "job_not_pausable",
+                    "the job has already " + s.wire() + " and cannot be paused");
         }
         jobs.requestPause(id);
         if (queue.pauseQueued(id)) {
@@ -223,8 +250,10 @@ public class JobService {
     public JobRecord resume(String id) {
         JobStatus s = status(id);
         if (s != JobStatus.PAUSED || !queue.resume(id)) {
-            throw ApiException.invalid("fine_tuning_job_id", "job_not_paused", "the job is " + status(id).wire()
-                    + ", not paused: only a paused job can be resumed");
+            throw ApiException.invalid(
+                    "fine_tuning_job_id",
+                    "job_not_paused",
+                    "the job is " + status(id).wire() + ", not paused: only a paused job can be resumed");
         }
         return get(id);
     }

@@ -2,9 +2,9 @@ package dev.rectify.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.rectify.train.FineTuneOptions;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.core.Objective;
+import dev.rectify.train.FineTuneOptions;
 import dev.rectify.train.HyperparameterNames;
 import dev.rectify.train.Hyperparameters;
 import dev.rectify.train.InvalidHyperparameterException;
@@ -41,8 +41,10 @@ public record JobSpec(String methodType, ObjectNode hyperparameters) {
         if (method != null) {
             type = Json.string(method, "type", "method.type", true);
             if (!type.equals("supervised") && !type.equals("dft")) {
-                throw ApiException.invalid("method.type", "'method.type' must be \"supervised\" or \"dft\", got " + Ids.quote(type)
-                        + (type.equals("dpo") || type.equals("reinforcement") ? " (not supported here)" : ""));
+                throw ApiException.invalid(
+                        "method.type",
+                        "'method.type' must be \"supervised\" or \"dft\", got " + Ids.quote(type)
+                                + (type.equals("dpo") || type.equals("reinforcement") ? " (not supported here)" : ""));
             }
             ObjectNode inner = Json.obj(method, type, "method." + type);
             if (inner != null) {
@@ -54,13 +56,14 @@ public record JobSpec(String methodType, ObjectNode hyperparameters) {
         String p = method != null ? "method." + type + ".hyperparameters." : "hyperparameters.";
         ObjectNode given = Json.object();
         if (hp != null) {
-            for (var it = hp.fields(); it.hasNext();) {
+            for (var it = hp.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
                 String f = e.getKey();
                 if (!SERVER_ONLY.contains(f) && !HyperparameterNames.isKnown(f)) {
                     List<String> known = new ArrayList<>(HyperparameterNames.known());
                     known.addAll(SERVER_ONLY);
-                    throw ApiException.invalid(p + f, "unknown hyperparameter '" + f + "' (known: " + String.join(", ", known) + ")");
+                    throw ApiException.invalid(
+                            p + f, "unknown hyperparameter '" + f + "' (known: " + String.join(", ", known) + ")");
                 }
                 JsonNode v = e.getValue();
                 if (!(v.isNull() || (v.isTextual() && v.asText().equals("auto")))) {
@@ -70,11 +73,13 @@ public record JobSpec(String methodType, ObjectNode hyperparameters) {
         }
         if (given.has("learning_rate_multiplier")) {
             if (given.has("learning_rate")) {
-                throw ApiException.invalid(p + "learning_rate", "give learning_rate_multiplier or learning_rate, not both");
+                throw ApiException.invalid(
+                        p + "learning_rate", "give learning_rate_multiplier or learning_rate, not both");
             }
             Double m = Json.number(given, "learning_rate_multiplier", p + "learning_rate_multiplier");
             if (m <= 0) {
-                throw ApiException.invalid(p + "learning_rate_multiplier", "'" + p + "learning_rate_multiplier' must be > 0, got " + m);
+                throw ApiException.invalid(
+                        p + "learning_rate_multiplier", "'" + p + "learning_rate_multiplier' must be > 0, got " + m);
             }
         }
         if (given.has("checkpoint_every")) {
@@ -89,8 +94,9 @@ public record JobSpec(String methodType, ObjectNode hyperparameters) {
         try {
             FineTuneOptions o = spec.options(p).build();
             if (type.equals("dft") && given.has("loss_type") && !o.objective().equals(Objective.DFT)) {
-                throw ApiException.invalid(p + "loss_type", "method type \"dft\" and loss_type " + given.get("loss_type")
-                        + " disagree: give one");
+                throw ApiException.invalid(
+                        p + "loss_type",
+                        "method type \"dft\" and loss_type " + given.get("loss_type") + " disagree: give one");
             }
         } catch (InvalidHyperparameterException e) {
             throw ApiException.invalid(p + e.name(), e.getMessage());
@@ -103,7 +109,8 @@ public record JobSpec(String methodType, ObjectNode hyperparameters) {
     static String suffix(ObjectNode body) {
         String s = Json.string(body, "suffix", "suffix", false);
         if (s != null && !SUFFIX.matcher(s).matches()) {
-            throw ApiException.invalid("suffix", "'suffix' must be 1 to 40 letters, digits, '_' or '-', got " + Ids.quote(s));
+            throw ApiException.invalid(
+                    "suffix", "'suffix' must be 1 to 40 letters, digits, '_' or '-', got " + Ids.quote(s));
         }
         return s;
     }
@@ -121,8 +128,10 @@ public record JobSpec(String methodType, ObjectNode hyperparameters) {
                 named.put(e.getKey(), e.getValue());
             }
         });
-        FineTuneOptions.Builder b = HyperparameterNames.apply(named,
-                FineTuneOptions.builder().objective(methodType.equals("dft") ? Objective.DFT : Objective.SFT), prefix);
+        FineTuneOptions.Builder b = HyperparameterNames.apply(
+                named,
+                FineTuneOptions.builder().objective(methodType.equals("dft") ? Objective.DFT : Objective.SFT),
+                prefix);
         JsonNode m = hyperparameters.get("learning_rate_multiplier");
         if (m != null) {
             b.learningRate(BASE_LEARNING_RATE * m.asDouble());
@@ -142,8 +151,13 @@ public record JobSpec(String methodType, ObjectNode hyperparameters) {
         h.put("batch_size", o.batchSize());
         h.put("learning_rate_multiplier", o.learningRate() / BASE_LEARNING_RATE);
         h.put("learning_rate", o.learningRate());
-        h.put("loss_type", o.objective().equals(Objective.DFT) ? "dft" : o.objective().equals(Objective.SFT) ? "nll"
-                : o.objective().toString());
+        h.put(
+                "loss_type",
+                o.objective().equals(Objective.DFT)
+                        ? "dft"
+                        : o.objective().equals(Objective.SFT)
+                                ? "nll"
+                                : o.objective().toString());
         h.put("lora_rank", o.loraRank());
         h.put("lora_alpha", o.loraAlpha());
         if (o.maxSteps() > 0) {

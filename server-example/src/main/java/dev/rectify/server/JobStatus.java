@@ -8,7 +8,13 @@ import java.util.Locale;
  * {@link #wire()} name.
  */
 public enum JobStatus {
-    VALIDATING_FILES, QUEUED, RUNNING, PAUSED, SUCCEEDED, FAILED, CANCELLED;
+    VALIDATING_FILES,
+    QUEUED,
+    RUNNING,
+    PAUSED,
+    SUCCEEDED,
+    FAILED,
+    CANCELLED;
 
     /** The API's (and the database's) name: lower case. */
     public String wire() {

@@ -18,8 +18,7 @@ import java.util.List;
 public final class Json {
     public static final ObjectMapper MAPPER = new ObjectMapper();
 
-    private Json() {
-    }
+    private Json() {}
 
     public static ObjectNode object() {
         return MAPPER.createObjectNode();
@@ -50,7 +49,9 @@ public final class Json {
     }
 
     public static MutableHttpResponse<String> respond(HttpStatus status, JsonNode body) {
-        return HttpResponse.<String>status(status).contentType(MediaType.APPLICATION_JSON_TYPE).body(write(body));
+        return HttpResponse.<String>status(status)
+                .contentType(MediaType.APPLICATION_JSON_TYPE)
+                .body(write(body));
     }
 
     /** The OpenAI error body. */
@@ -64,7 +65,8 @@ public final class Json {
         return root;
     }
 
-    public static MutableHttpResponse<String> errorResponse(HttpStatus status, String message, String type, String param, String code) {
+    public static MutableHttpResponse<String> errorResponse(
+            HttpStatus status, String message, String type, String param, String code) {
         return respond(status, error(message, type, param, code));
     }
 
@@ -95,12 +97,17 @@ public final class Json {
             n = MAPPER.readTree(text);
         } catch (JsonProcessingException e) {
             var loc = e.getLocation();
-            throw ApiException.invalid(null, "invalid_json", "the request body is not valid JSON"
-                    + (loc == null ? "" : " (line " + loc.getLineNr() + ", column " + loc.getColumnNr() + ")") + ": "
-                    + e.getOriginalMessage());
+            throw ApiException.invalid(
+                    null,
+                    "invalid_json",
+                    "the request body is not valid JSON"
+                            + (loc == null ? "" : " (line " + loc.getLineNr() + ", column " + loc.getColumnNr() + ")")
+                            + ": "
+                            + e.getOriginalMessage());
         }
         if (n == null || !n.isObject()) {
-            throw ApiException.invalid(null, "the request body must be a JSON object, found " + (n == null ? "nothing" : kind(n)));
+            throw ApiException.invalid(
+                    null, "the request body must be a JSON object, found " + (n == null ? "nothing" : kind(n)));
         }
         return (ObjectNode) n;
     }
@@ -169,8 +176,9 @@ public final class Json {
             return null;
         }
         if (!v.isIntegralNumber() && !(v.isNumber() && v.asDouble() == Math.rint(v.asDouble()))) {
-            throw ApiException.invalid(param, "'" + param + "' must be an integer, found " + kind(v)
-                    + (v.isNumber() ? " " + v.asText() : ""));
+            throw ApiException.invalid(
+                    param,
+                    "'" + param + "' must be an integer, found " + kind(v) + (v.isNumber() ? " " + v.asText() : ""));
         }
         if (!v.canConvertToLong()) {
             throw ApiException.invalid(param, "'" + param + "' is out of range");

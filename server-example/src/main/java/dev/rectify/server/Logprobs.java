@@ -9,8 +9,7 @@ import java.util.List;
 
 /** A generation's token log-probabilities in OpenAI's two shapes: chat's {@code content} list and completions' arrays. */
 final class Logprobs {
-    private Logprobs() {
-    }
+    private Logprobs() {}
 
     /** {@code {"content": [{token, logprob, bytes, top_logprobs: [{token, logprob, bytes}]}], "refusal": null}}. */
     static ObjectNode chat(List<TokenLogprob> lps, Tokenizer tok) {

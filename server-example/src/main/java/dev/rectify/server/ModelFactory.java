@@ -23,7 +23,9 @@ public class ModelFactory {
     @Bean(preDestroy = "close")
     public BaseModel baseModel(Settings settings) {
         Device device = Device.parse(settings.device());
-        BaseModel m = settings.model().isEmpty() ? BaseModel.bundled(device) : BaseModel.open(Path.of(settings.model()), device);
+        BaseModel m = settings.model().isEmpty()
+                ? BaseModel.bundled(device)
+                : BaseModel.open(Path.of(settings.model()), device);
         LOG.info("base model {} from {} on {}", modelName(settings, m), m.directory(), device);
         return m;
     }

@@ -57,8 +57,10 @@ public class ModelsController {
     public HttpResponse<String> delete(@PathVariable String model) {
         Ids.checkModel(model, "model");
         if (model.equals(models.baseName())) {
-            throw ApiException.invalid("model", "model_not_deletable", "the base model '" + model + "' cannot be deleted; "
-                    + "only fine-tuned and imported models can");
+            throw ApiException.invalid(
+                    "model",
+                    "model_not_deletable",
+                    "the base model '" + model + "' cannot be deleted; " + "only fine-tuned and imported models can");
         }
         AdapterRecord r = models.delete(model);
         ObjectNode o = Json.object();

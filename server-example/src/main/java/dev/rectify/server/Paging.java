@@ -2,8 +2,7 @@ package dev.rectify.server;
 
 /** The {@code limit} query parameter of list endpoints: 1 to 100, default 20. */
 final class Paging {
-    private Paging() {
-    }
+    private Paging() {}
 
     static int limit(String limit) {
         if (limit == null || limit.isBlank()) {

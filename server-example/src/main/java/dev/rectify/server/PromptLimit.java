@@ -2,11 +2,11 @@ package dev.rectify.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.rectify.model.BaseModel;
+import jakarta.inject.Singleton;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import jakarta.inject.Singleton;
 
 /**
  * Refuses prompts too long for the context window before they are tokenized: no vocabulary entry (nor added token)
@@ -36,7 +36,7 @@ public class PromptLimit {
         int longest = 1;
         JsonNode vocab = t.path("model").path("vocab");
         if (vocab.isObject()) {
-            for (var names = vocab.fieldNames(); names.hasNext();) {
+            for (var names = vocab.fieldNames(); names.hasNext(); ) {
                 longest = Math.max(longest, names.next().getBytes(StandardCharsets.UTF_8).length);
             }
         } else if (vocab.isArray()) { // Unigram: [[piece, score], ...]
@@ -58,16 +58,22 @@ public class PromptLimit {
         long bytes = utf8Length(prompt);
         long atLeast = (bytes + maxTokenBytes - 1) / maxTokenBytes;
         if (atLeast >= contextLength) {
-            throw ApiException.invalid(param, "context_length_exceeded", "the prompt is at least " + atLeast + " tokens ("
-                    + bytes + " bytes); this model's context window is " + contextLength + " tokens");
+            throw ApiException.invalid(
+                    param,
+                    "context_length_exceeded",
+                    "the prompt is at least " + atLeast + " tokens (" + bytes
+                            + " bytes); this model's context window is " + contextLength + " tokens");
         }
     }
 
     /** A 400 (context_length_exceeded) if the tokenized prompt leaves no room for a new token. */
     public void checkTokens(int promptTokens, String param) {
         if (contextLength > 0 && promptTokens >= contextLength) {
-            throw ApiException.invalid(param, "context_length_exceeded", "the prompt is " + promptTokens
-                    + " tokens; this model's context window is " + contextLength + " tokens");
+            throw ApiException.invalid(
+                    param,
+                    "context_length_exceeded",
+                    "the prompt is " + promptTokens + " tokens; this model's context window is " + contextLength
+                            + " tokens");
         }
     }
 

@@ -19,7 +19,8 @@ public class ReplicaDb {
     public ReplicaDb(DataSource dataSource) {
         this.pool = DelegatingDataSource.unwrapDataSource(dataSource);
         try (Connection c = pool.getConnection()) {
-            this.postgres = c.getMetaData().getDatabaseProductName().toLowerCase().contains("postgresql");
+            this.postgres =
+                    c.getMetaData().getDatabaseProductName().toLowerCase().contains("postgresql");
         } catch (SQLException e) {
             throw new IllegalStateException("cannot open the database: " + e.getMessage(), e);
         }

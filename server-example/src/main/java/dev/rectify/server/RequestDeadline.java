@@ -43,13 +43,19 @@ final class RequestDeadline extends ChannelInboundHandlerAdapter {
 
     private void arm() {
         cancel();
-        timer = ctx.executor().schedule(() -> {
-            if (reading && ctx.channel().isActive()) {
-                LOG.info("closing the connection from {}: the request did not arrive within {} ms", ctx.channel().remoteAddress(),
-                        TimeUnit.NANOSECONDS.toMillis(timeoutNanos));
-                ctx.close();
-            }
-        }, timeoutNanos, TimeUnit.NANOSECONDS);
+        timer = ctx.executor()
+                .schedule(
+                        () -> {
+                            if (reading && ctx.channel().isActive()) {
+                                LOG.info(
+                                        "closing the connection from {}: the request did not arrive within {} ms",
+                                        ctx.channel().remoteAddress(),
+                                        TimeUnit.NANOSECONDS.toMillis(timeoutNanos));
+                                ctx.close();
+                            }
+                        },
+                        timeoutNanos,
+                        TimeUnit.NANOSECONDS);
     }
 
     private void cancel() {

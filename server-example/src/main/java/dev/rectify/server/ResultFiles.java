@@ -18,8 +18,17 @@ import java.util.TreeMap;
 @Singleton
 public class ResultFiles {
     /** The CSV's columns: OpenAI's names where OpenAI has the metric, then the trainer's own. */
-    static final List<String> COLUMNS = List.of("step", "train_loss", "valid_loss", "valid_mean_token_accuracy",
-            "full_valid_loss", "full_valid_mean_token_accuracy", "train_nll", "learning_rate", "grad_norm", "epoch");
+    static final List<String> COLUMNS = List.of(
+            "step",
+            "train_loss",
+            "valid_loss",
+            "valid_mean_token_accuracy",
+            "full_valid_loss",
+            "full_valid_mean_token_accuracy",
+            "train_nll",
+            "learning_rate",
+            "grad_norm",
+            "epoch");
 
     private final JobEvents events;
     private final FileService files;
@@ -31,8 +40,14 @@ public class ResultFiles {
 
     /** Writes job {@code jobId}'s metrics CSV and returns its file id. {@code last}: the final metrics, or null. */
     public String write(String jobId, ObjectNode last) {
-        return files.storeResult("step_metrics.csv", csv(events.eventRepository()
-                .findByJobIdAndSeqGreaterThanOrderBySeq(jobId, Long.MIN_VALUE), last).getBytes(StandardCharsets.UTF_8)).getId();
+        return files.storeResult(
+                        "step_metrics.csv",
+                        csv(
+                                        events.eventRepository()
+                                                .findByJobIdAndSeqGreaterThanOrderBySeq(jobId, Long.MIN_VALUE),
+                                        last)
+                                .getBytes(StandardCharsets.UTF_8))
+                .getId();
     }
 
     /** The CSV of the metrics events (in order), with {@code last}'s full validation metrics on the last step's row. */

@@ -7,8 +7,7 @@ import java.nio.file.Path;
 
 /** Resolves a path named in a request and refuses any that leaves the data folder (.., absolute elsewhere, symlinks). */
 public final class SafePaths {
-    private SafePaths() {
-    }
+    private SafePaths() {}
 
     public static Path inside(Path dataDir, String requested, String param) {
         if (requested == null || requested.isBlank()) {
@@ -25,12 +24,18 @@ public final class SafePaths {
             throw ApiException.invalid(param, "invalid_path", "'" + param + "' is not a valid path: " + e.getReason());
         }
         if (!p.startsWith(dataDir)) {
-            throw ApiException.invalid(param, "path_outside_data_dir", "'" + param + "' must name a folder inside the data folder ("
-                    + dataDir + "); put the adapter there and give its path relative to it");
+            throw ApiException.invalid(
+                    param,
+                    "path_outside_data_dir",
+                    "'" + param + "' must name a folder inside the data folder (" + dataDir
+                            + "); put the adapter there and give its path relative to it");
         }
         try {
             if (Files.exists(p) && !p.toRealPath().startsWith(dataDir.toRealPath())) {
-                throw ApiException.invalid(param, "path_outside_data_dir", "'" + param + "' resolves (through a link) outside the data folder");
+                throw ApiException.invalid(
+                        param,
+                        "path_outside_data_dir",
+                        "'" + param + "' resolves (through a link) outside the data folder");
             }
         } catch (IOException e) {
             throw ApiException.invalid(param, "invalid_path", "cannot resolve '" + param + "': " + e.getMessage());

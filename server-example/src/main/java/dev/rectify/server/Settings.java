@@ -1,5 +1,6 @@
 package dev.rectify.server;
 
+import dev.rectify.job.SharedStore;
 import dev.rectify.server.config.AdaptersConfig;
 import dev.rectify.server.config.InferenceConfig;
 import dev.rectify.server.config.JobsConfig;
@@ -9,7 +10,6 @@ import dev.rectify.server.config.ReplicaConfig;
 import dev.rectify.server.config.SecurityConfig;
 import dev.rectify.server.config.ServerConfig;
 import dev.rectify.server.config.StoreConfig;
-import dev.rectify.job.SharedStore;
 import jakarta.inject.Singleton;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -54,13 +54,26 @@ public final class Settings {
     private final Duration lease;
     private final Duration signalPoll;
 
-    public Settings(ServerConfig server, SecurityConfig security, LimitsConfig limits, InferenceConfig inference,
-            AdaptersConfig adapters, JobsConfig jobs, RateLimitConfig rateLimit, StoreConfig store, ReplicaConfig replica) {
+    public Settings(
+            ServerConfig server,
+            SecurityConfig security,
+            LimitsConfig limits,
+            InferenceConfig inference,
+            AdaptersConfig adapters,
+            JobsConfig jobs,
+            RateLimitConfig rateLimit,
+            StoreConfig store,
+            ReplicaConfig replica) {
         this.dataDir = Path.of(server.dataDir()).toAbsolutePath().normalize();
-        this.store = SharedStore.open(store.dir().isBlank() ? dataDir : Path.of(store.dir().strip()));
-        this.replicaId = replica.id().isBlank() ? "replica-" + UUID.randomUUID().toString().substring(0, 8) : replica.id().strip();
+        this.store = SharedStore.open(
+                store.dir().isBlank() ? dataDir : Path.of(store.dir().strip()));
+        this.replicaId = replica.id().isBlank()
+                ? "replica-" + UUID.randomUUID().toString().substring(0, 8)
+                : replica.id().strip();
         this.lease = replica.lease().compareTo(Duration.ofSeconds(1)) < 0 ? Duration.ofSeconds(1) : replica.lease();
-        this.signalPoll = replica.signalPoll().compareTo(Duration.ofMillis(50)) < 0 ? Duration.ofMillis(50) : replica.signalPoll();
+        this.signalPoll = replica.signalPoll().compareTo(Duration.ofMillis(50)) < 0
+                ? Duration.ofMillis(50)
+                : replica.signalPoll();
         this.model = server.model().strip();
         this.modelName = server.modelName().strip();
         this.device = server.device();
@@ -96,46 +109,139 @@ public final class Settings {
         }
     }
 
-    public Path dataDir() { return dataDir; }
+    public Path dataDir() {
+        return dataDir;
+    }
     /** The store shared by replicas ({@code rectify.store.dir}; the data folder when not set). */
-    public SharedStore store() { return store; }
-    public Path filesDir() { return store.filesDir(); }
-    public Path runsDir() { return store.runsDir(); }
-    public Path adaptersDir() { return store.adaptersDir(); }
+    public SharedStore store() {
+        return store;
+    }
+
+    public Path filesDir() {
+        return store.filesDir();
+    }
+
+    public Path runsDir() {
+        return store.runsDir();
+    }
+
+    public Path adaptersDir() {
+        return store.adaptersDir();
+    }
     /** The content-addressed store the multi-LoRA model serves LoRA adapters from. */
-    public Path adapterStoreDir() { return store.adapterStoreDir(); }
+    public Path adapterStoreDir() {
+        return store.adapterStoreDir();
+    }
     /** This replica's id: the owner named in the leases of the jobs it runs. */
-    public String replicaId() { return replicaId; }
+    public String replicaId() {
+        return replicaId;
+    }
     /** How long a job's lease lasts unless renewed (renewed every third of it). */
-    public Duration lease() { return lease; }
+    public Duration lease() {
+        return lease;
+    }
     /** How often replicas look for signals (cancel, pin, unload, delete) without a PostgreSQL notification. */
-    public Duration signalPoll() { return signalPoll; }
-    public String model() { return model; }
-    public String modelName() { return modelName; }
-    public String device() { return device; }
-    public boolean securityEnabled() { return securityEnabled; }
-    public String apiKey() { return apiKey; }
-    public String adminKey() { return adminKey; }
-    public boolean healthPublic() { return healthPublic; }
-    public long maxJsonBody() { return maxJsonBody; }
-    public int maxTokensLimit() { return maxTokensLimit; }
-    public int defaultMaxTokens() { return defaultMaxTokens; }
-    public int maxMessages() { return maxMessages; }
-    public int inferenceThreads() { return inferenceThreads; }
-    public int inferenceMaxWaiting() { return inferenceMaxWaiting; }
-    public int adapterCacheSize() { return adapterCacheSize; }
-    public long adapterCacheBytes() { return adapterCacheBytes; }
-    public int jobConcurrency() { return jobConcurrency; }
-    public int jobMaxQueued() { return jobMaxQueued; }
-    public int checkpointEvery() { return checkpointEvery; }
-    public boolean resumeOnRestart() { return resumeOnRestart; }
-    public int maxSeqLength() { return maxSeqLength; }
-    public Duration shutdownWait() { return shutdownWait; }
+    public Duration signalPoll() {
+        return signalPoll;
+    }
+
+    public String model() {
+        return model;
+    }
+
+    public String modelName() {
+        return modelName;
+    }
+
+    public String device() {
+        return device;
+    }
+
+    public boolean securityEnabled() {
+        return securityEnabled;
+    }
+
+    public String apiKey() {
+        return apiKey;
+    }
+
+    public String adminKey() {
+        return adminKey;
+    }
+
+    public boolean healthPublic() {
+        return healthPublic;
+    }
+
+    public long maxJsonBody() {
+        return maxJsonBody;
+    }
+
+    public int maxTokensLimit() {
+        return maxTokensLimit;
+    }
+
+    public int defaultMaxTokens() {
+        return defaultMaxTokens;
+    }
+
+    public int maxMessages() {
+        return maxMessages;
+    }
+
+    public int inferenceThreads() {
+        return inferenceThreads;
+    }
+
+    public int inferenceMaxWaiting() {
+        return inferenceMaxWaiting;
+    }
+
+    public int adapterCacheSize() {
+        return adapterCacheSize;
+    }
+
+    public long adapterCacheBytes() {
+        return adapterCacheBytes;
+    }
+
+    public int jobConcurrency() {
+        return jobConcurrency;
+    }
+
+    public int jobMaxQueued() {
+        return jobMaxQueued;
+    }
+
+    public int checkpointEvery() {
+        return checkpointEvery;
+    }
+
+    public boolean resumeOnRestart() {
+        return resumeOnRestart;
+    }
+
+    public int maxSeqLength() {
+        return maxSeqLength;
+    }
+
+    public Duration shutdownWait() {
+        return shutdownWait;
+    }
     /** How long the checkpoints of a finished, failed or cancelled job are kept. */
-    public Duration checkpointRetention() { return checkpointRetention; }
+    public Duration checkpointRetention() {
+        return checkpointRetention;
+    }
     /** Longest request URI (path and query) in characters; longer ones get 414. */
-    public int maxUriLength() { return maxUriLength; }
+    public int maxUriLength() {
+        return maxUriLength;
+    }
     /** Longest time from a request's first byte to its last; slower connections are closed. */
-    public Duration requestTimeout() { return requestTimeout; }
-    public RateLimitConfig rateLimit() { return rateLimit; }
+    public Duration requestTimeout() {
+        return requestTimeout;
+    }
+
+    public RateLimitConfig rateLimit() {
+        return rateLimit;
+    }
 }

@@ -2,6 +2,9 @@ package dev.rectify.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -25,7 +28,8 @@ final class Api {
         }
     }
 
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     private final String base;
 
     Api(String base) {
@@ -54,8 +58,10 @@ final class Api {
     }
 
     Response post(String path, String key, String json) {
-        return send(req(path, key).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(json)).build());
+        return send(req(path, key)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json))
+                .build());
     }
 
     Response delete(String path, String key) {
@@ -64,32 +70,37 @@ final class Api {
 
     Response upload(String key, String filename, byte[] content, String purpose) {
         String boundary = "----rectify" + System.nanoTime();
-        var out = new java.io.ByteArrayOutputStream();
+        var out = new ByteArrayOutputStream();
         try {
             if (purpose != null) {
-                out.write(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\n" + purpose + "\r\n")
+                out.write(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\n" + purpose
+                                + "\r\n")
                         .getBytes(StandardCharsets.UTF_8));
             }
             if (content != null) {
                 out.write(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + filename
-                        + "\"\r\nContent-Type: application/jsonl\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+                                + "\"\r\nContent-Type: application/jsonl\r\n\r\n")
+                        .getBytes(StandardCharsets.UTF_8));
                 out.write(content);
                 out.write("\r\n".getBytes(StandardCharsets.UTF_8));
             }
             out.write(("--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new IllegalStateException(e);
         }
-        return send(req("/v1/files", key).header("Content-Type", "multipart/form-data; boundary=" + boundary)
-                .POST(HttpRequest.BodyPublishers.ofByteArray(out.toByteArray())).build());
+        return send(req("/v1/files", key)
+                .header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(out.toByteArray()))
+                .build());
     }
 
     /** The raw SSE stream of a request: every line, in order, until the server ends it. */
     List<String> sseLines(HttpRequest r) {
         try {
-            HttpResponse<java.io.InputStream> res = http.send(r, HttpResponse.BodyHandlers.ofInputStream());
+            HttpResponse<InputStream> res = http.send(r, HttpResponse.BodyHandlers.ofInputStream());
             if (res.statusCode() != 200) {
-                throw new AssertionError("status " + res.statusCode() + ": " + new String(res.body().readAllBytes(), StandardCharsets.UTF_8));
+                throw new AssertionError("status " + res.statusCode() + ": "
+                        + new String(res.body().readAllBytes(), StandardCharsets.UTF_8));
             }
             String ct = res.headers().firstValue("content-type").orElse("");
             if (!ct.startsWith("text/event-stream")) {
@@ -97,7 +108,7 @@ final class Api {
             }
             List<String> lines = new ArrayList<>();
             try (BufferedReader br = new BufferedReader(new InputStreamReader(res.body(), StandardCharsets.UTF_8))) {
-                for (String l; (l = br.readLine()) != null;) {
+                for (String l; (l = br.readLine()) != null; ) {
                     lines.add(l);
                 }
             }
@@ -108,7 +119,10 @@ final class Api {
     }
 
     List<String> ssePost(String path, String key, String json) {
-        return sseLines(req(path, key).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(json)).build());
+        return sseLines(req(path, key)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json))
+                .build());
     }
 
     List<String> sseGet(String path, String key) {
@@ -117,14 +131,17 @@ final class Api {
 
     /** The data payloads of SSE lines. */
     static List<String> data(List<String> lines) {
-        return lines.stream().filter(l -> l.startsWith("data:")).map(l -> l.substring(5).strip()).toList();
+        return lines.stream()
+                .filter(l -> l.startsWith("data:"))
+                .map(l -> l.substring(5).strip())
+                .toList();
     }
 
     static byte[] mathLines(int n) {
         try {
             List<String> all = Files.readAllLines(Path.of(System.getProperty("rectify.test.data"), "train.jsonl"));
             return (String.join("\n", all.subList(0, n)) + "\n").getBytes(StandardCharsets.UTF_8);
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new IllegalStateException(e);
         }
     }

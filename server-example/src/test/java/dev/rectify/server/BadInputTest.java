@@ -39,7 +39,9 @@ class BadInputTest implements TestPropertyProvider {
         assertEquals(status, r.status(), r.body());
         JsonNode e = Json.parse(r.body()).get("error");
         assertTrue(e != null && e.has("message") && e.has("type") && e.has("param") && e.has("code"), r.body());
-        assertTrue(e.get("message").asText().toLowerCase().contains(fragment.toLowerCase()), "'" + fragment + "' not in " + r.body());
+        assertTrue(
+                e.get("message").asText().toLowerCase().contains(fragment.toLowerCase()),
+                "'" + fragment + "' not in " + r.body());
         return e;
     }
 
@@ -47,15 +49,23 @@ class BadInputTest implements TestPropertyProvider {
     void stillServing() {
         Api.Response r = api().get("/v1/models", Api.API_KEY);
         assertEquals(200, r.status(), r.body());
-        assertEquals(200, api().post("/v1/completions", Api.API_KEY,
-                "{\"model\": \"rectify-tiny\", \"prompt\": \"1 +\", \"max_tokens\": 2}").status());
+        assertEquals(
+                200,
+                api().post(
+                                "/v1/completions",
+                                Api.API_KEY,
+                                "{\"model\": \"rectify-tiny\", \"prompt\": \"1 +\", \"max_tokens\": 2}")
+                        .status());
     }
 
     @Test
     void keys() {
         error(api().get("/v1/models", null), 401, "missing API key");
         error(api().get("/v1/models", "wrong"), 401, "incorrect API key");
-        Api.Response basic = api().send(api().req("/v1/models", null).header("Authorization", "Basic abc").GET().build());
+        Api.Response basic = api().send(api().req("/v1/models", null)
+                .header("Authorization", "Basic abc")
+                .GET()
+                .build());
         error(basic, 401, "Bearer");
         error(api().get("/v1/fine_tuning/jobs", Api.API_KEY), 403, "admin key");
         error(api().get("/v1/files", Api.API_KEY), 403, "admin key");
@@ -70,28 +80,61 @@ class BadInputTest implements TestPropertyProvider {
         error(api().post("/v1/chat/completions", Api.API_KEY, "[1, 2]"), 400, "must be a JSON object");
         error(api().post("/v1/chat/completions", Api.API_KEY, ""), 400, "empty");
         error(api().post("/v1/chat/completions", Api.API_KEY, "{\"messages\": []}"), 400, "'model'");
-        JsonNode e = error(api().post("/v1/chat/completions", Api.API_KEY, "{\"model\": 5, \"messages\": []}"), 400, "must be a string");
+        JsonNode e = error(
+                api().post("/v1/chat/completions", Api.API_KEY, "{\"model\": 5, \"messages\": []}"),
+                400,
+                "must be a string");
         assertEquals("model", e.get("param").asText());
-        error(api().post("/v1/chat/completions", Api.API_KEY, "{\"model\": \"rectify-tiny\", \"messages\": \"hi\"}"), 400, "non-empty array");
-        error(api().post("/v1/chat/completions", Api.API_KEY,
-                "{\"model\": \"rectify-tiny\", \"messages\": [{\"role\": \"wizard\", \"content\": \"hi\"}]}"), 400, "role");
-        error(api().post("/v1/chat/completions", Api.API_KEY,
-                "{\"model\": \"rectify-tiny\", \"messages\": [{\"role\": \"user\", \"content\": 3}]}"), 400, "content");
+        error(
+                api().post("/v1/chat/completions", Api.API_KEY, "{\"model\": \"rectify-tiny\", \"messages\": \"hi\"}"),
+                400,
+                "non-empty array");
+        error(
+                api().post(
+                                "/v1/chat/completions",
+                                Api.API_KEY,
+                                "{\"model\": \"rectify-tiny\", \"messages\": [{\"role\": \"wizard\", \"content\": \"hi\"}]}"),
+                400,
+                "role");
+        error(
+                api().post(
+                                "/v1/chat/completions",
+                                Api.API_KEY,
+                                "{\"model\": \"rectify-tiny\", \"messages\": [{\"role\": \"user\", \"content\": 3}]}"),
+                400,
+                "content");
         String ok = "\"model\": \"rectify-tiny\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]";
-        error(api().post("/v1/chat/completions", Api.API_KEY, "{" + ok + ", \"temperature\": \"hot\"}"), 400, "must be a number");
+        error(
+                api().post("/v1/chat/completions", Api.API_KEY, "{" + ok + ", \"temperature\": \"hot\"}"),
+                400,
+                "must be a number");
         error(api().post("/v1/chat/completions", Api.API_KEY, "{" + ok + ", \"temperature\": 7}"), 400, "[0, 2]");
         error(api().post("/v1/chat/completions", Api.API_KEY, "{" + ok + ", \"top_p\": 0}"), 400, "top_p");
         error(api().post("/v1/chat/completions", Api.API_KEY, "{" + ok + ", \"max_tokens\": 1.5}"), 400, "integer");
         error(api().post("/v1/chat/completions", Api.API_KEY, "{" + ok + ", \"max_tokens\": 0}"), 400, "max_tokens");
-        error(api().post("/v1/chat/completions", Api.API_KEY, "{" + ok + ", \"max_tokens\": 99999999}"), 400, "max_tokens");
+        error(
+                api().post("/v1/chat/completions", Api.API_KEY, "{" + ok + ", \"max_tokens\": 99999999}"),
+                400,
+                "max_tokens");
         error(api().post("/v1/chat/completions", Api.API_KEY, "{" + ok + ", \"n\": 2}"), 400, "n=1");
         error(api().post("/v1/chat/completions", Api.API_KEY, "{" + ok + ", \"stop\": [1]}"), 400, "stop");
-        error(api().post("/v1/chat/completions", Api.API_KEY, "{" + ok + ", \"stream\": \"yes\"}"), 400, "true or false");
+        error(
+                api().post("/v1/chat/completions", Api.API_KEY, "{" + ok + ", \"stream\": \"yes\"}"),
+                400,
+                "true or false");
         error(api().post("/v1/chat/completions", Api.API_KEY, "{" + ok + ", \"seed\": \"x\"}"), 400, "integer");
-        error(api().post("/v1/chat/completions", Api.API_KEY, "{" + ok + ", \"tools\": [{\"type\": \"function\"}]}"), 400, "not supported");
-        error(api().post("/v1/completions", Api.API_KEY, "{\"model\": \"rectify-tiny\", \"prompt\": [\"a\", \"b\"]}"), 400, "prompt");
+        error(
+                api().post("/v1/chat/completions", Api.API_KEY, "{" + ok + ", \"tools\": [{\"type\": \"function\"}]}"),
+                400,
+                "not supported");
+        error(
+                api().post("/v1/completions", Api.API_KEY, "{\"model\": \"rectify-tiny\", \"prompt\": [\"a\", \"b\"]}"),
+                400,
+                "prompt");
         Api.Response form = api().send(api().req("/v1/chat/completions", Api.API_KEY)
-                .header("Content-Type", "application/x-www-form-urlencoded").POST(HttpRequest.BodyPublishers.ofString("a=b")).build());
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString("a=b"))
+                .build());
         assertTrue(form.status() == 415 || form.status() == 400, form.body());
         error(form, form.status(), "");
         error(api().get("/v1/nothing-here", Api.API_KEY), 404, "unknown endpoint");
@@ -101,51 +144,130 @@ class BadInputTest implements TestPropertyProvider {
     @Test
     void unknownModelsAndPathLikeIds() {
         String msgs = "\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]";
-        JsonNode e = error(api().post("/v1/chat/completions", Api.API_KEY, "{\"model\": \"gpt-5\", " + msgs + "}"), 404, "does not exist");
+        JsonNode e = error(
+                api().post("/v1/chat/completions", Api.API_KEY, "{\"model\": \"gpt-5\", " + msgs + "}"),
+                404,
+                "does not exist");
         assertEquals("model_not_found", e.get("code").asText());
-        error(api().post("/v1/chat/completions", Api.API_KEY, "{\"model\": \"../../etc/passwd\", " + msgs + "}"), 400, "model name");
+        error(
+                api().post("/v1/chat/completions", Api.API_KEY, "{\"model\": \"../../etc/passwd\", " + msgs + "}"),
+                400,
+                "model name");
         error(api().get("/v1/models/..%2F..%2Fetc", Api.API_KEY), 400, "model name");
         error(api().get("/v1/fine_tuning/jobs/..%2F..%2Fetc%2Fpasswd", Api.ADMIN_KEY), 400, "ftjob-");
         error(api().get("/v1/fine_tuning/jobs/ftjob-nope", Api.ADMIN_KEY), 404, "no fine-tuning job");
         error(api().get("/v1/fine_tuning/jobs/ftjob-x/events?after=../../x", Api.ADMIN_KEY), 404, "no fine-tuning job");
         error(api().get("/v1/files/file-..", Api.ADMIN_KEY), 400, "file-");
-        error(api().post("/v1/fine_tuning/jobs", Api.ADMIN_KEY, "{\"model\": \"rectify-tiny\", \"training_file\": \"../../x.jsonl\"}"),
-                400, "file-");
-        error(api().post("/v1/fine_tuning/jobs", Api.ADMIN_KEY, "{\"model\": \"rectify-tiny\", \"training_file\": \"file-missing\"}"),
-                404, "no file");
-        error(api().post("/v1/admin/adapters", Api.ADMIN_KEY, "{\"name\": \"x\", \"path\": \"../../etc\"}"), 400, "inside the data folder");
-        error(api().post("/v1/admin/adapters", Api.ADMIN_KEY, "{\"name\": \"x\", \"path\": \"/etc\"}"), 400, "inside the data folder");
-        error(api().post("/v1/admin/adapters", Api.ADMIN_KEY, "{\"name\": \"x\", \"path\": \"nowhere\"}"), 400, "no adapter folder");
-        error(api().post("/v1/admin/adapters", Api.ADMIN_KEY, "{\"name\": \"a//b\", \"path\": \"nowhere\"}"), 400, "model name");
+        error(
+                api().post(
+                                "/v1/fine_tuning/jobs",
+                                Api.ADMIN_KEY,
+                                "{\"model\": \"rectify-tiny\", \"training_file\": \"../../x.jsonl\"}"),
+                400,
+                "file-");
+        error(
+                api().post(
+                                "/v1/fine_tuning/jobs",
+                                Api.ADMIN_KEY,
+                                "{\"model\": \"rectify-tiny\", \"training_file\": \"file-missing\"}"),
+                404,
+                "no file");
+        error(
+                api().post("/v1/admin/adapters", Api.ADMIN_KEY, "{\"name\": \"x\", \"path\": \"../../etc\"}"),
+                400,
+                "inside the data folder");
+        error(
+                api().post("/v1/admin/adapters", Api.ADMIN_KEY, "{\"name\": \"x\", \"path\": \"/etc\"}"),
+                400,
+                "inside the data folder");
+        error(
+                api().post("/v1/admin/adapters", Api.ADMIN_KEY, "{\"name\": \"x\", \"path\": \"nowhere\"}"),
+                400,
+                "no adapter folder");
+        error(
+                api().post("/v1/admin/adapters", Api.ADMIN_KEY, "{\"name\": \"a//b\", \"path\": \"nowhere\"}"),
+                400,
+                "model name");
         error(api().get("/v1/fine_tuning/jobs?limit=1000", Api.ADMIN_KEY), 400, "limit");
     }
 
     @Test
     void badJobsAndFiles() {
-        JsonNode e = error(api().upload(Api.ADMIN_KEY, "bad.jsonl",
-                ("{\"prompt\": \"a\", \"completion\": \"b\"}\nnot json\n{\"text\": \"x\"}\n{\"prompt\": \"a\"}\n")
-                        .getBytes(StandardCharsets.UTF_8), "fine-tune"), 400, "line 2");
-        assertTrue(e.get("message").asText().contains("line 3") && e.get("message").asText().contains("line 4"), e.toString());
+        JsonNode e = error(
+                api().upload(
+                                Api.ADMIN_KEY,
+                                "bad.jsonl",
+                                ("{\"prompt\": \"a\", \"completion\": \"b\"}\nnot json\n{\"text\": \"x\"}\n{\"prompt\": \"a\"}\n")
+                                        .getBytes(StandardCharsets.UTF_8),
+                                "fine-tune"),
+                400,
+                "line 2");
+        assertTrue(
+                e.get("message").asText().contains("line 3")
+                        && e.get("message").asText().contains("line 4"),
+                e.toString());
         error(api().upload(Api.ADMIN_KEY, "empty.jsonl", new byte[0], "fine-tune"), 400, "no examples");
-        error(api().upload(Api.ADMIN_KEY, "bin.jsonl", new byte[] {(byte) 0xff, (byte) 0xfe, 0x41}, "fine-tune"), 400, "UTF-8");
+        error(
+                api().upload(Api.ADMIN_KEY, "bin.jsonl", new byte[] {(byte) 0xff, (byte) 0xfe, 0x41}, "fine-tune"),
+                400,
+                "UTF-8");
         error(api().upload(Api.ADMIN_KEY, "x.jsonl", Api.mathLines(2), "assistants"), 400, "purpose");
         error(api().upload(Api.ADMIN_KEY, "x.jsonl", null, "fine-tune"), 400, "file");
-        String fileId = api().upload(Api.ADMIN_KEY, "../../evil.jsonl", Api.mathLines(4), "fine-tune").json().get("id").asText();
-        assertEquals("evil.jsonl", api().get("/v1/files/" + fileId, Api.ADMIN_KEY).json().get("filename").asText());
+        String fileId = api().upload(Api.ADMIN_KEY, "../../evil.jsonl", Api.mathLines(4), "fine-tune")
+                .json()
+                .get("id")
+                .asText();
+        assertEquals(
+                "evil.jsonl",
+                api().get("/v1/files/" + fileId, Api.ADMIN_KEY)
+                        .json()
+                        .get("filename")
+                        .asText());
 
         String job = "{\"model\": \"rectify-tiny\", \"training_file\": \"" + fileId + "\", ";
-        error(api().post("/v1/fine_tuning/jobs", Api.ADMIN_KEY, job + "\"method\": {\"type\": \"dpo\"}}"), 400, "supervised");
-        error(api().post("/v1/fine_tuning/jobs", Api.ADMIN_KEY, job
-                + "\"method\": {\"type\": \"dft\", \"dft\": {\"hyperparameters\": {\"n_epochs\": \"many\"}}}}"), 400, "integer");
-        error(api().post("/v1/fine_tuning/jobs", Api.ADMIN_KEY, job
-                + "\"method\": {\"type\": \"dft\", \"dft\": {\"hyperparameters\": {\"learning_rate\": 5}}}}"), 400, "learning rate");
-        error(api().post("/v1/fine_tuning/jobs", Api.ADMIN_KEY, job
-                + "\"method\": {\"type\": \"dft\", \"dft\": {\"hyperparameters\": {\"warp\": 9}}}}"), 400, "unknown hyperparameter");
-        error(api().post("/v1/fine_tuning/jobs", Api.ADMIN_KEY, job
-                + "\"method\": {\"type\": \"dft\", \"dft\": {\"hyperparameters\": {\"lora_targets\": \"q_proj\"}}}}"), 400,
+        error(
+                api().post("/v1/fine_tuning/jobs", Api.ADMIN_KEY, job + "\"method\": {\"type\": \"dpo\"}}"),
+                400,
+                "supervised");
+        error(
+                api().post(
+                                "/v1/fine_tuning/jobs",
+                                Api.ADMIN_KEY,
+                                job
+                                        + "\"method\": {\"type\": \"dft\", \"dft\": {\"hyperparameters\": {\"n_epochs\": \"many\"}}}}"),
+                400,
+                "integer");
+        error(
+                api().post(
+                                "/v1/fine_tuning/jobs",
+                                Api.ADMIN_KEY,
+                                job
+                                        + "\"method\": {\"type\": \"dft\", \"dft\": {\"hyperparameters\": {\"learning_rate\": 5}}}}"),
+                400,
+                "learning rate");
+        error(
+                api().post(
+                                "/v1/fine_tuning/jobs",
+                                Api.ADMIN_KEY,
+                                job
+                                        + "\"method\": {\"type\": \"dft\", \"dft\": {\"hyperparameters\": {\"warp\": 9}}}}"),
+                400,
+                "unknown hyperparameter");
+        error(
+                api().post(
+                                "/v1/fine_tuning/jobs",
+                                Api.ADMIN_KEY,
+                                job
+                                        + "\"method\": {\"type\": \"dft\", \"dft\": {\"hyperparameters\": {\"lora_targets\": \"q_proj\"}}}}"),
+                400,
                 "lora_targets");
         error(api().post("/v1/fine_tuning/jobs", Api.ADMIN_KEY, job + "\"suffix\": \"../x\"}"), 400, "suffix");
-        error(api().post("/v1/fine_tuning/jobs", Api.ADMIN_KEY, "{\"model\": \"gpt-4o\", \"training_file\": \"" + fileId + "\"}"), 404,
+        error(
+                api().post(
+                                "/v1/fine_tuning/jobs",
+                                Api.ADMIN_KEY,
+                                "{\"model\": \"gpt-4o\", \"training_file\": \"" + fileId + "\"}"),
+                404,
                 "does not exist");
         error(api().post("/v1/fine_tuning/jobs/ftjob-abc/cancel", Api.ADMIN_KEY, ""), 404, "no fine-tuning job");
     }

@@ -64,8 +64,17 @@ class EdgesTest {
 
     @Test
     void managementEndpointsAreOffExceptHealthAndPrometheus() {
-        for (String path : List.of("/beans", "/threaddump", "/routes", "/flyway", "/metrics", "/info", "/env", "/loggers",
-                "/caches", "/refresh")) {
+        for (String path : List.of(
+                "/beans",
+                "/threaddump",
+                "/routes",
+                "/flyway",
+                "/metrics",
+                "/info",
+                "/env",
+                "/loggers",
+                "/caches",
+                "/refresh")) {
             error(api.get(path, Api.ADMIN_KEY), 404, "not_found");
         }
         error(api.post("/refresh", Api.ADMIN_KEY, "{}"), 404, "not_found");
@@ -76,15 +85,18 @@ class EdgesTest {
     }
 
     /** A raw HTTP/1.1 exchange: the request head, then the body in chunks until the server answers or closes. */
-    private String rawChunked(String path, String contentType, int chunks, int chunkBytes, long[] sent) throws IOException {
+    private String rawChunked(String path, String contentType, int chunks, int chunkBytes, long[] sent)
+            throws IOException {
         URL u = server.getURL();
         try (Socket s = new Socket(u.getHost(), u.getPort())) {
             s.setSoTimeout(30_000);
             OutputStream out = s.getOutputStream();
             InputStream in = s.getInputStream();
             out.write(("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + Api.API_KEY
-                    + "\r\nContent-Type: " + contentType + "\r\nTransfer-Encoding: chunked\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-            byte[] chunk = ("{\"model\": \"rectify-tiny\", \"prompt\": \"" + "x".repeat(chunkBytes)).substring(0, chunkBytes)
+                            + "\r\nContent-Type: " + contentType + "\r\nTransfer-Encoding: chunked\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            byte[] chunk = ("{\"model\": \"rectify-tiny\", \"prompt\": \"" + "x".repeat(chunkBytes))
+                    .substring(0, chunkBytes)
                     .getBytes(StandardCharsets.US_ASCII);
             try {
                 for (int i = 0; i < chunks && in.available() == 0; i++) {
@@ -124,8 +136,10 @@ class EdgesTest {
 
     @Test
     void wrongContentTypesGet415AndLongUrisGet414() throws IOException {
-        Api.Response plain = api.send(api.req("/v1/chat/completions", Api.API_KEY).header("Content-Type", "text/plain")
-                .POST(HttpRequest.BodyPublishers.ofString("{\"model\": \"rectify-tiny\", \"messages\": []}")).build());
+        Api.Response plain = api.send(api.req("/v1/chat/completions", Api.API_KEY)
+                .header("Content-Type", "text/plain")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\": \"rectify-tiny\", \"messages\": []}"))
+                .build());
         error(plain, 415, "unsupported_media_type");
         long[] sent = new long[1];
         assertTrue(rawChunked("/v1/completions", "text/plain", 1, 100, sent).startsWith("HTTP/1.1 415"));
@@ -137,8 +151,10 @@ class EdgesTest {
     @Test
     void halfSentRequestsAreClosed() throws IOException {
         URL u = server.getURL();
-        for (String partial : List.of("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                + "Content-Length: 100\r\n\r\n{\"model\"", "GET /v1/mod")) {
+        for (String partial : List.of(
+                "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                        + "Content-Length: 100\r\n\r\n{\"model\"",
+                "GET /v1/mod")) {
             try (Socket s = new Socket(u.getHost(), u.getPort())) {
                 s.setSoTimeout(20_000);
                 s.getOutputStream().write(partial.getBytes(StandardCharsets.US_ASCII));
@@ -158,10 +174,16 @@ class EdgesTest {
 
     @Test
     void crossOriginRequestsAreRefusedInOpenAisShape() {
-        Api.Response r = api.send(api.req("/v1/models", Api.API_KEY).header("Origin", "https://evil.example").GET().build());
+        Api.Response r = api.send(api.req("/v1/models", Api.API_KEY)
+                .header("Origin", "https://evil.example")
+                .GET()
+                .build());
         error(r, 403, null);
-        Api.Response pre = api.send(api.req("/v1/chat/completions", null).header("Origin", "https://evil.example")
-                .header("Access-Control-Request-Method", "POST").method("OPTIONS", HttpRequest.BodyPublishers.noBody()).build());
+        Api.Response pre = api.send(api.req("/v1/chat/completions", null)
+                .header("Origin", "https://evil.example")
+                .header("Access-Control-Request-Method", "POST")
+                .method("OPTIONS", HttpRequest.BodyPublishers.noBody())
+                .build());
         assertTrue(pre.status() >= 400, pre.body());
         error(pre, pre.status(), null);
     }
@@ -176,9 +198,11 @@ class EdgesTest {
             URL u = server.getURL();
             String body = "{\"model\": \"rectify-tiny\", \"prompt\": \"1 +\", \"max_tokens\": 400, \"stream\": true}";
             try (Socket s = new Socket(u.getHost(), u.getPort())) {
-                s.getOutputStream().write(("POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + Api.API_KEY
-                        + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n" + body)
-                        .getBytes(StandardCharsets.US_ASCII));
+                s.getOutputStream()
+                        .write(("POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + Api.API_KEY
+                                        + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length()
+                                        + "\r\n\r\n" + body)
+                                .getBytes(StandardCharsets.US_ASCII));
                 byte[] first = new byte[256];
                 assertTrue(s.getInputStream().read(first) > 0);
                 s.setSoLinger(true, 0); // reset, as a killed client does
@@ -187,7 +211,9 @@ class EdgesTest {
                 Thread.sleep(100);
             }
             Thread.sleep(2000);
-            List<ILoggingEvent> traces = logs.list.stream().filter(e -> e.getThrowableProxy() != null).toList();
+            List<ILoggingEvent> traces = logs.list.stream()
+                    .filter(e -> e.getThrowableProxy() != null)
+                    .toList();
             assertTrue(traces.isEmpty(), "stack traces logged: " + traces);
         } finally {
             root.detachAppender(logs);
@@ -197,15 +223,23 @@ class EdgesTest {
     @Test
     void theSchemaHasForeignKeys() throws SQLException {
         ApplicationContext ctx = server.getApplicationContext();
-        try (Connection c = DriverManager.getConnection(ctx.getRequiredProperty("datasources.default.url", String.class),
-                ctx.getRequiredProperty("datasources.default.username", String.class),
-                ctx.getProperty("datasources.default.password", String.class).orElse("")); Statement st = c.createStatement()) {
-            SQLException e = assertThrows(SQLException.class, () -> st.executeUpdate("INSERT INTO rf_job_events (id, seq, job_id, "
-                    + "created_at, event_level, event_type, message) VALUES ('ftevent-x', 1, 'ftjob-nosuchjob', 0, 'info', "
-                    + "'message', 'x')"));
+        try (Connection c = DriverManager.getConnection(
+                        ctx.getRequiredProperty("datasources.default.url", String.class),
+                        ctx.getRequiredProperty("datasources.default.username", String.class),
+                        ctx.getProperty("datasources.default.password", String.class)
+                                .orElse(""));
+                Statement st = c.createStatement()) {
+            SQLException e = assertThrows(
+                    SQLException.class,
+                    () -> st.executeUpdate("INSERT INTO rf_job_events (id, seq, job_id, "
+                            + "created_at, event_level, event_type, message) VALUES ('ftevent-x', 1, 'ftjob-nosuchjob', 0, 'info', "
+                            + "'message', 'x')"));
             assertNotNull(e.getMessage());
-            assertThrows(SQLException.class, () -> st.executeUpdate("INSERT INTO rf_checkpoints (id, seq, job_id, step_number, "
-                    + "created_at, metrics, checkpoint_model) VALUES ('ftckpt-x', 1, 'ftjob-nosuchjob', 1, 0, '{}', 'm')"));
+            assertThrows(
+                    SQLException.class,
+                    () -> st.executeUpdate(
+                            "INSERT INTO rf_checkpoints (id, seq, job_id, step_number, "
+                                    + "created_at, metrics, checkpoint_model) VALUES ('ftckpt-x', 1, 'ftjob-nosuchjob', 1, 0, '{}', 'm')"));
         }
     }
 }

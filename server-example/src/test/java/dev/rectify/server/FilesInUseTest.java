@@ -38,13 +38,20 @@ class FilesInUseTest {
     @Test
     void aFileAJobStillNeedsCannotBeDeletedAndJobErrorsNameNoServerPaths() throws Exception {
         Path dataDir = TestServer.newDataDir("in-use").toAbsolutePath();
-        try (EmbeddedServer server = ApplicationContext.run(EmbeddedServer.class, new HashMap<>(TestServer.properties(dataDir)))) {
+        try (EmbeddedServer server =
+                ApplicationContext.run(EmbeddedServer.class, new HashMap<>(TestServer.properties(dataDir)))) {
             Api api = new Api(server.getURL().toString());
             String a = upload(api);
             String b = upload(api);
-            String running = api.post("/v1/fine_tuning/jobs", Api.ADMIN_KEY, TestServer.job(a, 200, null)).json().get("id").asText();
+            String running = api.post("/v1/fine_tuning/jobs", Api.ADMIN_KEY, TestServer.job(a, 200, null))
+                    .json()
+                    .get("id")
+                    .asText();
             waitFor(api, running, j -> j.get("status").asText().equals("running") && j.has("progress"));
-            String queued = api.post("/v1/fine_tuning/jobs", Api.ADMIN_KEY, TestServer.job(b, 2, null)).json().get("id").asText();
+            String queued = api.post("/v1/fine_tuning/jobs", Api.ADMIN_KEY, TestServer.job(b, 2, null))
+                    .json()
+                    .get("id")
+                    .asText();
 
             JsonNode e = EdgesTest.error(api.delete("/v1/files/" + b, Api.ADMIN_KEY), 409, "file_in_use");
             assertTrue(e.get("message").asText().contains(queued), e.toString());
@@ -57,7 +64,8 @@ class FilesInUseTest {
             String message = failed.at("/error/message").asText();
             assertFalse(message.isBlank(), failed.toString());
             assertFalse(message.contains(dataDir.toString()), message);
-            String events = api.get("/v1/fine_tuning/jobs/" + queued + "/events", Api.ADMIN_KEY).body();
+            String events = api.get("/v1/fine_tuning/jobs/" + queued + "/events", Api.ADMIN_KEY)
+                    .body();
             assertFalse(events.contains(dataDir.toString()), events);
 
             assertEquals(200, api.delete("/v1/files/" + b, Api.ADMIN_KEY).status(), "no unfinished job uses it now");

@@ -10,7 +10,11 @@ import org.junit.jupiter.api.Test;
 class IdsTest {
     @Test
     void acceptsNamesWithSlashesBetweenParts() {
-        for (String ok : List.of("rectify-tiny", "Qwen/Qwen2.5-0.5B-Instruct", "acme/math/v1.2", "ft:acme/base:math:abcd1234",
+        for (String ok : List.of(
+                "rectify-tiny",
+                "Qwen/Qwen2.5-0.5B-Instruct",
+                "acme/math/v1.2",
+                "ft:acme/base:math:abcd1234",
                 "a".repeat(200))) {
             assertEquals(ok, Ids.checkModel(ok, "model"));
         }
@@ -18,8 +22,19 @@ class IdsTest {
 
     @Test
     void refusesPathLikeNamesNamingTheParam() {
-        for (String bad : List.of("", "/abs", "trailing/", "a//b", "../etc/passwd", "a/../b", "a/./b", "a/.hidden", ".x",
-                "a b", "a\\b", "a".repeat(201))) {
+        for (String bad : List.of(
+                "",
+                "/abs",
+                "trailing/",
+                "a//b",
+                "../etc/passwd",
+                "a/../b",
+                "a/./b",
+                "a/.hidden",
+                ".x",
+                "a b",
+                "a\\b",
+                "a".repeat(201))) {
             ApiException e = assertThrows(ApiException.class, () -> Ids.checkModel(bad, "model"), bad);
             assertEquals("model", e.param());
             assertEquals("invalid_model", e.code());

@@ -2,7 +2,6 @@ package dev.rectify.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -59,6 +58,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 @MicronautTest
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+/** Size: the official client's fine-tune-then-chat flow, whose tests share one server, one job and the models it made. */
 class OpenAiClientTest implements TestPropertyProvider {
     private static final String BASE = "rectify-tiny";
 
@@ -81,8 +81,13 @@ class OpenAiClientTest implements TestPropertyProvider {
     }
 
     private OpenAIClient client(String key, boolean validate) {
-        return OpenAIOkHttpClient.builder().baseUrl(server.getURL() + "/v1").apiKey(key)
-                .responseValidation(validate).maxRetries(0).timeout(Duration.ofSeconds(120)).build();
+        return OpenAIOkHttpClient.builder()
+                .baseUrl(server.getURL() + "/v1")
+                .apiKey(key)
+                .responseValidation(validate)
+                .maxRetries(0)
+                .timeout(Duration.ofSeconds(120))
+                .build();
     }
 
     /** The client without response validation: version 4.105.0's job status enum lacks OpenAI's "paused". */
@@ -102,7 +107,8 @@ class OpenAiClientTest implements TestPropertyProvider {
         Model m = client(Api.API_KEY).models().retrieve(BASE);
         assertEquals(BASE, m.id());
         assertEquals("rectify", m.ownedBy());
-        NotFoundException e = assertThrows(NotFoundException.class, () -> client(Api.API_KEY).models().retrieve("no-such-model"));
+        NotFoundException e = assertThrows(
+                NotFoundException.class, () -> client(Api.API_KEY).models().retrieve("no-such-model"));
         assertEquals("model_not_found", e.code().orElseThrow());
     }
 
@@ -111,7 +117,11 @@ class OpenAiClientTest implements TestPropertyProvider {
     void uploadsListsRetrievesAndReadsFiles() throws Exception {
         Path jsonl = dataDir.resolve("math-upload.jsonl");
         Files.write(jsonl, Api.mathLines(12));
-        FileObject f = admin().files().create(FileCreateParams.builder().file(jsonl).purpose(FilePurpose.FINE_TUNE).build());
+        FileObject f = admin().files()
+                .create(FileCreateParams.builder()
+                        .file(jsonl)
+                        .purpose(FilePurpose.FINE_TUNE)
+                        .build());
         fileId = f.id();
         assertEquals("math-upload.jsonl", f.filename());
         assertEquals(FileObject.Purpose.FINE_TUNE, f.purpose());
@@ -121,13 +131,18 @@ class OpenAiClientTest implements TestPropertyProvider {
         assertEquals(Files.readString(jsonl), content(fileId));
 
         // a second file, deleted again
-        FileObject other = admin().files().create(FileCreateParams.builder().file(jsonl).purpose(FilePurpose.FINE_TUNE).build());
+        FileObject other = admin().files()
+                .create(FileCreateParams.builder()
+                        .file(jsonl)
+                        .purpose(FilePurpose.FINE_TUNE)
+                        .build());
         assertTrue(admin().files().delete(other.id()).deleted());
         assertThrows(NotFoundException.class, () -> admin().files().retrieve(other.id()));
     }
 
     private String content(String id) throws Exception {
-        try (HttpResponse r = admin().files().content(id); InputStream in = r.body()) {
+        try (HttpResponse r = admin().files().content(id);
+                InputStream in = r.body()) {
             assertEquals(200, r.statusCode());
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
@@ -136,28 +151,46 @@ class OpenAiClientTest implements TestPropertyProvider {
     @Test
     @Order(3)
     void fineTunesWithSupervisedDftPausesResumesAndReportsLikeOpenAi() throws Exception {
-        SupervisedHyperparameters hp = SupervisedHyperparameters.builder().batchSize(4).nEpochs(1)
+        SupervisedHyperparameters hp = SupervisedHyperparameters.builder()
+                .batchSize(4)
+                .nEpochs(1)
                 .putAdditionalProperty("loss_type", JsonValue.from("dft"))
                 .putAdditionalProperty("max_steps", JsonValue.from(4))
                 .putAdditionalProperty("lora_rank", JsonValue.from(4))
                 .putAdditionalProperty("lora_alpha", JsonValue.from(8))
                 .putAdditionalProperty("learning_rate", JsonValue.from(0.001))
-                .putAdditionalProperty("max_seq_length", JsonValue.from(96)).build();
-        JobCreateParams params = JobCreateParams.builder().model(BASE).trainingFile(fileId).seed(7).suffix("client")
-                .metadata(JobCreateParams.Metadata.builder().putAdditionalProperty("team", JsonValue.from("math"))
-                        .putAdditionalProperty("ticket", JsonValue.from("RF-11")).build())
-                .method(JobCreateParams.Method.builder().type(JobCreateParams.Method.Type.SUPERVISED)
-                        .supervised(SupervisedMethod.builder().hyperparameters(hp).build()).build())
+                .putAdditionalProperty("max_seq_length", JsonValue.from(96))
+                .build();
+        JobCreateParams params = JobCreateParams.builder()
+                .model(BASE)
+                .trainingFile(fileId)
+                .seed(7)
+                .suffix("client")
+                .metadata(JobCreateParams.Metadata.builder()
+                        .putAdditionalProperty("team", JsonValue.from("math"))
+                        .putAdditionalProperty("ticket", JsonValue.from("RF-11"))
+                        .build())
+                .method(JobCreateParams.Method.builder()
+                        .type(JobCreateParams.Method.Type.SUPERVISED)
+                        .supervised(
+                                SupervisedMethod.builder().hyperparameters(hp).build())
+                        .build())
                 .build();
         FineTuningJob job = admin().fineTuning().jobs().create(params);
         jobId = job.id();
         assertEquals(BASE, job.model());
         assertEquals(7, job.seed());
         assertEquals("supervised", job.method().orElseThrow().type().asString());
-        Map<String, JsonValue> hyper = job.method().orElseThrow().supervised().orElseThrow().hyperparameters().orElseThrow()
+        Map<String, JsonValue> hyper = job.method()
+                .orElseThrow()
+                .supervised()
+                .orElseThrow()
+                .hyperparameters()
+                .orElseThrow()
                 ._additionalProperties();
         assertEquals(JsonValue.from("dft"), hyper.get("loss_type"));
-        assertEquals(Map.of("team", JsonValue.from("math"), "ticket", JsonValue.from("RF-11")),
+        assertEquals(
+                Map.of("team", JsonValue.from("math"), "ticket", JsonValue.from("RF-11")),
                 job.metadata().orElseThrow()._additionalProperties());
 
         // pause at once (queued, or running and stopped at a checkpoint), then resume from there
@@ -167,14 +200,34 @@ class OpenAiClientTest implements TestPropertyProvider {
             Thread.sleep(100);
             s = lenientAdmin().fineTuning().jobs().retrieve(jobId).status().asString();
         }
-        assertEquals("paused", s, "the job did not pause (it ran " + lenientAdmin().fineTuning().jobs().retrieve(jobId) + ")");
+        assertEquals(
+                "paused",
+                s,
+                "the job did not pause (it ran "
+                        + lenientAdmin().fineTuning().jobs().retrieve(jobId) + ")");
         Thread.sleep(300);
-        assertEquals("paused", lenientAdmin().fineTuning().jobs().retrieve(jobId).status().asString(), "a paused job stays paused");
-        assertTrue(lenientAdmin().fineTuning().jobs().retrieve(jobId).estimatedFinish().isEmpty());
-        assertEquals("job_not_found", assertThrows(NotFoundException.class,
-                () -> lenientAdmin().fineTuning().jobs().pause(jobId + "x")).code().orElseThrow());
+        assertEquals(
+                "paused",
+                lenientAdmin().fineTuning().jobs().retrieve(jobId).status().asString(),
+                "a paused job stays paused");
+        assertTrue(lenientAdmin()
+                .fineTuning()
+                .jobs()
+                .retrieve(jobId)
+                .estimatedFinish()
+                .isEmpty());
+        assertEquals(
+                "job_not_found",
+                assertThrows(
+                                NotFoundException.class,
+                                () -> lenientAdmin().fineTuning().jobs().pause(jobId + "x"))
+                        .code()
+                        .orElseThrow());
         FineTuningJob resumed = lenientAdmin().fineTuning().jobs().resume(jobId);
-        assertTrue(Set.of("queued", "running", "succeeded").contains(resumed.status().asString()), resumed.toString());
+        assertTrue(
+                Set.of("queued", "running", "succeeded")
+                        .contains(resumed.status().asString()),
+                resumed.toString());
 
         FineTuningJob done = awaitEnd(jobId);
         assertEquals("succeeded", done.status().asString(), done.toString());
@@ -182,23 +235,43 @@ class OpenAiClientTest implements TestPropertyProvider {
         assertTrue(fineTuned.startsWith("ft:" + BASE + ":client:"), fineTuned);
         assertTrue(done.finishedAt().isPresent());
         assertTrue(done.trainedTokens().orElseThrow() > 0);
-        assertEquals("math", done.metadata().orElseThrow()._additionalProperties().get("team").asString().orElseThrow());
+        assertEquals(
+                "math",
+                done.metadata()
+                        .orElseThrow()
+                        ._additionalProperties()
+                        .get("team")
+                        .asString()
+                        .orElseThrow());
         assertTrue(admin().fineTuning().jobs().list().data().stream().anyMatch(j -> j.id().equals(jobId)));
-        BadRequestException ended = assertThrows(BadRequestException.class, () -> admin().fineTuning().jobs().pause(jobId));
+        BadRequestException ended = assertThrows(
+                BadRequestException.class, () -> admin().fineTuning().jobs().pause(jobId));
         assertEquals("job_not_pausable", ended.code().orElseThrow());
-        assertEquals("job_not_paused", assertThrows(BadRequestException.class,
-                () -> admin().fineTuning().jobs().resume(jobId)).code().orElseThrow());
+        assertEquals(
+                "job_not_paused",
+                assertThrows(
+                                BadRequestException.class,
+                                () -> admin().fineTuning().jobs().resume(jobId))
+                        .code()
+                        .orElseThrow());
 
         // events, oldest to newest through the pages: the pause, the resume and each step's metrics
-        List<FineTuningJobEvent> events = admin().fineTuning().jobs().listEvents(jobId).autoPager().stream().toList();
+        List<FineTuningJobEvent> events = admin().fineTuning().jobs().listEvents(jobId).autoPager().stream()
+                .toList();
         String messages = events.stream().map(FineTuningJobEvent::message).collect(Collectors.joining("\n"));
         assertTrue(messages.contains("Job paused"), messages);
         assertTrue(messages.contains("Job resumed"), messages);
         assertTrue(messages.contains("The job has successfully completed"), messages);
-        assertTrue(events.stream().anyMatch(e -> e.type().map(t -> t.asString().equals("metrics")).orElse(false)), messages);
+        assertTrue(
+                events.stream()
+                        .anyMatch(e -> e.type()
+                                .map(t -> t.asString().equals("metrics"))
+                                .orElse(false)),
+                messages);
 
         // checkpoints: one per step; the last is the fine-tuned model itself
-        List<FineTuningJobCheckpoint> ckpts = admin().fineTuning().jobs().checkpoints().list(jobId).data();
+        List<FineTuningJobCheckpoint> ckpts =
+                admin().fineTuning().jobs().checkpoints().list(jobId).data();
         assertFalse(ckpts.isEmpty());
         assertEquals(fineTuned, ckpts.get(0).fineTunedModelCheckpoint());
         assertEquals(4, ckpts.get(0).stepNumber());
@@ -242,9 +315,14 @@ class OpenAiClientTest implements TestPropertyProvider {
         assertTrue(c.models().list().data().stream().anyMatch(m -> m.id().equals(fineTuned)));
         assertEquals(fineTuned, c.models().retrieve(fineTuned).id());
 
-        ChatCompletionCreateParams chat = ChatCompletionCreateParams.builder().model(fineTuned)
-                .addSystemMessage("You solve arithmetic.").addUserMessage("What is 12 + 7?")
-                .maxCompletionTokens(12).temperature(0.0).seed(3).build();
+        ChatCompletionCreateParams chat = ChatCompletionCreateParams.builder()
+                .model(fineTuned)
+                .addSystemMessage("You solve arithmetic.")
+                .addUserMessage("What is 12 + 7?")
+                .maxCompletionTokens(12)
+                .temperature(0.0)
+                .seed(3)
+                .build();
         ChatCompletion answer = c.chat().completions().create(chat);
         assertEquals(fineTuned, answer.model());
         String text = answer.choices().get(0).message().content().orElseThrow();
@@ -268,37 +346,64 @@ class OpenAiClientTest implements TestPropertyProvider {
         assertEquals(answer.choices().get(0).finishReason().asString(), finish);
 
         // logprobs: greedy decoding picks each position's most likely token, so it heads its own top_logprobs
-        ChatCompletion withLogprobs = c.chat().completions().create(chat.toBuilder().logprobs(true).topLogprobs(3).build());
+        ChatCompletion withLogprobs = c.chat()
+                .completions()
+                .create(chat.toBuilder().logprobs(true).topLogprobs(3).build());
         assertEquals(text, withLogprobs.choices().get(0).message().content().orElseThrow());
-        List<ChatCompletionTokenLogprob> tokens = withLogprobs.choices().get(0).logprobs().orElseThrow().content().orElseThrow();
+        List<ChatCompletionTokenLogprob> tokens =
+                withLogprobs.choices().get(0).logprobs().orElseThrow().content().orElseThrow();
         assertEquals(withLogprobs.usage().orElseThrow().completionTokens(), tokens.size());
         for (ChatCompletionTokenLogprob t : tokens) {
             assertTrue(t.logprob() <= 0, t.toString());
             assertEquals(3, t.topLogprobs().size());
             assertEquals(t.token(), t.topLogprobs().get(0).token());
             assertEquals(t.logprob(), t.topLogprobs().get(0).logprob(), 1e-9);
-            assertTrue(t.topLogprobs().get(1).logprob() <= t.topLogprobs().get(0).logprob());
+            assertTrue(
+                    t.topLogprobs().get(1).logprob() <= t.topLogprobs().get(0).logprob());
         }
         assertTrue(answer.choices().get(0).logprobs().isEmpty(), "no logprobs unless asked for");
         BadRequestException streamedLogprobs = assertThrows(BadRequestException.class, () -> {
-            try (StreamResponse<ChatCompletionChunk> s = c.chat().completions().createStreaming(chat.toBuilder().logprobs(true).build())) {
+            try (StreamResponse<ChatCompletionChunk> s = c.chat()
+                    .completions()
+                    .createStreaming(chat.toBuilder().logprobs(true).build())) {
                 s.stream().count();
             }
         });
         assertEquals("logprobs", streamedLogprobs.param().orElseThrow());
-        assertEquals("top_logprobs", assertThrows(BadRequestException.class, () -> c.chat().completions().create(
-                chat.toBuilder().topLogprobs(2).build())).param().orElseThrow());
+        assertEquals(
+                "top_logprobs",
+                assertThrows(
+                                BadRequestException.class,
+                                () -> c.chat()
+                                        .completions()
+                                        .create(chat.toBuilder().topLogprobs(2).build()))
+                        .param()
+                        .orElseThrow());
 
-        Completion completion = c.completions().create(CompletionCreateParams.builder().model(fineTuned)
-                .prompt("12 + 7 =").maxTokens(8).temperature(0.0).build());
+        Completion completion = c.completions()
+                .create(CompletionCreateParams.builder()
+                        .model(fineTuned)
+                        .prompt("12 + 7 =")
+                        .maxTokens(8)
+                        .temperature(0.0)
+                        .build());
         assertEquals("text_completion", completion._object_().asString().orElseThrow());
         assertFalse(completion.choices().isEmpty());
         assertTrue(completion.usage().orElseThrow().completionTokens() > 0);
-        Completion scored = c.completions().create(CompletionCreateParams.builder().model(fineTuned)
-                .prompt("12 + 7 =").maxTokens(8).temperature(0.0).logprobs(2).build());
+        Completion scored = c.completions()
+                .create(CompletionCreateParams.builder()
+                        .model(fineTuned)
+                        .prompt("12 + 7 =")
+                        .maxTokens(8)
+                        .temperature(0.0)
+                        .logprobs(2)
+                        .build());
         var lp = scored.choices().get(0).logprobs().orElseThrow();
-        assertEquals(scored.usage().orElseThrow().completionTokens(), lp.tokenLogprobs().orElseThrow().size());
-        assertEquals(lp.tokens().orElseThrow().size(), lp.topLogprobs().orElseThrow().size());
+        assertEquals(
+                scored.usage().orElseThrow().completionTokens(),
+                lp.tokenLogprobs().orElseThrow().size());
+        assertEquals(
+                lp.tokens().orElseThrow().size(), lp.topLogprobs().orElseThrow().size());
         assertTrue(lp.tokenLogprobs().orElseThrow().stream().allMatch(x -> x <= 0));
     }
 
@@ -306,13 +411,22 @@ class OpenAiClientTest implements TestPropertyProvider {
     @Order(5)
     void servesAndDeletesAModelWhoseNameHasASlash() {
         String name = "acme/math-dft";
-        var load = new Api(server.getURL().toString()).post("/v1/admin/adapters", Api.ADMIN_KEY,
-                "{\"name\": \"" + name + "\", \"path\": \"adapters/" + jobId + "\"}");
+        var load = new Api(server.getURL().toString())
+                .post(
+                        "/v1/admin/adapters",
+                        Api.ADMIN_KEY,
+                        "{\"name\": \"" + name + "\", \"path\": \"adapters/" + jobId + "\"}");
         assertEquals(200, load.status(), load.body());
         OpenAIClient c = client(Api.API_KEY);
         assertEquals(name, c.models().retrieve(name).id());
-        ChatCompletion a = c.chat().completions().create(ChatCompletionCreateParams.builder().model(name)
-                .addUserMessage("What is 2 + 2?").maxCompletionTokens(4).temperature(0.0).build());
+        ChatCompletion a = c.chat()
+                .completions()
+                .create(ChatCompletionCreateParams.builder()
+                        .model(name)
+                        .addUserMessage("What is 2 + 2?")
+                        .maxCompletionTokens(4)
+                        .temperature(0.0)
+                        .build());
         assertEquals(name, a.model());
 
         // deleting needs the admin key
@@ -322,8 +436,15 @@ class OpenAiClientTest implements TestPropertyProvider {
         assertThrows(BadRequestException.class, () -> admin().models().delete(BASE));
 
         assertTrue(admin().models().delete(fineTuned).deleted());
-        NotFoundException gone = assertThrows(NotFoundException.class, () -> c.chat().completions().create(
-                ChatCompletionCreateParams.builder().model(fineTuned).addUserMessage("hi").maxCompletionTokens(2).build()));
+        NotFoundException gone = assertThrows(
+                NotFoundException.class,
+                () -> c.chat()
+                        .completions()
+                        .create(ChatCompletionCreateParams.builder()
+                                .model(fineTuned)
+                                .addUserMessage("hi")
+                                .maxCompletionTokens(2)
+                                .build()));
         assertEquals("model", gone.param().orElseThrow());
     }
 }

@@ -24,8 +24,8 @@ class RateLimitTest {
             for (int i = 0; i < 3; i++) {
                 assertEquals(200, api.get("/v1/models", Api.API_KEY).status(), "request " + i + " is within the burst");
             }
-            HttpResponse<String> r = HttpClient.newHttpClient().send(api.req("/v1/models", Api.API_KEY).GET().build(),
-                    HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> r = HttpClient.newHttpClient()
+                    .send(api.req("/v1/models", Api.API_KEY).GET().build(), HttpResponse.BodyHandlers.ofString());
             JsonNode e = EdgesTest.error(new Api.Response(r.statusCode(), r.body()), 429, "rate_limit_exceeded");
             assertEquals("rate_limit_error", e.get("type").asText());
             long retry = Long.parseLong(r.headers().firstValue("Retry-After").orElseThrow());

@@ -39,8 +39,10 @@ class ReplicasTest {
         Map<String, String> a = TestServer.properties(TestServer.newDataDir(name + "-a"));
         Map<String, String> b = TestServer.properties(TestServer.newDataDir(name + "-b"));
         if (!TestPostgres.enabled()) { // both on one H2 file database (in-process: one engine, two pools)
-            a.put("datasources.default.url", "jdbc:h2:file:" + store.resolve("db/rectify")
-                    + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH");
+            a.put(
+                    "datasources.default.url",
+                    "jdbc:h2:file:" + store.resolve("db/rectify")
+                            + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH");
         }
         b.put("datasources.default.url", a.get("datasources.default.url"));
         List<Map<String, Object>> out = new ArrayList<>();
@@ -55,7 +57,8 @@ class ReplicasTest {
         return out;
     }
 
-    private static JsonNode waitFor(Api api, String jobId, Predicate<JsonNode> until, int seconds) throws InterruptedException {
+    private static JsonNode waitFor(Api api, String jobId, Predicate<JsonNode> until, int seconds)
+            throws InterruptedException {
         long end = System.nanoTime() + seconds * 1_000_000_000L;
         JsonNode j = null;
         while (System.nanoTime() < end) {
@@ -69,7 +72,8 @@ class ReplicasTest {
     }
 
     private static String events(Api api, String jobId) {
-        return api.get("/v1/fine_tuning/jobs/" + jobId + "/events?limit=100", Api.ADMIN_KEY).body();
+        return api.get("/v1/fine_tuning/jobs/" + jobId + "/events?limit=100", Api.ADMIN_KEY)
+                .body();
     }
 
     private static int count(String text, String part) {
@@ -81,8 +85,12 @@ class ReplicasTest {
     }
 
     private static int chat(Api api, String model) {
-        return api.post("/v1/chat/completions", Api.API_KEY, "{\"model\": \"" + model
-                + "\", \"messages\": [{\"role\": \"user\", \"content\": \"2 + 2?\"}], \"max_tokens\": 3}").status();
+        return api.post(
+                        "/v1/chat/completions",
+                        Api.API_KEY,
+                        "{\"model\": \"" + model
+                                + "\", \"messages\": [{\"role\": \"user\", \"content\": \"2 + 2?\"}], \"max_tokens\": 3}")
+                .status();
     }
 
     private static JobRecord queued(String id, long seq) {
@@ -103,7 +111,8 @@ class ReplicasTest {
     void claimsAreExclusiveAndAnExpiredLeaseIsTakenOver() throws Exception {
         List<Map<String, Object>> props = replicas("claims", "2s");
         // contexts without an HTTP server: no workers run, the test claims by hand
-        try (ApplicationContext a = ApplicationContext.run(props.get(0)); ApplicationContext b = ApplicationContext.run(props.get(1))) {
+        try (ApplicationContext a = ApplicationContext.run(props.get(0));
+                ApplicationContext b = ApplicationContext.run(props.get(1))) {
             JobRepository jobs = a.getBean(JobRepository.class);
             int n = 24;
             for (int i = 0; i < n; i++) {
@@ -119,7 +128,9 @@ class ReplicasTest {
                 fs.add(pool.submit(() -> {
                     for (JobQueue.Claim c; (c = q.claim().orElse(null)) != null; ) {
                         assertFalse(c.takenOver());
-                        claimedBy.computeIfAbsent(c.job().getId(), k -> new CopyOnWriteArrayList<>()).add(who);
+                        claimedBy
+                                .computeIfAbsent(c.job().getId(), k -> new CopyOnWriteArrayList<>())
+                                .add(who);
                     }
                     return null;
                 }));
@@ -131,15 +142,20 @@ class ReplicasTest {
             assertEquals(n, claimedBy.size(), "every job claimed");
             claimedBy.forEach((id, who) -> assertEquals(1, who.size(), id + " claimed by " + who));
             for (String id : claimedBy.keySet()) {
-                assertEquals(JobStatus.RUNNING.wire(), jobs.findById(id).orElseThrow().getStatus());
+                assertEquals(
+                        JobStatus.RUNNING.wire(),
+                        jobs.findById(id).orElseThrow().getStatus());
             }
             JobQueue qa = a.getBean(JobQueue.class);
             JobQueue qb = b.getBean(JobQueue.class);
             assertTrue(qb.claim().isEmpty(), "jobs under live leases are not claimed");
 
             // replica a keeps renewing one of its jobs; the leases of all the others expire
-            String kept = claimedBy.entrySet().stream().filter(e -> e.getValue().get(0).equals("replica-a")).findFirst()
-                    .orElseThrow().getKey();
+            String kept = claimedBy.entrySet().stream()
+                    .filter(e -> e.getValue().get(0).equals("replica-a"))
+                    .findFirst()
+                    .orElseThrow()
+                    .getKey();
             long end = System.nanoTime() + 2_600_000_000L;
             while (System.nanoTime() < end) {
                 assertEquals(JobQueue.LeaseState.HELD, qa.renew(kept));
@@ -154,13 +170,20 @@ class ReplicasTest {
             Set<String> expected = new HashSet<>(claimedBy.keySet());
             expected.remove(kept);
             assertEquals(expected, taken, "every expired lease, and only those, taken over");
-            String lost = claimedBy.entrySet().stream().filter(e -> e.getValue().get(0).equals("replica-a")
-                    && !e.getKey().equals(kept)).findFirst().orElseThrow().getKey();
+            String lost = claimedBy.entrySet().stream()
+                    .filter(e -> e.getValue().get(0).equals("replica-a")
+                            && !e.getKey().equals(kept))
+                    .findFirst()
+                    .orElseThrow()
+                    .getKey();
             assertEquals(JobQueue.LeaseState.LOST, qa.renew(lost), "a lease taken over is lost to its old owner");
             assertFalse(qa.finish(lost, JobStatus.FAILED, "x", "x"), "only the lease holder ends a running job");
             assertTrue(qb.finish(lost, JobStatus.SUCCEEDED, null, null));
             jobs.requestCancel(kept);
-            assertEquals(JobQueue.LeaseState.CANCEL_REQUESTED, qa.renew(kept), "a cancel asked for anywhere reaches the holder");
+            assertEquals(
+                    JobQueue.LeaseState.CANCEL_REQUESTED,
+                    qa.renew(kept),
+                    "a cancel asked for anywhere reaches the holder");
         }
     }
 
@@ -172,26 +195,45 @@ class ReplicasTest {
             Api.Response up = apiA.upload(Api.ADMIN_KEY, "math.jsonl", Api.mathLines(12), "fine-tune");
             assertEquals(200, up.status(), up.body());
             String file = up.json().get("id").asText();
-            String longJob = apiA.post("/v1/fine_tuning/jobs", Api.ADMIN_KEY, TestServer.job(file, 400, "long")).json().get("id").asText();
+            String longJob = apiA.post("/v1/fine_tuning/jobs", Api.ADMIN_KEY, TestServer.job(file, 400, "long"))
+                    .json()
+                    .get("id")
+                    .asText();
             waitFor(apiA, longJob, j -> j.at("/progress/step").asInt() >= 1, 120);
             try (EmbeddedServer b = ApplicationContext.run(EmbeddedServer.class, props.get(1))) {
                 Api apiB = new Api(b.getURL().toString());
                 // a cancel sent to replica b stops the job replica a runs
-                JsonNode c = apiB.post("/v1/fine_tuning/jobs/" + longJob + "/cancel", Api.ADMIN_KEY, "").json();
+                JsonNode c = apiB.post("/v1/fine_tuning/jobs/" + longJob + "/cancel", Api.ADMIN_KEY, "")
+                        .json();
                 assertEquals(longJob, c.get("id").asText(), c.toString());
-                JsonNode done = waitFor(apiA, longJob, j -> !j.get("status").asText().equals("running"), 15);
+                JsonNode done =
+                        waitFor(apiA, longJob, j -> !j.get("status").asText().equals("running"), 15);
                 assertEquals("cancelled", done.get("status").asText(), done.toString());
                 int step = done.at("/progress/step").asInt();
                 assertTrue(step < 400, "stopped early");
                 Thread.sleep(800);
-                assertEquals(step, apiB.get("/v1/fine_tuning/jobs/" + longJob, Api.ADMIN_KEY).json().at("/progress/step").asInt(),
+                assertEquals(
+                        step,
+                        apiB.get("/v1/fine_tuning/jobs/" + longJob, Api.ADMIN_KEY)
+                                .json()
+                                .at("/progress/step")
+                                .asInt(),
                         "no steps after the cancel");
 
-                // two identical submissions, one to each replica (suffixes differ; the fine-tune is the same): trained once
-                String one = apiA.post("/v1/fine_tuning/jobs", Api.ADMIN_KEY, TestServer.job(file, 4, "one")).json().get("id").asText();
-                String two = apiB.post("/v1/fine_tuning/jobs", Api.ADMIN_KEY, TestServer.job(file, 4, "two")).json().get("id").asText();
-                JsonNode j1 = waitFor(apiB, one, j -> JobStatus.of(j.get("status").asText()).isTerminal(), 120);
-                JsonNode j2 = waitFor(apiA, two, j -> JobStatus.of(j.get("status").asText()).isTerminal(), 120);
+                // two identical submissions, one to each replica (suffixes differ; the fine-tune is the same): trained
+                // once
+                String one = apiA.post("/v1/fine_tuning/jobs", Api.ADMIN_KEY, TestServer.job(file, 4, "one"))
+                        .json()
+                        .get("id")
+                        .asText();
+                String two = apiB.post("/v1/fine_tuning/jobs", Api.ADMIN_KEY, TestServer.job(file, 4, "two"))
+                        .json()
+                        .get("id")
+                        .asText();
+                JsonNode j1 = waitFor(
+                        apiB, one, j -> JobStatus.of(j.get("status").asText()).isTerminal(), 120);
+                JsonNode j2 = waitFor(
+                        apiA, two, j -> JobStatus.of(j.get("status").asText()).isTerminal(), 120);
                 assertEquals("succeeded", j1.get("status").asText(), j1.toString());
                 assertEquals("succeeded", j2.get("status").asText(), j2.toString());
                 String e1 = events(apiA, one);
@@ -209,15 +251,30 @@ class ReplicasTest {
                     assertEquals(200, chat(api, m2), m2);
                 }
                 // pin on a: b holds it pinned and loaded too; delete on b: a stops serving it
-                assertEquals(200, apiA.post("/v1/admin/adapters/" + m1 + "/pin", Api.ADMIN_KEY, "").status());
-                JsonNode pinned = apiB.get("/v1/admin/adapters/" + m1, Api.ADMIN_KEY).json();
+                assertEquals(
+                        200,
+                        apiA.post("/v1/admin/adapters/" + m1 + "/pin", Api.ADMIN_KEY, "")
+                                .status());
+                JsonNode pinned =
+                        apiB.get("/v1/admin/adapters/" + m1, Api.ADMIN_KEY).json();
                 assertTrue(pinned.get("pinned").asBoolean(), pinned.toString());
                 long end = System.nanoTime() + 5_000_000_000L;
-                while (!apiB.get("/v1/admin/adapters/" + m1, Api.ADMIN_KEY).json().get("loaded").asBoolean() && System.nanoTime() < end) {
+                while (!apiB.get("/v1/admin/adapters/" + m1, Api.ADMIN_KEY)
+                                .json()
+                                .get("loaded")
+                                .asBoolean()
+                        && System.nanoTime() < end) {
                     Thread.sleep(100);
                 }
-                assertTrue(apiB.get("/v1/admin/adapters/" + m1, Api.ADMIN_KEY).json().get("loaded").asBoolean(), "pinned on b too");
-                assertEquals(200, apiB.delete("/v1/admin/adapters/" + m2, Api.ADMIN_KEY).status());
+                assertTrue(
+                        apiB.get("/v1/admin/adapters/" + m1, Api.ADMIN_KEY)
+                                .json()
+                                .get("loaded")
+                                .asBoolean(),
+                        "pinned on b too");
+                assertEquals(
+                        200,
+                        apiB.delete("/v1/admin/adapters/" + m2, Api.ADMIN_KEY).status());
                 end = System.nanoTime() + 5_000_000_000L;
                 int status = 200;
                 while (status == 200 && System.nanoTime() < end) {
@@ -244,22 +301,33 @@ class ReplicasTest {
                 Api.Response up = apiA.upload(Api.ADMIN_KEY, "math.jsonl", Api.mathLines(12), "fine-tune");
                 String file = up.json().get("id").asText();
                 // b is busy with a job of its own, so a claims the next one
-                String busy = apiB.post("/v1/fine_tuning/jobs", Api.ADMIN_KEY, TestServer.job(file, 3, "busy")).json().get("id").asText();
+                String busy = apiB.post("/v1/fine_tuning/jobs", Api.ADMIN_KEY, TestServer.job(file, 3, "busy"))
+                        .json()
+                        .get("id")
+                        .asText();
                 waitFor(apiB, busy, j -> j.get("status").asText().equals("running"), 60);
-                jobId = apiA.post("/v1/fine_tuning/jobs", Api.ADMIN_KEY, TestServer.job(file, 10, "kill")).json().get("id").asText();
+                jobId = apiA.post("/v1/fine_tuning/jobs", Api.ADMIN_KEY, TestServer.job(file, 10, "kill"))
+                        .json()
+                        .get("id")
+                        .asText();
                 JsonNode j = waitFor(apiA, jobId, x -> x.at("/progress/step").asInt() >= 2, 120);
                 stepAtKill = j.at("/progress/step").asInt();
                 assertTrue(events(apiA, jobId).contains("Fine-tuning job started"));
-                a.getApplicationContext().getBean(JobRunner.class).halt(); // as kill -9: no more renewals, nothing written
+                a.getApplicationContext()
+                        .getBean(JobRunner.class)
+                        .halt(); // as kill -9: no more renewals, nothing written
             } finally {
                 a.close();
             }
-            JsonNode j = waitFor(apiB, jobId, x -> JobStatus.of(x.get("status").asText()).isTerminal(), 120);
+            JsonNode j = waitFor(
+                    apiB, jobId, x -> JobStatus.of(x.get("status").asText()).isTerminal(), 120);
             assertEquals("succeeded", j.get("status").asText(), j.toString());
             assertEquals(10, j.at("/progress/step").asInt());
             assertTrue(stepAtKill < 10, "killed mid-run at step " + stepAtKill);
             String ev = events(apiB, jobId);
-            assertTrue(ev.contains("The replica running the job (replica-a) stopped; resuming from checkpoint at step"), ev);
+            assertTrue(
+                    ev.contains("The replica running the job (replica-a) stopped; resuming from checkpoint at step"),
+                    ev);
             assertTrue(ev.contains("on replica replica-b"), ev);
             assertTrue(ev.contains("Training resuming from the checkpoint of step"), ev);
             assertFalse(ev.contains("Server shutting down"), "a killed replica writes nothing: " + ev);

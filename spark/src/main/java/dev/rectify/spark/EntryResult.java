@@ -17,8 +17,19 @@ import java.io.Serializable;
  * @param where the executor and device that ran it
  * @param error what went wrong, or null
  */
-public record EntryResult(String name, int line, String status, String adapterId, int steps, int resumedAt,
-        double finalLoss, double seconds, String output, String where, String error) implements Serializable {
+public record EntryResult(
+        String name,
+        int line,
+        String status,
+        String adapterId,
+        int steps,
+        int resumedAt,
+        double finalLoss,
+        double seconds,
+        String output,
+        String where,
+        String error)
+        implements Serializable {
     private static final long serialVersionUID = 1L;
 
     /** The entry trained in this run. */

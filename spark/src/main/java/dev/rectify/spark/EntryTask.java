@@ -48,6 +48,7 @@ final class EntryTask implements Function<String, EntryResult> {
     private static final long serialVersionUID = 1L;
     /** Written into each adapter folder a task trains: the entry and the run's figures, read back when skipped. */
     static final String RECORD = "rectify-spark.json";
+
     private static final String FORMAT = "rectify-spark/1";
     private static final ObjectMapper JSON = new ObjectMapper();
     private final SparkBatchOptions options;
@@ -61,7 +62,8 @@ final class EntryTask implements Function<String, EntryResult> {
         long t0 = System.nanoTime();
         TaskContext ctx = TaskContext.get();
         BatchManifest.Job job = BatchManifest.read(options.manifestPath(), options.outPath()).stream()
-                .filter(j -> j.name().equals(name)).findFirst()
+                .filter(j -> j.name().equals(name))
+                .findFirst()
                 .orElseThrow(() -> new InvalidArgumentException(options.manifest() + ": no entry named '" + name
                         + "' (the manifest changed while the batch ran?)"));
         Device device = TaskDevice.choose(resources(ctx), ctx == null ? 1 : ctx.cpus(), options.threads());
@@ -71,8 +73,11 @@ final class EntryTask implements Function<String, EntryResult> {
         AdapterStore store = options.store() == null ? null : AdapterStore.open(Path.of(options.store()));
         AtomicReference<Double> lastLoss = new AtomicReference<>(Double.NaN);
         try (BaseModel base = BaseModel.open(model, device);
-                FineTuneService service = FineTuneService.builder().jobStore(new FileJobStore(options.runsPath()))
-                        .adapterStore(store).threadName("rectify-spark-" + name).build()) {
+                FineTuneService service = FineTuneService.builder()
+                        .jobStore(new FileJobStore(options.runsPath()))
+                        .adapterStore(store)
+                        .threadName("rectify-spark-" + name)
+                        .build()) {
             FineTuneRequest request;
             try {
                 request = job.request(base, options.checkpointEvery(), p -> {
@@ -96,12 +101,32 @@ final class EntryTask implements Function<String, EntryResult> {
                 if (store != null) {
                     store.put(adapter); // kept in the shared store too (a no-op when it is there)
                 }
-                return new EntryResult(name, job.line(), EntryResult.SKIPPED, adapter.id(), steps, -1,
-                        recordedLoss(job.output()), seconds(t0), job.output().toString(), where, null);
+                return new EntryResult(
+                        name,
+                        job.line(),
+                        EntryResult.SKIPPED,
+                        adapter.id(),
+                        steps,
+                        -1,
+                        recordedLoss(job.output()),
+                        seconds(t0),
+                        job.output().toString(),
+                        where,
+                        null);
             }
             writeRecord(job, adapter, lastLoss.get(), where);
-            return new EntryResult(name, job.line(), EntryResult.DONE, adapter.id(), steps, fj.resumedFromStep(),
-                    lastLoss.get(), seconds(t0), job.output().toString(), where, null);
+            return new EntryResult(
+                    name,
+                    job.line(),
+                    EntryResult.DONE,
+                    adapter.id(),
+                    steps,
+                    fj.resumedFromStep(),
+                    lastLoss.get(),
+                    seconds(t0),
+                    job.output().toString(),
+                    where,
+                    null);
         }
     }
 
@@ -135,7 +160,9 @@ final class EntryTask implements Function<String, EntryResult> {
                 }
                 throw new TaskKilledException("interrupted");
             } catch (ExecutionException e) {
-                Throwable c = e.getCause() instanceof CompletionException x && x.getCause() != null ? x.getCause() : e.getCause();
+                Throwable c = e.getCause() instanceof CompletionException x && x.getCause() != null
+                        ? x.getCause()
+                        : e.getCause();
                 if (c instanceof RuntimeException re) {
                     throw re;
                 }
@@ -166,8 +193,18 @@ final class EntryTask implements Function<String, EntryResult> {
     }
 
     private static EntryResult failed(BatchManifest.Job job, RectifyException e, long t0, String where) {
-        return new EntryResult(job.name(), job.line(), EntryResult.FAILED, null, -1, -1, Double.NaN, seconds(t0),
-                job.output().toString(), where, e.getMessage());
+        return new EntryResult(
+                job.name(),
+                job.line(),
+                EntryResult.FAILED,
+                null,
+                -1,
+                -1,
+                Double.NaN,
+                seconds(t0),
+                job.output().toString(),
+                where,
+                e.getMessage());
     }
 
     private static double seconds(long t0) {

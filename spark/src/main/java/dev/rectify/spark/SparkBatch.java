@@ -18,8 +18,7 @@ import org.apache.spark.api.java.JavaSparkContext;
  * }</pre>
  */
 public final class SparkBatch {
-    private SparkBatch() {
-    }
+    private SparkBatch() {}
 
     /**
      * Runs every entry of the manifest on {@code sc} and returns their outcomes in manifest order; writes the summary
@@ -36,13 +35,16 @@ public final class SparkBatch {
         }
         List<BatchManifest.Job> jobs = BatchManifest.read(options.manifestPath(), options.outPath());
         List<String> names = jobs.stream().map(BatchManifest.Job::name).toList();
-        sc.setJobDescription("rectify batch " + options.manifestPath().getFileName() + " (" + names.size() + " fine-tunes)");
+        sc.setJobDescription(
+                "rectify batch " + options.manifestPath().getFileName() + " (" + names.size() + " fine-tunes)");
         // one partition per entry: one task per fine-tune, scheduled in manifest order
-        List<EntryResult> results = new ArrayList<>(sc.parallelize(names, names.size()).map(new EntryTask(options)).collect());
+        List<EntryResult> results = new ArrayList<>(
+                sc.parallelize(names, names.size()).map(new EntryTask(options)).collect());
         results.sort(Comparator.comparingInt(EntryResult::line));
         SparkBatchResult r = new SparkBatchResult(results, (System.nanoTime() - t0) / 1e9);
-        r.write(options.outPath().resolve(options.manifestPath().getFileName().toString().replaceFirst("\\.jsonl?$", "")
-                + ".summary.json"));
+        r.write(options.outPath()
+                .resolve(options.manifestPath().getFileName().toString().replaceFirst("\\.jsonl?$", "")
+                        + ".summary.json"));
         return r;
     }
 }

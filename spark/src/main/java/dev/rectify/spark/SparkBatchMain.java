@@ -20,11 +20,11 @@ public final class SparkBatchMain {
     public static final int EXIT_FAILED = 3;
     /** The exit code for a bad command line or manifest. */
     public static final int EXIT_USAGE = 2;
+
     private static final String USAGE = "usage: spark-submit --class " + SparkBatchMain.class.getName()
             + " rectify-spark-all.jar MANIFEST [--out DIR] [--store DIR] [--model DIR] [--threads N] [--checkpoint-every STEPS]";
 
-    private SparkBatchMain() {
-    }
+    private SparkBatchMain() {}
 
     public static void main(String[] args) {
         SparkBatchOptions options;

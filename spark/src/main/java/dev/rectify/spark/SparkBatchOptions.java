@@ -16,7 +16,8 @@ import java.nio.file.Path;
  * @param threads CPU threads per task, 0 for {@code spark.task.cpus}
  * @param checkpointEvery steps between checkpoints for entries without {@code checkpoint_every}, 0 for about 20 a job
  */
-public record SparkBatchOptions(String manifest, String out, String store, String model, int threads, int checkpointEvery)
+public record SparkBatchOptions(
+        String manifest, String out, String store, String model, int threads, int checkpointEvery)
         implements Serializable {
     private static final long serialVersionUID = 1L;
 
@@ -31,15 +32,27 @@ public record SparkBatchOptions(String manifest, String out, String store, Strin
             throw new InvalidArgumentException("checkpoint every must be >= 0 steps, got " + checkpointEvery);
         }
         manifest = Path.of(manifest).toAbsolutePath().normalize().toString();
-        out = (out == null ? Path.of(manifest).getParent() : Path.of(out)).toAbsolutePath().normalize().toString();
-        store = store == null ? null : Path.of(store).toAbsolutePath().normalize().toString();
-        model = model == null ? null : Path.of(model).toAbsolutePath().normalize().toString();
+        out = (out == null ? Path.of(manifest).getParent() : Path.of(out))
+                .toAbsolutePath()
+                .normalize()
+                .toString();
+        store = store == null
+                ? null
+                : Path.of(store).toAbsolutePath().normalize().toString();
+        model = model == null
+                ? null
+                : Path.of(model).toAbsolutePath().normalize().toString();
     }
 
     /** A batch of {@code manifest} into {@code out} with adapters also in {@code store} (may be null). */
     public static SparkBatchOptions of(Path manifest, Path out, Path store) {
-        return new SparkBatchOptions(manifest.toString(), out == null ? null : out.toString(),
-                store == null ? null : store.toString(), null, 0, 0);
+        return new SparkBatchOptions(
+                manifest.toString(),
+                out == null ? null : out.toString(),
+                store == null ? null : store.toString(),
+                null,
+                0,
+                0);
     }
 
     /** These options with base model folder {@code dir}. */

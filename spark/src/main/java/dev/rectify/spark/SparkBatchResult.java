@@ -24,26 +24,45 @@ public record SparkBatchResult(List<EntryResult> entries, double seconds) {
 
     /** The entry named {@code name}. */
     public EntryResult entry(String name) {
-        return entries.stream().filter(e -> e.name().equals(name)).findFirst()
+        return entries.stream()
+                .filter(e -> e.name().equals(name))
+                .findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("no entry " + name + " in " + entries));
     }
 
     /** For example {@code rectify-spark: 3 fine-tunes: 2 done, 1 skipped (already done), 0 failed, in 41.2s}. */
     public String summaryLine() {
-        return String.format(Locale.ROOT, "rectify-spark: %d fine-tunes: %d done, %d skipped (already done), %d failed, in %.1fs",
-                entries.size(), count(EntryResult.DONE), count(EntryResult.SKIPPED), count(EntryResult.FAILED), seconds);
+        return String.format(
+                Locale.ROOT,
+                "rectify-spark: %d fine-tunes: %d done, %d skipped (already done), %d failed, in %.1fs",
+                entries.size(),
+                count(EntryResult.DONE),
+                count(EntryResult.SKIPPED),
+                count(EntryResult.FAILED),
+                seconds);
     }
 
     /** One row per entry (id, status, adapter id, steps, final loss, seconds, output or error), then the summary line. */
     public String table() {
         List<String[]> rows = new ArrayList<>();
-        rows.add(new String[] {"entry", "status", "adapter", "steps", "final loss", "time", "where", "output or error"});
+        rows.add(
+                new String[] {"entry", "status", "adapter", "steps", "final loss", "time", "where", "output or error"});
         for (EntryResult e : entries) {
-            String steps = e.steps() < 0 ? "-" : e.resumedAt() >= 0 ? e.steps() + " (resumed at " + e.resumedAt() + ")"
-                    : String.valueOf(e.steps());
-            rows.add(new String[] {e.name(), e.status(), e.adapterId() == null ? "-" : e.adapterId().substring(0, 16), steps,
+            String steps = e.steps() < 0
+                    ? "-"
+                    : e.resumedAt() >= 0
+                            ? e.steps() + " (resumed at " + e.resumedAt() + ")"
+                            : String.valueOf(e.steps());
+            rows.add(new String[] {
+                e.name(),
+                e.status(),
+                e.adapterId() == null ? "-" : e.adapterId().substring(0, 16),
+                steps,
                 Double.isNaN(e.finalLoss()) ? "-" : String.format(Locale.ROOT, "%.5f", e.finalLoss()),
-                String.format(Locale.ROOT, "%.1fs", e.seconds()), e.where(), e.error() != null ? e.error() : e.output()});
+                String.format(Locale.ROOT, "%.1fs", e.seconds()),
+                e.where(),
+                e.error() != null ? e.error() : e.output()
+            });
         }
         int[] w = new int[rows.get(0).length - 1];
         for (String[] row : rows) {

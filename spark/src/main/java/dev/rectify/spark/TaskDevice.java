@@ -14,8 +14,7 @@ final class TaskDevice {
     /** Spark's resource name for GPUs. */
     static final String GPU = "gpu";
 
-    private TaskDevice() {
-    }
+    private TaskDevice() {}
 
     /**
      * The device for a task holding {@code resources} (resource name to addresses) and {@code taskCpus} cores;

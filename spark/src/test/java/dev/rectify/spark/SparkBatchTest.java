@@ -29,6 +29,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
@@ -48,7 +49,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class SparkBatchTest {
     private static final Path MODEL = Path.of(System.getProperty("rectify.test.model", "../models/rectify-tiny"))
-            .toAbsolutePath().normalize();
+            .toAbsolutePath()
+            .normalize();
     private static final String TINY = "\"epochs\": 1, \"lora_rank\": 4, \"learning_rate\": 1e-3, "
             + "\"batch_size\": 4, \"micro_batch_size\": 2, \"max_seq_length\": 96, \"eval_fraction\": 0";
     private static final List<String> NAMES = List.of("job-a", "job-b", "job-c");
@@ -56,9 +58,13 @@ class SparkBatchTest {
 
     @BeforeAll
     static void startSpark() {
-        sc = new JavaSparkContext(new SparkConf().setMaster("local[2]").setAppName("rectify-spark-test")
-                .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1")
-                .set("spark.driver.bindAddress", "127.0.0.1").set("spark.task.maxFailures", "1"));
+        sc = new JavaSparkContext(new SparkConf()
+                .setMaster("local[2]")
+                .setAppName("rectify-spark-test")
+                .set("spark.ui.enabled", "false")
+                .set("spark.driver.host", "127.0.0.1")
+                .set("spark.driver.bindAddress", "127.0.0.1")
+                .set("spark.task.maxFailures", "1"));
     }
 
     @AfterAll
@@ -70,20 +76,24 @@ class SparkBatchTest {
 
     /** A manifest of three fine-tunes on 12 demonstrations each: 2, 12 (checkpointed every 3) and 3 steps. */
     private static Path writeManifest(Path dir) throws Exception {
-        List<String> train = Files.readAllLines(MODEL.resolve("../../data/math/train.jsonl").normalize());
+        List<String> train =
+                Files.readAllLines(MODEL.resolve("../../data/math/train.jsonl").normalize());
         Files.createDirectories(dir.resolve("data"));
         Files.write(dir.resolve("data/a.jsonl"), train.subList(0, 12));
         Files.write(dir.resolve("data/b.jsonl"), train.subList(12, 24));
         Files.write(dir.resolve("data/c.jsonl"), train.subList(24, 36));
         Path manifest = dir.resolve("jobs.jsonl");
-        Files.write(manifest, List.of(
-                "{\"name\": \"job-a\", \"data\": \"data/a.jsonl\", \"objective\": \"dft\", \"options\": {" + TINY
-                        + ", \"max_steps\": 2, \"seed\": 7}}",
-                "{\"name\": \"job-b\", \"data\": \"data/b.jsonl\", \"objective\": \"sft\", \"options\": {" + TINY
-                        + ", \"max_steps\": 12, \"seed\": 7, \"checkpoint_every\": 3}, \"output\": \"adapters/b\"}",
-                "",
-                "{\"name\": \"job-c\", \"data\": \"data/c.jsonl\", \"objective\": \"dft\", \"options\": {" + TINY
-                        + ", \"max_steps\": 3, \"seed\": 8}}"));
+        Files.write(
+                manifest,
+                List.of(
+                        "{\"name\": \"job-a\", \"data\": \"data/a.jsonl\", \"objective\": \"dft\", \"options\": {"
+                                + TINY + ", \"max_steps\": 2, \"seed\": 7}}",
+                        "{\"name\": \"job-b\", \"data\": \"data/b.jsonl\", \"objective\": \"sft\", \"options\": {"
+                                + TINY
+                                + ", \"max_steps\": 12, \"seed\": 7, \"checkpoint_every\": 3}, \"output\": \"adapters/b\"}",
+                        "",
+                        "{\"name\": \"job-c\", \"data\": \"data/c.jsonl\", \"objective\": \"dft\", \"options\": {"
+                                + TINY + ", \"max_steps\": 3, \"seed\": 8}}"));
         return manifest;
     }
 
@@ -96,9 +106,11 @@ class SparkBatchTest {
         byte[] b = Files.readAllBytes(adapterDir.resolve("adapter_model.safetensors"));
         int n = (int) ByteBuffer.wrap(b, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
         JsonNode header = new ObjectMapper().readTree(new String(b, 8, n, StandardCharsets.UTF_8));
-        Map<String, String> sorted = new java.util.TreeMap<>();
-        header.fields().forEachRemaining(e -> sorted.put(e.getKey(), e.getValue().toString()));
-        JsonNode manifest = new ObjectMapper().readTree(adapterDir.resolve("rectify-adapter.json").toFile());
+        Map<String, String> sorted = new TreeMap<>();
+        header.fields()
+                .forEachRemaining(e -> sorted.put(e.getKey(), e.getValue().toString()));
+        JsonNode manifest = new ObjectMapper()
+                .readTree(adapterDir.resolve("rectify-adapter.json").toFile());
         return manifest.path("id").asText() + "/" + ContentHash.of(sorted.toString()) + "/"
                 + ContentHash.of(Arrays.copyOfRange(b, 8 + n, b.length));
     }
@@ -115,12 +127,15 @@ class SparkBatchTest {
     void aManifestRunsAsSparkTasksLikeTheSdkAndAKilledRunResumesToTheSameAdapters(@TempDir Path dir) throws Exception {
         Path manifest = writeManifest(dir);
 
-        // the reference: the SDK's job service on the same entries, two at a time, as rectify batch --parallel 2 runs them
+        // the reference: the SDK's job service on the same entries, two at a time, as rectify batch --parallel 2 runs
+        // them
         Path ref = dir.resolve("sdk");
         Map<String, String> expected = new LinkedHashMap<>();
         try (BaseModel base = BaseModel.open(MODEL, Device.cpu(1));
-                FineTuneService service = FineTuneService.builder().jobStore(new FileJobStore(ref.resolve("runs")))
-                        .parallelism(2).build()) {
+                FineTuneService service = FineTuneService.builder()
+                        .jobStore(new FileJobStore(ref.resolve("runs")))
+                        .parallelism(2)
+                        .build()) {
             Map<BatchManifest.Job, FineTuneJob> jobs = new LinkedHashMap<>();
             for (BatchManifest.Job job : BatchManifest.read(manifest, ref)) {
                 jobs.put(job, service.submit(job.request(base, 0, null)));
@@ -136,7 +151,10 @@ class SparkBatchTest {
         Path whole = dir.resolve("whole");
         SparkBatchResult first = SparkBatch.run(sc, options(manifest, whole));
         assertEquals(3, first.count(EntryResult.DONE), first.table());
-        assertEquals(List.of(2, 12, 3), first.entries().stream().map(EntryResult::steps).toList(), first.table());
+        assertEquals(
+                List.of(2, 12, 3),
+                first.entries().stream().map(EntryResult::steps).toList(),
+                first.table());
         for (EntryResult e : first.entries()) {
             assertTrue(Double.isFinite(e.finalLoss()) && e.finalLoss() > 0, e.toString());
             assertEquals(-1, e.resumedAt(), e.toString());
@@ -147,10 +165,15 @@ class SparkBatchTest {
         for (EntryResult e : first.entries()) {
             assertEquals(e.adapterId(), store.get(e.adapterId()).id(), "every adapter is in the shared store");
         }
-        assertTrue(first.summaryLine().startsWith("rectify-spark: 3 fine-tunes: 3 done, 0 skipped (already done), 0 failed"),
+        assertTrue(
+                first.summaryLine()
+                        .startsWith("rectify-spark: 3 fine-tunes: 3 done, 0 skipped (already done), 0 failed"),
                 first.summaryLine());
-        JsonNode summary = new ObjectMapper().readTree(whole.resolve("jobs.summary.json").toFile());
-        assertEquals(first.entry("job-b").adapterId(), summary.get(1).get("adapter_id").asText());
+        JsonNode summary =
+                new ObjectMapper().readTree(whole.resolve("jobs.summary.json").toFile());
+        assertEquals(
+                first.entry("job-b").adapterId(),
+                summary.get(1).get("adapter_id").asText());
         assertFalse(Files.exists(whole.resolve("runs/job-b")), "finished fine-tunes leave no checkpoints");
 
         // cancelled once job-a has finished and job-b has a checkpoint, then run again on the same manifest
@@ -171,7 +194,9 @@ class SparkBatchTest {
         }
         sc.cancelJobGroup("cut");
         CompletionException stopped = assertThrows(CompletionException.class, cancelled::join);
-        assertTrue(String.valueOf(stopped.getCause().getMessage()).contains("cancel"), stopped.getCause().toString());
+        assertTrue(
+                String.valueOf(stopped.getCause().getMessage()).contains("cancel"),
+                stopped.getCause().toString());
         awaitNoRunningTasks();
         assertTrue(Files.exists(cut.resolve("adapters/job-a/" + EntryTask.RECORD)), "job-a finished before the cancel");
         assertFalse(Files.exists(cut.resolve("adapters/b")), "the interrupted job-b wrote no adapter");
@@ -184,11 +209,11 @@ class SparkBatchTest {
         assertEquals(EntryResult.DONE, rerun.entry("job-b").status(), rerun.table());
         assertTrue(rerun.entry("job-b").resumedAt() >= 3, "job-b resumed from its checkpoint: " + rerun.table());
         assertEquals(EntryResult.DONE, rerun.entry("job-c").status(), rerun.table());
-        assertEquals(expected, hashes(cut, rerun), "the interrupted batch ends with the adapters of the uninterrupted one");
+        assertEquals(
+                expected, hashes(cut, rerun), "the interrupted batch ends with the adapters of the uninterrupted one");
         for (EntryResult e : rerun.entries()) {
             assertNotNull(AdapterStore.open(cut.resolve("store")).get(e.adapterId()));
         }
-
     }
 
     @Test
@@ -199,13 +224,15 @@ class SparkBatchTest {
         Files.write(broken, List.of(lines.get(0).replace("data/a.jsonl", "data/nope.jsonl")));
         SparkBatchResult r = SparkBatch.run(sc, options(broken, dir.resolve("out")));
         assertEquals(EntryResult.FAILED, r.entry("job-a").status(), r.table());
-        assertTrue(r.entry("job-a").error().contains("nope.jsonl: data file not found"), r.entry("job-a").error());
+        assertTrue(
+                r.entry("job-a").error().contains("nope.jsonl: data file not found"),
+                r.entry("job-a").error());
         assertTrue(r.table().contains("nope.jsonl"), r.table());
 
         Path bad = dir.resolve("bad.jsonl");
         Files.write(bad, List.of(lines.get(0).replace("\"seed\"", "\"sead\"")));
-        InvalidArgumentException e = assertThrows(InvalidArgumentException.class,
-                () -> SparkBatch.run(sc, options(bad, dir.resolve("out"))));
+        InvalidArgumentException e = assertThrows(
+                InvalidArgumentException.class, () -> SparkBatch.run(sc, options(bad, dir.resolve("out"))));
         assertTrue(e.getMessage().startsWith(bad + ":1: job 'job-a': unknown option \"sead\""), e.getMessage());
     }
 
@@ -216,7 +243,10 @@ class SparkBatchTest {
     /** Waits until the killed tasks have ended (they pause their fine-tunes at the next step). */
     private static void awaitNoRunningTasks() throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (Arrays.stream(sc.sc().statusTracker().getExecutorInfos()).mapToInt(SparkExecutorInfo::numRunningTasks).sum() > 0) {
+        while (Arrays.stream(sc.sc().statusTracker().getExecutorInfos())
+                        .mapToInt(SparkExecutorInfo::numRunningTasks)
+                        .sum()
+                > 0) {
             assertTrue(System.nanoTime() < deadline, "the killed tasks ended");
             Thread.sleep(50);
         }

@@ -20,23 +20,46 @@ class TaskDeviceTest {
         assertEquals(Device.cpu(4), TaskDevice.choose(Map.of(), 4, 0));
         assertEquals(Device.cpu(2), TaskDevice.choose(Map.of("fpga", new String[] {"0"}), 4, 2));
         assertEquals(Device.cpu(1), TaskDevice.choose(Map.of("gpu", new String[0]), 0, 0));
-        InvalidArgumentException e = assertThrows(InvalidArgumentException.class,
+        InvalidArgumentException e = assertThrows(
+                InvalidArgumentException.class,
                 () -> TaskDevice.choose(Map.of("gpu", new String[] {"GPU-8f3e"}), 1, 0));
         assertTrue(e.getMessage().contains("'GPU-8f3e'") && e.getMessage().contains("discoveryScript"), e.getMessage());
     }
 
     @Test
     void theCommandLineNamesTheManifestAndTheSharedFolders() {
-        SparkBatchOptions o = SparkBatchMain.parse(List.of("/data/jobs.jsonl", "--store", "/shared/adapters", "--out",
-                "/shared/batch", "--threads", "4", "--checkpoint-every", "10", "--model", "/shared/models/m"));
-        assertEquals(new SparkBatchOptions("/data/jobs.jsonl", "/shared/batch", "/shared/adapters", "/shared/models/m", 4, 10), o);
+        SparkBatchOptions o = SparkBatchMain.parse(List.of(
+                "/data/jobs.jsonl",
+                "--store",
+                "/shared/adapters",
+                "--out",
+                "/shared/batch",
+                "--threads",
+                "4",
+                "--checkpoint-every",
+                "10",
+                "--model",
+                "/shared/models/m"));
+        assertEquals(
+                new SparkBatchOptions(
+                        "/data/jobs.jsonl", "/shared/batch", "/shared/adapters", "/shared/models/m", 4, 10),
+                o);
         assertEquals(Path.of("/shared/batch/runs"), o.runsPath());
-        assertEquals("/data", SparkBatchMain.parse(List.of("/data/jobs.jsonl")).out(), "out defaults to the manifest's folder");
+        assertEquals(
+                "/data",
+                SparkBatchMain.parse(List.of("/data/jobs.jsonl")).out(),
+                "out defaults to the manifest's folder");
         assertTrue(assertThrows(InvalidArgumentException.class, () -> SparkBatchMain.parse(List.of("--store", "/s")))
-                .getMessage().contains("no MANIFEST"));
-        assertTrue(assertThrows(InvalidArgumentException.class, () -> SparkBatchMain.parse(List.of("m.jsonl", "--threads", "x")))
-                .getMessage().contains("--threads needs an integer"));
-        assertTrue(assertThrows(InvalidArgumentException.class, () -> SparkBatchMain.parse(List.of("m.jsonl", "--thread", "2")))
-                .getMessage().contains("unexpected argument '--thread'"));
+                .getMessage()
+                .contains("no MANIFEST"));
+        assertTrue(assertThrows(
+                        InvalidArgumentException.class,
+                        () -> SparkBatchMain.parse(List.of("m.jsonl", "--threads", "x")))
+                .getMessage()
+                .contains("--threads needs an integer"));
+        assertTrue(assertThrows(
+                        InvalidArgumentException.class, () -> SparkBatchMain.parse(List.of("m.jsonl", "--thread", "2")))
+                .getMessage()
+                .contains("unexpected argument '--thread'"));
     }
 }

@@ -12,8 +12,7 @@ import java.util.List;
 
 /** Shared bits of the benchmark programs: running the Python peer and small statistics. */
 final class BenchSupport {
-    private BenchSupport() {
-    }
+    private BenchSupport() {}
 
     /** Runs a peer command, echoes its output, and returns its last line parsed as JSON. */
     static JsonNode runPeer(List<String> command) throws IOException, InterruptedException {
@@ -21,7 +20,7 @@ final class BenchSupport {
         Process p = pb.start();
         String last = null;
         try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-            for (String line; (line = r.readLine()) != null;) {
+            for (String line; (line = r.readLine()) != null; ) {
                 System.out.println("  [peer] " + line);
                 if (!line.isBlank()) {
                     last = line;

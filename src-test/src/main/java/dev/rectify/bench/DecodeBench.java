@@ -2,12 +2,12 @@ package dev.rectify.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.rectify.model.BaseModel;
 import dev.rectify.core.ChatMessage;
-import dev.rectify.ort.Device;
 import dev.rectify.generate.Generation;
 import dev.rectify.generate.Sampling;
 import dev.rectify.generate.TokenListener;
+import dev.rectify.model.BaseModel;
+import dev.rectify.ort.Device;
 import dev.rectify.ort.OrtRuntime;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,7 +22,10 @@ import java.util.Map;
  * <pre>java -cp ... dev.rectify.bench.DecodeBench [--threads 2] [--max-new-tokens 64] [--runs 5] [--device cpu|cuda]</pre>
  */
 public final class DecodeBench {
-    private static final List<String> QUESTIONS = List.of("What is 47 + 38?", "Compute 23 x 4.", "What is 52 - 17?",
+    private static final List<String> QUESTIONS = List.of(
+            "What is 47 + 38?",
+            "Compute 23 x 4.",
+            "What is 52 - 17?",
             "Mia has 25 stickers. Mia finds 17 more stickers. Mia gives away 9 stickers. How many stickers does Mia have now?");
 
     public static void main(String[] args) throws Exception {
@@ -44,9 +47,10 @@ public final class DecodeBench {
             }
         }
         Device dev = device.startsWith("cuda") ? Device.cuda(0) : Device.cpu(threads);
-        System.out.printf("decode benchmark: ONNX Runtime %s, device %s, %d threads, %d prompts, %d new tokens each, "
-                + "%d warmup + %d timed runs, batch 1, greedy, KV cache%n", OrtRuntime.get().version(), dev, threads,
-                QUESTIONS.size(), maxNew, warmup, runs);
+        System.out.printf(
+                "decode benchmark: ONNX Runtime %s, device %s, %d threads, %d prompts, %d new tokens each, "
+                        + "%d warmup + %d timed runs, batch 1, greedy, KV cache%n",
+                OrtRuntime.get().version(), dev, threads, QUESTIONS.size(), maxNew, warmup, runs);
         try (BaseModel m = model == null ? BaseModel.bundled(dev) : BaseModel.open(model, dev)) {
             List<long[]> prompts = new ArrayList<>();
             for (String q : QUESTIONS) {
@@ -60,7 +64,9 @@ public final class DecodeBench {
                 long decodeNanos = 0;
                 double first = 0;
                 for (long[] p : prompts) {
-                    Generation g = m.generator().generate(List.of(p), s, TokenListener.none(), null).get(0);
+                    Generation g = m.generator()
+                            .generate(List.of(p), s, TokenListener.none(), null)
+                            .get(0);
                     tokens += g.completionTokens() - 1;
                     decodeNanos += g.totalNanos() - g.firstTokenNanos();
                     first += g.firstTokenNanos() / 1e6;
@@ -76,9 +82,20 @@ public final class DecodeBench {
 
             Path promptsFile = Files.createTempFile("rectify-bench-prompts", ".json");
             Files.writeString(promptsFile, new ObjectMapper().writeValueAsString(Map.of("prompts", prompts)));
-            List<String> cmd = new ArrayList<>(List.of(BenchSupport.python(), Path.of("src-test/bench/torch_decode_peer.py").toString(),
-                    promptsFile.toString(), "--threads", String.valueOf(threads), "--max-new-tokens", String.valueOf(maxNew),
-                    "--runs", String.valueOf(runs), "--warmup", String.valueOf(warmup), "--device", device.startsWith("cuda") ? "cuda" : "cpu"));
+            List<String> cmd = new ArrayList<>(List.of(
+                    BenchSupport.python(),
+                    Path.of("src-test/bench/torch_decode_peer.py").toString(),
+                    promptsFile.toString(),
+                    "--threads",
+                    String.valueOf(threads),
+                    "--max-new-tokens",
+                    String.valueOf(maxNew),
+                    "--runs",
+                    String.valueOf(runs),
+                    "--warmup",
+                    String.valueOf(warmup),
+                    "--device",
+                    device.startsWith("cuda") ? "cuda" : "cpu"));
             JsonNode peer = BenchSupport.runPeer(cmd);
             Files.deleteIfExists(promptsFile);
             double pTps = peer.path("decode_tokens_per_s").asDouble();
@@ -86,9 +103,12 @@ public final class DecodeBench {
             System.out.println();
             System.out.println("| system | decode tokens/s | first-token latency (ms) |");
             System.out.println("|---|---|---|");
-            System.out.printf("| Rectify (ORT %s, %s) | %.1f | %.2f |%n", OrtRuntime.get().version(), dev, rTps, rFirst);
-            System.out.printf("| PyTorch %s (%s) | %.1f | %.2f |%n", peer.path("torch").asText("?"), device, pTps, pFirst);
-            System.out.printf("| ratio Rectify / PyTorch | %.2fx | %.2fx (lower is better) |%n", rTps / pTps, rFirst / pFirst);
+            System.out.printf(
+                    "| Rectify (ORT %s, %s) | %.1f | %.2f |%n", OrtRuntime.get().version(), dev, rTps, rFirst);
+            System.out.printf(
+                    "| PyTorch %s (%s) | %.1f | %.2f |%n", peer.path("torch").asText("?"), device, pTps, pFirst);
+            System.out.printf(
+                    "| ratio Rectify / PyTorch | %.2fx | %.2fx (lower is better) |%n", rTps / pTps, rFirst / pFirst);
         }
     }
 }

@@ -1,27 +1,29 @@
 package dev.rectify.bench;
 
-import dev.rectify.Rectify;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.rectify.Rectify;
 import dev.rectify.adapter.AdaptedModel;
 import dev.rectify.adapter.Adapter;
-import dev.rectify.model.BaseModel;
-import dev.rectify.ort.Device;
-import dev.rectify.core.Example;
-import dev.rectify.train.FineTuneOptions;
-import dev.rectify.core.Objective;
-import dev.rectify.model.TextModel;
+import dev.rectify.adapter.AdapterStore;
 import dev.rectify.cli.Charts;
+import dev.rectify.core.Example;
+import dev.rectify.core.Objective;
 import dev.rectify.data.JsonlDataset;
 import dev.rectify.eval.EvalReport;
 import dev.rectify.eval.Evaluator;
 import dev.rectify.eval.Problem;
 import dev.rectify.eval.ProblemSet;
-import dev.rectify.adapter.AdapterStore;
+import dev.rectify.model.BaseModel;
+import dev.rectify.model.TextModel;
+import dev.rectify.ort.Device;
+import dev.rectify.train.FineTuneOptions;
+import dev.rectify.train.TrainingProgress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -44,8 +46,14 @@ public final class DftVsSftExperiment {
             switch (args[i]) {
                 case "--out" -> out = Path.of(args[++i]);
                 case "--data" -> data = Path.of(args[++i]);
-                case "--seeds" -> seeds = java.util.Arrays.stream(args[++i].split(",")).map(Long::parseLong).toList();
-                case "--sweep" -> sweep = java.util.Arrays.stream(args[++i].split(",")).map(Double::parseDouble).toList();
+                case "--seeds" ->
+                    seeds = Arrays.stream(args[++i].split(","))
+                            .map(Long::parseLong)
+                            .toList();
+                case "--sweep" ->
+                    sweep = Arrays.stream(args[++i].split(","))
+                            .map(Double::parseDouble)
+                            .toList();
                 case "--lr" -> lr = Double.parseDouble(args[++i]);
                 case "--threads" -> threads = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException(args[i]);
@@ -63,7 +71,7 @@ public final class DftVsSftExperiment {
         ObjectNode root = json.createObjectNode();
         ArrayNode runs = root.putArray("runs");
         Map<String, double[]> probs = new LinkedHashMap<>();
-        Map<String, List<dev.rectify.train.TrainingProgress>> curves = new LinkedHashMap<>();
+        Map<String, List<TrainingProgress>> curves = new LinkedHashMap<>();
         long t0 = System.nanoTime();
         try (BaseModel base = BaseModel.bundled(Device.cpu(threads))) {
             record(runs, "base", 0, 0, evaluate(base, sets, ev), null);
@@ -83,8 +91,14 @@ public final class DftVsSftExperiment {
                 Objective o = (Objective) p[0];
                 long seed = (Long) p[1];
                 double rate = (Double) p[2];
-                FineTuneOptions options = FineTuneOptions.builder().objective(o).lora(16, 32).epochs(2).learningRate(rate)
-                        .seed(seed).evalFraction(0.05).build();
+                FineTuneOptions options = FineTuneOptions.builder()
+                        .objective(o)
+                        .lora(16, 32)
+                        .epochs(2)
+                        .learningRate(rate)
+                        .seed(seed)
+                        .evalFraction(0.05)
+                        .build();
                 Adapter a = Rectify.fineTune(base, train, options, store);
                 try (AdaptedModel m = AdaptedModel.of(base, a)) {
                     Map<String, EvalReport> r = evaluate(m, sets, ev);
@@ -93,11 +107,20 @@ public final class DftVsSftExperiment {
                         probs.put(o.toString(), Evaluator.targetProbabilities(m, probe));
                         curves.put(o.toString(), a.result().orElseThrow().history());
                     }
-                    System.out.printf("%s seed %d lr %.0e: held-out EM %.2f nll %.3f | ood EM %.2f nll %.3f (%.1f min)%n", o, seed,
-                            rate, r.get("held-out").accuracy(), r.get("held-out").nll(), r.get("ood").accuracy(), r.get("ood").nll(),
+                    System.out.printf(
+                            "%s seed %d lr %.0e: held-out EM %.2f nll %.3f | ood EM %.2f nll %.3f (%.1f min)%n",
+                            o,
+                            seed,
+                            rate,
+                            r.get("held-out").accuracy(),
+                            r.get("held-out").nll(),
+                            r.get("ood").accuracy(),
+                            r.get("ood").nll(),
                             (System.nanoTime() - t0) / 60e9);
                 }
-                Files.writeString(out.resolve("results.json"), json.writerWithDefaultPrettyPrinter().writeValueAsString(root));
+                Files.writeString(
+                        out.resolve("results.json"),
+                        json.writerWithDefaultPrettyPrinter().writeValueAsString(root));
             }
         }
         ObjectNode hist = root.putObject("token_probability_histograms");
@@ -110,7 +133,9 @@ public final class DftVsSftExperiment {
             Charts.histogram(v).forEach(arr::add);
         });
         root.put("minutes", (System.nanoTime() - t0) / 60e9);
-        Files.writeString(out.resolve("results.json"), json.writerWithDefaultPrettyPrinter().writeValueAsString(root));
+        Files.writeString(
+                out.resolve("results.json"),
+                json.writerWithDefaultPrettyPrinter().writeValueAsString(root));
         Charts.tokenProbabilities(probs, out.resolve("token_probabilities.png"));
         Charts.trainingCurves(curves, out.resolve("training_objective.png"), out.resolve("training_nll.png"));
         Map<String, Map<String, Double>> acc = new LinkedHashMap<>();
@@ -118,8 +143,11 @@ public final class DftVsSftExperiment {
             if (r.path("lr").asDouble() == lr || r.path("method").asText().equals("base")) {
                 String m = r.path("method").asText();
                 for (String set : sets.keySet()) {
-                    acc.computeIfAbsent(m, k -> new LinkedHashMap<>()).merge(set,
-                            r.path(set).path("exact_match").asDouble() / (m.equals("base") ? 1 : seeds.size()), Double::sum);
+                    acc.computeIfAbsent(m, k -> new LinkedHashMap<>())
+                            .merge(
+                                    set,
+                                    r.path(set).path("exact_match").asDouble() / (m.equals("base") ? 1 : seeds.size()),
+                                    Double::sum);
                 }
             }
         }
@@ -133,7 +161,8 @@ public final class DftVsSftExperiment {
         return out;
     }
 
-    private static void record(ArrayNode runs, String method, long seed, double lr, Map<String, EvalReport> r, Adapter a) {
+    private static void record(
+            ArrayNode runs, String method, long seed, double lr, Map<String, EvalReport> r, Adapter a) {
         ObjectNode n = runs.addObject();
         n.put("method", method);
         n.put("seed", seed);

@@ -3,13 +3,12 @@ package dev.rectify.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.rectify.ort.Device;
-import dev.rectify.train.FineTuneOptions;
 import dev.rectify.core.Objective;
 import dev.rectify.data.EncodedExample;
 import dev.rectify.generate.CausalLmSignature;
 import dev.rectify.generate.ModelConfig;
 import dev.rectify.lora.LoraConfig;
+import dev.rectify.ort.Device;
 import dev.rectify.ort.ElementType;
 import dev.rectify.ort.InferenceSession;
 import dev.rectify.ort.OrtRuntime;
@@ -17,6 +16,7 @@ import dev.rectify.ort.Outputs;
 import dev.rectify.ort.SessionConfig;
 import dev.rectify.ort.Tensor;
 import dev.rectify.train.ArtifactBuilder;
+import dev.rectify.train.FineTuneOptions;
 import dev.rectify.train.Trainer;
 import dev.rectify.train.TrainingArtifacts;
 import dev.rectify.train.TrainingPlan;
@@ -24,6 +24,7 @@ import dev.rectify.train.TrainingProgress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -60,7 +61,8 @@ public final class GpuCheck {
         ObjectNode report = json.createObjectNode();
         report.put("ort_version", OrtRuntime.get().version());
         report.put("providers", OrtRuntime.get().availableProviders().toString());
-        System.out.println("ONNX Runtime " + OrtRuntime.get().version() + " providers " + OrtRuntime.get().availableProviders());
+        System.out.println("ONNX Runtime " + OrtRuntime.get().version() + " providers "
+                + OrtRuntime.get().availableProviders());
         if (batchOut != null) {
             // the training batch, for the PyTorch peer: {"input_ids": [[...], ...]}
             ObjectNode b = json.createObjectNode();
@@ -116,7 +118,8 @@ public final class GpuCheck {
         return out;
     }
 
-    private static JsonNode logitsParity(Path model, JsonNode ref, SessionConfig cpu, SessionConfig cuda) throws Exception {
+    private static JsonNode logitsParity(Path model, JsonNode ref, SessionConfig cpu, SessionConfig cuda)
+            throws Exception {
         double max = 0;
         try (InferenceSession a = InferenceSession.open(model.resolve("model.onnx"), cpu);
                 InferenceSession b = InferenceSession.open(model.resolve("model.onnx"), cuda)) {
@@ -142,7 +145,8 @@ public final class GpuCheck {
             mask[i] = 1;
             pos[i] = i;
         }
-        try (Tensor in = Tensor.ofLongs(ids, 1, ids.length); Tensor m = Tensor.ofLongs(mask, 1, ids.length);
+        try (Tensor in = Tensor.ofLongs(ids, 1, ids.length);
+                Tensor m = Tensor.ofLongs(mask, 1, ids.length);
                 Tensor p = Tensor.ofLongs(pos, 1, ids.length);
                 Outputs o = s.run(Map.of("input_ids", in, "attention_mask", m, "position_ids", p), List.of("logits"))) {
             return o.get("logits").toFloats();
@@ -202,13 +206,14 @@ public final class GpuCheck {
         for (int t = 0; t < maxNew; t++) {
             int step = ids.length;
             long[] mask = new long[len + step];
-            java.util.Arrays.fill(mask, 1);
+            Arrays.fill(mask, 1);
             long[] pos = new long[step];
             for (int i = 0; i < step; i++) {
                 pos[i] = len + i;
             }
             Map<String, Tensor> feeds = new HashMap<>(past);
-            try (Tensor in = Tensor.ofLongs(ids, 1, step); Tensor m = Tensor.ofLongs(mask, 1, len + step);
+            try (Tensor in = Tensor.ofLongs(ids, 1, step);
+                    Tensor m = Tensor.ofLongs(mask, 1, len + step);
                     Tensor p = Tensor.ofLongs(pos, 1, step)) {
                 feeds.put("input_ids", in);
                 feeds.put("attention_mask", m);
@@ -228,9 +233,16 @@ public final class GpuCheck {
                         first = System.nanoTime() - start;
                     }
                     for (int l = 0; l < sig.layers(); l++) {
-                        past.put(sig.pastKeyNames().get(l), swap(past.get(sig.pastKeyNames().get(l)), o.take(sig.presentKeyNames().get(l))));
-                        past.put(sig.pastValueNames().get(l), swap(past.get(sig.pastValueNames().get(l)),
-                                o.take(sig.presentValueNames().get(l))));
+                        past.put(
+                                sig.pastKeyNames().get(l),
+                                swap(
+                                        past.get(sig.pastKeyNames().get(l)),
+                                        o.take(sig.presentKeyNames().get(l))));
+                        past.put(
+                                sig.pastValueNames().get(l),
+                                swap(
+                                        past.get(sig.pastValueNames().get(l)),
+                                        o.take(sig.presentValueNames().get(l))));
                     }
                     len += step;
                     ids = new long[] {best};
@@ -262,18 +274,32 @@ public final class GpuCheck {
     }
 
     private static FineTuneOptions options(int steps, List<TrainingProgress> sink) {
-        return FineTuneOptions.builder().objective(Objective.DFT).lora(8, 16).batchSize(8).microBatchSize(8).maxSteps(steps)
-                .learningRate(1e-4).warmupRatio(0).evalFraction(0).seed(1).onProgress(sink::add).build();
+        return FineTuneOptions.builder()
+                .objective(Objective.DFT)
+                .lora(8, 16)
+                .batchSize(8)
+                .microBatchSize(8)
+                .maxSteps(steps)
+                .learningRate(1e-4)
+                .warmupRatio(0)
+                .evalFraction(0)
+                .seed(1)
+                .onProgress(sink::add)
+                .build();
     }
 
     private static TrainingArtifacts artifacts(Path model, Path dir) {
         // ORT's fused clipping: the repeatable one runs sequence ops on the CPU, which costs a copy per step on CUDA
-        TrainingPlan plan = TrainingPlan.builder().objective(Objective.DFT).deterministicClipping(false)
-                .lora(LoraConfig.builder().rank(8).alpha(16).seed(1).build()).build();
+        TrainingPlan plan = TrainingPlan.builder()
+                .objective(Objective.DFT)
+                .deterministicClipping(false)
+                .lora(LoraConfig.builder().rank(8).alpha(16).seed(1).build())
+                .build();
         return ArtifactBuilder.defaults().build(model, plan, dir);
     }
 
-    private static JsonNode trainParity(Path model, SessionConfig cpu, SessionConfig cuda, int rows, int len) throws Exception {
+    private static JsonNode trainParity(Path model, SessionConfig cpu, SessionConfig cuda, int rows, int len)
+            throws Exception {
         Path dir = Files.createTempDirectory("gpu-art");
         TrainingArtifacts art = artifacts(model.resolve("model.onnx"), dir);
         List<EncodedExample> batch = randomBatch(rows, len, 512, 7);
@@ -302,8 +328,8 @@ public final class GpuCheck {
         double buildSec = (System.nanoTime() - t0) / 1e9;
         List<TrainingProgress> p = new ArrayList<>();
         // the same batch as the tiny model's (ids below 512), so the PyTorch peer trains on exactly it too
-        new Trainer(art, options(12, p), cuda, 0, Files.createTempDirectory("run-big")).train(
-                randomBatch(rows, len, 512, 7), List.of());
+        new Trainer(art, options(12, p), cuda, 0, Files.createTempDirectory("run-big"))
+                .train(randomBatch(rows, len, 512, 7), List.of());
         // steady state: tokens/s over the last steps (the first includes CUDA warm-up)
         ObjectNode r = new ObjectMapper().createObjectNode();
         r.put("artifact_build_s", buildSec);

@@ -3,10 +3,10 @@ package dev.rectify.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.rectify.ort.Device;
 import dev.rectify.core.Objective;
 import dev.rectify.lora.LoraConfig;
 import dev.rectify.ort.CheckpointState;
+import dev.rectify.ort.Device;
 import dev.rectify.ort.OrtRuntime;
 import dev.rectify.ort.SessionConfig;
 import dev.rectify.ort.TrainingSession;
@@ -39,6 +39,7 @@ import java.util.SplittableRandom;
  * <pre>java -cp ... dev.rectify.bench.ScaleBench [--shapes 30m,125m] [--threads 2] [--batch 2] [--seq 128]
  *     [--warmup 1] [--steps 3] [--xmx 1g] [--work DIR] [--peer true]
  *     [--ort key=value]... [--reuse-artifacts false] [--checkpointing true] [--loss-chunks K]</pre>
+ * <p>Size: one benchmark program: it builds each shape, runs Rectify and the PyTorch peer in the same run and prints one table.
  */
 public final class ScaleBench {
     private static final Path PEER = Path.of("src-test/bench/torch_train_peer.py");
@@ -54,7 +55,8 @@ public final class ScaleBench {
                 case "313m" -> new Shape(name, 32000, 24, 1024, 16, 8, 64, 2816);
                 case "0.5b" -> new Shape(name, 151936, 24, 896, 14, 2, 64, 4864);
                 case "1.5b" -> new Shape(name, 151936, 28, 1536, 12, 2, 128, 8960);
-                default -> throw new IllegalArgumentException("unknown shape " + name + " (30m, 125m, 313m, 0.5b, 1.5b)");
+                default ->
+                    throw new IllegalArgumentException("unknown shape " + name + " (30m, 125m, 313m, 0.5b, 1.5b)");
             };
         }
 
@@ -65,8 +67,7 @@ public final class ScaleBench {
         }
     }
 
-    private ScaleBench() {
-    }
+    private ScaleBench() {}
 
     public static void main(String[] args) throws Exception {
         Options o = Options.parse(args);
@@ -81,52 +82,109 @@ public final class ScaleBench {
 
     private static void driver(Options o) throws IOException, InterruptedException {
         Files.createDirectories(o.work);
-        System.out.printf("scale benchmark: ONNX Runtime %s, Java %s, %d cores, %d threads, batch %dx%d, LoRA r=8 alpha 16 "
-                + "on q/k/v/o/gate/up/down, DFT, AdamW, clip 1.0, %d warmup + %d timed steps; Rectify child JVMs -Xmx%s%n", OrtRuntime.get().version(), Runtime.version(),
-                Runtime.getRuntime().availableProcessors(), o.threads, o.batch, o.seq, o.warmup, o.steps, o.xmx);
+        System.out.printf(
+                "scale benchmark: ONNX Runtime %s, Java %s, %d cores, %d threads, batch %dx%d, LoRA r=8 alpha 16 "
+                        + "on q/k/v/o/gate/up/down, DFT, AdamW, clip 1.0, %d warmup + %d timed steps; Rectify child JVMs -Xmx%s%n",
+                OrtRuntime.get().version(),
+                Runtime.version(),
+                Runtime.getRuntime().availableProcessors(),
+                o.threads,
+                o.batch,
+                o.seq,
+                o.warmup,
+                o.steps,
+                o.xmx);
         System.out.println("uptime at start: " + uptime());
         List<JsonNode[]> rows = new ArrayList<>();
         for (String name : o.shapes) {
             Shape s = Shape.of(name);
             Path dir = export(o.work.resolve("llama-" + name), s);
             String cp = System.getProperty("java.class.path");
-            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-Xmx" + o.xmx, "-Dai.djl.offline=true", "-DOPT_OUT_TRACKING=true",
-                    "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", cp, ScaleBench.class.getName(), "--child", name));
+            List<String> cmd = new ArrayList<>(List.of(
+                    Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-Xmx" + o.xmx,
+                    "-Dai.djl.offline=true",
+                    "-DOPT_OUT_TRACKING=true",
+                    "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+                    "-cp",
+                    cp,
+                    ScaleBench.class.getName(),
+                    "--child",
+                    name));
             cmd.addAll(o.childArgs());
-            System.out.printf("%n== %s: %s ==%nrectify: %s%n", name, s, String.join(" ", cmd.subList(0, 2)) + " ... --child " + name);
+            System.out.printf(
+                    "%n== %s: %s ==%nrectify: %s%n",
+                    name, s, String.join(" ", cmd.subList(0, 2)) + " ... --child " + name);
             JsonNode r = BenchSupport.runPeer(cmd);
             JsonNode p = JSON.createObjectNode();
             if (o.peer) {
                 String t = String.valueOf(o.threads);
-                List<String> pc = List.of("/usr/bin/env", "OMP_NUM_THREADS=" + t, "OPENBLAS_NUM_THREADS=" + t,
-                        "MKL_NUM_THREADS=" + t, "OMP_WAIT_POLICY=PASSIVE", BenchSupport.python(), PEER.toString(), "train",
-                        r.path("batch_file").asText(), "--model-dir", dir.toString(), "--threads", t, "--rank", "8",
-                        "--alpha", "16", "--warmup", String.valueOf(o.warmup), "--steps", String.valueOf(o.steps), "--lr",
-                        String.valueOf(LR), "--max-grad-norm", "1.0", "--objectives", "dft");
+                List<String> pc = List.of(
+                        "/usr/bin/env",
+                        "OMP_NUM_THREADS=" + t,
+                        "OPENBLAS_NUM_THREADS=" + t,
+                        "MKL_NUM_THREADS=" + t,
+                        "OMP_WAIT_POLICY=PASSIVE",
+                        BenchSupport.python(),
+                        PEER.toString(),
+                        "train",
+                        r.path("batch_file").asText(),
+                        "--model-dir",
+                        dir.toString(),
+                        "--threads",
+                        t,
+                        "--rank",
+                        "8",
+                        "--alpha",
+                        "16",
+                        "--warmup",
+                        String.valueOf(o.warmup),
+                        "--steps",
+                        String.valueOf(o.steps),
+                        "--lr",
+                        String.valueOf(LR),
+                        "--max-grad-norm",
+                        "1.0",
+                        "--objectives",
+                        "dft");
                 System.out.println("peer: " + String.join(" ", pc));
                 p = BenchSupport.runPeer(pc);
             }
             rows.add(new JsonNode[] {r, p});
             System.out.println("uptime: " + uptime());
         }
-        System.out.printf("%nmachine: %d cores; uptime at end: %s%n%n", Runtime.getRuntime().availableProcessors(), uptime());
-        System.out.println("| shape | params | Rectify build (s) | Rectify peak heap (MB) | Rectify peak RSS build / train (MB) "
-                + "| PyTorch peak RSS load / train (MB) | Rectify step (s) | PyTorch step (s) | Rectify tokens/s "
-                + "| PyTorch tokens/s |");
+        System.out.printf(
+                "%nmachine: %d cores; uptime at end: %s%n%n",
+                Runtime.getRuntime().availableProcessors(), uptime());
+        System.out.println(
+                "| shape | params | Rectify build (s) | Rectify peak heap (MB) | Rectify peak RSS build / train (MB) "
+                        + "| PyTorch peak RSS load / train (MB) | Rectify step (s) | PyTorch step (s) | Rectify tokens/s "
+                        + "| PyTorch tokens/s |");
         System.out.println("|---|---|---|---|---|---|---|---|---|---|");
         for (JsonNode[] row : rows) {
             JsonNode r = row[0];
             JsonNode p = row[1];
             JsonNode pd = p.path("dft");
-            System.out.printf("| %s | %.0fM | %.2f | %.0f | %.0f / %.0f | %s | %.3f | %s | %.0f | %s |%n", r.path("shape").asText(),
-                    r.path("parameters").asDouble() / 1e6, r.path("build_s").asDouble(), r.path("peak_heap_mb").asDouble(),
-                    r.path("peak_rss_build_mb").asDouble(), r.path("peak_rss_train_mb").asDouble(),
-                    p.has("peak_rss_train_kb") ? String.format("%.0f / %.0f", p.path("peak_rss_load_kb").asDouble() / 1024,
-                            p.path("peak_rss_train_kb").asDouble() / 1024) : "-",
-                    r.path("step_s").asDouble(), pd.has("step_s") ? String.format("%.3f", pd.path("step_s").asDouble()) : "-",
+            System.out.printf(
+                    "| %s | %.0fM | %.2f | %.0f | %.0f / %.0f | %s | %.3f | %s | %.0f | %s |%n",
+                    r.path("shape").asText(),
+                    r.path("parameters").asDouble() / 1e6,
+                    r.path("build_s").asDouble(),
+                    r.path("peak_heap_mb").asDouble(),
+                    r.path("peak_rss_build_mb").asDouble(),
+                    r.path("peak_rss_train_mb").asDouble(),
+                    p.has("peak_rss_train_kb")
+                            ? String.format(
+                                    "%.0f / %.0f",
+                                    p.path("peak_rss_load_kb").asDouble() / 1024,
+                                    p.path("peak_rss_train_kb").asDouble() / 1024)
+                            : "-",
+                    r.path("step_s").asDouble(),
+                    pd.has("step_s") ? String.format("%.3f", pd.path("step_s").asDouble()) : "-",
                     r.path("tokens_per_s").asDouble(),
-                    pd.has("tokens_per_s") ? String.format("%.0f", pd.path("tokens_per_s").asDouble()) : "-");
+                    pd.has("tokens_per_s")
+                            ? String.format("%.0f", pd.path("tokens_per_s").asDouble())
+                            : "-");
         }
     }
 
@@ -136,26 +194,36 @@ public final class ScaleBench {
         Shape s = Shape.of(o.child);
         Path dir = o.work.resolve("llama-" + s.name());
         Path model = dir.resolve("model.onnx");
-        TrainingPlan plan = TrainingPlan.builder().lora(LoraConfig.builder().rank(8).alpha(16)
-                .targetModules(LoraConfig.LLAMA_TARGETS).build()).objective(Objective.DFT)
-                .gradientCheckpointing(o.checkpointing).lossChunks(o.lossChunks).microBatchTokens((long) o.batch * o.seq)
+        TrainingPlan plan = TrainingPlan.builder()
+                .lora(LoraConfig.builder()
+                        .rank(8)
+                        .alpha(16)
+                        .targetModules(LoraConfig.LLAMA_TARGETS)
+                        .build())
+                .objective(Objective.DFT)
+                .gradientCheckpointing(o.checkpointing)
+                .lossChunks(o.lossChunks)
+                .microBatchTokens((long) o.batch * o.seq)
                 .build();
         MemoryProbe.resetPeak();
         long t0 = System.nanoTime();
         Path artifacts = o.work.resolve("artifacts-" + s.name());
-        TrainingArtifacts a = o.reuse ? TrainingArtifacts.fromDirectory(artifacts)
+        TrainingArtifacts a = o.reuse
+                ? TrainingArtifacts.fromDirectory(artifacts)
                 : ArtifactBuilder.defaults().build(model, plan, artifacts);
         double build = (System.nanoTime() - t0) / 1e9;
         long rssBuild = MemoryProbe.peakRssKb();
-        System.out.printf("build: %.2f s, peak RSS %d MB, heap peak %d MB%n", build, rssBuild / 1024,
-                MemoryProbe.peakHeapBytes() >> 20);
+        System.out.printf(
+                "build: %.2f s, peak RSS %d MB, heap peak %d MB%n",
+                build, rssBuild / 1024, MemoryProbe.peakHeapBytes() >> 20);
         System.gc();
         MemoryProbe.resetPeak();
 
         StepInputs in = StepInputs.random(s.vocab(), o.batch, o.seq, new SplittableRandom(1234));
         Path batchFile = o.work.resolve("batch-" + s.name() + ".json");
         Files.writeString(batchFile, JSON.writeValueAsString(Map.of("input_ids", in.rows())));
-        SessionConfig.Builder scb = Device.cpu(o.threads).sessionConfig().toBuilder().spinning(false);
+        SessionConfig.Builder scb =
+                Device.cpu(o.threads).sessionConfig().toBuilder().spinning(false);
         for (String e : o.ortEntries) {
             if (e.equals("arena=0")) {
                 scb.cpuArena(false);
@@ -174,7 +242,8 @@ public final class ScaleBench {
         long rssSession;
         TrainingSession.setSeed(0);
         try (CheckpointState st = CheckpointState.load(a.checkpoint());
-                TrainingSession ts = TrainingSession.create(sc, st, a.trainingModel(), a.evalModel(), a.optimizerModel())) {
+                TrainingSession ts =
+                        TrainingSession.create(sc, st, a.trainingModel(), a.evalModel(), a.optimizerModel())) {
             ts.setLearningRate(LR);
             rssSession = MemoryProbe.rssKb();
             System.out.printf("session: RSS %d MB (%s)%n", rssSession / 1024, MemoryProbe.rssBreakdown());
@@ -189,8 +258,15 @@ public final class ScaleBench {
                 if (i >= o.warmup) {
                     times.add(dt);
                 }
-                System.out.printf("step %d: %.3f s, loss %.5f, nll %.5f, RSS %d MB (%s)%s%n", i + 1, dt, lossNll[0],
-                        lossNll[1], MemoryProbe.rssKb() / 1024, MemoryProbe.rssBreakdown(), i >= o.warmup ? "" : " (warmup)");
+                System.out.printf(
+                        "step %d: %.3f s, loss %.5f, nll %.5f, RSS %d MB (%s)%s%n",
+                        i + 1,
+                        dt,
+                        lossNll[0],
+                        lossNll[1],
+                        MemoryProbe.rssKb() / 1024,
+                        MemoryProbe.rssBreakdown(),
+                        i >= o.warmup ? "" : " (warmup)");
             }
         }
         double step = BenchSupport.median(times);
@@ -210,10 +286,25 @@ public final class ScaleBench {
     }
 
     private static Path export(Path dir, Shape s) throws IOException, InterruptedException {
-        BenchSupport.runPeer(List.of(BenchSupport.python(), PEER.toString(), "export", dir.toString(), "--layers",
-                String.valueOf(s.layers()), "--hidden", String.valueOf(s.hidden()), "--intermediate", String.valueOf(s.mlp()),
-                "--heads", String.valueOf(s.heads()), "--kv-heads", String.valueOf(s.kvHeads()), "--head-dim",
-                String.valueOf(s.headDim()), "--vocab", String.valueOf(s.vocab())));
+        BenchSupport.runPeer(List.of(
+                BenchSupport.python(),
+                PEER.toString(),
+                "export",
+                dir.toString(),
+                "--layers",
+                String.valueOf(s.layers()),
+                "--hidden",
+                String.valueOf(s.hidden()),
+                "--intermediate",
+                String.valueOf(s.mlp()),
+                "--heads",
+                String.valueOf(s.heads()),
+                "--kv-heads",
+                String.valueOf(s.kvHeads()),
+                "--head-dim",
+                String.valueOf(s.headDim()),
+                "--vocab",
+                String.valueOf(s.vocab())));
         return dir;
     }
 
@@ -227,8 +318,7 @@ public final class ScaleBench {
 
     /** Peak RSS (VmHWM, resettable) and peak heap (sum of the heap pools' peaks) of this JVM. */
     static final class MemoryProbe {
-        private MemoryProbe() {
-        }
+        private MemoryProbe() {}
 
         static void resetPeak() {
             try {
@@ -264,7 +354,8 @@ public final class ScaleBench {
             try {
                 for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
                     if (line.startsWith(field + ":")) {
-                        return Long.parseLong(line.substring(field.length() + 1).trim().split("\\s+")[0]);
+                        return Long.parseLong(
+                                line.substring(field.length() + 1).trim().split("\\s+")[0]);
                     }
                 }
             } catch (IOException | NumberFormatException e) {
@@ -321,9 +412,23 @@ public final class ScaleBench {
                 a.add("--ort");
                 a.add(e);
             }
-            a.addAll(List.of("--threads", String.valueOf(threads), "--batch", String.valueOf(batch), "--seq", String.valueOf(seq),
-                    "--warmup", String.valueOf(warmup), "--steps", String.valueOf(steps), "--work", work.toString(),
-                    "--checkpointing", String.valueOf(checkpointing), "--loss-chunks", String.valueOf(lossChunks)));
+            a.addAll(List.of(
+                    "--threads",
+                    String.valueOf(threads),
+                    "--batch",
+                    String.valueOf(batch),
+                    "--seq",
+                    String.valueOf(seq),
+                    "--warmup",
+                    String.valueOf(warmup),
+                    "--steps",
+                    String.valueOf(steps),
+                    "--work",
+                    work.toString(),
+                    "--checkpointing",
+                    String.valueOf(checkpointing),
+                    "--loss-chunks",
+                    String.valueOf(lossChunks)));
             return a;
         }
     }

@@ -50,14 +50,15 @@ record StepInputs(long[] ids, long[] mask, long[] pos, long[] labels, long[][] r
         List<Tensor> in = new ArrayList<>();
         try {
             for (String n : s.trainingInputNames()) {
-                in.add(switch (n) {
-                    case "input_ids" -> Tensor.ofLongs(ids, shape);
-                    case "attention_mask" -> Tensor.ofLongs(mask, shape);
-                    case "position_ids" -> Tensor.ofLongs(pos, shape);
-                    case ObjectiveHead.LABELS -> Tensor.ofLongs(labels, shape);
-                    case ObjectiveHead.LOSS_DENOMINATOR -> Tensor.ofFloats(new float[] {targets()}, 1);
-                    default -> throw new IllegalStateException("unexpected training input " + n);
-                });
+                in.add(
+                        switch (n) {
+                            case "input_ids" -> Tensor.ofLongs(ids, shape);
+                            case "attention_mask" -> Tensor.ofLongs(mask, shape);
+                            case "position_ids" -> Tensor.ofLongs(pos, shape);
+                            case ObjectiveHead.LABELS -> Tensor.ofLongs(labels, shape);
+                            case ObjectiveHead.LOSS_DENOMINATOR -> Tensor.ofFloats(new float[] {targets()}, 1);
+                            default -> throw new IllegalStateException("unexpected training input " + n);
+                        });
             }
             s.lazyResetGrad();
             List<Tensor> outs = s.trainStep(in, null);

@@ -2,11 +2,11 @@ package dev.rectify.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.rectify.ort.Device;
 import dev.rectify.core.Objective;
 import dev.rectify.lora.LoraConfig;
 import dev.rectify.onnx.OnnxModel;
 import dev.rectify.ort.CheckpointState;
+import dev.rectify.ort.Device;
 import dev.rectify.ort.OrtRuntime;
 import dev.rectify.ort.SessionConfig;
 import dev.rectify.ort.Tensor;
@@ -19,6 +19,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -43,6 +44,7 @@ import java.util.SplittableRandom;
  * <pre>java -cp ... dev.rectify.bench.TrainBench [--threads 2] [--batch 8] [--seq 128] [--warmup 2] [--steps 5]
  *     [--models tiny,llama30m] [--layers 2,8,24] [--build-runs 3] [--work DIR] [--ort-spinning false]
  *     [--peer true]</pre>
+ * <p>Size: one benchmark program: it builds each model, runs Rectify and the PyTorch peer in the same run and prints one table.
  */
 public final class TrainBench {
     private static final Path PEER = Path.of("src-test/bench/torch_train_peer.py");
@@ -56,9 +58,13 @@ public final class TrainBench {
         }
     }
 
-    private record ModelResult(String name, long parameters, double buildSeconds, Map<Objective, StepStats> rectify,
-            JsonNode peer, long tokens) {
-    }
+    private record ModelResult(
+            String name,
+            long parameters,
+            double buildSeconds,
+            Map<Objective, StepStats> rectify,
+            JsonNode peer,
+            long tokens) {}
 
     public static void main(String[] args) throws Exception {
         int threads = 2;
@@ -81,8 +87,12 @@ public final class TrainBench {
                 case "--steps" -> steps = Integer.parseInt(args[++i]);
                 case "--build-runs" -> buildRuns = Integer.parseInt(args[++i]);
                 case "--models" -> models = args[++i].isBlank() ? List.of() : List.of(args[i].split(","));
-                case "--layers" -> layers = args[++i].isBlank() ? List.of()
-                        : java.util.Arrays.stream(args[i].split(",")).map(Integer::parseInt).toList();
+                case "--layers" ->
+                    layers = args[++i].isBlank()
+                            ? List.of()
+                            : Arrays.stream(args[i].split(","))
+                                    .map(Integer::parseInt)
+                                    .toList();
                 case "--work" -> work = Path.of(args[++i]);
                 case "--ort-spinning" -> spinning = Boolean.parseBoolean(args[++i]);
                 case "--peer" -> peer = Boolean.parseBoolean(args[++i]);
@@ -90,13 +100,28 @@ public final class TrainBench {
             }
         }
         Files.createDirectories(work);
-        System.out.printf("training benchmark: ONNX Runtime %s, Java %s, CPU %s (%d cores visible), %d threads for both,"
-                + " batch %dx%d random ids, LoRA r=%d alpha=%s on q/k/v/o/gate/up/down, AdamW(0.9, 0.95, eps 1e-8, wd 0.01),"
-                + " clip 1.0, lr %s, %d warmup + %d timed steps per objective (SFT and DFT alternating)%n",
-                OrtRuntime.get().version(), Runtime.version(), cpuModel(), Runtime.getRuntime().availableProcessors(),
-                threads, rows, seq, RANK, fmt(ALPHA), LR, warmup, steps);
-        System.out.println("ORT intra-op spinning: " + (spinning ? "on (ORT's default)" : "off (session.intra_op.allow_spinning=0, "
-                + "the counterpart of the peer's OMP_WAIT_POLICY=PASSIVE; --ort-spinning true for ORT's default)"));
+        System.out.printf(
+                "training benchmark: ONNX Runtime %s, Java %s, CPU %s (%d cores visible), %d threads for both,"
+                        + " batch %dx%d random ids, LoRA r=%d alpha=%s on q/k/v/o/gate/up/down, AdamW(0.9, 0.95, eps 1e-8, wd 0.01),"
+                        + " clip 1.0, lr %s, %d warmup + %d timed steps per objective (SFT and DFT alternating)%n",
+                OrtRuntime.get().version(),
+                Runtime.version(),
+                cpuModel(),
+                Runtime.getRuntime().availableProcessors(),
+                threads,
+                rows,
+                seq,
+                RANK,
+                fmt(ALPHA),
+                LR,
+                warmup,
+                steps);
+        System.out.println(
+                "ORT intra-op spinning: "
+                        + (spinning
+                                ? "on (ORT's default)"
+                                : "off (session.intra_op.allow_spinning=0, "
+                                        + "the counterpart of the peer's OMP_WAIT_POLICY=PASSIVE; --ort-spinning true for ORT's default)"));
         System.out.println("load average at start: " + loadAverage());
 
         List<ModelResult> results = new ArrayList<>();
@@ -118,12 +143,15 @@ public final class TrainBench {
         String loadEnd = loadAverage();
 
         System.out.println();
-        System.out.printf("machine: %s, %d cores; %d threads for Rectify (intra-op) and PyTorch (torch + OpenBLAS); "
-                + "load average at end: %s%n", cpuModel(), Runtime.getRuntime().availableProcessors(), threads, loadEnd);
+        System.out.printf(
+                "machine: %s, %d cores; %d threads for Rectify (intra-op) and PyTorch (torch + OpenBLAS); "
+                        + "load average at end: %s%n",
+                cpuModel(), Runtime.getRuntime().availableProcessors(), threads, loadEnd);
         if (!results.isEmpty()) {
             System.out.println();
-            System.out.println("| model | params | objective | Rectify tokens/s | PyTorch tokens/s | ratio Rectify/PyTorch "
-                    + "| Rectify step (s) | PyTorch step (s) |");
+            System.out.println(
+                    "| model | params | objective | Rectify tokens/s | PyTorch tokens/s | ratio Rectify/PyTorch "
+                            + "| Rectify step (s) | PyTorch step (s) |");
             System.out.println("|---|---|---|---|---|---|---|---|");
             for (ModelResult r : results) {
                 for (Objective o : List.of(Objective.SFT, Objective.DFT)) {
@@ -131,8 +159,16 @@ public final class TrainBench {
                     JsonNode p = r.peer.path(key(o));
                     double rt = s.tokensPerSecond(r.tokens);
                     double pt = p.path("tokens_per_s").asDouble();
-                    System.out.printf("| %s | %.1fM | %s | %.0f | %.0f | %.2fx | %.3f | %.3f |%n", r.name,
-                            r.parameters / 1e6, o, rt, pt, rt / pt, s.stepSeconds, p.path("step_s").asDouble());
+                    System.out.printf(
+                            "| %s | %.1fM | %s | %.0f | %.0f | %.2fx | %.3f | %.3f |%n",
+                            r.name,
+                            r.parameters / 1e6,
+                            o,
+                            rt,
+                            pt,
+                            rt / pt,
+                            s.stepSeconds,
+                            p.path("step_s").asDouble());
                 }
             }
             System.out.println();
@@ -141,9 +177,16 @@ public final class TrainBench {
             System.out.println("|---|---|---|---|---|");
             for (ModelResult r : results) {
                 double ro = r.rectify.get(Objective.DFT).stepSeconds / r.rectify.get(Objective.SFT).stepSeconds - 1;
-                double po = r.peer.path("dft").path("step_s").asDouble() / r.peer.path("sft").path("step_s").asDouble() - 1;
-                System.out.printf("| %s | %+.1f%% | %+.1f%% | %.5f / %.5f | %.2f |%n", r.name, 100 * ro, 100 * po,
-                        r.rectify.get(Objective.SFT).firstNll, r.peer.path("sft").path("first_nll").asDouble(),
+                double po = r.peer.path("dft").path("step_s").asDouble()
+                                / r.peer.path("sft").path("step_s").asDouble()
+                        - 1;
+                System.out.printf(
+                        "| %s | %+.1f%% | %+.1f%% | %.5f / %.5f | %.2f |%n",
+                        r.name,
+                        100 * ro,
+                        100 * po,
+                        r.rectify.get(Objective.SFT).firstNll,
+                        r.peer.path("sft").path("first_nll").asDouble(),
                         r.buildSeconds);
             }
         }
@@ -152,7 +195,8 @@ public final class TrainBench {
             System.out.println("| layers (hidden 128, LoRA r=8 on 7 projections) | base nodes | training-model nodes "
                     + "| ArtifactBuilder.build median (s) | first build (s) |");
             System.out.println("|---|---|---|---|---|");
-            builds.forEach((n, b) -> System.out.printf("| %d | %.0f | %.0f | %.3f | %.3f |%n", n, b[0], b[1], b[2], b[3]));
+            builds.forEach(
+                    (n, b) -> System.out.printf("| %d | %.0f | %.0f | %.3f | %.3f |%n", n, b[0], b[1], b[2], b[3]));
         }
     }
 
@@ -165,12 +209,28 @@ public final class TrainBench {
     }
 
     private static TrainingPlan plan(Objective o) {
-        return TrainingPlan.builder().lora(LoraConfig.builder().rank(RANK).alpha(ALPHA)
-                .targetModules(LoraConfig.LLAMA_TARGETS).build()).objective(o).build();
+        return TrainingPlan.builder()
+                .lora(LoraConfig.builder()
+                        .rank(RANK)
+                        .alpha(ALPHA)
+                        .targetModules(LoraConfig.LLAMA_TARGETS)
+                        .build())
+                .objective(o)
+                .build();
     }
 
-    private static ModelResult benchModel(String name, Path dir, Path work, int threads, int rows, int seq, int warmup,
-            int steps, boolean spinning, boolean runPeer) throws IOException, InterruptedException {
+    private static ModelResult benchModel(
+            String name,
+            Path dir,
+            Path work,
+            int threads,
+            int rows,
+            int seq,
+            int warmup,
+            int steps,
+            boolean spinning,
+            boolean runPeer)
+            throws IOException, InterruptedException {
         JsonNode cfg = new ObjectMapper().readTree(dir.resolve("config.json").toFile());
         int vocab = cfg.path("vocab_size").asInt();
         SplittableRandom rnd = new SplittableRandom(1234);
@@ -201,22 +261,32 @@ public final class TrainBench {
         double buildSeconds = 0;
         for (Objective o : List.of(Objective.SFT, Objective.DFT)) {
             long t0 = System.nanoTime();
-            arts.put(o, ArtifactBuilder.defaults().build(dir.resolve("model.onnx"), plan(o),
-                    work.resolve("artifacts-" + name + "-" + key(o))));
+            arts.put(
+                    o,
+                    ArtifactBuilder.defaults()
+                            .build(
+                                    dir.resolve("model.onnx"),
+                                    plan(o),
+                                    work.resolve("artifacts-" + name + "-" + key(o))));
             double s = (System.nanoTime() - t0) / 1e9;
             System.out.printf("rectify: artifacts (%s) built in %.2f s%n", o, s);
             if (o == Objective.DFT) {
                 buildSeconds = s; // the second build: classes loaded, JIT warmer
             }
         }
-        SessionConfig sc = Device.cpu(threads).sessionConfig().toBuilder().spinning(spinning).build();
+        SessionConfig sc = Device.cpu(threads).sessionConfig().toBuilder()
+                .spinning(spinning)
+                .build();
         Map<Objective, StepStats> stats = new LinkedHashMap<>();
         TrainingSession.setSeed(0);
-        try (CheckpointState sftState = CheckpointState.load(arts.get(Objective.SFT).checkpoint());
-                CheckpointState dftState = CheckpointState.load(arts.get(Objective.DFT).checkpoint());
+        try (CheckpointState sftState =
+                        CheckpointState.load(arts.get(Objective.SFT).checkpoint());
+                CheckpointState dftState =
+                        CheckpointState.load(arts.get(Objective.DFT).checkpoint());
                 TrainingSession sft = open(sc, sftState, arts.get(Objective.SFT));
                 TrainingSession dft = open(sc, dftState, arts.get(Objective.DFT))) {
-            Map<Objective, TrainingSession> sessions = new LinkedHashMap<>(Map.of(Objective.SFT, sft, Objective.DFT, dft));
+            Map<Objective, TrainingSession> sessions =
+                    new LinkedHashMap<>(Map.of(Objective.SFT, sft, Objective.DFT, dft));
             Map<Objective, List<Double>> times = new LinkedHashMap<>();
             Map<Objective, double[]> first = new LinkedHashMap<>();
             for (int i = 0; i < warmup + steps; i++) {
@@ -229,16 +299,21 @@ public final class TrainBench {
                     if (i >= warmup) {
                         times.computeIfAbsent(o, k -> new ArrayList<>()).add(dt);
                     }
-                    System.out.printf("rectify: step %d %s: %.3f s, loss %.5f, nll %.5f%s%n", i + 1, key(o), dt, lossNll[0],
-                            lossNll[1], i >= warmup ? "" : " (warmup)");
+                    System.out.printf(
+                            "rectify: step %d %s: %.3f s, loss %.5f, nll %.5f%s%n",
+                            i + 1, key(o), dt, lossNll[0], lossNll[1], i >= warmup ? "" : " (warmup)");
                 }
             }
             for (Objective o : List.of(Objective.SFT, Objective.DFT)) {
-                stats.put(o, new StepStats(BenchSupport.median(times.get(o)), first.get(o)[0], first.get(o)[1],
-                        times.get(o)));
+                stats.put(
+                        o,
+                        new StepStats(
+                                BenchSupport.median(times.get(o)), first.get(o)[0], first.get(o)[1], times.get(o)));
             }
         }
-        System.out.printf("rectify: SFT %.0f tokens/s, DFT %.0f tokens/s%n", stats.get(Objective.SFT).tokensPerSecond(tokens),
+        System.out.printf(
+                "rectify: SFT %.0f tokens/s, DFT %.0f tokens/s%n",
+                stats.get(Objective.SFT).tokensPerSecond(tokens),
                 stats.get(Objective.DFT).tokensPerSecond(tokens));
 
         if (!runPeer) {
@@ -247,15 +322,39 @@ public final class TrainBench {
         Path batchFile = work.resolve("batch-" + name + ".json");
         Files.writeString(batchFile, new ObjectMapper().writeValueAsString(Map.of("input_ids", idRows)));
         String t = String.valueOf(threads);
-        List<String> cmd = List.of("/usr/bin/env", "OMP_NUM_THREADS=" + t, "OPENBLAS_NUM_THREADS=" + t,
-                "MKL_NUM_THREADS=" + t, "OMP_WAIT_POLICY=PASSIVE", BenchSupport.python(), PEER.toString(), "train", batchFile.toString(), "--model-dir",
-                dir.toString(), "--threads", t, "--rank", String.valueOf(RANK), "--alpha", fmt(ALPHA), "--warmup",
-                String.valueOf(warmup), "--steps", String.valueOf(steps), "--lr", String.valueOf(LR), "--max-grad-norm", "1.0",
-                "--objectives", "sft,dft");
+        List<String> cmd = List.of(
+                "/usr/bin/env",
+                "OMP_NUM_THREADS=" + t,
+                "OPENBLAS_NUM_THREADS=" + t,
+                "MKL_NUM_THREADS=" + t,
+                "OMP_WAIT_POLICY=PASSIVE",
+                BenchSupport.python(),
+                PEER.toString(),
+                "train",
+                batchFile.toString(),
+                "--model-dir",
+                dir.toString(),
+                "--threads",
+                t,
+                "--rank",
+                String.valueOf(RANK),
+                "--alpha",
+                fmt(ALPHA),
+                "--warmup",
+                String.valueOf(warmup),
+                "--steps",
+                String.valueOf(steps),
+                "--lr",
+                String.valueOf(LR),
+                "--max-grad-norm",
+                "1.0",
+                "--objectives",
+                "sft,dft");
         System.out.println("peer: " + String.join(" ", cmd));
         JsonNode peer = BenchSupport.runPeer(cmd);
         if (peer.path("tokens_per_step").asLong() != tokens) {
-            throw new IllegalStateException("the peer trained " + peer.path("tokens_per_step") + " tokens per step, not " + tokens);
+            throw new IllegalStateException(
+                    "the peer trained " + peer.path("tokens_per_step") + " tokens per step, not " + tokens);
         }
         return new ModelResult(name, params, buildSeconds, stats, peer, tokens);
     }
@@ -267,20 +366,21 @@ public final class TrainBench {
     }
 
     /** One optimizer step on the batch (as the Trainer does it, one micro-batch); returns {loss, mean nll}. */
-    private static double[] step(TrainingSession s, long[] ids, long[] mask, long[] pos, long[] labels, int rows, int seq,
-            long targets) {
+    private static double[] step(
+            TrainingSession s, long[] ids, long[] mask, long[] pos, long[] labels, int rows, int seq, long targets) {
         long[] shape = {rows, seq};
         List<Tensor> in = new ArrayList<>();
         try {
             for (String n : s.trainingInputNames()) {
-                in.add(switch (n) {
-                    case "input_ids" -> Tensor.ofLongs(ids, shape);
-                    case "attention_mask" -> Tensor.ofLongs(mask, shape);
-                    case "position_ids" -> Tensor.ofLongs(pos, shape);
-                    case ObjectiveHead.LABELS -> Tensor.ofLongs(labels, shape);
-                    case ObjectiveHead.LOSS_DENOMINATOR -> Tensor.ofFloats(new float[] {targets}, 1);
-                    default -> throw new IllegalStateException("unexpected training input " + n);
-                });
+                in.add(
+                        switch (n) {
+                            case "input_ids" -> Tensor.ofLongs(ids, shape);
+                            case "attention_mask" -> Tensor.ofLongs(mask, shape);
+                            case "position_ids" -> Tensor.ofLongs(pos, shape);
+                            case ObjectiveHead.LABELS -> Tensor.ofLongs(labels, shape);
+                            case ObjectiveHead.LOSS_DENOMINATOR -> Tensor.ofFloats(new float[] {targets}, 1);
+                            default -> throw new IllegalStateException("unexpected training input " + n);
+                        });
             }
             s.lazyResetGrad();
             List<Tensor> outs = s.trainStep(in, null);
@@ -318,8 +418,15 @@ public final class TrainBench {
         int baseNodes = OnnxModel.read(model).graph().nodes().size();
         int trainNodes = OnnxModel.read(a.trainingModel()).graph().nodes().size();
         double med = BenchSupport.median(times);
-        System.out.printf("build %s: %d base nodes -> %d training nodes, %d trainable tensors, median %.3f s over %d runs %s%n",
-                modelDir.getFileName(), baseNodes, trainNodes, a.trainableParameters().size(), med, runs, times);
+        System.out.printf(
+                "build %s: %d base nodes -> %d training nodes, %d trainable tensors, median %.3f s over %d runs %s%n",
+                modelDir.getFileName(),
+                baseNodes,
+                trainNodes,
+                a.trainableParameters().size(),
+                med,
+                runs,
+                times);
         return new double[] {baseNodes, trainNodes, med, firstS};
     }
 
@@ -338,12 +445,28 @@ public final class TrainBench {
     }
 
     /** Exports a random-weight Llama with the peer script (reused when the folder already holds the same config). */
-    private static Path export(Path dir, int layers, int hidden, int intermediate, int heads, int kvHeads, int headDim,
-            int vocab) throws IOException, InterruptedException {
-        BenchSupport.runPeer(List.of(BenchSupport.python(), PEER.toString(), "export", dir.toString(), "--layers",
-                String.valueOf(layers), "--hidden", String.valueOf(hidden), "--intermediate", String.valueOf(intermediate),
-                "--heads", String.valueOf(heads), "--kv-heads", String.valueOf(kvHeads), "--head-dim", String.valueOf(headDim),
-                "--vocab", String.valueOf(vocab)));
+    private static Path export(
+            Path dir, int layers, int hidden, int intermediate, int heads, int kvHeads, int headDim, int vocab)
+            throws IOException, InterruptedException {
+        BenchSupport.runPeer(List.of(
+                BenchSupport.python(),
+                PEER.toString(),
+                "export",
+                dir.toString(),
+                "--layers",
+                String.valueOf(layers),
+                "--hidden",
+                String.valueOf(hidden),
+                "--intermediate",
+                String.valueOf(intermediate),
+                "--heads",
+                String.valueOf(heads),
+                "--kv-heads",
+                String.valueOf(kvHeads),
+                "--head-dim",
+                String.valueOf(headDim),
+                "--vocab",
+                String.valueOf(vocab)));
         return dir;
     }
 

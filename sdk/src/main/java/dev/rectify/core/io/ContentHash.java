@@ -7,8 +7,7 @@ import java.util.HexFormat;
 
 /** SHA-256 in hex: the project's one place for content hashes (model files are hashed by {@code onnx.ModelHash}). */
 public final class ContentHash {
-    private ContentHash() {
-    }
+    private ContentHash() {}
 
     /** A fresh SHA-256 digest. */
     public static MessageDigest sha256() {

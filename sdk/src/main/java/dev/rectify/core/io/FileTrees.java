@@ -8,8 +8,7 @@ import java.util.stream.Stream;
 
 /** Recursive deletion of folders: the project's only copy of it. */
 public final class FileTrees {
-    private FileTrees() {
-    }
+    private FileTrees() {}
 
     /** Deletes a file or folder tree; nothing happens when {@code p} does not exist. */
     public static void delete(Path p) throws IOException {

@@ -18,10 +18,10 @@ import java.util.Set;
  *
  * <p>Over 400 lines because it is the one table of Jinja2's filters and tests; splitting it would scatter a list
  * that is read (and checked against Jinja2's documentation) as a whole.
+ * <p>Size: the table of Jinja filters, tests and globals that real chat templates call, each a few lines.
  */
 final class Builtins {
-    private Builtins() {
-    }
+    private Builtins() {}
 
     private static Object arg(List<Object> args, Map<String, Object> kw, int i, String name, Object dflt) {
         if (i < args.size()) {
@@ -34,11 +34,53 @@ final class Builtins {
         return FILTERS.contains(name);
     }
 
-    private static final Set<String> FILTERS = Set.of("trim", "tojson", "length", "count", "join",
-            "default", "d", "first", "last", "list", "lower", "upper", "title", "capitalize", "replace", "string", "int",
-            "float", "abs", "round", "items", "selectattr", "rejectattr", "select", "reject", "map", "unique", "sort",
-            "reverse", "sum", "min", "max", "dictsort", "indent", "safe", "escape", "e", "attr", "wordcount", "center",
-            "batch", "truncate", "format", "striptags", "forceescape", "urlencode");
+    private static final Set<String> FILTERS = Set.of(
+            "trim",
+            "tojson",
+            "length",
+            "count",
+            "join",
+            "default",
+            "d",
+            "first",
+            "last",
+            "list",
+            "lower",
+            "upper",
+            "title",
+            "capitalize",
+            "replace",
+            "string",
+            "int",
+            "float",
+            "abs",
+            "round",
+            "items",
+            "selectattr",
+            "rejectattr",
+            "select",
+            "reject",
+            "map",
+            "unique",
+            "sort",
+            "reverse",
+            "sum",
+            "min",
+            "max",
+            "dictsort",
+            "indent",
+            "safe",
+            "escape",
+            "e",
+            "attr",
+            "wordcount",
+            "center",
+            "batch",
+            "truncate",
+            "format",
+            "striptags",
+            "forceescape",
+            "urlencode");
 
     static Object filter(String name, Object v, List<Object> args, Map<String, Object> kw, Renderer r) {
         switch (name) {
@@ -48,7 +90,8 @@ final class Builtins {
             }
             case "tojson": {
                 Object indent = arg(args, kw, 0, "indent", null);
-                String ind = indent == null ? null : indent instanceof String s ? s : " ".repeat((int) Py.toLong(indent));
+                String ind =
+                        indent == null ? null : indent instanceof String s ? s : " ".repeat((int) Py.toLong(indent));
                 Object seps = kw.get("separators");
                 String itemSep = null;
                 String keySep = null;
@@ -93,7 +136,9 @@ final class Builtins {
             }
             case "last": {
                 List<Object> items = Py.iterate(v);
-                return items.isEmpty() ? new Undefined("No last item, sequence was empty.") : items.get(items.size() - 1);
+                return items.isEmpty()
+                        ? new Undefined("No last item, sequence was empty.")
+                        : items.get(items.size() - 1);
             }
             case "list":
                 return Py.iterate(v);
@@ -107,7 +152,10 @@ final class Builtins {
                 return PyMethods.capitalize(Py.str(v));
             case "replace": {
                 Object count = arg(args, kw, 2, "count", null);
-                return PyMethods.replace(Py.str(v), Py.str(arg(args, kw, 0, "old", "")), Py.str(arg(args, kw, 1, "new", "")),
+                return PyMethods.replace(
+                        Py.str(v),
+                        Py.str(arg(args, kw, 0, "old", "")),
+                        Py.str(arg(args, kw, 1, "new", "")),
                         count == null ? -1 : Py.toLong(count));
             }
             case "string":
@@ -151,7 +199,9 @@ final class Builtins {
                     case "floor" -> RoundingMode.FLOOR;
                     default -> RoundingMode.HALF_UP;
                 };
-                return new BigDecimal(Py.toDouble(v)).setScale((int) precision, mode).doubleValue();
+                return new BigDecimal(Py.toDouble(v))
+                        .setScale((int) precision, mode)
+                        .doubleValue();
             }
             case "items": {
                 if (v instanceof Undefined) {
@@ -283,7 +333,8 @@ final class Builtins {
                 String ind = width instanceof String s ? s : " ".repeat((int) Py.toLong(width));
                 String s = Py.str(v) + "\n";
                 List<String> lines = new ArrayList<>();
-                for (Object line : (List<?>) PyMethods.attribute(s, "splitlines").call(List.of(), Map.of())) {
+                for (Object line :
+                        (List<?>) PyMethods.attribute(s, "splitlines").call(List.of(), Map.of())) {
                     lines.add((String) line);
                 }
                 StringBuilder rv = new StringBuilder();
@@ -306,8 +357,12 @@ final class Builtins {
             case "escape":
             case "e":
             case "forceescape":
-                return Py.str(v).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-                        .replace("\"", "&#34;").replace("'", "&#39;");
+                return Py.str(v)
+                        .replace("&", "&amp;")
+                        .replace("<", "&lt;")
+                        .replace(">", "&gt;")
+                        .replace("\"", "&#34;")
+                        .replace("'", "&#39;");
             case "attr":
                 return Py.getAttr(v, Py.str(args.get(0)));
             case "wordcount":
@@ -334,7 +389,8 @@ final class Builtins {
         }
         Object x = item;
         for (String part : Py.str(attribute).split("\\.")) {
-            x = part.chars().allMatch(Character::isDigit) && !part.isEmpty() ? Py.getItem(x, Long.parseLong(part))
+            x = part.chars().allMatch(Character::isDigit) && !part.isEmpty()
+                    ? Py.getItem(x, Long.parseLong(part))
                     : Py.getItem(x, part);
         }
         return x;
@@ -366,10 +422,16 @@ final class Builtins {
             case "mapping":
                 return v instanceof Map;
             case "iterable":
-                return v instanceof String || v instanceof List || v instanceof PyTuple || v instanceof Map
+                return v instanceof String
+                        || v instanceof List
+                        || v instanceof PyTuple
+                        || v instanceof Map
                         || v instanceof Undefined;
             case "sequence":
-                return v instanceof String || v instanceof List || v instanceof PyTuple || v instanceof Map
+                return v instanceof String
+                        || v instanceof List
+                        || v instanceof PyTuple
+                        || v instanceof Map
                         || v instanceof Undefined;
             case "callable":
                 return v instanceof PyCallable;
@@ -419,10 +481,38 @@ final class Builtins {
         }
     }
 
-    private static final Set<String> TESTS = Set.of("defined", "undefined", "none", "boolean",
-            "true", "false", "integer", "float", "number", "string", "mapping", "iterable", "sequence", "callable",
-            "sameas", "equalto", "eq", "ne", "lt", "le", "gt", "ge", "in", "odd", "even", "divisibleby", "lower", "upper",
-            "escaped", "filter", "test");
+    private static final Set<String> TESTS = Set.of(
+            "defined",
+            "undefined",
+            "none",
+            "boolean",
+            "true",
+            "false",
+            "integer",
+            "float",
+            "number",
+            "string",
+            "mapping",
+            "iterable",
+            "sequence",
+            "callable",
+            "sameas",
+            "equalto",
+            "eq",
+            "ne",
+            "lt",
+            "le",
+            "gt",
+            "ge",
+            "in",
+            "odd",
+            "even",
+            "divisibleby",
+            "lower",
+            "upper",
+            "escaped",
+            "filter",
+            "test");
 
     /** {@code dict(**kw)}. */
     static Map<Object, Object> dict(List<Object> args, Map<String, Object> kw) {

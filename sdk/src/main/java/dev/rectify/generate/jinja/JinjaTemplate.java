@@ -128,6 +128,7 @@ public final class JinjaTemplate {
             }
             return out;
         }
-        throw new IllegalArgumentException("a chat template variable cannot be a " + v.getClass().getName());
+        throw new IllegalArgumentException(
+                "a chat template variable cannot be a " + v.getClass().getName());
     }
 }

@@ -10,7 +10,19 @@ import java.util.List;
  * modifiers, and {@code keep_trailing_newline=False} (one newline at the very end of the template is dropped).
  */
 final class Lexer {
-    enum Kind { TEXT, VAR_BEGIN, VAR_END, BLOCK_BEGIN, BLOCK_END, NAME, STRING, INT, FLOAT, OP, EOF }
+    enum Kind {
+        TEXT,
+        VAR_BEGIN,
+        VAR_END,
+        BLOCK_BEGIN,
+        BLOCK_END,
+        NAME,
+        STRING,
+        INT,
+        FLOAT,
+        OP,
+        EOF
+    }
 
     record Token(Kind kind, String text, Object value, int line) {
         boolean is(Kind k, String t) {
@@ -26,8 +38,10 @@ final class Lexer {
         }
     }
 
-    private static final String[] OPERATORS = {"//", "**", "==", "!=", "<=", ">=", "+", "-", "*", "/", "%", "~", "[",
-        "]", "(", ")", "{", "}", "<", ">", "=", ".", ":", "|", ",", ";"};
+    private static final String[] OPERATORS = {
+        "//", "**", "==", "!=", "<=", ">=", "+", "-", "*", "/", "%", "~", "[", "]", "(", ")", "{", "}", "<", ">", "=",
+        ".", ":", "|", ",", ";"
+    };
 
     private final String src;
     private final List<Token> out = new ArrayList<>();
@@ -280,8 +294,10 @@ final class Lexer {
             }
         }
         String t = src.substring(s, pos).replace("_", "");
-        out.add(isFloat ? new Token(Kind.FLOAT, t, Double.parseDouble(t), line)
-                : new Token(Kind.INT, t, Long.parseLong(t), line));
+        out.add(
+                isFloat
+                        ? new Token(Kind.FLOAT, t, Double.parseDouble(t), line)
+                        : new Token(Kind.INT, t, Long.parseLong(t), line));
     }
 
     private void string(char quote) {
@@ -325,7 +341,9 @@ final class Lexer {
                 default -> {
                     if (e >= '0' && e <= '7') {
                         int v = e - '0';
-                        for (int k = 0; k < 2 && pos < src.length() && src.charAt(pos) >= '0' && src.charAt(pos) <= '7'; k++) {
+                        for (int k = 0;
+                                k < 2 && pos < src.length() && src.charAt(pos) >= '0' && src.charAt(pos) <= '7';
+                                k++) {
                             v = v * 8 + (src.charAt(pos++) - '0');
                         }
                         b.appendCodePoint(v);

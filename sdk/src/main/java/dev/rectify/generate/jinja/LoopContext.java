@@ -25,12 +25,13 @@ final class LoopContext {
             case "depth0" -> 0L;
             case "previtem" -> index0 > 0 ? items.get(index0 - 1) : new Undefined("there is no previous item");
             case "nextitem" -> index0 + 1 < n ? items.get(index0 + 1) : new Undefined("there is no next item");
-            case "cycle" -> (PyCallable) (args, kw) -> {
-                if (args.isEmpty()) {
-                    throw new JinjaError("no items for cycling given");
-                }
-                return args.get(index0 % args.size());
-            };
+            case "cycle" ->
+                (PyCallable) (args, kw) -> {
+                    if (args.isEmpty()) {
+                        throw new JinjaError("no items for cycling given");
+                    }
+                    return args.get(index0 % args.size());
+                };
             default -> new Undefined("'LoopContext object' has no attribute '" + name + "'");
         };
     }

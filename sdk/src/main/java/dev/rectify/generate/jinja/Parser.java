@@ -16,6 +16,7 @@ import java.util.Set;
  *
  * <p>Over 400 lines because a recursive-descent grammar reads best as one file: one short method per rule, in
  * Jinja2's order of precedence.
+ * <p>Size: one recursive-descent grammar for the Jinja subset that chat templates use.
  */
 final class Parser {
     private final List<Token> tokens;
@@ -30,7 +31,8 @@ final class Parser {
         List<Node> body = new ArrayList<>();
         String end = parser.body(body, Set.of());
         if (end != null) {
-            throw new TemplateSyntaxException("unexpected {% " + end + " %}", parser.peek().line());
+            throw new TemplateSyntaxException(
+                    "unexpected {% " + end + " %}", parser.peek().line());
         }
         return body;
     }
@@ -293,8 +295,13 @@ final class Parser {
 
     private boolean isTupleEnd() {
         Token t = peek();
-        return t.kind() == Kind.VAR_END || t.kind() == Kind.BLOCK_END || t.kind() == Kind.EOF || t.isOp(")")
-                || t.isName("in") || t.isName("if") || t.isName("recursive");
+        return t.kind() == Kind.VAR_END
+                || t.kind() == Kind.BLOCK_END
+                || t.kind() == Kind.EOF
+                || t.isOp(")")
+                || t.isName("in")
+                || t.isName("if")
+                || t.isName("recursive");
     }
 
     private Expr expression(boolean withCondExpr) {
@@ -484,12 +491,10 @@ final class Parser {
                         }
                         return new Ast.DictLit(keys, values, t.line());
                     }
-                    default -> {
-                    }
+                    default -> {}
                 }
             }
-            default -> {
-            }
+            default -> {}
         }
         p--;
         throw error("unexpected token in an expression");
@@ -610,9 +615,15 @@ final class Parser {
                     if (!kwNames.isEmpty()) {
                         throw error("tests take no keyword arguments here");
                     }
-                } else if ((a.kind() == Kind.NAME || a.kind() == Kind.STRING || a.kind() == Kind.INT
-                        || a.kind() == Kind.FLOAT || a.isOp("[") || a.isOp("{"))
-                        && !a.isName("else") && !a.isName("or") && !a.isName("and")) {
+                } else if ((a.kind() == Kind.NAME
+                                || a.kind() == Kind.STRING
+                                || a.kind() == Kind.INT
+                                || a.kind() == Kind.FLOAT
+                                || a.isOp("[")
+                                || a.isOp("{"))
+                        && !a.isName("else")
+                        && !a.isName("or")
+                        && !a.isName("and")) {
                     if (a.isName("is")) {
                         throw error("tests cannot be chained with 'is'");
                     }

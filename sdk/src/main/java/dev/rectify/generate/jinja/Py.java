@@ -14,10 +14,10 @@ import java.util.Map;
  *
  * <p>Over 400 lines because these operations share one value model and are only correct together (equality is
  * used by membership, comparison by sorting); each is a short static method.
+ * <p>Size: the Python semantics of strings, lists and dicts that chat templates rely on, one small method each.
  */
 final class Py {
-    private Py() {
-    }
+    private Py() {}
 
     static boolean truthy(Object v) {
         if (v == null || v instanceof Undefined) {
@@ -304,8 +304,8 @@ final class Py {
         if (b instanceof Undefined u) {
             throw u.error();
         }
-        throw new JinjaError("'" + op + "' not supported between instances of '" + typeName(a) + "' and '"
-                + typeName(b) + "'");
+        throw new JinjaError(
+                "'" + op + "' not supported between instances of '" + typeName(a) + "' and '" + typeName(b) + "'");
     }
 
     // ---- arithmetic ----
@@ -352,7 +352,8 @@ final class Py {
         if (op.equals("%") && a instanceof String) {
             throw new JinjaError("printf-style string formatting is not supported; use ~ or format()");
         }
-        throw new JinjaError("unsupported operand type(s) for " + op + ": '" + typeName(a) + "' and '" + typeName(b) + "'");
+        throw new JinjaError(
+                "unsupported operand type(s) for " + op + ": '" + typeName(a) + "' and '" + typeName(b) + "'");
     }
 
     private static Object repeat(Object seq, long n) {
@@ -384,7 +385,9 @@ final class Py {
                 if (toDouble(b) == 0) {
                     throw new JinjaError("integer division or modulo by zero");
                 }
-                return ints ? (Object) Math.floorDiv(toLong(a), toLong(b)) : (Object) Math.floor(toDouble(a) / toDouble(b));
+                return ints
+                        ? (Object) Math.floorDiv(toLong(a), toLong(b))
+                        : (Object) Math.floor(toDouble(a) / toDouble(b));
             case "%":
                 if (toDouble(b) == 0) {
                     throw new JinjaError("integer division or modulo by zero");
@@ -551,7 +554,8 @@ final class Py {
             throw u.error();
         }
         if (obj instanceof Namespace ns) {
-            return ns.attrs.containsKey(name) ? ns.attrs.get(name)
+            return ns.attrs.containsKey(name)
+                    ? ns.attrs.get(name)
                     : new Undefined("'Namespace object' has no attribute '" + name + "'");
         }
         if (obj instanceof LoopContext loop) {

@@ -44,7 +44,10 @@ final class PyJson {
         } else if (v instanceof Long x) {
             b.append(x);
         } else if (v instanceof Double d) {
-            b.append(Double.isNaN(d) ? "NaN" : Double.isInfinite(d) ? (d > 0 ? "Infinity" : "-Infinity") : Py.floatRepr(d));
+            b.append(
+                    Double.isNaN(d)
+                            ? "NaN"
+                            : Double.isInfinite(d) ? (d > 0 ? "Infinity" : "-Infinity") : Py.floatRepr(d));
         } else if (v instanceof String s) {
             string(b, s);
         } else if (v instanceof List<?> || v instanceof PyTuple) {

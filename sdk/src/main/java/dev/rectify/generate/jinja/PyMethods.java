@@ -13,8 +13,7 @@ import java.util.Map;
  * are absent, as in Jinja2's immutable sandbox.
  */
 final class PyMethods {
-    private PyMethods() {
-    }
+    private PyMethods() {}
 
     /** A bound method of {@code obj} named {@code name}, or null when the value has no such method. */
     static PyCallable attribute(Object obj, String name) {
@@ -23,36 +22,40 @@ final class PyMethods {
         }
         if (obj instanceof Map<?, ?> m) {
             return switch (name) {
-                case "items" -> (a, k) -> {
-                    List<Object> r = new ArrayList<>();
-                    m.forEach((key, v) -> r.add(new PyTuple(Arrays.asList(key, v))));
-                    return r;
-                };
+                case "items" ->
+                    (a, k) -> {
+                        List<Object> r = new ArrayList<>();
+                        m.forEach((key, v) -> r.add(new PyTuple(Arrays.asList(key, v))));
+                        return r;
+                    };
                 case "keys" -> (a, k) -> new ArrayList<Object>(m.keySet());
                 case "values" -> (a, k) -> new ArrayList<Object>(m.values());
-                case "get" -> (a, k) -> {
-                    arity("get", a, 1, 2);
-                    return m.containsKey(a.get(0)) ? m.get(a.get(0)) : a.size() > 1 ? a.get(1) : null;
-                };
+                case "get" ->
+                    (a, k) -> {
+                        arity("get", a, 1, 2);
+                        return m.containsKey(a.get(0)) ? m.get(a.get(0)) : a.size() > 1 ? a.get(1) : null;
+                    };
                 default -> null;
             };
         }
         if (obj instanceof List<?> || obj instanceof PyTuple) {
             List<?> l = obj instanceof PyTuple t ? t.items() : (List<?>) obj;
             return switch (name) {
-                case "index" -> (a, k) -> {
-                    arity("index", a, 1, 1);
-                    for (int i = 0; i < l.size(); i++) {
-                        if (Py.eq(l.get(i), a.get(0))) {
-                            return (long) i;
+                case "index" ->
+                    (a, k) -> {
+                        arity("index", a, 1, 1);
+                        for (int i = 0; i < l.size(); i++) {
+                            if (Py.eq(l.get(i), a.get(0))) {
+                                return (long) i;
+                            }
                         }
-                    }
-                    throw new JinjaError(Py.repr(a.get(0)) + " is not in list");
-                };
-                case "count" -> (a, k) -> {
-                    arity("count", a, 1, 1);
-                    return l.stream().filter(x -> Py.eq(x, a.get(0))).count();
-                };
+                        throw new JinjaError(Py.repr(a.get(0)) + " is not in list");
+                    };
+                case "count" ->
+                    (a, k) -> {
+                        arity("count", a, 1, 1);
+                        return l.stream().filter(x -> Py.eq(x, a.get(0))).count();
+                    };
                 default -> null;
             };
         }
@@ -90,7 +93,9 @@ final class PyMethods {
             case "rsplit":
                 return (a, k) -> {
                     Object sep = a.size() > 0 ? a.get(0) : k.getOrDefault("sep", null);
-                    long max = a.size() > 1 ? Py.toLong(a.get(1)) : k.containsKey("maxsplit") ? Py.toLong(k.get("maxsplit")) : -1;
+                    long max = a.size() > 1
+                            ? Py.toLong(a.get(1))
+                            : k.containsKey("maxsplit") ? Py.toLong(k.get("maxsplit")) : -1;
                     return split(s, sep == null ? null : strArg(name, sep), max, name.equals("rsplit"));
                 };
             case "splitlines":
@@ -169,9 +174,11 @@ final class PyMethods {
             case "isalnum":
                 return (a, k) -> !s.isEmpty() && s.chars().allMatch(Character::isLetterOrDigit);
             case "isupper":
-                return (a, k) -> s.chars().anyMatch(Character::isUpperCase) && s.chars().noneMatch(Character::isLowerCase);
+                return (a, k) ->
+                        s.chars().anyMatch(Character::isUpperCase) && s.chars().noneMatch(Character::isLowerCase);
             case "islower":
-                return (a, k) -> s.chars().anyMatch(Character::isLowerCase) && s.chars().noneMatch(Character::isUpperCase);
+                return (a, k) ->
+                        s.chars().anyMatch(Character::isLowerCase) && s.chars().noneMatch(Character::isUpperCase);
             case "format":
                 return (a, k) -> format(s, a, k);
             default:

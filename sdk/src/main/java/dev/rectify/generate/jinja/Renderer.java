@@ -122,8 +122,8 @@ final class Renderer {
         }
         List<Object> items = Py.iterate(v);
         if (items.size() != targets.size()) {
-            throw new JinjaError((items.size() < targets.size() ? "not enough" : "too many") + " values to unpack (expected "
-                    + targets.size() + ", got " + items.size() + ")");
+            throw new JinjaError((items.size() < targets.size() ? "not enough" : "too many")
+                    + " values to unpack (expected " + targets.size() + ", got " + items.size() + ")");
         }
         for (int i = 0; i < targets.size(); i++) {
             scope.vars.put(targets.get(i), items.get(i));
@@ -223,7 +223,8 @@ final class Renderer {
         }
         if (e instanceof Ast.Filter f) {
             Object v = eval(f.target(), scope);
-            return Builtins.filter(f.name(), v, evalAll(f.args(), scope), kwargs(f.kwNames(), f.kwValues(), scope), this);
+            return Builtins.filter(
+                    f.name(), v, evalAll(f.args(), scope), kwargs(f.kwNames(), f.kwValues(), scope), this);
         }
         if (e instanceof Ast.Test t) {
             Object v = eval(t.target(), scope);
@@ -277,8 +278,9 @@ final class Renderer {
             if (Py.truthy(eval(c.condition(), scope))) {
                 return eval(c.then(), scope);
             }
-            return c.otherwise() == null ? new Undefined("the inline if-expression evaluated to false and no else "
-                    + "section was defined.") : eval(c.otherwise(), scope);
+            return c.otherwise() == null
+                    ? new Undefined("the inline if-expression evaluated to false and no else " + "section was defined.")
+                    : eval(c.otherwise(), scope);
         }
         if (e instanceof Ast.ListLit l) {
             return evalAll(l.items(), scope);

@@ -6,8 +6,7 @@ import java.util.Locale;
 
 /** Python's {@code datetime.strftime} in the C locale, for the directives chat templates use. */
 final class Strftime {
-    private Strftime() {
-    }
+    private Strftime() {}
 
     static String format(LocalDateTime t, String fmt) {
         StringBuilder b = new StringBuilder();

@@ -8,8 +8,8 @@ import static org.junit.jupiter.api.DynamicTest.dynamicTest;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.rectify.core.ModelFormatException;
 import dev.rectify.TestModels;
+import dev.rectify.core.ModelFormatException;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
@@ -51,7 +51,9 @@ class JinjaSemanticsTest {
                     assertTrue(e.raisedByTemplate());
                     assertEquals(expected.get("raised").asText(), e.templateMessage());
                 } else {
-                    var e = assertThrows(TemplateRenderException.class, () -> t.render(vars, clock),
+                    var e = assertThrows(
+                            TemplateRenderException.class,
+                            () -> t.render(vars, clock),
                             "Jinja2 fails with " + expected.get("error").asText());
                     assertFalse(e.raisedByTemplate());
                 }
@@ -63,7 +65,8 @@ class JinjaSemanticsTest {
 
     @Test
     void syntaxErrorsNameTheLine() {
-        var e = assertThrows(TemplateSyntaxException.class, () -> JinjaTemplate.compile("line one\n{% if x %}\nno end"));
+        var e = assertThrows(
+                TemplateSyntaxException.class, () -> JinjaTemplate.compile("line one\n{% if x %}\nno end"));
         assertTrue(e.getMessage().contains("endif"), e.getMessage());
         assertTrue(e instanceof ModelFormatException);
         var u = assertThrows(TemplateSyntaxException.class, () -> JinjaTemplate.compile("a\n\n{% include 'x.j2' %}"));

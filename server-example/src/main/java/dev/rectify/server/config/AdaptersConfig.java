@@ -7,5 +7,4 @@ import io.micronaut.core.bind.annotation.Bindable;
 @ConfigurationProperties("rectify.adapters")
 public record AdaptersConfig(
         @Bindable(defaultValue = "268435456") long cacheBytes,
-        @Bindable(defaultValue = "8") int cacheSize) {
-}
+        @Bindable(defaultValue = "8") int cacheSize) {}

@@ -8,5 +8,4 @@ import io.micronaut.core.bind.annotation.Bindable;
 public record InferenceConfig(
         @Bindable(defaultValue = "128") int defaultMaxTokens,
         @Bindable(defaultValue = "4") int threads,
-        @Bindable(defaultValue = "64") int maxWaiting) {
-}
+        @Bindable(defaultValue = "64") int maxWaiting) {}

@@ -11,5 +11,4 @@ public record LimitsConfig(
         @Bindable(defaultValue = "2048") int maxTokens,
         @Bindable(defaultValue = "256") int maxMessages,
         @Bindable(defaultValue = "4096") int maxUriLength,
-        @Bindable(defaultValue = "10s") Duration requestTimeout) {
-}
+        @Bindable(defaultValue = "10s") Duration requestTimeout) {}

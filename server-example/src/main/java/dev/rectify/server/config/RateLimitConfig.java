@@ -10,5 +10,4 @@ import io.micronaut.core.bind.annotation.Bindable;
 @ConfigurationProperties("rectify.rate-limit")
 public record RateLimitConfig(
         @Bindable(defaultValue = "600") int requestsPerMinute,
-        @Bindable(defaultValue = "60") int burst) {
-}
+        @Bindable(defaultValue = "60") int burst) {}

@@ -9,5 +9,4 @@ import java.time.Duration;
 public record ReplicaConfig(
         @Bindable(defaultValue = "") String id,
         @Bindable(defaultValue = "30s") Duration lease,
-        @Bindable(defaultValue = "500ms") Duration signalPoll) {
-}
+        @Bindable(defaultValue = "500ms") Duration signalPoll) {}

@@ -9,5 +9,4 @@ public record SecurityConfig(
         @Bindable(defaultValue = "true") boolean enabled,
         @Bindable(defaultValue = "") String apiKey,
         @Bindable(defaultValue = "") String adminKey,
-        @Bindable(defaultValue = "true") boolean healthPublic) {
-}
+        @Bindable(defaultValue = "true") boolean healthPublic) {}

@@ -12,5 +12,4 @@ public record ServerConfig(
         @Bindable(defaultValue = "./rectify-data") String dataDir,
         @Bindable(defaultValue = "") String model,
         @Bindable(defaultValue = "") String modelName,
-        @Bindable(defaultValue = "cpu") String device) {
-}
+        @Bindable(defaultValue = "cpu") String device) {}

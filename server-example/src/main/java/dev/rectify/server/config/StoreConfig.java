@@ -5,5 +5,4 @@ import io.micronaut.core.bind.annotation.Bindable;
 
 /** {@code rectify.store.*}: the shared store of files, checkpoints and adapters (documented in application.yml). */
 @ConfigurationProperties("rectify.store")
-public record StoreConfig(@Bindable(defaultValue = "") String dir) {
-}
+public record StoreConfig(@Bindable(defaultValue = "") String dir) {}

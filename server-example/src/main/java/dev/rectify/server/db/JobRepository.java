@@ -27,7 +27,8 @@ public interface JobRepository extends CrudRepository<JobRecord, String> {
     long requestCancel(String id);
 
     /** Records a running job's progress and estimated finish, epoch ms or null (only these columns). */
-    @Query("UPDATE rf_jobs SET last_step = :step, total_steps = :total, estimated_finish = :estimatedFinish WHERE id = :id")
+    @Query(
+            "UPDATE rf_jobs SET last_step = :step, total_steps = :total, estimated_finish = :estimatedFinish WHERE id = :id")
     long progress(String id, int step, int total, @Nullable Long estimatedFinish);
 
     /** Asks for job {@code id} to be paused at its next checkpoint (only this column). */
@@ -39,8 +40,9 @@ public interface JobRepository extends CrudRepository<JobRecord, String> {
     long clearPauseRequest(String id);
 
     /** A job its worker stopped at a checkpoint on request: paused, its lease given up, no estimate. */
-    @Query("UPDATE rf_jobs SET status = 'paused', pause_requested = FALSE, estimated_finish = NULL, lease_owner = NULL, "
-            + "lease_expires = NULL WHERE id = :id")
+    @Query(
+            "UPDATE rf_jobs SET status = 'paused', pause_requested = FALSE, estimated_finish = NULL, lease_owner = NULL, "
+                    + "lease_expires = NULL WHERE id = :id")
     long markPaused(String id);
 
     /** Records the SDK's fingerprint of a job's inputs (only this column). */

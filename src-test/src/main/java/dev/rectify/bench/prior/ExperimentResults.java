@@ -20,6 +20,7 @@ import java.util.Map;
 public final class ExperimentResults {
     /** Evaluation set names, in order of distance from the training distribution. */
     public static final String IN = "in-distribution";
+
     public static final String NEAR = "near-ood";
     public static final String FAR = "far-ood";
     static final List<String> SETS = List.of(IN, NEAR, FAR);
@@ -34,7 +35,9 @@ public final class ExperimentResults {
         ObjectNode s = root.putObject("settings");
         s.put("seeds", settings.seeds());
         s.put("first_seed", ExperimentSettings.FIRST_SEED);
-        s.putPOJO("methods", settings.methods().stream().map(ExperimentResults::label).toList());
+        s.putPOJO(
+                "methods",
+                settings.methods().stream().map(ExperimentResults::label).toList());
         s.putPOJO("learning_rates", settings.learningRates());
         s.put("train_limit", settings.trainLimit());
         s.put("eval_limit", settings.evalLimit());
@@ -67,7 +70,8 @@ public final class ExperimentResults {
         b.put("label", base.label());
         b.put("pretraining_steps", base.steps());
         b.put("chat_share", base.chatShare());
-        for (Path log : List.of(dir.resolve("pretrain-log.json"), dir.resolve("recipe").resolve("pretrain-log.json"))) {
+        for (Path log :
+                List.of(dir.resolve("pretrain-log.json"), dir.resolve("recipe").resolve("pretrain-log.json"))) {
             if (Files.isRegularFile(log)) {
                 JsonNode l = json.readTree(log.toFile());
                 b.put("pretraining_heldout_loss", l.path("final_heldout_loss").asDouble());
@@ -110,7 +114,8 @@ public final class ExperimentResults {
     /** Bases in run order with their labels. */
     public Map<String, String> baseLabels() {
         Map<String, String> m = new LinkedHashMap<>();
-        root.get("bases").forEach(b -> m.put(b.path("name").asText(), b.path("label").asText()));
+        root.get("bases")
+                .forEach(b -> m.put(b.path("name").asText(), b.path("label").asText()));
         return m;
     }
 
@@ -126,7 +131,8 @@ public final class ExperimentResults {
     public double[][] table(String base, String method, String set) {
         List<double[]> rows = new ArrayList<>();
         for (JsonNode r : root.get("runs")) {
-            if (r.path("base").asText().equals(base) && r.path("method").asText().equals(method)) {
+            if (r.path("base").asText().equals(base)
+                    && r.path("method").asText().equals(method)) {
                 JsonNode c = r.path(set).path("correct");
                 double[] row = new double[c.size()];
                 for (int i = 0; i < row.length; i++) {
@@ -141,7 +147,8 @@ public final class ExperimentResults {
     /** The learning rate the search chose for a method on a base. */
     public double chosenLearningRate(String base, String method) {
         for (JsonNode r : root.get("runs")) {
-            if (r.path("base").asText().equals(base) && r.path("method").asText().equals(method)) {
+            if (r.path("base").asText().equals(base)
+                    && r.path("method").asText().equals(method)) {
                 return r.path("lr").asDouble();
             }
         }

@@ -25,9 +25,22 @@ import java.util.List;
  * @param epochs fine-tuning epochs
  * @param loraRank LoRA rank (alpha is twice the rank)
  */
-public record ExperimentSettings(Path out, Path work, Path data, Path recipe, Path bundled, List<String> bases,
-        List<Objective> methods, int seeds, List<Double> learningRates, int threads, int trainLimit, int evalLimit,
-        int maxNewTokens, int epochs, int loraRank) {
+public record ExperimentSettings(
+        Path out,
+        Path work,
+        Path data,
+        Path recipe,
+        Path bundled,
+        List<String> bases,
+        List<Objective> methods,
+        int seeds,
+        List<Double> learningRates,
+        int threads,
+        int trainLimit,
+        int evalLimit,
+        int maxNewTokens,
+        int epochs,
+        int loraRank) {
     /** The first seed; later ones count up from it. */
     public static final long FIRST_SEED = 42;
 
@@ -60,9 +73,11 @@ public record ExperimentSettings(Path out, Path work, Path data, Path recipe, Pa
                 case "--recipe" -> recipe = Path.of(v);
                 case "--bundled" -> bundled = Path.of(v);
                 case "--bases" -> bases = List.of(v.split(","));
-                case "--methods" -> methods = Arrays.stream(v.split(",")).map(Objective::parse).toList();
+                case "--methods" ->
+                    methods = Arrays.stream(v.split(",")).map(Objective::parse).toList();
                 case "--seeds" -> seeds = Integer.parseInt(v);
-                case "--lrs" -> lrs = Arrays.stream(v.split(",")).map(Double::parseDouble).toList();
+                case "--lrs" ->
+                    lrs = Arrays.stream(v.split(",")).map(Double::parseDouble).toList();
                 case "--threads" -> threads = Integer.parseInt(v);
                 case "--train-limit" -> trainLimit = Integer.parseInt(v);
                 case "--eval-limit" -> evalLimit = Integer.parseInt(v);
@@ -75,8 +90,22 @@ public record ExperimentSettings(Path out, Path work, Path data, Path recipe, Pa
         if (seeds < 2) {
             throw new IllegalArgumentException("--seeds must be at least 2 (intervals and paired tests need them)");
         }
-        return new ExperimentSettings(out, work, data, recipe, bundled, bases, methods, seeds, lrs, threads, trainLimit,
-                evalLimit, maxNewTokens, epochs, rank);
+        return new ExperimentSettings(
+                out,
+                work,
+                data,
+                recipe,
+                bundled,
+                bases,
+                methods,
+                seeds,
+                lrs,
+                threads,
+                trainLimit,
+                evalLimit,
+                maxNewTokens,
+                epochs,
+                rank);
     }
 
     /** The settings that change a run's outcome (runs cached under other settings are not reused). */

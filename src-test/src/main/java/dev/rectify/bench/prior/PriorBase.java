@@ -31,7 +31,8 @@ public record PriorBase(String name, int steps, double chatShare, Path existing)
             case "b30" -> new PriorBase(name, FULL_STEPS * 3 / 10, RECIPE_CHAT_SHARE, null);
             case "b30-nochat" -> new PriorBase(name, FULL_STEPS * 3 / 10, 0.0, null);
             case "b100" -> new PriorBase(name, FULL_STEPS, RECIPE_CHAT_SHARE, bundled);
-            default -> throw new IllegalArgumentException("unknown base '" + name + "': use b10, b30, b30-nochat or b100");
+            default ->
+                throw new IllegalArgumentException("unknown base '" + name + "': use b10, b30, b30-nochat or b100");
         };
     }
 
@@ -50,8 +51,14 @@ public record PriorBase(String name, int steps, double chatShare, Path existing)
         if (Files.isRegularFile(dir.resolve("model.onnx"))) {
             return dir;
         }
-        List<String> command = List.of("bash", recipe.resolve("build_base.sh").toString(), work.toString(), name,
-                Integer.toString(steps), Double.toString(chatShare), Integer.toString(threads));
+        List<String> command = List.of(
+                "bash",
+                recipe.resolve("build_base.sh").toString(),
+                work.toString(),
+                name,
+                Integer.toString(steps),
+                Double.toString(chatShare),
+                Integer.toString(threads));
         System.out.println("building base " + name + ": " + String.join(" ", command));
         Process p = new ProcessBuilder(command).inheritIO().start();
         int rc = p.waitFor();

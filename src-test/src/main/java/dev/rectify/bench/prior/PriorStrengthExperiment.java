@@ -61,7 +61,9 @@ public final class PriorStrengthExperiment {
         sets.put(ExperimentResults.FAR, limit(ProblemSet.read(s.data().resolve("ood.jsonl")), s.evalLimit()));
         List<Problem> valid = limit(ProblemSet.read(s.data().resolve("valid.jsonl")), s.evalLimit());
         List<Example> probe = train.subList(0, Math.min(100, train.size()));
-        Path runs = s.work().resolve("runs").resolve(ContentHash.of(s.resultKey() + dataKey(s.data())).substring(0, 12));
+        Path runs = s.work()
+                .resolve("runs")
+                .resolve(ContentHash.of(s.resultKey() + dataKey(s.data())).substring(0, 12));
         AdapterStore store = AdapterStore.open(s.work().resolve("adapters"));
         Evaluator ev = new Evaluator(20, s.maxNewTokens());
         ExperimentResults results = new ExperimentResults(s);
@@ -71,8 +73,8 @@ public final class PriorStrengthExperiment {
             Path dir = base.resolve(s.work(), s.recipe(), s.threads());
             results.addBase(base, dir);
             try (BaseModel model = BaseModel.open(dir, Device.cpu(s.threads()))) {
-                ObjectNode baseRun = cached(runs.resolve(name).resolve("base.json"),
-                        () -> evaluation(model, sets, null));
+                ObjectNode baseRun =
+                        cached(runs.resolve(name).resolve("base.json"), () -> evaluation(model, sets, null));
                 results.addRun(name, "base", 0, 0, baseRun);
                 results.addProbabilities(name, "base", Evaluator.targetProbabilities(model, probe));
                 for (Objective method : s.methods()) {
@@ -94,8 +96,9 @@ public final class PriorStrengthExperiment {
                                 results.addProbabilities(name, label, Evaluator.targetProbabilities(m, probe));
                             }
                         }
-                        System.out.printf("%s %s seed %d lr %.0e: %s (%.1f min)%n", name, label, seed, best,
-                                summary(run), (System.nanoTime() - t0) / 60e9);
+                        System.out.printf(
+                                "%s %s seed %d lr %.0e: %s (%.1f min)%n",
+                                name, label, seed, best, summary(run), (System.nanoTime() - t0) / 60e9);
                     }
                 }
             }
@@ -106,8 +109,17 @@ public final class PriorStrengthExperiment {
     }
 
     /** The learning rate with the best validation exact match at the first seed (ties: the lower validation NLL). */
-    private double search(BaseModel model, List<Example> train, List<Problem> valid, Objective method, Path dir,
-            AdapterStore store, Evaluator ev, ExperimentResults results, String base) throws IOException {
+    private double search(
+            BaseModel model,
+            List<Example> train,
+            List<Problem> valid,
+            Objective method,
+            Path dir,
+            AdapterStore store,
+            Evaluator ev,
+            ExperimentResults results,
+            String base)
+            throws IOException {
         String label = ExperimentResults.label(method);
         double best = Double.NaN;
         double bestScore = Double.NEGATIVE_INFINITY;
@@ -136,10 +148,16 @@ public final class PriorStrengthExperiment {
         return best;
     }
 
-    private Adapter fineTune(BaseModel model, List<Example> train, Objective method, long seed, double lr,
-            AdapterStore store) {
-        FineTuneOptions options = FineTuneOptions.builder().objective(method).lora(settings.loraRank(), 2 * settings.loraRank())
-                .epochs(settings.epochs()).learningRate(lr).seed(seed).evalFraction(0.05).build();
+    private Adapter fineTune(
+            BaseModel model, List<Example> train, Objective method, long seed, double lr, AdapterStore store) {
+        FineTuneOptions options = FineTuneOptions.builder()
+                .objective(method)
+                .lora(settings.loraRank(), 2 * settings.loraRank())
+                .epochs(settings.epochs())
+                .learningRate(lr)
+                .seed(seed)
+                .evalFraction(0.05)
+                .build();
         return Rectify.fineTune(model, train, options, store);
     }
 
@@ -180,7 +198,9 @@ public final class PriorStrengthExperiment {
         StringBuilder b = new StringBuilder();
         run.fields().forEachRemaining(e -> {
             if (e.getValue().has("exact_match")) {
-                b.append(String.format("%s EM %.2f  ", e.getKey(), e.getValue().path("exact_match").asDouble()));
+                b.append(String.format(
+                        "%s EM %.2f  ",
+                        e.getKey(), e.getValue().path("exact_match").asDouble()));
             }
         });
         return b.toString().strip();

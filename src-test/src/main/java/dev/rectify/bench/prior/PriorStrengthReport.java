@@ -47,7 +47,9 @@ public final class PriorStrengthReport {
             });
         });
         ObjectMapper json = new ObjectMapper();
-        AtomicFile.write(out.resolve("results.json"), json.writerWithDefaultPrettyPrinter().writeValueAsBytes(results.json()));
+        AtomicFile.write(
+                out.resolve("results.json"),
+                json.writerWithDefaultPrettyPrinter().writeValueAsBytes(results.json()));
         AtomicFile.write(out.resolve("results.md"), markdown(stats).getBytes(StandardCharsets.UTF_8));
         for (String set : ExperimentResults.SETS) {
             accuracyPlot(stats, set, out.resolve("accuracy_vs_prior_" + set + ".png"));
@@ -62,17 +64,36 @@ public final class PriorStrengthReport {
         Map<String, String> bases = results.baseLabels();
         StringBuilder md = new StringBuilder();
         md.append("<!-- written by dev.rectify.bench.prior.PriorStrengthExperiment; do not edit -->\n\n");
-        md.append("### Bases\n\n| base | pretraining budget | held-out pretraining loss | base EM in / near / far |\n|---|---|---|---|\n");
+        md.append(
+                "### Bases\n\n| base | pretraining budget | held-out pretraining loss | base EM in / near / far |\n|---|---|---|---|\n");
         for (JsonNode b : results.json().get("bases")) {
             String name = b.path("name").asText();
-            md.append(String.format(Locale.ROOT, "| %s | %s (%d steps) | %s | %s |%n", name, b.path("label").asText(),
+            md.append(String.format(
+                    Locale.ROOT,
+                    "| %s | %s (%d steps) | %s | %s |%n",
+                    name,
+                    b.path("label").asText(),
                     b.path("pretraining_steps").asInt(),
-                    b.has("pretraining_heldout_loss") ? String.format(Locale.ROOT, "%.4f", b.path("pretraining_heldout_loss").asDouble()) : "—",
-                    String.join(" / ", ExperimentResults.SETS.stream()
-                            .map(s -> pct(stats.path(name).path(s).path("base").path("mean").asDouble())).toList())));
+                    b.has("pretraining_heldout_loss")
+                            ? String.format(
+                                    Locale.ROOT,
+                                    "%.4f",
+                                    b.path("pretraining_heldout_loss").asDouble())
+                            : "—",
+                    String.join(
+                            " / ",
+                            ExperimentResults.SETS.stream()
+                                    .map(s -> pct(stats.path(name)
+                                            .path(s)
+                                            .path("base")
+                                            .path("mean")
+                                            .asDouble()))
+                                    .toList())));
         }
         for (String set : ExperimentResults.SETS) {
-            md.append("\n### Exact match, ").append(set).append(" (mean over seeds [95 % bootstrap interval])\n\n| base |");
+            md.append("\n### Exact match, ")
+                    .append(set)
+                    .append(" (mean over seeds [95 % bootstrap interval])\n\n| base |");
             List<String> methods = results.methods();
             methods.forEach(m -> md.append(' ').append(m).append(" |"));
             md.append("\n|---|");
@@ -82,15 +103,25 @@ public final class PriorStrengthReport {
                 md.append("| ").append(bases.get(base)).append(" |");
                 for (String m : methods) {
                     JsonNode v = stats.path(base).path(set).path(m);
-                    md.append(' ').append(v.has("low") ? String.format(Locale.ROOT, "%s [%s, %s]", pct(v.path("mean").asDouble()),
-                            pct(v.path("low").asDouble()), pct(v.path("high").asDouble())) : v.has("mean") ? pct(v.path("mean").asDouble()) : "—")
+                    md.append(' ')
+                            .append(
+                                    v.has("low")
+                                            ? String.format(
+                                                    Locale.ROOT,
+                                                    "%s [%s, %s]",
+                                                    pct(v.path("mean").asDouble()),
+                                                    pct(v.path("low").asDouble()),
+                                                    pct(v.path("high").asDouble()))
+                                            : v.has("mean") ? pct(v.path("mean").asDouble()) : "—")
                             .append(" |");
                 }
                 md.append('\n');
             }
         }
-        md.append("\n### Each method minus SFT, paired by seed and problem (percentage points [95 % interval], permutation p, ")
-                .append("problems won / lost)\n\n| base | set | method | difference | p | won / lost | verdict |\n|---|---|---|---|---|---|---|\n");
+        md.append(
+                        "\n### Each method minus SFT, paired by seed and problem (percentage points [95 % interval], permutation p, ")
+                .append(
+                        "problems won / lost)\n\n| base | set | method | difference | p | won / lost | verdict |\n|---|---|---|---|---|---|---|\n");
         for (String base : bases.keySet()) {
             for (String set : ExperimentResults.SETS) {
                 for (String m : results.methods()) {
@@ -98,18 +129,33 @@ public final class PriorStrengthReport {
                     if (d.isMissingNode()) {
                         continue;
                     }
-                    md.append(String.format(Locale.ROOT, "| %s | %s | %s | %+.1f [%+.1f, %+.1f] | %.3f | %d / %d | %s |%n",
-                            bases.get(base), set, m, 100 * d.path("difference").asDouble(), 100 * d.path("low").asDouble(),
-                            100 * d.path("high").asDouble(), d.path("p_value").asDouble(), d.path("wins").asInt(),
-                            d.path("losses").asInt(), verdict(d)));
+                    md.append(String.format(
+                            Locale.ROOT,
+                            "| %s | %s | %s | %+.1f [%+.1f, %+.1f] | %.3f | %d / %d | %s |%n",
+                            bases.get(base),
+                            set,
+                            m,
+                            100 * d.path("difference").asDouble(),
+                            100 * d.path("low").asDouble(),
+                            100 * d.path("high").asDouble(),
+                            d.path("p_value").asDouble(),
+                            d.path("wins").asInt(),
+                            d.path("losses").asInt(),
+                            verdict(d)));
                 }
             }
         }
-        md.append("\n### Learning rates chosen by the search (validation exact match, first seed)\n\n| base | method | learning rate |\n|---|---|---|\n");
+        md.append(
+                "\n### Learning rates chosen by the search (validation exact match, first seed)\n\n| base | method | learning rate |\n|---|---|---|\n");
         for (String base : bases.keySet()) {
             for (String m : results.methods()) {
                 if (!m.equals("base")) {
-                    md.append(String.format(Locale.ROOT, "| %s | %s | %.0e |%n", bases.get(base), m, results.chosenLearningRate(base, m)));
+                    md.append(String.format(
+                            Locale.ROOT,
+                            "| %s | %s | %.0e |%n",
+                            bases.get(base),
+                            m,
+                            results.chosenLearningRate(base, m)));
                 }
             }
         }
@@ -127,8 +173,13 @@ public final class PriorStrengthReport {
     private void accuracyPlot(ObjectNode stats, String set, Path file) throws IOException {
         List<String> bases = new ArrayList<>(results.baseLabels().keySet());
         List<String> labels = new ArrayList<>(results.baseLabels().values());
-        XYChart c = new XYChartBuilder().width(900).height(560).title("Exact match " + set + " vs the base's prior")
-                .xAxisTitle("base (pretraining budget)").yAxisTitle("exact match").build();
+        XYChart c = new XYChartBuilder()
+                .width(900)
+                .height(560)
+                .title("Exact match " + set + " vs the base's prior")
+                .xAxisTitle("base (pretraining budget)")
+                .yAxisTitle("exact match")
+                .build();
         var st = c.getStyler();
         st.setChartBackgroundColor(Color.WHITE);
         st.setLegendPosition(Styler.LegendPosition.OutsideE);
@@ -155,7 +206,10 @@ public final class PriorStrengthReport {
                 xs.add(x);
                 ys.add(v.path("mean").asDouble());
                 if (v.has("low")) {
-                    XYSeries bar = c.addSeries(m + " interval " + b, List.of(x, x), List.of(v.path("low").asDouble(), v.path("high").asDouble()));
+                    XYSeries bar = c.addSeries(
+                            m + " interval " + b,
+                            List.of(x, x),
+                            List.of(v.path("low").asDouble(), v.path("high").asDouble()));
                     bar.setLineColor(Charts.colour(m));
                     bar.setMarker(SeriesMarkers.NONE);
                     bar.setLineStyle(new BasicStroke(2f));

@@ -16,16 +16,15 @@ public final class SeedProblemStats {
     public static final int RESAMPLES = 10_000;
 
     /** A mean and its 95 % percentile interval. */
-    public record Interval(double mean, double low, double high) { }
+    public record Interval(double mean, double low, double high) {}
 
     /**
      * Method a minus method b: mean difference, its 95 % interval, the permutation p-value, and how many problems a
      * solves more often than b (wins) or less often (losses) over the seeds.
      */
-    public record PairedTest(double difference, double low, double high, double pValue, int wins, int losses) { }
+    public record PairedTest(double difference, double low, double high, double pValue, int wins, int losses) {}
 
-    private SeedProblemStats() {
-    }
+    private SeedProblemStats() {}
 
     /** The mean of {@code scores[seed][problem]} with its two-level bootstrap interval. */
     public static Interval mean(double[][] scores, long rngSeed) {
@@ -58,8 +57,13 @@ public final class SeedProblemStats {
             wins += v > 0 ? 1 : 0;
             losses += v < 0 ? 1 : 0;
         }
-        return new PairedTest(diff, percentile(boot, 0.025), percentile(boot, 0.975),
-                signFlipPValue(perProblem, new SplittableRandom(rngSeed + 1)), wins, losses);
+        return new PairedTest(
+                diff,
+                percentile(boot, 0.025),
+                percentile(boot, 0.975),
+                signFlipPValue(perProblem, new SplittableRandom(rngSeed + 1)),
+                wins,
+                losses);
     }
 
     /** Two-sided p-value of a zero mean under random sign flips of {@code values}, with the observed one counted. */

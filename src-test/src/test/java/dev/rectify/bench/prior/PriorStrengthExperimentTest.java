@@ -28,11 +28,36 @@ class PriorStrengthExperimentTest {
     @Test
     void toyExperimentRunsReportsAndResumes(@TempDir Path tmp) throws Exception {
         Path out = tmp.resolve("report");
-        String[] args = {"--out", out.toString(), "--work", tmp.resolve("work").toString(),
-            "--data", ROOT.resolve("data/math").toString(), "--recipe", ROOT.resolve("models/rectify-tiny/recipe").toString(),
-            "--bundled", ROOT.resolve("models/rectify-tiny").toString(), "--bases", "b100", "--methods", "sft,dft",
-            "--seeds", "2", "--lrs", "5e-4,2e-3", "--train-limit", "16", "--eval-limit", "4", "--max-new-tokens", "80",
-            "--epochs", "1", "--lora-rank", "4"};
+        String[] args = {
+            "--out",
+            out.toString(),
+            "--work",
+            tmp.resolve("work").toString(),
+            "--data",
+            ROOT.resolve("data/math").toString(),
+            "--recipe",
+            ROOT.resolve("models/rectify-tiny/recipe").toString(),
+            "--bundled",
+            ROOT.resolve("models/rectify-tiny").toString(),
+            "--bases",
+            "b100",
+            "--methods",
+            "sft,dft",
+            "--seeds",
+            "2",
+            "--lrs",
+            "5e-4,2e-3",
+            "--train-limit",
+            "16",
+            "--eval-limit",
+            "4",
+            "--max-new-tokens",
+            "80",
+            "--epochs",
+            "1",
+            "--lora-rank",
+            "4"
+        };
         new PriorStrengthExperiment(ExperimentSettings.parse(args)).run();
 
         JsonNode r = new ObjectMapper().readTree(out.resolve("results.json").toFile());
@@ -54,7 +79,10 @@ class PriorStrengthExperimentTest {
         Map<String, Double> bestEm = new HashMap<>();
         assertEquals(4, r.get("search").size());
         for (JsonNode s : r.get("search")) {
-            bestEm.merge(s.path("method").asText(), s.path("validation").path("exact_match").asDouble(), Math::max);
+            bestEm.merge(
+                    s.path("method").asText(),
+                    s.path("validation").path("exact_match").asDouble(),
+                    Math::max);
         }
         for (JsonNode run : runs) {
             String m = run.path("method").asText();
@@ -68,18 +96,26 @@ class PriorStrengthExperimentTest {
                     chosen = s;
                 }
             }
-            assertEquals(bestEm.get(m), chosen.path("validation").path("exact_match").asDouble(), m + " ran at a learning rate the search did not pick");
+            assertEquals(
+                    bestEm.get(m),
+                    chosen.path("validation").path("exact_match").asDouble(),
+                    m + " ran at a learning rate the search did not pick");
         }
         // the paired statistic is the difference of the two methods' means over the same seeds and problems
-        JsonNode dft = r.path("statistics").path("b100").path(ExperimentResults.NEAR).path("DFT");
+        JsonNode dft =
+                r.path("statistics").path("b100").path(ExperimentResults.NEAR).path("DFT");
         double expected = meanOf(runs, "DFT", ExperimentResults.NEAR) - meanOf(runs, "SFT", ExperimentResults.NEAR);
         assertEquals(expected, dft.path("minus_sft").path("difference").asDouble(), 1e-12);
-        assertTrue(dft.path("low").asDouble() <= dft.path("mean").asDouble() && dft.path("mean").asDouble() <= dft.path("high").asDouble());
+        assertTrue(dft.path("low").asDouble() <= dft.path("mean").asDouble()
+                && dft.path("mean").asDouble() <= dft.path("high").asDouble());
 
         String md = Files.readString(out.resolve("results.md"));
         assertTrue(md.contains("| 100 % | " + ExperimentResults.NEAR + " | DFT | "), md);
-        for (String png : List.of("accuracy_vs_prior_in-distribution.png", "accuracy_vs_prior_near-ood.png",
-                "accuracy_vs_prior_far-ood.png", "token_probabilities_b100.png")) {
+        for (String png : List.of(
+                "accuracy_vs_prior_in-distribution.png",
+                "accuracy_vs_prior_near-ood.png",
+                "accuracy_vs_prior_far-ood.png",
+                "token_probabilities_b100.png")) {
             byte[] all = Files.readAllBytes(out.resolve(png));
             byte[] head = {all[0], all[1], all[2], all[3]};
             assertArrayEquals(new byte[] {(byte) 0x89, 'P', 'N', 'G'}, head, png);

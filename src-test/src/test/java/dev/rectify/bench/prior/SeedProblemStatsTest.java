@@ -39,7 +39,8 @@ class SeedProblemStatsTest {
         assertTrue(covered >= 17, "a 95 % interval covered the true mean in only " + covered + " of 20 trials");
         SeedProblemStats.Interval small = SeedProblemStats.mean(bernoulli(5, 50, 0.5, 99), 3);
         SeedProblemStats.Interval large = SeedProblemStats.mean(bernoulli(5, 800, 0.5, 99), 3);
-        assertTrue(large.high() - large.low() < (small.high() - small.low()) / 2,
+        assertTrue(
+                large.high() - large.low() < (small.high() - small.low()) / 2,
                 "16x the problems should shrink the interval by about 4x: " + small + " vs " + large);
     }
 
@@ -71,8 +72,8 @@ class SeedProblemStatsTest {
     void noiseAloneIsRarelySignificant() {
         int significant = 0;
         for (int trial = 0; trial < 20; trial++) {
-            SeedProblemStats.PairedTest p = SeedProblemStats.paired(bernoulli(5, 100, 0.5, 2 * trial),
-                    bernoulli(5, 100, 0.5, 2 * trial + 1), trial);
+            SeedProblemStats.PairedTest p = SeedProblemStats.paired(
+                    bernoulli(5, 100, 0.5, 2 * trial), bernoulli(5, 100, 0.5, 2 * trial + 1), trial);
             significant += p.pValue() < 0.05 ? 1 : 0;
             assertTrue(p.low() <= p.difference() && p.difference() <= p.high(), p.toString());
         }
@@ -81,8 +82,8 @@ class SeedProblemStatsTest {
 
     @Test
     void tablesOfDifferentShapesAreRefused() {
-        assertThrows(IllegalArgumentException.class,
-                () -> SeedProblemStats.paired(new double[2][3], new double[2][4], 1));
+        assertThrows(
+                IllegalArgumentException.class, () -> SeedProblemStats.paired(new double[2][3], new double[2][4], 1));
         assertThrows(IllegalArgumentException.class, () -> SeedProblemStats.mean(new double[0][0], 1));
         assertThrows(IllegalArgumentException.class, () -> SeedProblemStats.mean(new double[][] {{1, 0}, {1}}, 1));
     }
