@@ -6,6 +6,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -24,6 +25,7 @@ import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The connection's first line of defence, in the Netty pipeline right after the HTTP codec, before Micronaut sees a
@@ -31,9 +33,12 @@ import java.util.List;
  * JSON endpoint; 413 once a request body (any content type, chunked or not) has sent more bytes than
  * {@code rectify.limits.max-json-body} — counted on the bytes actually read, so an oversized body is refused while it
  * arrives. Bodies of JSON endpoints are held here until complete (at most the limit), then passed on; uploads
- * ({@code /v1/files}) pass through as they stream. A refused request closes the connection.
+ * ({@code /v1/files}) pass through as they stream. A refused request closes the connection, after the response.
  */
 final class EdgeGuard extends ChannelDuplexHandler {
+    /** How long a refused connection keeps reading (and dropping) what the client still sends before it closes. */
+    static final long LINGER_MILLIS = 2_000;
+
     private final long maxBody;
     private final int maxUri;
     private final RequestDeadline deadline;
@@ -203,7 +208,22 @@ final class EdgeGuard extends ChannelDuplexHandler {
         res.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
         res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
         res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-        ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
+        ctx.writeAndFlush(res).addListener((ChannelFutureListener) f -> lingeringClose(ctx));
+    }
+
+    /**
+     * Closes the connection without losing the response just sent. Closing a socket while the client's body is still
+     * arriving makes the kernel answer with a reset, which can discard the response before the client reads it; so the
+     * write side is shut first, what the client still sends is read and dropped, and the connection closes when the
+     * client closes it or after {@link #LINGER_MILLIS}, whichever comes first (as servers such as nginx do).
+     */
+    private static void lingeringClose(ChannelHandlerContext ctx) {
+        if (ctx.channel() instanceof DuplexChannel duplex && duplex.isActive()) {
+            duplex.shutdownOutput();
+            ctx.executor().schedule(() -> ctx.close(), LINGER_MILLIS, TimeUnit.MILLISECONDS);
+        } else {
+            ctx.close();
+        }
     }
 
     @Override
