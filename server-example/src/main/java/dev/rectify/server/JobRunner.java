@@ -73,7 +73,8 @@ public class JobRunner implements ApplicationEventListener<ServerStartupEvent> {
         this.base = base;
         this.meters = meters;
         // no adapter store: the server keeps its adapters under its data folder and in its database
-        this.service = FineTuneService.builder().jobStore(new DbJobStore(queue, jobs, settings.runsDir()))
+        // finished jobs keep their checkpoints (served as checkpoint models) until CheckpointRetention deletes them
+        this.service = FineTuneService.builder().jobStore(new DbJobStore(queue, jobs, settings.runsDir())).keepFinishedCheckpoints(true)
                 .parallelism(settings.jobConcurrency()).threadName("rectify-finetune").build();
         AtomicInteger n = new AtomicInteger();
         this.workers = Executors.newFixedThreadPool(settings.jobConcurrency(), r -> {
@@ -168,7 +169,7 @@ public class JobRunner implements ApplicationEventListener<ServerStartupEvent> {
         String outcome;
         try {
             List<Example> train = files.examples(j.getTrainingFile());
-            FineTuneOptions.Builder b = spec.options().seed(j.getSeed());
+            FineTuneOptions.Builder b = spec.options().seed(j.getSeed()).keepCheckpoints(settings.keepCheckpoints());
             if (j.getValidationFile() != null) {
                 b.evalExamples(files.examples(j.getValidationFile()));
             }
