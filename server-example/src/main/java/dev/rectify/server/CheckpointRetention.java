@@ -17,8 +17,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Deletes the training checkpoints ({@code <data-dir>/runs/JOB}) of jobs that succeeded, failed or were cancelled
- * more than {@code rectify.jobs.checkpoint-retention} ago, and those of jobs the database no longer knows. A
- * succeeded job's adapter lives elsewhere ({@code <data-dir>/adapters}) and stays. Runs every ten minutes.
+ * more than {@code rectify.jobs.checkpoint-retention} ago, and those of jobs the database no longer knows, with the
+ * checkpoint models made from them ({@link CheckpointModels}). A succeeded job's adapter lives elsewhere
+ * ({@code <data-dir>/adapters}) and stays. Runs every ten minutes.
  */
 @Singleton
 public class CheckpointRetention {
@@ -26,10 +27,12 @@ public class CheckpointRetention {
 
     private final Settings settings;
     private final JobRepository jobs;
+    private final CheckpointModels checkpointModels;
 
-    public CheckpointRetention(Settings settings, JobRepository jobs) {
+    public CheckpointRetention(Settings settings, JobRepository jobs, CheckpointModels checkpointModels) {
         this.settings = settings;
         this.jobs = jobs;
+        this.checkpointModels = checkpointModels;
     }
 
     @Scheduled(initialDelay = "1m", fixedDelay = "10m")
@@ -64,7 +67,9 @@ public class CheckpointRetention {
                     .orElse(true);
             if (expired) {
                 try {
+                    checkpointModels.forgetJob(id);
                     FileTrees.delete(dir);
+                    checkpointModels.unlistDeleted(id, Integer.MAX_VALUE);
                     deleted.add(id);
                     LOG.info(
                             "deleted the checkpoints of job {} ({})",

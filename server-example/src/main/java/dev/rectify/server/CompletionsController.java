@@ -35,10 +35,16 @@ public class CompletionsController {
     private final Inference inference;
     private final Settings settings;
     private final PromptLimit promptLimit;
+    private final CheckpointModels checkpoints;
 
     public CompletionsController(
-            AdapterRegistry models, Inference inference, Settings settings, PromptLimit promptLimit) {
+            AdapterRegistry models,
+            Inference inference,
+            Settings settings,
+            PromptLimit promptLimit,
+            CheckpointModels checkpoints) {
         this.models = models;
+        this.checkpoints = checkpoints;
         this.inference = inference;
         this.settings = settings;
         this.promptLimit = promptLimit;
@@ -69,6 +75,7 @@ public class CompletionsController {
         if (!req.isChat()) {
             promptLimit.checkBeforeTokenizing(req.prompt(), param);
         }
+        checkpoints.prepare(req.model());
         AdapterRegistry.Lease lease = models.acquire(req.model());
         Function<AdapterRegistry.Lease, String> prepare = l -> {
             String prompt = req.isChat() ? l.render(req.messages()) : req.prompt();

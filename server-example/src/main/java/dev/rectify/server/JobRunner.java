@@ -65,6 +65,7 @@ public class JobRunner implements ApplicationEventListener<ServerStartupEvent> {
     private final ExecutorService workers;
     private final JobRepository jobs;
     private final ClusterSignals signals;
+    private final CheckpointModels checkpointModels;
     /** Jobs this replica holds the lease of. */
     private final Map<String, Held> running = new ConcurrentHashMap<>();
 
@@ -85,8 +86,10 @@ public class JobRunner implements ApplicationEventListener<ServerStartupEvent> {
             AdapterRegistry models,
             BaseModel base,
             MeterRegistry meters,
-            ClusterSignals signals) {
+            ClusterSignals signals,
+            CheckpointModels checkpointModels) {
         this.results = results;
+        this.checkpointModels = checkpointModels;
         this.settings = settings;
         this.jobs = jobs;
         this.signals = signals;
@@ -99,6 +102,9 @@ public class JobRunner implements ApplicationEventListener<ServerStartupEvent> {
         // no adapter store: the server keeps its adapters under its data folder and in its database
         this.service = FineTuneService.builder()
                 .jobStore(new DbJobStore(jobs, settings.runsDir()))
+                // finished jobs keep their checkpoints (served as checkpoint models) until CheckpointRetention
+                // deletes them
+                .keepFinishedCheckpoints(true)
                 .parallelism(settings.jobConcurrency())
                 .threadName("rectify-finetune")
                 .build();
@@ -311,7 +317,7 @@ public class JobRunner implements ApplicationEventListener<ServerStartupEvent> {
                         + settings.replicaId());
         try {
             List<Example> train = files.examples(j.getTrainingFile());
-            FineTuneOptions.Builder b = spec.options().seed(j.getSeed());
+            FineTuneOptions.Builder b = spec.options().seed(j.getSeed()).keepCheckpoints(settings.keepCheckpoints());
             if (j.getValidationFile() != null) {
                 b.evalExamples(files.examples(j.getValidationFile()));
             }
@@ -465,6 +471,7 @@ public class JobRunner implements ApplicationEventListener<ServerStartupEvent> {
         int steps = adapter.result().map(TrainingResult::steps).orElse(0);
         events.checkpoint(
                 id, name, steps, adapter.result().map(JobMapping::metrics).orElse(Json.object()));
+        checkpointModels.unlistDeleted(id, Integer.MAX_VALUE);
         String resultFile =
                 results.write(id, adapter.result().map(JobMapping::metrics).orElse(null));
         queue.update(id, r -> {
@@ -489,6 +496,7 @@ public class JobRunner implements ApplicationEventListener<ServerStartupEvent> {
                 m.put("train_nll", last.nll());
             }
             events.checkpoint(id, JobMapping.modelName(j) + ":ckpt-step-" + e.step(), e.step(), m);
+            checkpointModels.unlistDeleted(id, e.step());
         } else if (e.kind() == JobEvent.Kind.PROGRESS) {
             TrainingProgress p = e.progress();
             events.record(id, "info", "metrics", JobMapping.progressMessage(p), JobMapping.metrics(p));

@@ -160,6 +160,11 @@ public record JobSpec(String methodType, ObjectNode hyperparameters) {
                                 : o.objective().toString());
         h.put("lora_rank", o.loraRank());
         h.put("lora_alpha", o.loraAlpha());
+        h.put("lora_dropout", o.loraDropout());
+        h.put("schedule", o.schedule().hfName());
+        h.put("warmup_ratio", o.warmupRatio());
+        h.put("weight_decay", o.weightDecay());
+        h.put("max_grad_norm", o.maxGradNorm());
         if (o.maxSteps() > 0) {
             h.put("max_steps", o.maxSteps());
         } else {

@@ -46,6 +46,7 @@ public final class Settings {
     private final int maxSeqLength;
     private final Duration shutdownWait;
     private final Duration checkpointRetention;
+    private final int keepCheckpoints;
     private final int maxUriLength;
     private final Duration requestTimeout;
     private final RateLimitConfig rateLimit;
@@ -98,6 +99,7 @@ public final class Settings {
         this.maxSeqLength = jobs.maxSeqLength();
         this.shutdownWait = jobs.shutdownWait();
         this.checkpointRetention = jobs.checkpointRetention();
+        this.keepCheckpoints = Math.max(1, jobs.keepCheckpoints());
         this.rateLimit = rateLimit;
         if (securityEnabled && (this.apiKey.isBlank() || this.adminKey.isBlank())) {
             throw new IllegalStateException("rectify.security.api-key and rectify.security.admin-key must be set "
@@ -231,6 +233,11 @@ public final class Settings {
     /** How long the checkpoints of a finished, failed or cancelled job are kept. */
     public Duration checkpointRetention() {
         return checkpointRetention;
+    }
+
+    /** How many of its newest checkpoints a job keeps while it trains (and after, until the retention deletes them). */
+    public int keepCheckpoints() {
+        return keepCheckpoints;
     }
     /** Longest request URI (path and query) in characters; longer ones get 414. */
     public int maxUriLength() {

@@ -67,7 +67,9 @@ class JobLifecycleTest {
                                     + file
                                     + "\", \"method\": {\"type\": \"supervised\", \"supervised\": {\"hyperparameters\": {"
                                     + "\"loss_type\": \"dft\", \"num_train_epochs\": 2, \"per_device_train_batch_size\": 2, "
-                                    + "\"gradient_accumulation_steps\": 3, \"max_length\": 64, \"lora_rank\": 4}}}}")
+                                    + "\"gradient_accumulation_steps\": 3, \"max_length\": 64, \"lora_rank\": 4, "
+                                    + "\"lora_dropout\": 0.05, \"lr_scheduler_type\": \"constant_with_warmup\", "
+                                    + "\"warmup_ratio\": 0.1, \"weight_decay\": 0.01, \"max_grad_norm\": 0.5}}}}")
                     .json();
             JsonNode hp = trl.at("/method/supervised/hyperparameters");
             assertEquals("dft", hp.get("loss_type").asText(), trl.toString());
@@ -76,6 +78,11 @@ class JobLifecycleTest {
             assertEquals(2, hp.get("micro_batch_size").asInt());
             assertEquals(64, hp.get("max_seq_length").asInt());
             assertEquals(8.0, hp.get("lora_alpha").asDouble(), "alpha defaults to twice the rank");
+            assertEquals(0.05, hp.get("lora_dropout").asDouble(), trl.toString());
+            assertEquals("constant_with_warmup", hp.get("schedule").asText());
+            assertEquals(0.1, hp.get("warmup_ratio").asDouble());
+            assertEquals(0.01, hp.get("weight_decay").asDouble());
+            assertEquals(0.5, hp.get("max_grad_norm").asDouble());
             assertEquals(
                     "cancelled",
                     api.post("/v1/fine_tuning/jobs/" + trl.get("id").asText() + "/cancel", Api.ADMIN_KEY, "")

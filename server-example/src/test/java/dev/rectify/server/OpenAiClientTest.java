@@ -29,6 +29,15 @@ import com.openai.models.finetuning.jobs.checkpoints.FineTuningJobCheckpoint;
 import com.openai.models.finetuning.methods.SupervisedHyperparameters;
 import com.openai.models.finetuning.methods.SupervisedMethod;
 import com.openai.models.models.Model;
+import dev.rectify.adapter.AdaptedModel;
+import dev.rectify.adapter.Adapter;
+import dev.rectify.core.ChatMessage;
+import dev.rectify.generate.Sampling;
+import dev.rectify.job.CheckpointAdapters;
+import dev.rectify.model.BaseModel;
+import dev.rectify.server.db.JobRecord;
+import dev.rectify.server.db.JobRepository;
+import dev.rectify.train.FineTuneOptions;
 import io.micronaut.runtime.server.EmbeddedServer;
 import io.micronaut.test.extensions.junit5.annotation.MicronautTest;
 import io.micronaut.test.support.TestPropertyProvider;
@@ -53,9 +62,10 @@ import org.junit.jupiter.api.TestMethodOrder;
  * every answer must parse into the client's types: files (upload, list, retrieve, content, delete), a supervised
  * fine-tune with {@code loss_type: "dft"} and metadata, pause and resume, events, checkpoints, the metrics CSV in
  * {@code result_files}, then chat (streamed and not, with logprobs) and completions on the fine-tuned model, a model name with '/',
- * and {@code DELETE /v1/models/{model}}. The client talks only to the embedded server.
+ * checkpoint models served until their checkpoints are deleted, and {@code DELETE /v1/models/{model}}. The client talks only
+ * to the embedded server.
  */
-@MicronautTest
+@MicronautTest(transactional = false) // the checkpoint retention called here deletes rows the server must see at once
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 /** Size: the official client's fine-tune-then-chat flow, whose tests share one server, one job and the models it made. */
@@ -409,6 +419,113 @@ class OpenAiClientTest implements TestPropertyProvider {
 
     @Test
     @Order(5)
+    void servesListedCheckpointModelsUntilTheirCheckpointsAreDeleted() {
+        // checkpoints every step of 4 (the test server's checkpoint-every is 1): the job keeps the newest 3 (2, 3, 4)
+        List<String> listed = admin().fineTuning().jobs().checkpoints().list(jobId).data().stream()
+                .map(FineTuningJobCheckpoint::fineTunedModelCheckpoint)
+                .toList();
+        String step1 = fineTuned + ":ckpt-step-1";
+        String step2 = fineTuned + ":ckpt-step-2";
+        String step3 = fineTuned + ":ckpt-step-3";
+        assertTrue(listed.containsAll(List.of(fineTuned, step2, step3)), listed.toString());
+        assertFalse(listed.contains(step1), "step 1's checkpoint was pruned, so it is not listed: " + listed);
+
+        OpenAIClient c = client(Api.API_KEY);
+        ChatCompletionCreateParams chat = ChatCompletionCreateParams.builder()
+                .model(step2)
+                .addUserMessage("What is 12 + 7?")
+                .maxCompletionTokens(12)
+                .temperature(0.0)
+                .logprobs(true)
+                .topLogprobs(2)
+                .build();
+        ChatCompletion answer = c.chat().completions().create(chat);
+        assertEquals(step2, answer.model());
+        String text = answer.choices().get(0).message().content().orElseThrow();
+
+        // the SDK's adapter of the step-2 checkpoint, made independently, generates the same text
+        BaseModel base = server.getApplicationContext().getBean(BaseModel.class);
+        JobRecord job = server.getApplicationContext()
+                .getBean(JobRepository.class)
+                .findById(jobId)
+                .orElseThrow();
+        FineTuneOptions options = JobSpec.fromJson(job.getHyperparameters())
+                .options()
+                .seed(job.getSeed())
+                .build();
+        Adapter expected = CheckpointAdapters.of(
+                base, jobId, options, dataDir.resolve("runs").resolve(jobId), 2);
+        String prompt = base.applyChatTemplate(List.of(ChatMessage.user("What is 12 + 7?")), true);
+        try (AdaptedModel m = AdaptedModel.of(base, expected)) {
+            assertEquals(
+                    m.generate(prompt, Sampling.sample(0.0).maxNewTokens(12)).text(), text);
+        }
+
+        // its token probabilities are its own: not the base model's, not the final fine-tune's
+        List<Double> atStep2 = firstLogprobs(c, step2);
+        assertFalse(atStep2.equals(firstLogprobs(c, BASE)), atStep2.toString());
+        assertFalse(atStep2.equals(firstLogprobs(c, fineTuned)), atStep2.toString());
+        assertEquals(
+                step3,
+                c.chat()
+                        .completions()
+                        .create(chat.toBuilder().model(step3).build())
+                        .model());
+
+        // step 1's checkpoint was deleted when step 4's was saved: not listed, not servable
+        NotFoundException pruned = assertThrows(
+                NotFoundException.class,
+                () -> c.chat()
+                        .completions()
+                        .create(chat.toBuilder().model(step1).build()));
+        assertEquals("model_not_found", pruned.code().orElseThrow());
+
+        // the retention deletes the finished job's checkpoints: their models go, the fine-tuned model stays
+        assertTrue(server.getApplicationContext()
+                .getBean(CheckpointRetention.class)
+                .sweep(Duration.ZERO)
+                .contains(jobId));
+        for (String gone : List.of(step2, step3)) {
+            NotFoundException e = assertThrows(
+                    NotFoundException.class,
+                    () -> c.chat()
+                            .completions()
+                            .create(chat.toBuilder().model(gone).build()));
+            assertEquals("model_not_found", e.code().orElseThrow());
+        }
+        assertEquals(
+                fineTuned,
+                c.chat()
+                        .completions()
+                        .create(chat.toBuilder().model(fineTuned).build())
+                        .model());
+        assertEquals(
+                List.of(fineTuned),
+                admin().fineTuning().jobs().checkpoints().list(jobId).data().stream()
+                        .map(FineTuningJobCheckpoint::fineTunedModelCheckpoint)
+                        .toList(),
+                "after the retention only the fine-tuned model is listed");
+    }
+
+    /** The log-probabilities of the first generated token's top 2 alternatives under {@code model}. */
+    private static List<Double> firstLogprobs(OpenAIClient c, String model) {
+        ChatCompletion a = c.chat()
+                .completions()
+                .create(ChatCompletionCreateParams.builder()
+                        .model(model)
+                        .addUserMessage("What is 12 + 7?")
+                        .maxCompletionTokens(1)
+                        .temperature(0.0)
+                        .logprobs(true)
+                        .topLogprobs(2)
+                        .build());
+        return a.choices().get(0).logprobs().orElseThrow().content().orElseThrow().get(0).topLogprobs().stream()
+                .map(t -> t.logprob())
+                .toList();
+    }
+
+    @Test
+    @Order(6)
     void servesAndDeletesAModelWhoseNameHasASlash() {
         String name = "acme/math-dft";
         var load = new Api(server.getURL().toString())

@@ -13,4 +13,5 @@ public record JobsConfig(
         @Bindable(defaultValue = "true") boolean resumeOnRestart,
         @Bindable(defaultValue = "512") int maxSeqLength,
         @Bindable(defaultValue = "30s") Duration shutdownWait,
-        @Bindable(defaultValue = "24h") Duration checkpointRetention) {}
+        @Bindable(defaultValue = "24h") Duration checkpointRetention,
+        @Bindable(defaultValue = "3") int keepCheckpoints) {}
