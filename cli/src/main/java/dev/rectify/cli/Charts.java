@@ -185,6 +185,13 @@ public final class Charts {
 
     /** Share of target tokens per probability bucket, one series per model. */
     public static void tokenProbabilities(Map<String, double[]> probabilities, Path file) {
+        Map<String, List<Double>> shares = ordered();
+        probabilities.forEach((model, p) -> shares.put(model, histogram(p)));
+        tokenProbabilityShares(shares, file);
+    }
+
+    /** The same figure from shares already bucketed by {@link #histogram(double[])}, one series per model. */
+    public static void tokenProbabilityShares(Map<String, List<Double>> histograms, Path file) {
         CategoryChart c = new CategoryChartBuilder()
                 .width(1100)
                 .height(560)
@@ -204,11 +211,10 @@ public final class Charts {
         for (int i = 0; i + 1 < EDGES.length; i++) {
             labels.add(label(EDGES[i]) + "-" + label(Math.min(1, EDGES[i + 1])));
         }
-        for (var e : probabilities.entrySet()) {
+        for (var e : histograms.entrySet()) {
             // a log axis has no zero: empty buckets (and those under MIN_SHARE) are drawn at the axis floor
-            List<Double> shares = histogram(e.getValue()).stream()
-                    .map(v -> Math.max(v, MIN_SHARE))
-                    .toList();
+            List<Double> shares =
+                    e.getValue().stream().map(v -> Math.max(v, MIN_SHARE)).toList();
             c.addSeries(e.getKey(), labels, shares).setFillColor(colour(e.getKey()));
         }
         save(c, file);

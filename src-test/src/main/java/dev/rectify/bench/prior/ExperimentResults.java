@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.rectify.cli.Charts;
 import dev.rectify.core.Objective;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -25,20 +26,19 @@ public final class ExperimentResults {
     public static final String FAR = "far-ood";
     static final List<String> SETS = List.of(IN, NEAR, FAR);
 
-    private final ObjectMapper json = new ObjectMapper();
-    private final ExperimentSettings settings;
-    private final ObjectNode root = json.createObjectNode();
-    private final Map<String, Map<String, double[]>> probabilities = new LinkedHashMap<>();
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final ObjectNode root;
+    private final Map<String, Map<String, List<Double>>> histograms = new LinkedHashMap<>();
 
     ExperimentResults(ExperimentSettings settings) {
-        this.settings = settings;
+        root = JSON.createObjectNode();
         ObjectNode s = root.putObject("settings");
         s.put("seeds", settings.seeds());
         s.put("first_seed", ExperimentSettings.FIRST_SEED);
-        s.putPOJO(
-                "methods",
-                settings.methods().stream().map(ExperimentResults::label).toList());
-        s.putPOJO("learning_rates", settings.learningRates());
+        ArrayNode methods = s.putArray("methods");
+        settings.methods().forEach(o -> methods.add(label(o)));
+        ArrayNode rates = s.putArray("learning_rates");
+        settings.learningRates().forEach(rates::add);
         s.put("train_limit", settings.trainLimit());
         s.put("eval_limit", settings.evalLimit());
         s.put("max_new_tokens", settings.maxNewTokens());
@@ -48,6 +48,24 @@ public final class ExperimentResults {
         root.putArray("bases");
         root.putArray("search");
         root.putArray("runs");
+    }
+
+    private ExperimentResults(ObjectNode root) {
+        this.root = root;
+        root.path("token_probability_histograms")
+                .properties()
+                .forEach(base -> base.getValue().properties().forEach(m -> {
+                    List<Double> shares = new ArrayList<>();
+                    m.getValue().forEach(v -> shares.add(v.asDouble()));
+                    histograms
+                            .computeIfAbsent(base.getKey(), k -> new LinkedHashMap<>())
+                            .put(m.getKey(), shares);
+                }));
+    }
+
+    /** The record an earlier run wrote ({@code results.json}), to render its report again without running. */
+    public static ExperimentResults read(Path resultsJson) throws IOException {
+        return new ExperimentResults((ObjectNode) JSON.readTree(resultsJson.toFile()));
     }
 
     /** The name a method has in tables, files and plots (its colour follows it in every figure). */
@@ -60,10 +78,6 @@ public final class ExperimentResults {
         };
     }
 
-    ExperimentSettings settings() {
-        return settings;
-    }
-
     void addBase(PriorBase base, Path dir) throws IOException {
         ObjectNode b = ((ArrayNode) root.get("bases")).addObject();
         b.put("name", base.name());
@@ -73,7 +87,7 @@ public final class ExperimentResults {
         for (Path log :
                 List.of(dir.resolve("pretrain-log.json"), dir.resolve("recipe").resolve("pretrain-log.json"))) {
             if (Files.isRegularFile(log)) {
-                JsonNode l = json.readTree(log.toFile());
+                JsonNode l = JSON.readTree(log.toFile());
                 b.put("pretraining_heldout_loss", l.path("final_heldout_loss").asDouble());
                 b.put("pretraining_device", l.path("device").asText());
                 break;
@@ -99,16 +113,29 @@ public final class ExperimentResults {
     }
 
     void addProbabilities(String base, String method, double[] p) {
-        probabilities.computeIfAbsent(base, k -> new LinkedHashMap<>()).put(method, p);
+        histograms.computeIfAbsent(base, k -> new LinkedHashMap<>()).put(method, Charts.histogram(p));
     }
 
     void put(String key, double value) {
         root.put(key, value);
     }
 
-    /** Token probabilities of the first training completions, per base and method (base model and first seed). */
-    public Map<String, Map<String, double[]>> probabilities() {
-        return probabilities;
+    /**
+     * Shares of the first training completions' target tokens per probability bucket ({@link Charts#EDGES}), per base
+     * and method (the base model and each method's first seed).
+     */
+    public Map<String, Map<String, List<Double>>> histograms() {
+        return histograms;
+    }
+
+    /** Whether a base was pretrained on a corpus that never shows the chat format the fine-tuning data uses. */
+    public boolean withoutChatFormat(String base) {
+        for (JsonNode b : root.get("bases")) {
+            if (b.path("name").asText().equals(base)) {
+                return b.path("chat_share").asDouble() == 0;
+            }
+        }
+        return false;
     }
 
     /** Bases in run order with their labels. */
@@ -123,7 +150,7 @@ public final class ExperimentResults {
     public List<String> methods() {
         List<String> m = new ArrayList<>();
         m.add("base");
-        settings.methods().forEach(o -> m.add(label(o)));
+        root.path("settings").path("methods").forEach(o -> m.add(o.asText()));
         return m;
     }
 

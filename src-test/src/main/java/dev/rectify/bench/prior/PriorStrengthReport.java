@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.knowm.xchart.AnnotationText;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
@@ -34,17 +35,26 @@ public final class PriorStrengthReport {
         this.results = results;
     }
 
+    /**
+     * Renders the report of an earlier run again from its {@code results.json}, without training or evaluating:
+     * {@code java -cp ... dev.rectify.bench.prior.PriorStrengthReport docs/experiments/prior-strength}.
+     */
+    public static void main(String[] args) throws IOException {
+        if (args.length != 1) {
+            throw new IllegalArgumentException("usage: PriorStrengthReport <folder holding results.json>");
+        }
+        Path out = Path.of(args[0]);
+        new PriorStrengthReport(ExperimentResults.read(out.resolve("results.json"))).write(out);
+    }
+
     /** Writes every output into {@code out}. */
     public void write(Path out) throws IOException {
         Files.createDirectories(out);
         ObjectNode stats = results.statistics();
         ObjectNode hist = results.json().putObject("token_probability_histograms");
-        results.probabilities().forEach((base, byMethod) -> {
+        results.histograms().forEach((base, byMethod) -> {
             ObjectNode b = hist.putObject(base);
-            byMethod.forEach((m, p) -> {
-                var arr = b.putArray(m);
-                Charts.histogram(p).forEach(arr::add);
-            });
+            byMethod.forEach((m, shares) -> shares.forEach(b.putArray(m)::add));
         });
         ObjectMapper json = new ObjectMapper();
         AtomicFile.write(
@@ -54,8 +64,8 @@ public final class PriorStrengthReport {
         for (String set : ExperimentResults.SETS) {
             accuracyPlot(stats, set, out.resolve("accuracy_vs_prior_" + set + ".png"));
         }
-        for (var e : results.probabilities().entrySet()) {
-            Charts.tokenProbabilities(e.getValue(), out.resolve("token_probabilities_" + e.getKey() + ".png"));
+        for (var e : results.histograms().entrySet()) {
+            Charts.tokenProbabilityShares(e.getValue(), out.resolve("token_probabilities_" + e.getKey() + ".png"));
         }
     }
 
@@ -170,9 +180,21 @@ public final class PriorStrengthReport {
         return d.path("high").asDouble() < 0 ? "loses" : "tie";
     }
 
+    /**
+     * Exact match against the pretraining budget, one line per method through the bases that saw the chat format, and
+     * the bases that never did as separate points at the right (they are not a step on the budget axis).
+     */
     private void accuracyPlot(ObjectNode stats, String set, Path file) throws IOException {
-        List<String> bases = new ArrayList<>(results.baseLabels().keySet());
-        List<String> labels = new ArrayList<>(results.baseLabels().values());
+        List<String> bases = new ArrayList<>();
+        results.baseLabels().keySet().stream()
+                .filter(b -> !results.withoutChatFormat(b))
+                .forEach(bases::add);
+        int budgetLine = bases.size();
+        results.baseLabels().keySet().stream()
+                .filter(results::withoutChatFormat)
+                .forEach(bases::add);
+        List<String> labels =
+                bases.stream().map(b -> results.baseLabels().get(b)).toList();
         XYChart c = new XYChartBuilder()
                 .width(900)
                 .height(560)
@@ -183,14 +205,16 @@ public final class PriorStrengthReport {
         var st = c.getStyler();
         st.setChartBackgroundColor(Color.WHITE);
         st.setLegendPosition(Styler.LegendPosition.OutsideE);
+        // the base names are written into the plot under each column: XChart's custom tick labels go only to
+        // ticks at the axis ends once the range is set
         st.setXAxisMin(-0.5);
         st.setXAxisMax(bases.size() - 0.5);
-        st.setYAxisMin(0.0);
+        st.setYAxisMin(-0.08);
         st.setYAxisMax(1.0);
-        c.setCustomXAxisTickLabelsFormatter(x -> {
-            long i = Math.round(x);
-            return Math.abs(x - i) < 1e-6 && i >= 0 && i < labels.size() ? labels.get((int) i) : "";
-        });
+        st.setXAxisTicksVisible(false);
+        for (int b = 0; b < labels.size(); b++) {
+            c.addAnnotation(new AnnotationText(labels.get(b), b, -0.045, false));
+        }
         List<String> methods = results.methods();
         for (int mi = 0; mi < methods.size(); mi++) {
             String m = methods.get(mi);
@@ -203,8 +227,16 @@ public final class PriorStrengthReport {
                     continue;
                 }
                 double x = b + offset;
-                xs.add(x);
-                ys.add(v.path("mean").asDouble());
+                double y = v.path("mean").asDouble();
+                if (b < budgetLine) {
+                    xs.add(x);
+                    ys.add(y);
+                } else {
+                    XYSeries point = c.addSeries(m + " " + bases.get(b), List.of(x), List.of(y));
+                    point.setMarkerColor(Charts.colour(m));
+                    point.setMarker(SeriesMarkers.DIAMOND);
+                    point.setShowInLegend(false);
+                }
                 if (v.has("low")) {
                     XYSeries bar = c.addSeries(
                             m + " interval " + b,

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The prior-strength experiment end to end at toy size: the bundled model as the only base, SFT and DFT, two seeds,
  * two learning rates, a few problems with short answers. Checks the runs, the search, the statistics, the report and
- * that a second invocation resumes from the cached runs instead of training again.
+ * that the report renders again from results.json alone, and that a second invocation resumes from the cached runs instead of training again.
  */
 class PriorStrengthExperimentTest {
     private static final Path ROOT = Path.of("..");
@@ -121,6 +121,17 @@ class PriorStrengthExperimentTest {
             assertArrayEquals(new byte[] {(byte) 0x89, 'P', 'N', 'G'}, head, png);
         }
         assertEquals(3, r.path("token_probability_histograms").path("b100").size(), "base, SFT and DFT");
+
+        // the report renders again from results.json alone, to the same tables and statistics
+        Files.delete(out.resolve("accuracy_vs_prior_near-ood.png"));
+        Files.delete(out.resolve("token_probabilities_b100.png"));
+        PriorStrengthReport.main(new String[] {out.toString()});
+        assertEquals(md, Files.readString(out.resolve("results.md")));
+        JsonNode rendered =
+                new ObjectMapper().readTree(out.resolve("results.json").toFile());
+        assertEquals(r, rendered);
+        assertTrue(Files.size(out.resolve("accuracy_vs_prior_near-ood.png")) > 0);
+        assertTrue(Files.size(out.resolve("token_probabilities_b100.png")) > 0);
 
         // a second invocation reuses every cached run: no run file is rewritten, the results are the same
         Map<Path, FileTime> before = new HashMap<>();
