@@ -44,7 +44,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The Spark batch in {@code local[2]} mode on the bundled model: a manifest of three tiny fine-tunes gives the
  * adapters the SDK's job service gives for the same entries (as {@code rectify batch} runs them); a run cancelled
- * after its first finished fine-tune, rerun on the same manifest, skips that one, resumes the interrupted one from
+ * once two fine-tunes have finished, rerun on the same manifest, skips those, resumes the interrupted one from
  * its checkpoint and ends with the adapters of the uninterrupted run.
  */
 class SparkBatchTest {
@@ -74,7 +74,12 @@ class SparkBatchTest {
         }
     }
 
-    /** A manifest of three fine-tunes on 12 demonstrations each: 2, 12 (checkpointed every 3) and 3 steps. */
+    /**
+     * A manifest of three fine-tunes on 12 demonstrations each: job-a (2 steps), job-c (3 steps) and job-b (24 steps,
+     * checkpointed every 3). job-b comes last, so with two task slots it starts only once job-a or job-c has finished,
+     * and outlasts both: the cancel below waits for "job-a finished, job-b checkpointed" without depending on which
+     * of two simultaneous tasks happens to be faster (a run where job-b, started beside job-a, finished first failed).
+     */
     private static Path writeManifest(Path dir) throws Exception {
         List<String> train =
                 Files.readAllLines(MODEL.resolve("../../data/math/train.jsonl").normalize());
@@ -88,12 +93,12 @@ class SparkBatchTest {
                 List.of(
                         "{\"name\": \"job-a\", \"data\": \"data/a.jsonl\", \"objective\": \"dft\", \"options\": {"
                                 + TINY + ", \"max_steps\": 2, \"seed\": 7}}",
+                        "{\"name\": \"job-c\", \"data\": \"data/c.jsonl\", \"objective\": \"dft\", \"options\": {"
+                                + TINY + ", \"max_steps\": 3, \"seed\": 8}}",
+                        "",
                         "{\"name\": \"job-b\", \"data\": \"data/b.jsonl\", \"objective\": \"sft\", \"options\": {"
                                 + TINY
-                                + ", \"max_steps\": 12, \"seed\": 7, \"checkpoint_every\": 3}, \"output\": \"adapters/b\"}",
-                        "",
-                        "{\"name\": \"job-c\", \"data\": \"data/c.jsonl\", \"objective\": \"dft\", \"options\": {"
-                                + TINY + ", \"max_steps\": 3, \"seed\": 8}}"));
+                                + ", \"max_steps\": 24, \"seed\": 7, \"checkpoint_every\": 3}, \"output\": \"adapters/b\"}"));
         return manifest;
     }
 
@@ -152,7 +157,7 @@ class SparkBatchTest {
         SparkBatchResult first = SparkBatch.run(sc, options(manifest, whole));
         assertEquals(3, first.count(EntryResult.DONE), first.table());
         assertEquals(
-                List.of(2, 12, 3),
+                List.of(2, 3, 24),
                 first.entries().stream().map(EntryResult::steps).toList(),
                 first.table());
         for (EntryResult e : first.entries()) {
@@ -173,10 +178,10 @@ class SparkBatchTest {
                 new ObjectMapper().readTree(whole.resolve("jobs.summary.json").toFile());
         assertEquals(
                 first.entry("job-b").adapterId(),
-                summary.get(1).get("adapter_id").asText());
+                summary.get(2).get("adapter_id").asText());
         assertFalse(Files.exists(whole.resolve("runs/job-b")), "finished fine-tunes leave no checkpoints");
 
-        // cancelled once job-a has finished and job-b has a checkpoint, then run again on the same manifest
+        // cancelled once job-a and job-c have finished and job-b has a checkpoint, then run again on the same manifest
         Path cut = dir.resolve("cut");
         FileJobStore states = new FileJobStore(cut.resolve("runs"));
         CompletableFuture<SparkBatchResult> cancelled = CompletableFuture.supplyAsync(() -> {
@@ -188,8 +193,12 @@ class SparkBatchTest {
             }
         });
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        while (!(status(states, "job-a") == JobStatus.SUCCEEDED && Files.exists(cut.resolve("runs/job-b/latest")))) {
-            assertTrue(System.nanoTime() < deadline && !cancelled.isDone(), "job-a finished and job-b checkpointed");
+        while (!(status(states, "job-a") == JobStatus.SUCCEEDED
+                && status(states, "job-c") == JobStatus.SUCCEEDED
+                && Files.exists(cut.resolve("runs/job-b/latest")))) {
+            assertTrue(
+                    System.nanoTime() < deadline && !cancelled.isDone(),
+                    "job-a and job-c finished and job-b checkpointed");
             Thread.sleep(20);
         }
         sc.cancelJobGroup("cut");
@@ -208,7 +217,7 @@ class SparkBatchTest {
         assertEquals(first.entry("job-a").finalLoss(), rerun.entry("job-a").finalLoss(), 0.0, "recorded when trained");
         assertEquals(EntryResult.DONE, rerun.entry("job-b").status(), rerun.table());
         assertTrue(rerun.entry("job-b").resumedAt() >= 3, "job-b resumed from its checkpoint: " + rerun.table());
-        assertEquals(EntryResult.DONE, rerun.entry("job-c").status(), rerun.table());
+        assertEquals(EntryResult.SKIPPED, rerun.entry("job-c").status(), rerun.table());
         assertEquals(
                 expected, hashes(cut, rerun), "the interrupted batch ends with the adapters of the uninterrupted one");
         for (EntryResult e : rerun.entries()) {
