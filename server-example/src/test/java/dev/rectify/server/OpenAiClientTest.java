@@ -473,12 +473,7 @@ class OpenAiClientTest implements TestPropertyProvider {
                         .model());
 
         // step 1's checkpoint was deleted when step 4's was saved: not listed, not servable
-        NotFoundException pruned = assertThrows(
-                NotFoundException.class,
-                () -> c.chat()
-                        .completions()
-                        .create(chat.toBuilder().model(step1).build()));
-        assertEquals("model_not_found", pruned.code().orElseThrow());
+        assertModelNotFound(c, chat, step1);
 
         // the retention deletes the finished job's checkpoints: their models go, the fine-tuned model stays
         assertTrue(server.getApplicationContext()
@@ -486,12 +481,7 @@ class OpenAiClientTest implements TestPropertyProvider {
                 .sweep(Duration.ZERO)
                 .contains(jobId));
         for (String gone : List.of(step2, step3)) {
-            NotFoundException e = assertThrows(
-                    NotFoundException.class,
-                    () -> c.chat()
-                            .completions()
-                            .create(chat.toBuilder().model(gone).build()));
-            assertEquals("model_not_found", e.code().orElseThrow());
+            assertModelNotFound(c, chat, gone);
         }
         assertEquals(
                 fineTuned,
@@ -508,6 +498,16 @@ class OpenAiClientTest implements TestPropertyProvider {
     }
 
     /** The log-probabilities of the first generated token's top 2 alternatives under {@code model}. */
+    /** A chat completion naming {@code model} is refused as OpenAI refuses an unknown model. */
+    private static void assertModelNotFound(OpenAIClient c, ChatCompletionCreateParams chat, String model) {
+        NotFoundException e = assertThrows(
+                NotFoundException.class,
+                () -> c.chat()
+                        .completions()
+                        .create(chat.toBuilder().model(model).build()));
+        assertEquals("model_not_found", e.code().orElseThrow(), model);
+    }
+
     private static List<Double> firstLogprobs(OpenAIClient c, String model) {
         ChatCompletion a = c.chat()
                 .completions()
