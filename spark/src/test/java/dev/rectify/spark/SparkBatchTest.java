@@ -77,8 +77,9 @@ class SparkBatchTest {
     /**
      * A manifest of three fine-tunes on 12 demonstrations each: job-a (2 steps), job-c (3 steps) and job-b (24 steps,
      * checkpointed every 3). job-b comes last, so with two task slots it starts only once job-a or job-c has finished,
-     * and outlasts both: the cancel below waits for "job-a finished, job-b checkpointed" without depending on which
-     * of two simultaneous tasks happens to be faster (a run where job-b, started beside job-a, finished first failed).
+     * and outlasts both: the cancel below waits for "job-a and job-c finished, job-b checkpointed" without depending on
+     * which of two simultaneous tasks happens to be faster (a run where job-b, started beside job-a, finished first
+     * failed).
      */
     private static Path writeManifest(Path dir) throws Exception {
         List<String> train =
