@@ -15,9 +15,13 @@ import dev.rectify.lora.Safetensors;
 import dev.rectify.train.EvalMetrics;
 import dev.rectify.train.TrainedWeights;
 import dev.rectify.train.TrainingResult;
+import java.io.BufferedOutputStream;
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.DigestOutputStream;
+import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
@@ -53,10 +57,6 @@ public final class AdapterFiles {
      */
     public static void write(Adapter adapter, Path dir, String baseModelNameOrPath) {
         ObjectMapper json = new ObjectMapper();
-        byte[] weights = Safetensors.toBytes(
-                adapter.weights().values(),
-                adapter.weights().shapes(),
-                Map.of("format", "pt", "rectify.adapter_id", adapter.id()));
         ObjectNode manifest = json.createObjectNode();
         manifest.put("id", adapter.id());
         manifest.put("base_model_hash", adapter.baseModelHash());
@@ -64,7 +64,7 @@ public final class AdapterFiles {
         adapter.objective().ifPresent(o -> manifest.put("objective", o.toString()));
         manifest.put("recipe", adapter.recipe());
         manifest.put("created", Instant.now().toString());
-        manifest.put("weights_sha256", ContentHash.of(weights));
+        manifest.putNull("weights_sha256"); // set once the weights are streamed, keeping the manifest's field order
         manifest.put("parameters", adapter.weights().parameterCount());
         adapter.result().ifPresent(r -> {
             ObjectNode m = manifest.putObject("metrics");
@@ -81,7 +81,7 @@ public final class AdapterFiles {
             Files.createDirectories(parent);
             Path tmp = Files.createTempDirectory(parent, "." + dir.getFileName() + ".");
             try {
-                AtomicFile.writeSynced(tmp.resolve(WEIGHTS), weights);
+                manifest.put("weights_sha256", writeWeights(adapter, tmp.resolve(WEIGHTS)));
                 if (adapter.kind() == Adapter.Kind.LORA) {
                     byte[] config = json.writerWithDefaultPrettyPrinter()
                             .writeValueAsBytes(PeftAdapterConfig.of(
@@ -121,13 +121,12 @@ public final class AdapterFiles {
         }
         ObjectMapper json = new ObjectMapper();
         try {
-            byte[] weights = Files.readAllBytes(weightsFile);
+            String weightsHash = ContentHash.of(weightsFile);
             JsonNode manifest = Files.isRegularFile(dir.resolve(MANIFEST))
                     ? json.readTree(dir.resolve(MANIFEST).toFile())
                     : null;
             if (manifest != null
-                    && !ContentHash.of(weights)
-                            .equals(manifest.path("weights_sha256").asText())) {
+                    && !weightsHash.equals(manifest.path("weights_sha256").asText())) {
                 throw new CorruptAdapterException(
                         weightsFile + ": checksum mismatch: the adapter's weights are corrupt or truncated");
             }
@@ -139,7 +138,7 @@ public final class AdapterFiles {
                 throw new CorruptAdapterException(dir.resolve(CONFIG)
                         + ": checksum mismatch: the adapter's configuration is " + "corrupt, truncated or missing");
             }
-            Safetensors.Contents c = Safetensors.parse(weights, weightsFile.toString());
+            Safetensors.Contents c = Safetensors.read(weightsFile);
             Adapter.Builder b = Adapter.builder().weights(new TrainedWeights(c.values(), c.shapes()));
             Adapter.Kind kind = manifest == null
                     ? Adapter.Kind.LORA
@@ -159,7 +158,7 @@ public final class AdapterFiles {
                 if (baseModelHashIfForeign == null) {
                     throw ModelFormatException.at(dir, "a PEFT adapter made elsewhere: say which base model it is for");
                 }
-                b.id(ContentHash.of("peft\n" + ContentHash.of(weights)))
+                b.id(ContentHash.of("peft\n" + weightsHash))
                         .baseModelHash(baseModelHashIfForeign)
                         .recipe("peft:" + dir);
             }
@@ -216,6 +215,25 @@ public final class AdapterFiles {
         } catch (IOException e) {
             throw ModelFormatException.at(dir, "cannot read the adapter: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Streams the adapter's weights as safetensors into {@code file} (fsynced; the caller's temporary folder makes it
+     * atomic) and returns their sha-256: no byte array of the whole file, so full fine-tunes of any size write.
+     */
+    private static String writeWeights(Adapter adapter, Path file) throws IOException {
+        MessageDigest digest = ContentHash.sha256();
+        try (FileOutputStream raw = new FileOutputStream(file.toFile());
+                DigestOutputStream out = new DigestOutputStream(new BufferedOutputStream(raw, 1 << 20), digest)) {
+            Safetensors.write(
+                    out,
+                    adapter.weights().values(),
+                    adapter.weights().shapes(),
+                    Map.of("format", "pt", "rectify.adapter_id", adapter.id()));
+            out.flush();
+            raw.getFD().sync();
+        }
+        return ContentHash.hex(digest.digest());
     }
 
     private static TrainingResult result(JsonNode m, TrainedWeights w) {

@@ -1,6 +1,10 @@
 package dev.rectify.core.io;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
@@ -31,5 +35,17 @@ public final class ContentHash {
     /** sha-256 of {@code data}, in hex. */
     public static String of(byte[] data) {
         return hex(sha256().digest(data));
+    }
+
+    /** sha-256 of a file's bytes, in hex, read in 1 MiB blocks (any size: the file is never held in memory). */
+    public static String of(Path file) throws IOException {
+        MessageDigest d = sha256();
+        byte[] block = new byte[1 << 20];
+        try (InputStream in = Files.newInputStream(file)) {
+            for (int n; (n = in.read(block)) > 0; ) {
+                d.update(block, 0, n);
+            }
+        }
+        return hex(d.digest());
     }
 }
