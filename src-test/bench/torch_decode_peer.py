@@ -268,7 +268,7 @@ def main():
               "new_tokens": runs[-1]["new_tokens"], "threads": torch.get_num_threads(),
               "device": str(device), "prompts": len(prompts), "max_new_tokens": args.max_new_tokens,
               "ignore_eos": not args.stop_at_eos, "runs": args.runs, "torch": torch.__version__,
-              "blas": libs, "first_output_ids": outputs[0][:16]}
+              "blas": libs, "first_output_ids": outputs[0][:16], "outputs": outputs}
     print(json.dumps(result))
 
 
