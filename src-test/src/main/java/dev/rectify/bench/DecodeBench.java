@@ -12,6 +12,7 @@ import dev.rectify.ort.OrtRuntime;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 
@@ -135,41 +136,52 @@ public final class DecodeBench {
                         String.valueOf(warmup)));
             }
             Files.deleteIfExists(promptsFile);
-            double pTps = peer.path("decode_tokens_per_s").asDouble();
-            double pFirst = peer.path("first_token_latency_ms").asDouble();
             System.out.println();
+            System.out.println(
+                    "Medians of the timed runs (best run in brackets: on a loaded machine the least disturbed).");
             System.out.println("| system | decode tokens/s | first-token latency (ms) | greedy tokens vs Rectify |");
             System.out.println("|---|---|---|---|");
             System.out.printf(
-                    "| Rectify (ORT %s, %s) | %.1f | %.2f | - |%n",
-                    OrtRuntime.get().version(), dev, rTps, rFirst);
-            System.out.printf(
-                    "| PyTorch %s (%s, %d threads) | %.1f | %.2f | %s |%n",
-                    peer.path("torch").asText("?"),
-                    device,
-                    peer.path("threads").asInt(),
-                    pTps,
-                    pFirst,
-                    TokenAgreement.describe(outputs, TokenAgreement.fromJson(peer.path("outputs"))));
+                    "| Rectify (ORT %s, %s) | %.1f (%.1f) | %.2f (%.2f) | - |%n",
+                    OrtRuntime.get().version(), dev, rTps, Collections.max(tps), rFirst, Collections.min(firstMs));
+            printPeerRow(
+                    "PyTorch " + peer.path("torch").asText("?") + " (" + device + ", "
+                            + peer.path("threads").asInt() + " threads)",
+                    peer,
+                    outputs);
             if (jlama != null) {
-                System.out.printf(
-                        "| Jlama %s (Java %s, %s, %d threads) | %.1f | %.2f | %s |%n",
-                        jlama.path("jlama").asText("?"),
-                        jlama.path("java").asText("?"),
-                        jlama.path("vector_type").asText("?"),
-                        jlama.path("threads").asInt(),
-                        jlama.path("decode_tokens_per_s").asDouble(),
-                        jlama.path("first_token_latency_ms").asDouble(),
-                        TokenAgreement.describe(outputs, TokenAgreement.fromJson(jlama.path("outputs"))));
+                printPeerRow(
+                        "Jlama " + jlama.path("jlama").asText("?") + " (Java "
+                                + jlama.path("java").asText("?")
+                                + ", " + jlama.path("vector_type").asText("?") + ", "
+                                + jlama.path("threads").asInt()
+                                + " threads)",
+                        jlama,
+                        outputs);
             }
-            System.out.printf(
-                    "| ratio Rectify / PyTorch | %.2fx | %.2fx (lower is better) | |%n", rTps / pTps, rFirst / pFirst);
+            printRatioRow("PyTorch", rTps, rFirst, peer);
             if (jlama != null) {
-                System.out.printf(
-                        "| ratio Rectify / Jlama | %.2fx | %.2fx (lower is better) | |%n",
-                        rTps / jlama.path("decode_tokens_per_s").asDouble(),
-                        rFirst / jlama.path("first_token_latency_ms").asDouble());
+                printRatioRow("Jlama", rTps, rFirst, jlama);
             }
         }
+    }
+
+    private static void printPeerRow(String name, JsonNode peer, List<long[]> rectifyOutputs) {
+        System.out.printf(
+                "| %s | %.1f (%.1f) | %.2f (%.2f) | %s |%n",
+                name,
+                peer.path("decode_tokens_per_s").asDouble(),
+                peer.path("best_decode_tokens_per_s").asDouble(),
+                peer.path("first_token_latency_ms").asDouble(),
+                peer.path("best_first_token_latency_ms").asDouble(),
+                TokenAgreement.describe(rectifyOutputs, TokenAgreement.fromJson(peer.path("outputs"))));
+    }
+
+    private static void printRatioRow(String peerName, double rTps, double rFirst, JsonNode peer) {
+        System.out.printf(
+                "| ratio Rectify / %s (medians) | %.2fx | %.2fx (lower is better) | |%n",
+                peerName,
+                rTps / peer.path("decode_tokens_per_s").asDouble(),
+                rFirst / peer.path("first_token_latency_ms").asDouble());
     }
 }

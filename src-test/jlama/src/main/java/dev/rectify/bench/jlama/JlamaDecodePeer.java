@@ -110,6 +110,8 @@ public final class JlamaDecodePeer {
         result.put("peer", "jlama");
         result.put("decode_tokens_per_s", Math.round(median(tps) * 100) / 100.0);
         result.put("first_token_latency_ms", Math.round(median(firstMs) * 1000) / 1000.0);
+        result.put("best_decode_tokens_per_s", Math.round(Collections.max(tps) * 100) / 100.0);
+        result.put("best_first_token_latency_ms", Math.round(Collections.min(firstMs) * 1000) / 1000.0);
         result.put("threads", pool);
         result.put("jlama", jlamaVersion());
         result.put("java", Runtime.version().toString());
