@@ -265,10 +265,12 @@ def main():
     result = {"peer": "pytorch",
               "decode_tokens_per_s": round(statistics.median(r["decode_tps"] for r in runs), 2),
               "first_token_latency_ms": round(statistics.median(r["first_ms"] for r in runs), 3),
+              "best_decode_tokens_per_s": round(max(r["decode_tps"] for r in runs), 2),
+              "best_first_token_latency_ms": round(min(r["first_ms"] for r in runs), 3),
               "new_tokens": runs[-1]["new_tokens"], "threads": torch.get_num_threads(),
               "device": str(device), "prompts": len(prompts), "max_new_tokens": args.max_new_tokens,
               "ignore_eos": not args.stop_at_eos, "runs": args.runs, "torch": torch.__version__,
-              "blas": libs, "first_output_ids": outputs[0][:16]}
+              "blas": libs, "first_output_ids": outputs[0][:16], "outputs": outputs}
     print(json.dumps(result))
 
 
