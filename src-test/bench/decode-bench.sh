@@ -14,7 +14,7 @@ if [ "${JLAMA:-true}" != false ]; then
   [ -x "$jhome/bin/java" ] || { echo "Jlama needs a JDK 21+ at JLAMA_JAVA_HOME ($jhome); or set JLAMA=false" >&2; exit 2; }
   # spotless is checked by the JDK 17 build (mvn -f src-test/jlama/pom.xml spotless:check); its formatter does not
   # resolve offline under newer JDKs.
-  JAVA_HOME="$jhome" mvn -q -B -o -Dspotless.check.skip=true -f src-test/jlama/pom.xml package 1>&2
+  JAVA_HOME="$jhome" mvn -q -B ${MVN_FLAGS:-} -Dspotless.check.skip=true -f src-test/jlama/pom.xml package 1>&2
   /usr/bin/python3 src-test/bench/onnx_to_hf_llama.py src-test/target/jlama-model 1>&2
   jlama_args=(--jlama-java "$jhome/bin/java" --jlama-model src-test/target/jlama-model
     --jlama-classpath "src-test/jlama/target/rectify-bench-jlama-0.1.0-SNAPSHOT.jar:$(cat src-test/jlama/target/classpath.txt)")
