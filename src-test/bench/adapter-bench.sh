@@ -3,6 +3,7 @@
 # on the shared multi-LoRA session, an identical fine-tune request served from the store, against reloading a merged
 # model; resident memory of N adapters on one session against merged copies. One run, one machine.
 # Usage: src-test/bench/adapter-bench.sh [--threads 2] [--adapters 50] [--rank 8] [--max-new-tokens 64] [--runs 5]
+#        [--decode-only] (only the interleaved decode rows)
 # RECTIFY_TARGET=target-NAME builds into a separate output folder (parallel work). The heap is fixed and pre-touched
 # so that RSS growth measures native memory.
 set -euo pipefail

@@ -11,6 +11,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 
 /**
  * Loaded adapters in memory: a Caffeine cache of {@link LoadedAdapter}s over an {@link AdapterStore}, bounded by
@@ -27,6 +28,8 @@ public final class AdapterCache implements AutoCloseable {
     private final ServingLayout layout;
     private final String baseModelHash;
     private final long maximumBytes;
+    private final Function<Adapter, byte[]> converter;
+    private final boolean pinnable;
     private final Cache<String, Entry> cache;
     private final Set<String> pinned = ConcurrentHashMap.newKeySet();
     private final AtomicLong open = new AtomicLong();
@@ -35,7 +38,9 @@ public final class AdapterCache implements AutoCloseable {
 
     private AdapterCache(Builder b) {
         this.store = Objects.requireNonNull(b.store, "store");
-        this.layout = Objects.requireNonNull(b.layout, "layout");
+        this.layout = b.converter != null ? b.layout : Objects.requireNonNull(b.layout, "layout");
+        this.converter = b.converter != null ? b.converter : a -> AdapterLayouts.toOnnxAdapter(layout, a);
+        this.pinnable = b.pinnable;
         this.baseModelHash = Objects.requireNonNull(b.baseModelHash, "baseModelHash");
         this.maximumBytes = b.maximumBytes;
         this.cache = Caffeine.newBuilder()
@@ -135,13 +140,13 @@ public final class AdapterCache implements AutoCloseable {
                                     .substring(0, Math.min(12, a.baseModelHash().length()))
                             + ", not this one (" + baseModelHash.substring(0, 12) + ")");
         }
-        byte[] bytes = AdapterLayouts.toOnnxAdapter(layout, a);
+        byte[] bytes = converter.apply(a);
         LoraAdapter n = LoraAdapter.fromBytes(bytes, id);
         open.incrementAndGet();
         LoadedAdapter loaded = new LoadedAdapter(
                 id, a.baseModelHash(), a.rank(), a.alpha(), a.targetModules(), n, open::decrementAndGet);
         loadNanos.addAndGet(System.nanoTime() - t0);
-        return new Entry(loaded, pinned.contains(id) || store.isPinned(id));
+        return new Entry(loaded, pinnable && (pinned.contains(id) || store.isPinned(id)));
     }
 
     /** Pins {@code id} in memory: its entry weighs nothing and is never evicted (it is loaded now if absent). */
@@ -251,6 +256,8 @@ public final class AdapterCache implements AutoCloseable {
         private ServingLayout layout;
         private String baseModelHash;
         private long maximumBytes = 256L << 20;
+        private Function<Adapter, byte[]> converter;
+        private boolean pinnable = true;
 
         private Builder(AdapterStore store) {
             this.store = store;
@@ -274,6 +281,17 @@ public final class AdapterCache implements AutoCloseable {
                 throw new InvalidArgumentException("cache size must be >= 0 bytes, got " + bytes);
             }
             this.maximumBytes = bytes;
+            return this;
+        }
+
+        /**
+         * How an adapter becomes {@code .onnx_adapter} bytes, instead of the layout's A, B and scale (the merged
+         * weights of {@link dev.rectify.lora.MergedWeightsGraph}); such a cache ignores pins, so that its bytes stay
+         * bounded.
+         */
+        Builder converter(Function<Adapter, byte[]> converter) {
+            this.converter = converter;
+            this.pinnable = false;
             return this;
         }
 

@@ -56,6 +56,7 @@ public final class AdapterBench {
         int maxNew = 64;
         int runs = 5;
         Path work = null;
+        boolean decodeOnly = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--threads" -> threads = Integer.parseInt(args[++i]);
@@ -64,6 +65,7 @@ public final class AdapterBench {
                 case "--max-new-tokens" -> maxNew = Integer.parseInt(args[++i]);
                 case "--runs" -> runs = Integer.parseInt(args[++i]);
                 case "--work" -> work = Path.of(args[++i]);
+                case "--decode-only" -> decodeOnly = true;
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -109,10 +111,14 @@ public final class AdapterBench {
                     adapters.add(a);
                     ids.add(mm.register(a));
                 }
-                memory(base, mm, ids, adapters);
-                activation(mm, ids);
+                if (!decodeOnly) {
+                    memory(base, mm, ids, adapters);
+                    activation(mm, ids);
+                }
                 decode(base, mm, ids, adapters.get(0), maxNew, runs);
-                fineTuneHit(base, work, adapters.get(0));
+                if (!decodeOnly) {
+                    fineTuneHit(base, work, adapters.get(0));
+                }
             }
         }
     }
@@ -181,7 +187,8 @@ public final class AdapterBench {
                     "multi-LoRA session, no adapter",
                     "multi-LoRA session, adapter",
                     "merged model (one session per adapter)",
-                    "MultiLoraModel.generate(null): base")) {
+                    "MultiLoraModel.generate(null): base",
+                    "MultiLoraModel.generate(adapter): fast path")) {
                 tps.put(k, new ArrayList<>());
             }
             for (int r = 0; r < 2 + runs; r++) {
@@ -190,7 +197,8 @@ public final class AdapterBench {
                     tps(m.generator(), null, null, prompts, s),
                     tps(m.generator(), m.cache(), ids.get(0), prompts, s),
                     tps(am.generator(), null, null, prompts, s),
-                    tpsApi(m, prompts, s)
+                    tpsApi(m, null, prompts, s),
+                    tpsApi(m, ids.get(0), prompts, s)
                 };
                 if (r >= 2) {
                     int i = 0;
@@ -199,20 +207,30 @@ public final class AdapterBench {
                     }
                 }
             }
-            double ref = BenchSupport.median(tps.get("plain base session"));
+            System.out.printf(
+                    "fast path: %s, adapter %s hot: %s, merged-weights cache %s%n",
+                    m.hasFastPath(), ids.get(0).substring(0, 8), m.isHot(ids.get(0)), m.mergedCacheStats());
+            List<Double> baseRuns = tps.get("plain base session");
+            double ref = BenchSupport.median(baseRuns);
             for (var e : tps.entrySet()) {
                 double v = BenchSupport.median(e.getValue());
-                System.out.printf("decode %-40s %7.1f tokens/s  (%.3f x plain base)%n", e.getKey() + ":", v, v / ref);
+                // the machine is noisy: also the median of the ratios to the base measured in the same round
+                List<Double> ratios = new ArrayList<>();
+                for (int i = 0; i < baseRuns.size(); i++) {
+                    ratios.add(e.getValue().get(i) / baseRuns.get(i));
+                }
+                System.out.printf(
+                        "decode %-52s %7.1f tokens/s  (%.3f x plain base; per-round ratio median %.3f)%n",
+                        e.getKey() + ":", v, v / ref, BenchSupport.median(ratios));
             }
         }
     }
 
-    private static double tpsApi(MultiLoraModel m, List<long[]> prompts, Sampling s) {
+    private static double tpsApi(MultiLoraModel m, String id, List<long[]> prompts, Sampling s) {
         long tokens = 0;
         long nanos = 0;
         for (long[] p : prompts) {
-            Generation gen =
-                    m.generate(null, List.of(p), s, TokenListener.none()).get(0);
+            Generation gen = m.generate(id, List.of(p), s, TokenListener.none()).get(0);
             tokens += gen.completionTokens() - 1;
             nanos += gen.totalNanos() - gen.firstTokenNanos();
         }
