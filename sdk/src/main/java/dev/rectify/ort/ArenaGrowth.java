@@ -10,7 +10,8 @@ public enum ArenaGrowth {
     POWER_OF_TWO(0),
     /**
      * {@code kSameAsRequested}: each new region is the request's size. Sessions with this setting share one CPU arena
-     * registered in the process-wide environment ({@code session.use_env_allocators}).
+     * registered in the process-wide environment ({@code session.use_env_allocators}). Inference sessions
+     * only: ONNX Runtime's training sessions refuse environment allocators.
      */
     AS_REQUESTED(1);
 
