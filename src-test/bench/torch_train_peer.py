@@ -64,6 +64,16 @@ class NoCache(LlamaForCausalLM):
 
 # ---- export ----
 
+def initializer_names(path):
+    """The initializer names of an ONNX file, without reading external weights (a 1.5B export would otherwise hold
+    the torch model and two copies of its weights at once)."""
+    try:
+        import onnx
+        return {t.name for t in onnx.load(path, load_external_data=False).graph.initializer}
+    except ImportError:
+        return set(read_initializers(path)[0])
+
+
 def cmd_export(args):
     cfg = Config(vocab_size=args.vocab, hidden_size=args.hidden, intermediate_size=args.intermediate,
                  num_hidden_layers=args.layers, num_attention_heads=args.heads, num_key_value_heads=args.kv_heads,
@@ -103,7 +113,7 @@ def cmd_export(args):
     with torch.no_grad():
         torch.onnx.export(m, (ids, mask, pos), tmp, **kwargs)
     os.replace(tmp, onnx_path)
-    inits, _ = read_initializers(onnx_path)
+    inits = initializer_names(onnx_path)
     missing = [k for k, _ in m.named_parameters() if k not in inits and k != "lm_head.weight"]
     if missing:
         raise SystemExit(f"export lost parameter names (merged initializers?): {missing[:5]}")

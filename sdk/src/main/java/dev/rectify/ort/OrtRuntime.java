@@ -15,6 +15,7 @@ import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.onnxruntime.OrtAllocator;
 import org.bytedeco.onnxruntime.OrtApi;
+import org.bytedeco.onnxruntime.OrtArenaCfg;
 import org.bytedeco.onnxruntime.OrtEnv;
 import org.bytedeco.onnxruntime.OrtMemoryInfo;
 import org.bytedeco.onnxruntime.OrtStatus;
@@ -36,6 +37,7 @@ public final class OrtRuntime {
     private final OrtMemoryInfo cpuMemory;
     private final String version;
     private final List<String> providers;
+    private ArenaGrowth registeredArena;
 
     private OrtRuntime() {
         try {
@@ -118,6 +120,29 @@ public final class OrtRuntime {
 
     OrtMemoryInfo cpuMemory() {
         return cpuMemory;
+    }
+
+    /**
+     * Registers, once per process, a CPU arena growing by {@code growth} in the environment, for sessions that set
+     * {@code session.use_env_allocators}. Asking for a different growth later is an error: the environment holds one.
+     */
+    synchronized void registerCpuArena(ArenaGrowth growth) {
+        if (registeredArena == growth) {
+            return;
+        }
+        if (registeredArena != null) {
+            throw new OrtException(
+                    OrtErrorCode.INVALID_ARGUMENT,
+                    "this process's shared CPU arena already grows " + registeredArena + "; cannot register " + growth);
+        }
+        OrtArenaCfg cfg = new OrtArenaCfg();
+        check(api.CreateArenaCfg(0, growth.ortValue, -1, -1, cfg), "creating the CPU arena settings");
+        try {
+            check(api.CreateAndRegisterAllocator(env, cpuMemory, cfg), "registering the shared CPU arena");
+        } finally {
+            api.ReleaseArenaCfg(cfg);
+        }
+        registeredArena = growth;
     }
 
     /** Throws an {@link OrtException} carrying ORT's code and message when {@code status} is an error. */

@@ -15,6 +15,8 @@ import org.bytedeco.onnxruntime.OrtSessionOptions;
  * Worker threads sleep when idle unless {@link Builder#spinning(boolean)} is set.
  */
 public final class SessionConfig {
+    private static final String USE_ENV_ALLOCATORS = "session.use_env_allocators";
+
     private final int intraOpThreads;
     private final int interOpThreads;
     private final OptimizationLevel optimization;
@@ -24,9 +26,11 @@ public final class SessionConfig {
     private final boolean cudaTf32;
     private final boolean cpuArena;
     private final boolean memoryPattern;
+    private final ArenaGrowth arenaGrowth;
 
     private SessionConfig(Builder b) {
         this.cpuArena = b.cpuArena;
+        this.arenaGrowth = b.arenaGrowth;
         this.memoryPattern = b.memoryPattern;
         this.spinning = b.spinning;
         this.cudaTf32 = b.cudaTf32;
@@ -59,6 +63,7 @@ public final class SessionConfig {
         b.cudaTf32 = cudaTf32;
         b.cpuArena = cpuArena;
         b.memoryPattern = memoryPattern;
+        b.arenaGrowth = arenaGrowth;
         return b;
     }
 
@@ -87,6 +92,11 @@ public final class SessionConfig {
         return cpuArena;
     }
 
+    /** How the CPU arena grows; only meaningful while {@link #cpuArena()} is on. */
+    public ArenaGrowth arenaGrowth() {
+        return arenaGrowth;
+    }
+
     /** Whether ORT pre-plans one block per run from the shapes it has seen (ORT's default). */
     public boolean memoryPattern() {
         return memoryPattern;
@@ -112,6 +122,9 @@ public final class SessionConfig {
                     "setting the optimisation level");
             if (!cpuArena) {
                 rt.check(api.DisableCpuMemArena(opts), "disabling the CPU memory arena");
+            } else if (arenaGrowth == ArenaGrowth.AS_REQUESTED && !entries.containsKey(USE_ENV_ALLOCATORS)) {
+                rt.registerCpuArena(arenaGrowth);
+                rt.check(api.AddSessionConfigEntry(opts, USE_ENV_ALLOCATORS, "1"), "using the shared CPU arena");
             }
             if (!memoryPattern) {
                 rt.check(api.DisableMemPattern(opts), "disabling memory patterns");
@@ -170,7 +183,8 @@ public final class SessionConfig {
                 && c.spinning == spinning
                 && c.cudaTf32 == cudaTf32
                 && c.cpuArena == cpuArena
-                && c.memoryPattern == memoryPattern;
+                && c.memoryPattern == memoryPattern
+                && c.arenaGrowth == arenaGrowth;
     }
 
     @Override
@@ -184,13 +198,17 @@ public final class SessionConfig {
                 spinning,
                 cudaTf32,
                 cpuArena,
-                memoryPattern);
+                memoryPattern,
+                arenaGrowth);
     }
 
     @Override
     public String toString() {
         return "SessionConfig[" + provider.ortName() + ", intraOp=" + intraOpThreads + ", interOp=" + interOpThreads
-                + ", " + optimization + (spinning ? ", spinning" : "") + (cpuArena ? "" : ", no arena")
+                + ", " + optimization + (spinning ? ", spinning" : "")
+                + (cpuArena
+                        ? (arenaGrowth == ArenaGrowth.POWER_OF_TWO ? "" : ", arena grows as requested")
+                        : ", no arena")
                 + (memoryPattern ? "" : ", no memory pattern") + (entries.isEmpty() ? "" : ", " + entries) + "]";
     }
 
@@ -205,8 +223,18 @@ public final class SessionConfig {
         private boolean cudaTf32;
         private boolean cpuArena = true;
         private boolean memoryPattern = true;
+        private ArenaGrowth arenaGrowth = ArenaGrowth.POWER_OF_TWO;
 
         private Builder() {}
+
+        /**
+         * How the CPU arena grows (default {@link ArenaGrowth#POWER_OF_TWO}, ORT's). {@link ArenaGrowth#AS_REQUESTED}
+         * makes the session use a process-wide CPU arena that grows by exactly what each request needs.
+         */
+        public Builder arenaGrowth(ArenaGrowth growth) {
+            this.arenaGrowth = Objects.requireNonNull(growth, "growth");
+            return this;
+        }
 
         /**
          * Whether CPU tensors come from ORT's growing arena (default true). Off, each tensor is allocated and freed

@@ -48,6 +48,7 @@ public final class TrainingSession implements AutoCloseable {
      */
     public static TrainingSession create(
             SessionConfig config, CheckpointState state, Path trainingModel, Path evalModel, Path optimizerModel) {
+        requireTrainableArena(config);
         OrtRuntime rt = OrtRuntime.get();
         OrtTrainingApi t = rt.trainingApi();
         try (NativeSessionOptions opts =
@@ -67,9 +68,22 @@ public final class TrainingSession implements AutoCloseable {
         }
     }
 
+    /**
+     * ONNX Runtime 1.24 refuses shared environment allocators in training sessions ("Use Env Allocators is not
+     * supported for on device training"), so an arena growing as requested cannot reach them: said up front.
+     */
+    private static void requireTrainableArena(SessionConfig config) {
+        if (config.cpuArena() && config.arenaGrowth() == ArenaGrowth.AS_REQUESTED) {
+            throw new InvalidArgumentException("SessionConfig.arenaGrowth(AS_REQUESTED) works for inference sessions"
+                    + " only: ONNX Runtime's training sessions cannot use the shared arena it needs; use the default"
+                    + " growth or cpuArena(false) for training");
+        }
+    }
+
     /** Creates a session from in-memory models; {@code eval} and {@code optimizer} may be null. */
     public static TrainingSession create(
             SessionConfig config, CheckpointState state, byte[] training, byte[] eval, byte[] optimizer) {
+        requireTrainableArena(config);
         OrtRuntime rt = OrtRuntime.get();
         OrtTrainingApi t = rt.trainingApi();
         try (NativeSessionOptions opts = config.createNative();

@@ -2,6 +2,7 @@ package dev.rectify.ort;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -63,6 +64,31 @@ class InferenceSessionTest {
                     new boolean[] {true, false, true, true, true, false},
                     out.get("C").toBooleans());
         }
+    }
+
+    @Test
+    void aSharedArenaGrowingAsRequestedRunsLikeTheDefaultOne() {
+        SessionConfig exact =
+                SessionConfig.builder().arenaGrowth(ArenaGrowth.AS_REQUESTED).build();
+        assertEquals(ArenaGrowth.POWER_OF_TWO, SessionConfig.defaults().arenaGrowth());
+        assertNotEquals(SessionConfig.defaults(), exact);
+        assertEquals(exact, exact.toBuilder().build());
+        assertTrue(exact.toString().contains("arena grows as requested"), exact.toString());
+        float[][] results = new float[2][];
+        SessionConfig[] configs = {SessionConfig.defaults(), exact};
+        for (int i = 0; i < 2; i++) {
+            try (InferenceSession s = InferenceSession.fromBytes(addModel(), "add", configs[i]);
+                    Tensor x = Tensor.ofFloats(new float[] {1, -2, 3}, 1, 3);
+                    Tensor y = Tensor.ofFloats(new float[] {10, 20, 30}, 1, 3);
+                    Outputs out = s.run(Map.of("X", x, "Y", y), List.of("Z"))) {
+                results[i] = out.get("Z").toFloats();
+            }
+        }
+        assertArrayEquals(new float[] {11, 18, 33}, results[1]);
+        assertArrayEquals(results[0], results[1]);
+        // the environment holds one shared CPU arena: a second growth for it is refused, clearly
+        var e = assertThrows(OrtException.class, () -> OrtRuntime.get().registerCpuArena(ArenaGrowth.POWER_OF_TWO));
+        assertTrue(e.getMessage().contains("already grows AS_REQUESTED"), e.getMessage());
     }
 
     @Test

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rectify.core.Objective;
 import dev.rectify.lora.LoraConfig;
+import dev.rectify.ort.ArenaGrowth;
 import dev.rectify.ort.CheckpointState;
 import dev.rectify.ort.Device;
 import dev.rectify.ort.OrtRuntime;
@@ -227,6 +228,10 @@ public final class ScaleBench {
         for (String e : o.ortEntries) {
             if (e.equals("arena=0")) {
                 scb.cpuArena(false);
+                continue;
+            }
+            if (e.equals("arena=same")) {
+                scb.arenaGrowth(ArenaGrowth.AS_REQUESTED);
                 continue;
             }
             if (e.equals("pattern=0")) {
