@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rectify.adapter.Adapter;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.core.RectifyException;
+import dev.rectify.core.io.AtomicFile;
 import dev.rectify.job.BatchManifest;
 import dev.rectify.job.FileJobStore;
 import dev.rectify.job.FineTuneJob;
@@ -21,7 +22,6 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -270,14 +270,10 @@ final class BatchCommand implements Callable<Integer> {
         ObjectNode opts = r.putObject("options");
         job.options().forEach(opts::set);
         r.put("finished", Instant.now().toString());
-        Path tmp = job.output().resolve("." + RECORD + ".tmp");
         try {
-            Files.write(tmp, json.writerWithDefaultPrettyPrinter().writeValueAsBytes(r));
-            Files.move(
-                    tmp,
+            AtomicFile.write(
                     job.output().resolve(RECORD),
-                    StandardCopyOption.ATOMIC_MOVE,
-                    StandardCopyOption.REPLACE_EXISTING);
+                    json.writerWithDefaultPrettyPrinter().writeValueAsBytes(r));
         } catch (IOException e) {
             throw new RectifyException("cannot write " + job.output().resolve(RECORD) + ": " + e.getMessage(), e);
         }
@@ -359,10 +355,7 @@ final class BatchCommand implements Callable<Integer> {
             }
         }
         try {
-            Files.createDirectories(outDir);
-            Path tmp = outDir.resolve("." + file.getFileName() + ".tmp");
-            Files.write(tmp, json.writerWithDefaultPrettyPrinter().writeValueAsBytes(arr));
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            AtomicFile.write(file, json.writerWithDefaultPrettyPrinter().writeValueAsBytes(arr));
         } catch (IOException e) {
             err.println("rectify: warning: cannot write the summary " + file + ": " + e.getMessage());
         }

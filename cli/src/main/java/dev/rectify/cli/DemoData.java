@@ -1,18 +1,15 @@
 package dev.rectify.cli;
 
 import dev.rectify.core.RectifyException;
+import dev.rectify.core.io.AtomicFile;
 import dev.rectify.core.io.ContentHash;
 import dev.rectify.core.io.FileTrees;
 import dev.rectify.model.BundledModel;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -60,14 +57,8 @@ final class DemoData {
             for (var e : files.entrySet()) {
                 Files.write(tmp.resolve(e.getKey()), e.getValue());
             }
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-                tmp = null;
-            } catch (FileAlreadyExistsException | DirectoryNotEmptyException raced) {
-                // another process wrote the same content first
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target);
-                tmp = null;
+            if (AtomicFile.publishDirectory(tmp, target)) {
+                tmp = null; // else another process wrote the same content first
             }
             return target;
         } catch (IOException e) {

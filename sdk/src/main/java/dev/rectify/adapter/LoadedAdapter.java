@@ -1,8 +1,8 @@
 package dev.rectify.adapter;
 
+import dev.rectify.core.RefCount;
 import dev.rectify.ort.LoraAdapter;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * An adapter loaded for serving: its native ORT adapter and metadata (no Java copy of the weights). Reference
@@ -16,8 +16,7 @@ public final class LoadedAdapter {
     private final double alpha;
     private final Set<String> targetModules;
     private final LoraAdapter nativeAdapter;
-    private final AtomicInteger refs = new AtomicInteger(1);
-    private final Runnable onClose;
+    private final RefCount refs;
 
     LoadedAdapter(
             String id,
@@ -33,7 +32,10 @@ public final class LoadedAdapter {
         this.alpha = alpha;
         this.targetModules = Set.copyOf(targetModules);
         this.nativeAdapter = nativeAdapter;
-        this.onClose = onClose;
+        this.refs = new RefCount("adapter " + id, () -> {
+            nativeAdapter.close();
+            onClose.run();
+        });
     }
 
     public String id() {
@@ -63,7 +65,7 @@ public final class LoadedAdapter {
 
     /** Whether the native adapter has been freed. */
     public boolean isClosed() {
-        return refs.get() == 0;
+        return refs.isFreed();
     }
 
     LoraAdapter nativeAdapter() {
@@ -72,26 +74,12 @@ public final class LoadedAdapter {
 
     /** Takes a reference unless the adapter is already freed. */
     boolean tryRetain() {
-        for (; ; ) {
-            int r = refs.get();
-            if (r == 0) {
-                return false;
-            }
-            if (refs.compareAndSet(r, r + 1)) {
-                return true;
-            }
-        }
+        return refs.tryRetain();
     }
 
     /** Drops a reference, freeing the native adapter with the last one. */
     void release() {
-        int r = refs.decrementAndGet();
-        if (r == 0) {
-            nativeAdapter.close();
-            onClose.run();
-        } else if (r < 0) {
-            throw new IllegalStateException("adapter " + id + " released more often than retained");
-        }
+        refs.release();
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.rectify.autodiff;
 import static dev.rectify.autodiff.OpSpec.Inputs.only;
 
 import dev.rectify.onnx.OnnxModel;
+import dev.rectify.onnx.OpOutputs;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
 
 /**
@@ -26,13 +27,13 @@ final class ShapeOnlyOps {
                 .noGradient());
         m.add(OpSpec.of("Constant").shape(ShapeFunctions.CONSTANT).noGradient());
         m.add(OpSpec.of("Range").shape(MovementShapes.RANGE).noGradient());
-        for (String op : new String[] {"Not", "IsInf", "IsNaN"}) {
+        // comparisons and logic: the BOOL ops of the shared output table
+        for (String op : OpOutputs.BOOL_ELEMENTWISE) {
             m.add(OpSpec.of(op)
                     .shape(ShapeFunctions.sameShapeAs(DataType.BOOL_VALUE))
                     .noGradient());
         }
-        for (String op :
-                new String[] {"And", "Or", "Xor", "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual"}) {
+        for (String op : OpOutputs.BOOL_BROADCAST) {
             m.add(OpSpec.of(op).shape(ShapeFunctions.BROADCAST_BOOL).noGradient());
         }
         for (String op : new String[] {"Sign", "Floor", "Ceil", "Round"}) {

@@ -12,7 +12,6 @@ import java.util.Map;
  * (as ORT's CPU kernels accumulate); masked positions get the op's mask_filter_value added once (ORT's kernels
  * set, not add, the filter value, so a position masked twice is not pushed to -inf). Above 400 lines because it
  * holds the four ops' input conventions, which share one core ({@link #attend}).
- * <p>Size: the fused attention ops (MultiHeadAttention, GroupQueryAttention, Attention, ONNX Attention-23) share their masking, rotary and head-layout helpers.
  */
 final class AttentionLowerings {
     private static final double MHA_FILTER = -10000.0;

@@ -3,6 +3,7 @@ package dev.rectify.canon;
 import dev.rectify.onnx.Attributes;
 import dev.rectify.onnx.Graph;
 import dev.rectify.onnx.Node;
+import dev.rectify.onnx.OpOutputs;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
 import dev.rectify.onnx.proto.OnnxProto.TypeProto;
@@ -10,53 +11,14 @@ import dev.rectify.onnx.proto.OnnxProto.ValueInfoProto;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Element types and ranks of a graph's tensors as far as the lowerings need them: declared ones (inputs, outputs,
- * value_info, initializers, Constant nodes) plus a forward walk with each op's output-type rule, including the
- * fused {@code com.microsoft} ops the pass rewrites. Unknown types are 0, unknown ranks -1.
+ * value_info, initializers, Constant nodes) plus a forward walk with each op's output rule from the shared
+ * {@link OpOutputs} table (which covers the fused {@code com.microsoft} ops the pass rewrites, too). Unknown types are
+ * 0, unknown ranks -1.
  */
 final class ElementTypes {
-    private static final Set<String> BOOL_OUT = Set.of(
-            "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor", "Not", "IsNaN", "IsInf");
-    private static final Set<String> INT64_OUT = Set.of("Shape", "Size", "ArgMax", "ArgMin", "NonZero");
-    private static final Set<String> SAME_RANK = Set.of(
-            "Cast",
-            "CastLike",
-            "Neg",
-            "Sqrt",
-            "Exp",
-            "Log",
-            "Tanh",
-            "Sigmoid",
-            "Erf",
-            "Relu",
-            "Softmax",
-            "LogSoftmax",
-            "Identity",
-            "Gelu",
-            "FastGelu",
-            "BiasGelu",
-            "QuickGelu",
-            "LayerNormalization",
-            "SimplifiedLayerNormalization",
-            "SkipLayerNormalization",
-            "RMSNormalization",
-            "SkipSimplifiedLayerNormalization",
-            "RotaryEmbedding",
-            "Transpose",
-            "Softplus",
-            "Reciprocal",
-            "Abs",
-            "Clip",
-            "Dropout",
-            "Slice",
-            "Tile",
-            "Expand");
-    private static final Set<String> BROADCAST = Set.of(
-            "Add", "Sub", "Mul", "Div", "Pow", "Where", "Max", "Min", "Sum", "Equal", "Less", "Greater", "And", "Or");
-
     private final Map<String, Integer> types = new HashMap<>();
     private final Map<String, Integer> ranks = new HashMap<>();
     private final Map<String, Integer> constantLengths = new HashMap<>();
@@ -121,7 +83,6 @@ final class ElementTypes {
             return;
         }
         String o = outs.get(0);
-        int t;
         if (op.equals("Constant")) {
             TensorProto v = Attributes.getTensor(n, "value").orElse(null);
             if (v != null) {
@@ -132,63 +93,20 @@ final class ElementTypes {
                 }
             }
             return;
-        } else if (BOOL_OUT.contains(op)) {
-            t = DataType.BOOL_VALUE;
-        } else if (INT64_OUT.contains(op)) {
-            t = DataType.INT64_VALUE;
-        } else if (op.equals("Cast")) {
-            t = (int) Attributes.getInt(n, "to", 0);
-        } else if (op.equals("CastLike")) {
-            t = type(n.input(1));
-        } else if (op.equals("Where")) {
-            t = type(n.input(1));
-        } else if (op.equals("ConstantOfShape")) {
-            t = Attributes.getTensor(n, "value").map(TensorProto::getDataType).orElse(DataType.FLOAT_VALUE);
-        } else if (op.equals("EmbedLayerNormalization")) {
-            t = type(n.input(2));
+        }
+        int t = OpOutputs.elementType(n, this::type);
+        if (op.equals("EmbedLayerNormalization")) {
             if (outs.size() > 1 && !outs.get(1).isEmpty()) {
                 put(outs.get(1), DataType.INT32_VALUE, 1);
             }
             if (outs.size() > 2 && !outs.get(2).isEmpty()) {
                 put(outs.get(2), t, 3);
             }
-        } else if (op.equals("MatMulNBits") || op.equals("DequantizeLinear")) {
-            t = op.equals("MatMulNBits") ? type(n.input(2)) : type(n.input(1));
-        } else {
-            t = type(n.input(0));
-            if (t == 0 && n.inputs().size() > 1) {
-                t = type(n.input(1));
-            }
         }
         if (t != 0) {
             types.putIfAbsent(o, t);
         }
-        int r = -1;
-        int r0 = rank(n.input(0));
-        if (SAME_RANK.contains(op)) {
-            r = r0;
-        } else if (BROADCAST.contains(op) || op.equals("MatMul") || op.equals("FusedMatMul")) {
-            r = 0;
-            for (String in : n.inputs()) {
-                if (in.isEmpty()) {
-                    continue;
-                }
-                int ri = rank(in);
-                if (ri < 0) {
-                    r = -1;
-                    break;
-                }
-                r = Math.max(r, ri);
-            }
-        } else if (op.equals("Gather") && r0 >= 0 && rank(n.input(1)) >= 0) {
-            r = r0 - 1 + rank(n.input(1));
-        } else if (op.equals("Reshape")) {
-            r = constantLength(n.input(1));
-        } else if (op.equals("Shape")) {
-            r = 1;
-        } else if (op.equals("Attention") || op.equals("MultiHeadAttention") || op.equals("GroupQueryAttention")) {
-            r = 3;
-        }
+        int r = OpOutputs.rank(n, this::rank, this::constantLength);
         if (r >= 0) {
             ranks.putIfAbsent(o, r);
         }

@@ -4,14 +4,14 @@ import dev.rectify.adapter.Adapter;
 import dev.rectify.core.io.ContentHash;
 import dev.rectify.model.BaseModel;
 import dev.rectify.train.FineTuneOptions;
-import dev.rectify.train.Trainer;
+import dev.rectify.train.RunCheckpoints;
 import java.nio.file.Path;
 import java.util.Set;
 
 /**
  * Turns a training checkpoint of a job's run folder into a servable {@link Adapter}, in the same format as the
  * adapter a finished fine-tune produces (LoRA or full): the trained parameters are read from the checkpoint file
- * ({@link Trainer#checkpointWeights}) and described exactly as the trainer's final adapter is.
+ * ({@link RunCheckpoints#checkpointWeights}) and described exactly as the trainer's final adapter is.
  */
 public final class CheckpointAdapters {
     private CheckpointAdapters() {}
@@ -25,7 +25,7 @@ public final class CheckpointAdapters {
      * @throws dev.rectify.train.CheckpointMismatchException when it was made with other options
      */
     public static Adapter of(BaseModel base, String jobId, FineTuneOptions options, Path runDir, int step) {
-        var weights = Trainer.checkpointWeights(runDir, step, options);
+        var weights = RunCheckpoints.checkpointWeights(runDir, step, options);
         Set<String> targets = options.fullFineTuning()
                 ? Set.of()
                 : TrainingSetup.loraTargets(base.modelFile(), base.config().modelType(), options.loraTargets());

@@ -8,7 +8,6 @@ import dev.rectify.core.io.AtomicFile;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.util.Optional;
 
@@ -74,11 +73,7 @@ public final class FileJobStore implements JobStore {
         n.put("updated", s.updated().toString());
         Path target = file(s.id());
         try {
-            Files.createDirectories(root);
-            Path tmp = root.resolve("." + target.getFileName() + "." + System.nanoTime() + ".tmp");
-            AtomicFile.writeSynced(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(n));
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            AtomicFile.fsyncDir(root);
+            AtomicFile.write(target, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(n));
         } catch (IOException e) {
             throw new RectifyException(
                     "cannot save the state of job " + s.id() + " to " + target + ": " + e.getMessage(), e);

@@ -8,7 +8,7 @@ import dev.rectify.core.RectifyException;
 import dev.rectify.core.io.FileTrees;
 import dev.rectify.model.BundledModel;
 import dev.rectify.train.FineTuneOptions;
-import dev.rectify.train.Trainer;
+import dev.rectify.train.RunCheckpoints;
 import dev.rectify.train.TrainingCancelledException;
 import dev.rectify.train.TrainingProgress;
 import dev.rectify.train.TrainingResult;
@@ -144,7 +144,7 @@ public final class FineTuneService implements AutoCloseable {
             if (r.output() != null) {
                 checkReplaceable(r.output());
             }
-            int from = resume ? Trainer.latestCheckpointStep(runDir) : -1;
+            int from = resume ? RunCheckpoints.latestCheckpointStep(runDir) : -1;
             job.resumedFrom(from);
             save(state);
             job.emit(JobEvent.status(

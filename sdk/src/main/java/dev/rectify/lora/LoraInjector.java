@@ -37,7 +37,9 @@ import java.util.SplittableRandom;
  * The target {@value LoraTargets#ALL_LINEAR} matches every such projection inside the decoder layers (never the head).
  * A and B are added as initializers (A: PEFT's kaiming_uniform(a=√5), i.e. U(−1/√in, 1/√in), seeded per module;
  * B: zeros; or the config's initial values), so with B = 0 the graph computes exactly what it did before.
- * <p>Size: it recognises the projection layout of every exporter (MatMul, Gemm, FusedMatMul, packed attention weights, MatMulNBits) and rewires each the same way.
+ * <p>Over 400 lines because it recognises the projection layout of every exporter (MatMul, Gemm, FusedMatMul, packed
+ * attention weights, MatMulNBits) and rewires each the same way; matching and rewiring share the per-module naming
+ * rules.
  */
 public final class LoraInjector {
     private static final Set<String> OPS = Set.of("MatMul", "Gemm");

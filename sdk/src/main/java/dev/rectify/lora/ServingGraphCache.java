@@ -9,12 +9,8 @@ import dev.rectify.onnx.ModelHash;
 import dev.rectify.onnx.OnnxModel;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -70,13 +66,8 @@ public final class ServingGraphCache {
             Files.writeString(tmp.resolve(LAYOUT), built.layout().toJson());
             AtomicFile.fsync(tmp.resolve(LAYOUT));
             AtomicFile.fsyncDir(tmp);
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target);
-            } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
-                // a concurrent builder won: its entry is complete (the layout is written last)
-            }
+            // false: a concurrent builder won, and its entry is complete (the layout is written last)
+            AtomicFile.publishDirectory(tmp, target);
             AtomicFile.fsyncDir(root);
             return read(target, true);
         } catch (IOException e) {

@@ -1,6 +1,7 @@
 package dev.rectify.model;
 
 import dev.rectify.core.ModelFormatException;
+import dev.rectify.core.io.AtomicFile;
 import dev.rectify.core.io.ContentHash;
 import dev.rectify.core.io.FileTrees;
 import java.io.BufferedReader;
@@ -10,12 +11,8 @@ import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
@@ -63,13 +60,8 @@ public final class BundledModel {
                 for (String[] e : index) {
                     extract(e[1], e[0], tmp.resolve(e[1]));
                 }
-                try {
-                    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-                } catch (FileAlreadyExistsException | DirectoryNotEmptyException raced) {
-                    // another process finished first; its copy is checked below
-                } catch (AtomicMoveNotSupportedException e) {
-                    Files.move(tmp, target);
-                }
+                AtomicFile.publishDirectory(
+                        tmp, target); // if another process finished first, its copy is checked below
             } finally {
                 FileTrees.delete(tmp);
             }

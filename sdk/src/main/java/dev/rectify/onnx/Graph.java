@@ -25,7 +25,8 @@ import java.util.function.UnaryOperator;
  * initializers by name (in order). Lists returned here are live and editable. Fields not modelled
  * (quantization annotations, metadata, unknown fields) are kept from the source proto by {@link #toProto()}.
  * Lookups scan the graph (O(size)); use {@link #producerIndex()}/{@link #consumerIndex()} for bulk work.
- * <p>Size: the editable ONNX graph: nodes, initializers, value infos and their indices, which every edit must keep in step.
+ * <p>Over 400 lines because it is the one editable ONNX graph: nodes, initializers, value infos and their indices,
+ * which every edit must keep in step.
  */
 public final class Graph {
     private String name;

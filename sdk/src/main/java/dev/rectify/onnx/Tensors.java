@@ -13,7 +13,8 @@ import java.util.Arrays;
 /**
  * Building {@link TensorProto}s from Java arrays (raw_data, little-endian) and reading them back whatever
  * their storage (raw_data or the typed repeated fields); data type names and element sizes.
- * <p>Size: one conversion per ONNX element type between TensorProto (raw and typed fields) and Java arrays.
+ * <p>Over 400 lines because it holds one conversion per ONNX element type between TensorProto (raw and typed fields)
+ * and Java arrays, each a few lines.
  */
 public final class Tensors {
     private Tensors() {}

@@ -58,7 +58,8 @@ import java.util.regex.Pattern;
  * </ul>
  * The loss head's backward is written directly ({@link ObjectiveHead}); the model is differentiated from
  * {@code logits} with the head's dlogits as seed.
- * <p>Size: the one ordered pipeline from a model to training artifacts (canonicalize, inject, differentiate, loss head, optimizer, write); each stage is a call into its own class.
+ * <p>Over 400 lines because it is the one ordered pipeline from a model to training artifacts (canonicalize, inject,
+ * differentiate, loss head, optimizer, write); each stage is a call into its own class.
  */
 public final class ArtifactBuilder {
     /** Bumped whenever the artifacts this class writes change. Part of the cache key. */

@@ -7,12 +7,8 @@ import dev.rectify.core.io.FileTrees;
 import dev.rectify.onnx.ModelHash;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.stream.Stream;
 
 /**
@@ -83,13 +79,7 @@ public final class ArtifactCache {
             if (Files.exists(target)) {
                 FileTrees.delete(target); // an incomplete entry (no manifest): replace it
             }
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target);
-            } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
-                // another builder won the race: its entry is complete
-            }
+            AtomicFile.publishDirectory(tmp, target); // false: another builder won the race, its entry is complete
             AtomicFile.fsyncDir(root);
             tmp = Files.exists(tmp) ? tmp : null;
             return TrainingArtifacts.fromDirectory(target);

@@ -1,12 +1,6 @@
 package dev.rectify.train;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rectify.core.InvalidArgumentException;
-import dev.rectify.core.ModelFormatException;
-import dev.rectify.core.RectifyException;
-import dev.rectify.core.io.AtomicFile;
-import dev.rectify.core.io.FileTrees;
 import dev.rectify.data.EncodedExample;
 import dev.rectify.data.MicroBatch;
 import dev.rectify.data.TrainingSchedule;
@@ -14,15 +8,10 @@ import dev.rectify.ort.CheckpointState;
 import dev.rectify.ort.SessionConfig;
 import dev.rectify.ort.Tensor;
 import dev.rectify.ort.TrainingSession;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,19 +20,17 @@ import org.slf4j.LoggerFactory;
  * OptimizerStep}, with the learning rate set from the schedule before every optimizer step, evaluation on the
  * held-out examples, early stopping, progress reports, cancellation between micro-batches, periodic checkpoints
  * (weights, optimizer moments and the loop's position, saved atomically) and exact resume, and steps with a
- * non-finite loss skipped up to a limit.
- * <p>Size: the training loop (steps, evaluation, checkpoints, resume, progress events), whose stages share the session and its state.
+ * non-finite loss skipped up to a limit. The checkpoint folders themselves are {@link RunCheckpoints}'.
  */
 public final class Trainer {
     private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
-    static final String LATEST = "latest";
-    static final String STATE = "trainer-state.json";
 
     private final TrainingArtifacts artifacts;
     private final FineTuneOptions options;
     private final SessionConfig sessionConfig;
     private final long padId;
     private final Path runDir;
+    private final RunCheckpoints checkpoints;
 
     /**
      * @param runDir where checkpoints are written (created when missing)
@@ -59,6 +46,7 @@ public final class Trainer {
         this.sessionConfig = sessionConfig;
         this.padId = padId;
         this.runDir = runDir;
+        this.checkpoints = new RunCheckpoints(artifacts, options, runDir);
     }
 
     /** Trains on {@code train}, evaluating on {@code eval} (may be empty). */
@@ -75,7 +63,7 @@ public final class Trainer {
                 eval.isEmpty() ? List.of() : TrainingSchedule.evaluationBatches(eval, options.microBatchSize(), padId);
 
         LoopState st = new LoopState();
-        Path resumeFrom = options.resume() ? latestCheckpoint() : null;
+        Path resumeFrom = options.resume() ? checkpoints.latest() : null;
         TrainingSession.setSeed(options.seed());
         long started = System.nanoTime();
         try (CheckpointState state = CheckpointState.load(
@@ -89,7 +77,7 @@ public final class Trainer {
                         artifacts.evalModel(),
                         artifacts.optimizerModel())) {
             if (resumeFrom != null) {
-                st = readState(resumeFrom, state);
+                st = checkpoints.readState(resumeFrom, state);
                 LOG.info("resuming from step {} ({})", st.step, resumeFrom);
             } else if (!evalBatches.isEmpty()) {
                 st.initialEval = evaluate(session, evalBatches);
@@ -127,7 +115,7 @@ public final class Trainer {
                     // the partial step's gradients are dropped: the checkpoint is the state after the last full step
                     session.lazyResetGrad();
                     if (st.savedAtStep != st.step) {
-                        saveCheckpoint(state, st);
+                        checkpoints.save(state, st);
                     }
                     throw new TrainingCancelledException("fine-tuning cancelled after step " + st.step + " of "
                             + totalSteps + "; resume from " + runDir);
@@ -140,9 +128,9 @@ public final class Trainer {
                                 "training stopped: " + st.skipped + " steps had a NaN or infinite loss "
                                         + "(limit " + options.maxNonFiniteSteps()
                                         + "); lower the learning rate. The last good checkpoint"
-                                        + (latestCheckpoint() == null
+                                        + (checkpoints.latest() == null
                                                 ? " does not exist yet"
-                                                : " is kept in " + latestCheckpoint()));
+                                                : " is kept in " + checkpoints.latest()));
                     }
                     session.lazyResetGrad();
                 } else if (out.microBatchesRun > 0) {
@@ -220,7 +208,7 @@ public final class Trainer {
                     }
                 }
                 if (options.checkpointEvery() > 0 && st.step % options.checkpointEvery() == 0 && st.step < totalSteps) {
-                    saveCheckpoint(state, st);
+                    checkpoints.save(state, st);
                 }
             }
             EvalMetrics finalEval = evalBatches.isEmpty() ? EvalMetrics.NONE : evaluate(session, evalBatches);
@@ -244,8 +232,8 @@ public final class Trainer {
                                 st.skipped),
                         st);
             }
-            saveCheckpoint(state, st);
-            TrainedWeights weights = readWeights(state);
+            checkpoints.save(state, st);
+            TrainedWeights weights = checkpoints.weights(state);
             return new TrainingResult(
                     weights,
                     st.initialEval,
@@ -400,241 +388,5 @@ public final class Trainer {
         }
         return new EvalMetrics(
                 loss / Math.max(1, tokens), nll / Math.max(1, tokens), correct / Math.max(1, tokens), tokens);
-    }
-
-    private TrainedWeights readWeights(CheckpointState state) {
-        Map<String, float[]> values = new LinkedHashMap<>();
-        Map<String, long[]> shapes = new LinkedHashMap<>();
-        for (String name : artifacts.trainableParameters()) {
-            try (Tensor t = state.parameter(name)) {
-                values.put(name, t.toFloats());
-                shapes.put(name, t.shape());
-            }
-        }
-        return new TrainedWeights(values, shapes);
-    }
-
-    // ---- checkpoints -------------------------------------------------------------------------------------------
-
-    /** The loop's position and bookkeeping, saved beside each checkpoint. */
-    private static final class LoopState {
-        int step;
-        int resumedAtStep;
-        int savedAtStep = -1;
-        int skipped;
-        long tokens;
-        double lastLr;
-        double bestNll = Double.POSITIVE_INFINITY;
-        int evalsWithoutImprovement;
-        EvalMetrics initialEval = EvalMetrics.NONE;
-        final List<TrainingProgress> history = new ArrayList<>();
-    }
-
-    /** The step of the newest complete checkpoint in {@code runDir}, or -1 when it holds none. */
-    public static int latestCheckpointStep(Path runDir) {
-        Path dir = new Trainer(null, null, null, 0, runDir).latestCheckpoint();
-        if (dir == null) {
-            return -1;
-        }
-        try {
-            return new ObjectMapper()
-                    .readTree(dir.resolve(STATE).toFile())
-                    .path("step")
-                    .asInt(-1);
-        } catch (IOException e) {
-            throw new RectifyException("cannot read " + dir.resolve(STATE) + ": " + e.getMessage(), e);
-        }
-    }
-
-    /** The folder of the newest complete checkpoint, or null. */
-    Path latestCheckpoint() {
-        Path pointer = runDir.resolve(LATEST);
-        try {
-            if (!Files.isRegularFile(pointer)) {
-                return null;
-            }
-            Path dir = runDir.resolve(Files.readString(pointer).strip());
-            return Files.isRegularFile(dir.resolve(STATE)) ? dir : null;
-        } catch (IOException e) {
-            throw new RectifyException("cannot read " + pointer + ": " + e.getMessage(), e);
-        }
-    }
-
-    private void saveCheckpoint(CheckpointState state, LoopState st) {
-        try {
-            Files.createDirectories(runDir);
-            String name = checkpointName(st.step);
-            Path tmp = Files.createTempDirectory(runDir, "." + name + ".");
-            state.save(tmp.resolve(TrainingArtifacts.CHECKPOINT), true);
-            ObjectNode json = new ObjectMapper().createObjectNode();
-            json.put("step", st.step);
-            json.put("skipped", st.skipped);
-            json.put("tokens", st.tokens);
-            json.put("lastLr", st.lastLr);
-            json.put("bestNll", Double.isInfinite(st.bestNll) ? null : st.bestNll);
-            json.put("evalsWithoutImprovement", st.evalsWithoutImprovement);
-            json.put("initialEvalLoss", st.initialEval.loss());
-            json.put("initialEvalNll", st.initialEval.nll());
-            json.put("initialEvalAccuracy", st.initialEval.tokenAccuracy());
-            json.put("initialEvalTokens", st.initialEval.tokens());
-            json.put("planHash", artifacts.property(ArtifactBuilder.PROP_PLAN_HASH));
-            json.put("baseHash", artifacts.property(ArtifactBuilder.PROP_BASE_HASH));
-            json.put("options", options.canonical());
-            Files.writeString(tmp.resolve(STATE), json.toPrettyString());
-            try (var files = Files.list(tmp)) {
-                for (Path f : (Iterable<Path>) files::iterator) {
-                    AtomicFile.fsync(f);
-                }
-            }
-            AtomicFile.fsyncDir(tmp);
-            Path target = runDir.resolve(name);
-            if (Files.exists(target)) {
-                FileTrees.delete(target);
-            }
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-            Path pointerTmp = runDir.resolve("." + LATEST + ".tmp");
-            Files.writeString(pointerTmp, name);
-            AtomicFile.fsync(pointerTmp);
-            Files.move(
-                    pointerTmp,
-                    runDir.resolve(LATEST),
-                    StandardCopyOption.ATOMIC_MOVE,
-                    StandardCopyOption.REPLACE_EXISTING);
-            AtomicFile.fsyncDir(runDir);
-            prune(st.step);
-            st.savedAtStep = st.step;
-        } catch (IOException e) {
-            throw new RectifyException(
-                    "cannot save a checkpoint in " + runDir + " (the previous one is intact): " + e.getMessage(), e);
-        }
-    }
-
-    /**
-     * Keeps the checkpoint of {@code newest} and the {@code keepCheckpoints - 1} newest before it; deletes older ones
-     * and any of a later step (left by an abandoned run in the same folder).
-     */
-    private void prune(int newest) throws IOException {
-        List<Integer> older = checkpointSteps(runDir).stream()
-                .filter(s -> s < newest)
-                .sorted((a, b) -> b - a)
-                .toList();
-        List<Integer> drop =
-                new ArrayList<>(older.subList(Math.min(older.size(), options.keepCheckpoints() - 1), older.size()));
-        checkpointSteps(runDir).stream().filter(s -> s > newest).forEach(drop::add);
-        for (int step : drop) {
-            FileTrees.delete(runDir.resolve(checkpointName(step)));
-        }
-    }
-
-    private static String checkpointName(int step) {
-        return String.format("step-%08d", step);
-    }
-
-    /** The steps of the complete checkpoints in {@code runDir}, ascending (empty when it holds none). */
-    public static List<Integer> checkpointSteps(Path runDir) {
-        if (!Files.isDirectory(runDir)) {
-            return List.of();
-        }
-        try (var files = Files.list(runDir)) {
-            return files.filter(d ->
-                            d.getFileName().toString().matches("step-\\d{8,}") && Files.isRegularFile(d.resolve(STATE)))
-                    .map(d -> Integer.parseInt(d.getFileName().toString().substring(5)))
-                    .sorted()
-                    .toList();
-        } catch (IOException e) {
-            throw new RectifyException("cannot list the checkpoints in " + runDir + ": " + e.getMessage(), e);
-        }
-    }
-
-    /**
-     * The trained parameters of the checkpoint of {@code step} in {@code runDir}, read from its training checkpoint
-     * file without ONNX Runtime. {@code options} must be those the run was made with.
-     *
-     * @throws CheckpointNotFoundException when that checkpoint does not exist (never saved, or deleted since)
-     * @throws CheckpointMismatchException when it was made with other options
-     */
-    public static TrainedWeights checkpointWeights(Path runDir, int step, FineTuneOptions options) {
-        Path dir = runDir.resolve(checkpointName(step));
-        if (!Files.isRegularFile(dir.resolve(STATE))) {
-            throw new CheckpointNotFoundException("no checkpoint of step " + step + " in " + runDir
-                    + " (it was never saved or " + "has been deleted); saved checkpoints: " + checkpointSteps(runDir));
-        }
-        String made;
-        try {
-            made = new ObjectMapper()
-                    .readTree(dir.resolve(STATE).toFile())
-                    .path("options")
-                    .asText();
-        } catch (IOException e) {
-            throw new RectifyException("cannot read " + dir.resolve(STATE) + ": " + e.getMessage(), e);
-        }
-        if (!options.canonical().equals(made)) {
-            throw new CheckpointMismatchException(
-                    dir + " was made with other options (" + made + "), not " + options.canonical());
-        }
-        Path file = dir.resolve(TrainingArtifacts.CHECKPOINT);
-        Map<String, float[]> values = new LinkedHashMap<>();
-        Map<String, long[]> shapes = new LinkedHashMap<>();
-        for (CheckpointFile.Entry e : CheckpointFile.read(file).trainable()) {
-            if (e.dataType() != 1 || e.data() == null) {
-                throw ModelFormatException.at(
-                        file,
-                        "trainable tensor '" + e.name() + "' is not float32 data (type " + e.dataType()
-                                + "): not a checkpoint Rectify wrote");
-            }
-            values.put(e.name(), e.floats());
-            shapes.put(e.name(), e.dims());
-        }
-        return new TrainedWeights(values, shapes);
-    }
-
-    private LoopState readState(Path dir, CheckpointState state) {
-        try {
-            var json = new ObjectMapper().readTree(dir.resolve(STATE).toFile());
-            String plan = json.path("planHash").asText(null);
-            String base = json.path("baseHash").asText(null);
-            String myPlan = artifacts.property(ArtifactBuilder.PROP_PLAN_HASH);
-            String myBase = artifacts.property(ArtifactBuilder.PROP_BASE_HASH);
-            Object ckptBase = safeProperty(state, ArtifactBuilder.PROP_BASE_HASH);
-            if ((myBase != null && !myBase.equals(base))
-                    || (ckptBase != null && myBase != null && !myBase.equals(ckptBase))) {
-                throw new CheckpointMismatchException(dir + " is a checkpoint of another base model (" + base
-                        + "), not of " + myBase + ": use another run folder or resume=false");
-            }
-            if (myPlan != null && !myPlan.equals(plan)) {
-                throw new CheckpointMismatchException(
-                        dir + " was made with another training plan: use another run folder " + "or resume=false");
-            }
-            if (!options.canonical().equals(json.path("options").asText())) {
-                throw new CheckpointMismatchException(dir + " was made with other options ("
-                        + json.path("options").asText() + "); resuming needs the same options");
-            }
-            LoopState st = new LoopState();
-            st.step = json.path("step").asInt();
-            st.resumedAtStep = st.step;
-            st.skipped = json.path("skipped").asInt();
-            st.tokens = json.path("tokens").asLong();
-            st.lastLr = json.path("lastLr").asDouble();
-            st.bestNll = json.path("bestNll").isNull()
-                    ? Double.POSITIVE_INFINITY
-                    : json.path("bestNll").asDouble();
-            st.evalsWithoutImprovement = json.path("evalsWithoutImprovement").asInt();
-            st.initialEval = new EvalMetrics(
-                    json.path("initialEvalLoss").asDouble(Double.NaN),
-                    json.path("initialEvalNll").asDouble(Double.NaN),
-                    json.path("initialEvalAccuracy").asDouble(Double.NaN),
-                    json.path("initialEvalTokens").asLong());
-            return st;
-        } catch (IOException e) {
-            throw new RectifyException("cannot read " + dir.resolve(STATE) + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static Object safeProperty(CheckpointState state, String name) {
-        try {
-            return state.property(name);
-        } catch (RuntimeException e) {
-            return null;
-        }
     }
 }

@@ -9,10 +9,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.rectify.onnx.Graph;
 import dev.rectify.onnx.GraphBuilder;
 import dev.rectify.onnx.Node;
+import dev.rectify.onnx.OpOutputs;
 import dev.rectify.onnx.Tensors;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 
 /** Shape and type inference through the registry's shape functions, and the typed Shape/Dim values. */
@@ -130,5 +133,39 @@ class ShapeInferenceTest {
         TensorInfo info = infer(b, 17);
         assertEquals("[1]", shape(info, "one"));
         assertEquals("[4]", shape(info, "c"));
+    }
+
+    @Test
+    void opRecordsAgreeWithTheSharedOutputTable() {
+        // canon walks graphs with OpOutputs; the autodiff's own records must infer the same types and ranks
+        Set<String> unary = new TreeSet<>(OpOutputs.SAME_RANK);
+        unary.addAll(OpOutputs.BOOL_ELEMENTWISE);
+        unary.removeAll(Set.of("Cast", "CastLike", "Slice", "Tile", "Expand")); // need more than one input
+        Set<String> binary = new TreeSet<>(OpOutputs.BROADCAST);
+        binary.addAll(OpOutputs.BOOL_BROADCAST);
+        binary.remove("Where");
+        int checked = 0;
+        for (String op : unary) {
+            checked += agree(op, List.of("x"));
+        }
+        for (String op : binary) {
+            checked += agree(op, List.of("x", "y"));
+        }
+        assertTrue(checked >= 30, "only " + checked + " ops compared");
+    }
+
+    /** 1 when autodiff has a spec for {@code op} and it agrees with OpOutputs, 0 when it has none. */
+    private static int agree(String op, List<String> inputs) {
+        GraphBuilder b = GraphBuilder.create("g").input("x", FLOAT, 2, 3, 4).input("y", FLOAT, 3, 4);
+        Node n = b.node(op, inputs, List.of("o"));
+        Graph g = b.graph();
+        OpRegistry ops = registry();
+        if (ops.spec(n).isEmpty()) {
+            return 0;
+        }
+        TensorInfo info = TensorInfo.infer(g, g.topologicalOrder(), 18, ops);
+        assertEquals(OpOutputs.elementType(n, info::type), info.type("o"), op + ": element type");
+        assertEquals(OpOutputs.rank(n, info::rank, t -> -1), info.rank("o"), op + ": rank");
+        return 1;
     }
 }

@@ -17,7 +17,7 @@ import dev.rectify.generate.Sampling;
 import dev.rectify.model.BaseModel;
 import dev.rectify.train.CheckpointNotFoundException;
 import dev.rectify.train.FineTuneOptions;
-import dev.rectify.train.Trainer;
+import dev.rectify.train.RunCheckpoints;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -61,7 +61,7 @@ class CheckpointAdaptersTest {
         Path runDir = dir.resolve("runs/job");
         assertEquals(
                 List.of(4, 6),
-                Trainer.checkpointSteps(runDir),
+                RunCheckpoints.checkpointSteps(runDir),
                 "the newest 2 checkpoints are kept, the final one included");
         assertThrows(CheckpointNotFoundException.class, () -> CheckpointAdapters.of(base, "job", options, runDir, 2));
 

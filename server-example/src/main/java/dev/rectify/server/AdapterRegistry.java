@@ -9,7 +9,6 @@ import dev.rectify.adapter.AdapterFiles;
 import dev.rectify.adapter.AdapterNotFoundException;
 import dev.rectify.adapter.AdapterStore;
 import dev.rectify.adapter.MultiLoraModel;
-import dev.rectify.core.ChatMessage;
 import dev.rectify.core.io.FileTrees;
 import dev.rectify.generate.Generation;
 import dev.rectify.generate.Sampling;
@@ -34,8 +33,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -54,9 +51,12 @@ import org.slf4j.LoggerFactory;
  * record (and the shared store) on the replica asked, then signal the others ({@link ClusterSignals}), which apply
  * the record's new state to what they hold in memory ({@link #refresh}). Unreferenced stored adapters are pruned at
  * startup only when older than an hour (another replica may be registering one).
+ *
+ * <p>Over 400 lines because registering, loading, pinning, unloading and deleting adapters, and applying other
+ * replicas' signals, all change the same maps and caches under one lock; a request's hold on a model is a {@link
+ * ModelLease}, a reference-counted loaded model a {@link LoadedModel}.
  */
 @Singleton
-/** Size: the server's one registry of served adapters (register, load, pin, unload, delete, cache, replica signals), which must stay consistent under one lock. */
 public class AdapterRegistry {
     private static final Logger LOG = LoggerFactory.getLogger(AdapterRegistry.class);
 
@@ -66,14 +66,14 @@ public class AdapterRegistry {
     private final AdapterRepository repo;
     private final MultiLoraModel multi;
     /** The multi-LoRA model with a reference count, so closing the server never frees it under a running request. */
-    private final Loaded served;
+    private final LoadedModel served;
     /** Server name of each LoRA adapter: its store id. */
     private final Map<String, String> loraIds = new ConcurrentHashMap<>();
     /** Server names of full fine-tunes (served merged). */
     private final Set<String> fullNames = ConcurrentHashMap.newKeySet();
 
-    private final Cache<String, Loaded> cache;
-    private final Map<String, Loaded> pinned = new ConcurrentHashMap<>();
+    private final Cache<String, LoadedModel> cache;
+    private final Map<String, LoadedModel> pinned = new ConcurrentHashMap<>();
     private final AtomicLong mergedHits = new AtomicLong();
     private final AtomicLong mergedMisses = new AtomicLong();
 
@@ -90,10 +90,10 @@ public class AdapterRegistry {
                 .store(AdapterStore.open(settings.adapterStoreDir()))
                 .cacheBytes(settings.adapterCacheBytes())
                 .build();
-        this.served = new Loaded(null, multi);
+        this.served = new LoadedModel(null, multi);
         this.cache = Caffeine.newBuilder()
                 .maximumSize(settings.adapterCacheSize())
-                .removalListener((String k, Loaded v, RemovalCause c) -> {
+                .removalListener((String k, LoadedModel v, RemovalCause c) -> {
                     if (v != null) {
                         v.retire();
                     }
@@ -162,7 +162,7 @@ public class AdapterRegistry {
             if (id != null && !anyUses(id, name)) {
                 multi.cache().invalidate(id);
             }
-            Loaded p = pinned.remove(name);
+            LoadedModel p = pinned.remove(name);
             if (p != null) {
                 p.retire();
             }
@@ -191,7 +191,7 @@ public class AdapterRegistry {
                 pinned.put(name, load(r));
             }
         } else {
-            Loaded l = pinned.remove(name);
+            LoadedModel l = pinned.remove(name);
             if (l != null) {
                 l.retire();
             }
@@ -298,11 +298,15 @@ public class AdapterRegistry {
     }
 
     /** A model for one request; close it when done. 404 for an unknown model, 400 for a malformed name. */
-    public Lease acquire(String model) {
+    public ModelLease acquire(String model) {
         Ids.checkModel(model, "model");
         if (model.equals(baseName)) {
-            return new Lease(
-                    model, null, (p, s, l) -> base.generate(List.of(p), s, l).get(0), () -> {});
+            return new ModelLease(
+                    this,
+                    model,
+                    null,
+                    (p, s, l) -> base.generate(List.of(p), s, l).get(0),
+                    () -> {});
         }
         String id = loraIds.get(model);
         AdapterRecord rec = null;
@@ -321,10 +325,11 @@ public class AdapterRegistry {
             }
             String storeId = id;
             AdapterRecord record = rec;
-            return new Lease(model, record, (p, s, l) -> generateLora(model, storeId, p, s, l), served::release);
+            return new ModelLease(
+                    this, model, record, (p, s, l) -> generateLora(model, storeId, p, s, l), served::release);
         }
         for (int attempt = 0; attempt < 5; attempt++) {
-            Loaded l = pinned.get(model);
+            LoadedModel l = pinned.get(model);
             if (l == null) {
                 l = cache.getIfPresent(model);
                 if (l != null) {
@@ -338,9 +343,10 @@ public class AdapterRegistry {
                 mergedHits.incrementAndGet();
             }
             if (l.tryAcquire()) {
-                Loaded held = l;
+                LoadedModel held = l;
                 AdaptedModel m = (AdaptedModel) held.model;
-                return new Lease(
+                return new ModelLease(
+                        this,
                         model,
                         l.record,
                         (p, s, li) -> m.generate(List.of(p), s, li).get(0),
@@ -373,11 +379,11 @@ public class AdapterRegistry {
     }
 
     /** Merges a full fine-tune into its own copy of the base. */
-    private Loaded load(AdapterRecord r) {
+    private LoadedModel load(AdapterRecord r) {
         Path dir = settings.adaptersDir().resolve(r.getStorageName());
         Adapter a = AdapterFiles.read(dir, base.contentHash());
         LOG.info("loading adapter {} ({}) merged", r.getName(), a);
-        return new Loaded(r, AdaptedModel.of(base, a));
+        return new LoadedModel(r, AdaptedModel.of(base, a));
     }
 
     /** The folder an adapter's files live in. */
@@ -455,7 +461,7 @@ public class AdapterRegistry {
             multi.unpin(id);
             multi.cache().invalidate(id);
         }
-        Loaded p = pinned.remove(name);
+        LoadedModel p = pinned.remove(name);
         if (p != null) {
             p.retire();
         }
@@ -492,7 +498,7 @@ public class AdapterRegistry {
                 pinned.put(name, load(r));
             }
         } else {
-            Loaded l = pinned.remove(name);
+            LoadedModel l = pinned.remove(name);
             if (l != null) {
                 l.retire();
             }
@@ -527,107 +533,10 @@ public class AdapterRegistry {
 
     @PreDestroy
     void close() {
-        pinned.values().forEach(Loaded::retire);
+        pinned.values().forEach(LoadedModel::retire);
         pinned.clear();
         cache.invalidateAll();
         cache.cleanUp();
         served.retire(); // the multi-LoRA model closes once the requests using it finish
-    }
-
-    /** Generation over the base or an adapted model. */
-    @FunctionalInterface
-    interface Gen {
-        Generation generate(String prompt, Sampling sampling, TokenListener listener);
-    }
-
-    /** One request's hold on a model. */
-    public final class Lease implements AutoCloseable {
-        private final String name;
-        private final AdapterRecord record;
-        private final Gen gen;
-        private final Runnable release;
-        private final AtomicBoolean closed = new AtomicBoolean();
-
-        Lease(String name, AdapterRecord record, Gen gen, Runnable release) {
-            this.name = name;
-            this.record = record;
-            this.gen = gen;
-            this.release = release;
-        }
-
-        public String name() {
-            return name;
-        }
-
-        /** The adapter's record, or null for the base model. */
-        public AdapterRecord record() {
-            if (record == null && !name.equals(baseName)) {
-                return repo.findById(name).orElse(null);
-            }
-            return record;
-        }
-
-        public String render(List<ChatMessage> messages) {
-            return base.applyChatTemplate(messages, true);
-        }
-
-        public int countTokens(String text) {
-            return base.encodePrompt(text).length;
-        }
-
-        public Generation generate(String prompt, Sampling sampling, TokenListener listener) {
-            return gen.generate(prompt, sampling, listener);
-        }
-
-        @Override
-        public void close() {
-            if (closed.compareAndSet(false, true)) {
-                release.run();
-            }
-        }
-    }
-
-    /**
-     * A loaded model with a reference count (its owner holds one reference): a merged full fine-tune, or the
-     * multi-LoRA model (record null).
-     */
-    static final class Loaded {
-        final AdapterRecord record;
-        final AutoCloseable model;
-        private final AtomicInteger refs = new AtomicInteger(1);
-        private final AtomicBoolean retired = new AtomicBoolean();
-
-        Loaded(AdapterRecord record, AutoCloseable model) {
-            this.record = record;
-            this.model = model;
-        }
-
-        boolean tryAcquire() {
-            while (true) {
-                int r = refs.get();
-                if (r == 0) {
-                    return false;
-                }
-                if (refs.compareAndSet(r, r + 1)) {
-                    return true;
-                }
-            }
-        }
-
-        void release() {
-            if (refs.decrementAndGet() == 0) {
-                try {
-                    model.close();
-                } catch (Exception e) {
-                    LOG.warn("cannot close {}: {}", model, e.toString());
-                }
-            }
-        }
-
-        void retire() {
-            if (retired.compareAndSet(false, true)) {
-                release();
-            }
-        }
     }
 }

@@ -10,7 +10,7 @@ import dev.rectify.server.db.JobRecord;
 import dev.rectify.server.db.JobRepository;
 import dev.rectify.train.CheckpointNotFoundException;
 import dev.rectify.train.FineTuneOptions;
-import dev.rectify.train.Trainer;
+import dev.rectify.train.RunCheckpoints;
 import jakarta.inject.Singleton;
 import java.nio.file.Path;
 import java.util.List;
@@ -61,7 +61,7 @@ public class CheckpointModels {
             AdapterRecord r = made.get();
             if (SOURCE.equals(r.getSource())
                     && listed.isPresent()
-                    && !Trainer.checkpointSteps(runDir(r.getJobId()))
+                    && !RunCheckpoints.checkpointSteps(runDir(r.getJobId()))
                             .contains(listed.get().getStepNumber())) {
                 models.delete(model);
                 throw gone(model);
@@ -116,7 +116,7 @@ public class CheckpointModels {
      * announced before its files are written.
      */
     public void unlistDeleted(String jobId, int beforeStep) {
-        Set<Integer> kept = Set.copyOf(Trainer.checkpointSteps(runDir(jobId)));
+        Set<Integer> kept = Set.copyOf(RunCheckpoints.checkpointSteps(runDir(jobId)));
         CheckpointRepository listed = events.checkpointRepository();
         for (CheckpointRecord c : listed.findByJobId(jobId)) {
             if (c.getStepNumber() < beforeStep

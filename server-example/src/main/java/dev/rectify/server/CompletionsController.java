@@ -76,8 +76,8 @@ public class CompletionsController {
             promptLimit.checkBeforeTokenizing(req.prompt(), param);
         }
         checkpoints.prepare(req.model());
-        AdapterRegistry.Lease lease = models.acquire(req.model());
-        Function<AdapterRegistry.Lease, String> prepare = l -> {
+        ModelLease lease = models.acquire(req.model());
+        Function<ModelLease, String> prepare = l -> {
             String prompt = req.isChat() ? l.render(req.messages()) : req.prompt();
             if (req.isChat()) {
                 promptLimit.checkBeforeTokenizing(prompt, param);

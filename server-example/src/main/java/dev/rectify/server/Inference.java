@@ -70,8 +70,8 @@ public class Inference {
      * pool is full.
      */
     public CompletableFuture<Generation> submit(
-            AdapterRegistry.Lease lease,
-            Function<AdapterRegistry.Lease, String> prepare,
+            ModelLease lease,
+            Function<ModelLease, String> prepare,
             CompletableFuture<String> prepared,
             Sampling sampling,
             TokenListener listener) {
@@ -96,7 +96,7 @@ public class Inference {
         return f;
     }
 
-    private Generation run(AdapterRegistry.Lease lease, String prompt, Sampling sampling, TokenListener listener) {
+    private Generation run(ModelLease lease, String prompt, Sampling sampling, TokenListener listener) {
         Generation g = lease.generate(prompt, sampling, listener);
         promptTokens.increment(g.promptTokens());
         completionTokens.increment(g.completionTokens());

@@ -2,7 +2,7 @@ package dev.rectify.server;
 
 import dev.rectify.server.db.JobRecord;
 import dev.rectify.server.db.JobRepository;
-import dev.rectify.train.Trainer;
+import dev.rectify.train.RunCheckpoints;
 import jakarta.inject.Singleton;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -21,9 +21,12 @@ import java.util.function.Consumer;
  * an atomic status change, and the queue's size is bounded ({@code rectify.jobs.max-queued}). Workers wait on
  * {@link #awaitWork} and are woken when a job is queued (here, or by another replica's signal). Identical fine-tunes
  * train once: {@link #claimFingerprint} gives each fingerprint one training job.
+ *
+ * <p>Over 400 lines because it is one table's state machine (queue, claims with SKIP LOCKED, leases, fingerprints,
+ * pause, cancel, finish): every transition is one guarded SQL statement, and splitting them would scatter the
+ * invariants of the same rows.
  */
 @Singleton
-/** Size: one table's state machine (queue, claims with SKIP LOCKED, leases, fingerprints, pause, cancel, finish); every transition is one guarded SQL statement, and splitting them would scatter the invariants of the same rows. */
 public class JobQueue {
     private final JobRepository jobs;
     private final JobEvents events;
@@ -410,7 +413,7 @@ public class JobQueue {
 
     /** The message for a job taken over from a replica that stopped: where it resumes. */
     public String takeoverMessage(Claim claim, Path runs) {
-        int step = Trainer.latestCheckpointStep(runs.resolve(claim.job().getId()));
+        int step = RunCheckpoints.latestCheckpointStep(runs.resolve(claim.job().getId()));
         String who = claim.previousOwner() == null
                 ? "The server restarted while the job was running"
                 : "The replica running the job (" + claim.previousOwner() + ") stopped"

@@ -17,7 +17,7 @@ import dev.rectify.server.db.AdapterRecord;
 import dev.rectify.server.db.JobRecord;
 import dev.rectify.server.db.JobRepository;
 import dev.rectify.train.FineTuneOptions;
-import dev.rectify.train.Trainer;
+import dev.rectify.train.RunCheckpoints;
 import dev.rectify.train.TrainingCancelledException;
 import dev.rectify.train.TrainingProgress;
 import dev.rectify.train.TrainingResult;
@@ -48,9 +48,11 @@ import org.slf4j.LoggerFactory;
  * replica (a signal, or the flag the renewal reads) stops it at its next step. A job whose fine-tune an identical job
  * is training waits for it and reuses its adapter. On shutdown running jobs are paused at a checkpoint and their
  * leases released, so that another replica (or the next start) resumes them at once.
+ *
+ * <p>Over 400 lines because it is a replica's worker loop (claim, lease renewal, cancel and pause signals, reuse of
+ * identical fine-tunes, events, outcome), each step depending on the state the previous one left in the same job.
  */
 @Singleton
-/** Size: the worker loop of a replica (claim, lease renewal, cancel and pause signals, reuse of identical fine-tunes, events, outcome); each step depends on the state the previous one left in the same job. */
 public class JobRunner implements ApplicationEventListener<ServerStartupEvent> {
     private static final Logger LOG = LoggerFactory.getLogger(JobRunner.class);
     private final Settings settings;
@@ -357,7 +359,9 @@ public class JobRunner implements ApplicationEventListener<ServerStartupEvent> {
             return "interrupted";
         } catch (JobPausedException e) {
             if (!shuttingDown && !held.lost && queue.get(id).isPauseRequested()) {
-                queue.paused(id, Trainer.latestCheckpointStep(settings.runsDir().resolve(id)));
+                queue.paused(
+                        id,
+                        RunCheckpoints.latestCheckpointStep(settings.runsDir().resolve(id)));
                 return "paused";
             }
             events.message(

@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -130,6 +131,29 @@ public final class AtomicFile implements AutoCloseable {
             Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
         }
         fsyncDir(to.toAbsolutePath().getParent());
+    }
+
+    /**
+     * Renames the fully written folder {@code staged} to {@code target} unless a concurrent writer got there first
+     * (for content-addressed caches, where the winner's copy is as good), then fsyncs the parent folder.
+     *
+     * @return whether {@code staged} was moved; false when {@code target} existed ({@code staged} is left to delete)
+     */
+    public static boolean publishDirectory(Path staged, Path target) throws IOException {
+        try {
+            Files.move(staged, target, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(staged, target);
+        } catch (FileSystemException e) {
+            // Linux reports a non-empty target folder as a plain FileSystemException (ENOTEMPTY), not as
+            // DirectoryNotEmptyException: whatever the type, a target that exists now means another writer won
+            if (Files.exists(target)) {
+                return false;
+            }
+            throw e;
+        }
+        fsyncDir(target.toAbsolutePath().getParent());
+        return true;
     }
 
     @Override

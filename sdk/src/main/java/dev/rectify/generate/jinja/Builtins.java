@@ -18,7 +18,6 @@ import java.util.Set;
  *
  * <p>Over 400 lines because it is the one table of Jinja2's filters and tests; splitting it would scatter a list
  * that is read (and checked against Jinja2's documentation) as a whole.
- * <p>Size: the table of Jinja filters, tests and globals that real chat templates call, each a few lines.
  */
 final class Builtins {
     private Builtins() {}

@@ -16,7 +16,6 @@ import java.util.Set;
  *
  * <p>Over 400 lines because a recursive-descent grammar reads best as one file: one short method per rule, in
  * Jinja2's order of precedence.
- * <p>Size: one recursive-descent grammar for the Jinja subset that chat templates use.
  */
 final class Parser {
     private final List<Token> tokens;

@@ -14,7 +14,6 @@ import java.util.Map;
  *
  * <p>Over 400 lines because these operations share one value model and are only correct together (equality is
  * used by membership, comparison by sorting); each is a short static method.
- * <p>Size: the Python semantics of strings, lists and dicts that chat templates rely on, one small method each.
  */
 final class Py {
     private Py() {}
