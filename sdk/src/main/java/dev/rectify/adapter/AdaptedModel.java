@@ -51,14 +51,7 @@ public final class AdaptedModel extends TextGeneration implements AutoCloseable 
                 source + "+" + adapter.id().substring(0, 12),
                 base.device().sessionConfig());
         try {
-            Generator g = new Generator(
-                    s,
-                    CausalLmSignature.of(s, base.config()),
-                    base.tokenizer(),
-                    base.eosTokenIds(),
-                    base.padTokenId(),
-                    base.contextLength(),
-                    base.config().vocabSize());
+            Generator g = base.generatorOn(s);
             return new AdaptedModel(base, adapter, s, g);
         } catch (RuntimeException e) {
             s.close();

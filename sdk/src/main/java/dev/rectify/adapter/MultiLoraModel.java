@@ -1,7 +1,6 @@
 package dev.rectify.adapter;
 
 import dev.rectify.core.InvalidArgumentException;
-import dev.rectify.generate.CausalLmSignature;
 import dev.rectify.generate.Generation;
 import dev.rectify.generate.Generator;
 import dev.rectify.generate.Sampling;
@@ -111,14 +110,7 @@ public final class MultiLoraModel implements AutoCloseable {
     }
 
     private Generator generatorOn(InferenceSession s) {
-        return new Generator(
-                s,
-                CausalLmSignature.of(s, base.config()),
-                base.tokenizer(),
-                base.eosTokenIds(),
-                base.padTokenId(),
-                base.contextLength(),
-                base.config().vocabSize());
+        return base.generatorOn(s);
     }
 
     /** The fast path's graph, or null when the base is too large for it or its weights do not qualify. */

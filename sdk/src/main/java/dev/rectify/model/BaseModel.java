@@ -277,6 +277,21 @@ public final class BaseModel extends TextGeneration implements AutoCloseable {
     }
 
     /**
+     * A generator over {@code session}, a graph with this model's inputs, outputs and tokenizer (a merged or
+     * multi-LoRA serving graph), using this model's end-of-sequence ids, padding, context length and vocabulary.
+     */
+    public Generator generatorOn(InferenceSession session) {
+        return new Generator(
+                session,
+                CausalLmSignature.of(session, config),
+                tokenizer,
+                eosIds,
+                padId,
+                contextLength,
+                config.vocabSize());
+    }
+
+    /**
      * A generator that recomputes the whole sequence at each token, over {@code model.onnx} or the folder's one
      * graph (fed an empty KV cache): the reference for checks.
      */
