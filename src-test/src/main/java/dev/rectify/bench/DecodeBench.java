@@ -99,7 +99,8 @@ public final class DecodeBench {
             List<String> cmd = new ArrayList<>(List.of(
                     BenchSupport.python(),
                     Path.of("src-test/bench/torch_decode_peer.py").toString(),
-                    promptsFile.toString(),
+                    promptsFile.toString()));
+            List<String> protocol = List.of(
                     "--threads",
                     String.valueOf(threads),
                     "--max-new-tokens",
@@ -107,13 +108,13 @@ public final class DecodeBench {
                     "--runs",
                     String.valueOf(runs),
                     "--warmup",
-                    String.valueOf(warmup),
-                    "--device",
-                    device.startsWith("cuda") ? "cuda" : "cpu"));
+                    String.valueOf(warmup));
+            cmd.addAll(protocol);
+            cmd.addAll(List.of("--device", device.startsWith("cuda") ? "cuda" : "cpu"));
             JsonNode peer = BenchSupport.runPeer(cmd);
             JsonNode jlama = null;
             if (jlamaClasspath != null && !device.startsWith("cuda")) {
-                jlama = BenchSupport.runPeer(List.of(
+                List<String> jcmd = new ArrayList<>(List.of(
                         jlamaJava,
                         "--add-modules",
                         "jdk.incubator.vector",
@@ -125,15 +126,9 @@ public final class DecodeBench {
                         "dev.rectify.bench.jlama.JlamaDecodePeer",
                         promptsFile.toString(),
                         "--model-dir",
-                        jlamaModel,
-                        "--threads",
-                        String.valueOf(threads),
-                        "--max-new-tokens",
-                        String.valueOf(maxNew),
-                        "--runs",
-                        String.valueOf(runs),
-                        "--warmup",
-                        String.valueOf(warmup)));
+                        jlamaModel));
+                jcmd.addAll(protocol);
+                jlama = BenchSupport.runPeer(jcmd);
             }
             Files.deleteIfExists(promptsFile);
             System.out.println();
