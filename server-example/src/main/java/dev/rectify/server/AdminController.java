@@ -54,11 +54,11 @@ public class AdminController {
 
     @Post
     @Consumes(MediaType.APPLICATION_JSON)
-    public HttpResponse<String> load(@Body @Nullable String body) {
-        ObjectNode b = Json.body(body);
-        String name = Ids.checkModel(Json.string(b, "name", "name", true), "name");
-        Path dir = SafePaths.inside(settings.dataDir(), Json.string(b, "path", "path", true), "path");
-        Boolean pinned = Json.bool(b, "pinned", "pinned");
+    public HttpResponse<String> load(@Body @Nullable AdapterLoadBody body) {
+        AdapterLoadBody b = Json.present(body);
+        String name = Ids.checkModel(Json.required(b.name(), "name"), "name");
+        Path dir = SafePaths.inside(settings.dataDir(), Json.required(b.path(), "path"), "path");
+        Boolean pinned = b.pinned();
         if (!Files.isDirectory(dir)) {
             throw ApiException.invalid(
                     "path",

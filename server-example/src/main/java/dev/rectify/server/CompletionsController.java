@@ -54,16 +54,16 @@ public class CompletionsController {
             uri = "/chat/completions",
             produces = {MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
     @Consumes(MediaType.APPLICATION_JSON)
-    public Mono<HttpResponse<?>> chat(@Body @Nullable String body) {
-        return complete(CompletionRequest.parse(Json.body(body), true, settings));
+    public Mono<HttpResponse<?>> chat(@Body @Nullable ChatCompletionBody body) {
+        return complete(CompletionRequest.chat(Json.present(body), settings));
     }
 
     @Post(
             uri = "/completions",
             produces = {MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
     @Consumes(MediaType.APPLICATION_JSON)
-    public Mono<HttpResponse<?>> completions(@Body @Nullable String body) {
-        return complete(CompletionRequest.parse(Json.body(body), false, settings));
+    public Mono<HttpResponse<?>> completions(@Body @Nullable TextCompletionBody body) {
+        return complete(CompletionRequest.text(Json.present(body), settings));
     }
 
     /**

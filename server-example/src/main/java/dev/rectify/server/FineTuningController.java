@@ -34,8 +34,8 @@ public class FineTuningController {
 
     @Post
     @Consumes(MediaType.APPLICATION_JSON)
-    public HttpResponse<String> create(@Body @Nullable String body) {
-        return Json.ok(JobMapping.json(jobs.create(Json.body(body))));
+    public HttpResponse<String> create(@Body @Nullable FineTuningJobBody body) {
+        return Json.ok(JobMapping.json(jobs.create(Json.present(body))));
     }
 
     @Get
