@@ -53,7 +53,7 @@ public record CompletionRequest(
         if (rf != null && rf.isObject() && !"text".equals(rf.path("type").asText("text"))) {
             throw ApiException.invalid("response_format", "only response_format {\"type\": \"text\"} is supported");
         }
-        Integer top = within(b.topLogprobs(), "top_logprobs", 0, Sampling.MAX_TOP_LOGPROBS);
+        Integer top = b.topLogprobs() == null ? null : b.topLogprobs().intValue();
         int logprobs = -1;
         if (b.logprobs() == Boolean.TRUE) {
             logprobs = top == null ? 0 : top;
@@ -84,30 +84,17 @@ public record CompletionRequest(
         if (b.echo() == Boolean.TRUE) {
             throw ApiException.invalid("echo", "'echo' is not supported");
         }
-        Integer lp = within(b.logprobs(), "logprobs", 0, 5);
-        if (b.bestOf() != null && b.bestOf() != 1) {
-            throw ApiException.invalid("best_of", "only best_of=1 is supported");
-        }
-        return checked(b, null, prompt, lp == null ? -1 : lp, settings);
+        return checked(b, null, prompt, b.logprobs() == null ? -1 : b.logprobs().intValue(), settings);
     }
 
     private static CompletionRequest checked(
             SamplingBody b, List<ChatMessage> messages, String prompt, int logprobs, Settings settings) {
         String model = b.model();
-        if (b.n() != null && b.n() != 1) {
-            throw ApiException.invalid("n", "only n=1 is supported, got " + b.n());
-        }
         Double temperature = b.temperature();
-        if (temperature != null && (temperature < 0 || temperature > 2)) {
-            throw ApiException.invalid("temperature", "'temperature' must be in [0, 2], got " + temperature);
-        }
         Double topP = b.topP();
-        if (topP != null && (topP <= 0 || topP > 1)) {
-            throw ApiException.invalid("top_p", "'top_p' must be in (0, 1], got " + topP);
-        }
-        Integer topK = within(b.topK(), "top_k", 0, Integer.MAX_VALUE);
-        Integer maxTokens = within(b.maxTokens(), "max_tokens", 1, settings.maxTokensLimit());
-        Integer maxCompletion = within(b.maxCompletionTokens(), "max_completion_tokens", 1, settings.maxTokensLimit());
+        Long topK = b.topK();
+        Integer maxTokens = atMostLimit(b.maxTokens(), "max_tokens", settings);
+        Integer maxCompletion = atMostLimit(b.maxCompletionTokens(), "max_completion_tokens", settings);
         boolean stream = b.stream() == Boolean.TRUE;
         boolean includeUsage = b.streamOptions() != null && b.streamOptions().includeUsage() == Boolean.TRUE;
         List<String> stop = stop(b.stop());
@@ -119,7 +106,7 @@ public record CompletionRequest(
         try {
             Sampling s = Sampling.sample(temperature == null ? 1.0 : temperature)
                     .topP(topP == null ? 1.0 : topP)
-                    .topK(topK == null ? 0 : topK)
+                    .topK(topK == null ? 0 : topK.intValue())
                     .seed(b.seed() != null ? b.seed() : SEEDS.nextLong())
                     .maxNewTokens(max)
                     .stop(stop)
@@ -131,19 +118,20 @@ public record CompletionRequest(
     }
 
     private static void checkModel(SamplingBody b) {
-        if (b.model() == null) {
-            throw ApiException.invalid("model", "missing required parameter 'model'");
-        }
         Ids.checkModel(b.model(), "model");
     }
 
-    /** {@code v} checked to lie in [min, max], or null when not given. */
-    private static Integer within(Long v, String param, long min, long max) {
+    /**
+     * {@code v} (already checked positive by its constraint) checked against the configured limit, or null when not
+     * given; the limit is a setting, so no annotation can state it.
+     */
+    private static Integer atMostLimit(Long v, String param, Settings settings) {
         if (v == null) {
             return null;
         }
-        if (v < min || v > max) {
-            throw ApiException.invalid(param, "'" + param + "' must be in [" + min + ", " + max + "], got " + v);
+        if (v > settings.maxTokensLimit()) {
+            throw ApiException.invalid(
+                    param, "'" + param + "' must be in [1, " + settings.maxTokensLimit() + "], got " + v);
         }
         return v.intValue();
     }
@@ -179,12 +167,6 @@ public record CompletionRequest(
     }
 
     private static List<ChatMessage> messages(List<ChatCompletionBody.Message> arr, Settings settings) {
-        if (arr == null) {
-            throw ApiException.invalid("messages", "missing required parameter 'messages'");
-        }
-        if (arr.isEmpty()) {
-            throw ApiException.invalid("messages", "'messages' must be a non-empty array, found an empty array");
-        }
         if (arr.size() > settings.maxMessages()) {
             throw ApiException.invalid(
                     "messages",
@@ -196,9 +178,6 @@ public record CompletionRequest(
             String where = "messages[" + i + "]";
             ChatCompletionBody.Message m = arr.get(i);
             String role = m.role();
-            if (role == null) {
-                throw ApiException.invalid(where + ".role", "missing required parameter '" + where + ".role'");
-            }
             if (!ROLES.contains(role)) {
                 throw ApiException.invalid(
                         where + ".role", "'" + where + ".role' must be one of " + ROLES + ", got " + Ids.quote(role));

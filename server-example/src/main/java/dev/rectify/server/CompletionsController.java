@@ -15,6 +15,7 @@ import io.micronaut.http.annotation.Post;
 import io.micronaut.http.sse.Event;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
+import jakarta.validation.Valid;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -54,7 +55,7 @@ public class CompletionsController {
             uri = "/chat/completions",
             produces = {MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
     @Consumes(MediaType.APPLICATION_JSON)
-    public Mono<HttpResponse<?>> chat(@Body @Nullable ChatCompletionBody body) {
+    public Mono<HttpResponse<?>> chat(@Valid @Body @Nullable ChatCompletionBody body) {
         return complete(CompletionRequest.chat(Json.present(body), settings));
     }
 
@@ -62,7 +63,7 @@ public class CompletionsController {
             uri = "/completions",
             produces = {MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
     @Consumes(MediaType.APPLICATION_JSON)
-    public Mono<HttpResponse<?>> completions(@Body @Nullable TextCompletionBody body) {
+    public Mono<HttpResponse<?>> completions(@Valid @Body @Nullable TextCompletionBody body) {
         return complete(CompletionRequest.text(Json.present(body), settings));
     }
 

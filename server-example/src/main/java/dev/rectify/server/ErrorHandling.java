@@ -17,7 +17,9 @@ import io.micronaut.http.server.exceptions.ExceptionHandler;
 import io.micronaut.http.server.exceptions.response.ErrorContext;
 import io.micronaut.http.server.exceptions.response.ErrorResponseProcessor;
 import io.micronaut.serde.exceptions.SerdeException;
+import io.micronaut.validation.exceptions.ConstraintExceptionHandler;
 import jakarta.inject.Singleton;
+import jakarta.validation.ConstraintViolationException;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
@@ -132,6 +134,18 @@ public final class ErrorHandling {
         @Override
         public HttpResponse<?> handle(HttpRequest request, BadField e) {
             ApiException a = e.toApi();
+            return Json.errorResponse(a.status(), a.getMessage(), a.type(), a.param(), a.code());
+        }
+    }
+
+    /** A request body that breaks its record's constraints ({@code @Valid @Body}): a 400 naming the JSON field. */
+    @Singleton
+    @Replaces(ConstraintExceptionHandler.class)
+    public static final class ConstraintViolationHandler
+            implements ExceptionHandler<ConstraintViolationException, HttpResponse<?>> {
+        @Override
+        public HttpResponse<?> handle(HttpRequest request, ConstraintViolationException e) {
+            ApiException a = ConstraintViolations.toApi(e);
             return Json.errorResponse(a.status(), a.getMessage(), a.type(), a.param(), a.code());
         }
     }

@@ -5,17 +5,20 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.rectify.server.StrictJson.Nested;
 import dev.rectify.server.StrictJson.Text;
 import dev.rectify.server.StrictJson.Whole;
+import io.micronaut.core.annotation.Introspected;
 import io.micronaut.serde.annotation.Serdeable.Deserializable;
+import jakarta.validation.constraints.NotBlank;
 
 /**
  * The body of {@code POST /v1/fine_tuning/jobs} as sent (types checked; {@link JobSpec} checks the method and the
  * hyperparameters, an open map of "auto" or values, and {@link JobService} the rest).
  */
 @Deserializable
+@Introspected
 record FineTuningJobBody(
-        @Deserializable(using = Text.class) String model,
+        @NotBlank @Deserializable(using = Text.class) String model,
 
-        @JsonProperty("training_file") @Deserializable(using = Text.class)
+        @JsonProperty("training_file") @NotBlank @Deserializable(using = Text.class)
         String trainingFile,
 
         @JsonProperty("validation_file") @Deserializable(using = Text.class)
@@ -29,6 +32,7 @@ record FineTuningJobBody(
 
     /** {@code method: {type, supervised|dft: {hyperparameters}}}. */
     @Deserializable
+    @Introspected
     record Method(
             @Deserializable(using = Text.class) String type,
             @Deserializable(using = Nested.class) MethodSettings supervised,
@@ -42,6 +46,7 @@ record FineTuningJobBody(
 
     /** A method's settings. */
     @Deserializable
+    @Introspected
     record MethodSettings(
             @Deserializable(using = JsonTreeDeserializer.class)
             JsonNode hyperparameters) {}

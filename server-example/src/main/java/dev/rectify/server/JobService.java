@@ -55,7 +55,7 @@ public class JobService {
     }
 
     public JobRecord create(FineTuningJobBody body) {
-        String model = Json.required(body.model(), "model");
+        String model = body.model();
         Ids.checkModel(model, "model");
         if (!model.equals(models.baseName())) {
             if (models.find(model).isPresent()) {
@@ -67,7 +67,7 @@ public class JobService {
             }
             throw models.unknown(model);
         }
-        String training = Ids.check(Json.required(body.trainingFile(), "training_file"), "file", "training_file");
+        String training = Ids.check(body.trainingFile(), "file", "training_file");
         String validation = body.validationFile();
         if (validation != null) {
             Ids.check(validation, "file", "validation_file");

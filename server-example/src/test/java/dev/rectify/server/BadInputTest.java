@@ -144,6 +144,54 @@ class BadInputTest implements TestPropertyProvider {
 
     /** Request bodies bind to records: a value of the wrong JSON type is a 400 whose param names the field. */
     @Test
+    void constraintViolationsNameTheJsonField() {
+        String ok = "\"model\": \"rectify-tiny\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]";
+        Map<String, String> wrong = new LinkedHashMap<>();
+        wrong.put("{" + ok + ", \"temperature\": 2.5}", "temperature|'temperature' must be in [0, 2], got 2.5");
+        wrong.put("{" + ok + ", \"temperature\": -0.1}", "temperature|got -0.1");
+        wrong.put("{" + ok + ", \"top_p\": 0}", "top_p|'top_p' must be in (0, 1], got 0.0");
+        wrong.put("{" + ok + ", \"top_p\": 1.01}", "top_p|got 1.01");
+        wrong.put("{" + ok + ", \"max_tokens\": 0}", "max_tokens|'max_tokens' must be greater than 0, got 0");
+        wrong.put("{" + ok + ", \"max_completion_tokens\": -3}", "max_completion_tokens|got -3");
+        wrong.put("{" + ok + ", \"top_k\": -1}", "top_k|got -1");
+        wrong.put("{" + ok + ", \"logprobs\": true, \"top_logprobs\": 21}", "top_logprobs|got 21");
+        wrong.put("{" + ok + ", \"n\": 0}", "n|only n=1 is supported");
+        wrong.put(
+                "{\"model\": \"  \", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}",
+                "model|'model' must not be blank");
+        wrong.put(
+                "{\"model\": \"rectify-tiny\", \"messages\": [{\"role\": \"user\", \"content\": \"a\"}, {\"content\": \"b\"}]}",
+                "messages[1].role|missing required parameter 'messages[1].role'");
+        wrong.put("{\"model\": \"rectify-tiny\", \"messages\": []}", "messages|'messages' must be a non-empty array");
+        for (Map.Entry<String, String> w : wrong.entrySet()) {
+            String[] want = w.getValue().split("\\|", 2);
+            JsonNode e = error(api().post("/v1/chat/completions", Api.API_KEY, w.getKey()), 400, want[1]);
+            assertEquals(want[0], e.get("param").asText(), w.getKey());
+            assertEquals("invalid_request_error", e.get("type").asText(), w.getKey());
+        }
+        String text = "\"model\": \"rectify-tiny\", \"prompt\": \"1 +\"";
+        JsonNode lp =
+                error(api().post("/v1/completions", Api.API_KEY, "{" + text + ", \"logprobs\": 6}"), 400, "got 6");
+        assertEquals("logprobs", lp.get("param").asText());
+        JsonNode best =
+                error(api().post("/v1/completions", Api.API_KEY, "{" + text + ", \"best_of\": 3}"), 400, "best_of=1");
+        assertEquals("best_of", best.get("param").asText());
+        JsonNode file = error(
+                api().post(
+                                "/v1/fine_tuning/jobs",
+                                Api.ADMIN_KEY,
+                                "{\"model\": \"rectify-tiny\", \"training_file\": \"\"}"),
+                400,
+                "'training_file' must not be blank");
+        assertEquals("training_file", file.get("param").asText());
+        JsonNode name = error(
+                api().post("/v1/admin/adapters", Api.ADMIN_KEY, "{\"path\": \"x\"}"),
+                400,
+                "missing required parameter 'name'");
+        assertEquals("name", name.get("param").asText());
+    }
+
+    @Test
     void wrongTypesNameTheField() {
         String chat = "/v1/chat/completions";
         String user = "{\"role\": \"user\", \"content\": \"hi\"}";
