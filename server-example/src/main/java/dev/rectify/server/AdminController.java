@@ -18,6 +18,7 @@ import io.micronaut.http.annotation.PathVariable;
 import io.micronaut.http.annotation.Post;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
+import jakarta.validation.Valid;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -54,11 +55,11 @@ public class AdminController {
 
     @Post
     @Consumes(MediaType.APPLICATION_JSON)
-    public HttpResponse<String> load(@Body @Nullable String body) {
-        ObjectNode b = Json.body(body);
-        String name = Ids.checkModel(Json.string(b, "name", "name", true), "name");
-        Path dir = SafePaths.inside(settings.dataDir(), Json.string(b, "path", "path", true), "path");
-        Boolean pinned = Json.bool(b, "pinned", "pinned");
+    public HttpResponse<String> load(@Valid @Body @Nullable AdapterLoadBody body) {
+        AdapterLoadBody b = Json.present(body);
+        String name = Ids.checkModel(b.name(), "name");
+        Path dir = SafePaths.inside(settings.dataDir(), b.path(), "path");
+        Boolean pinned = b.pinned();
         if (!Files.isDirectory(dir)) {
             throw ApiException.invalid(
                     "path",

@@ -1,7 +1,6 @@
 package dev.rectify.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rectify.core.ChatMessage;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.generate.Sampling;
@@ -28,86 +27,78 @@ public record CompletionRequest(
         return messages != null;
     }
 
-    static CompletionRequest parse(ObjectNode b, boolean chat, Settings settings) {
-        String model = Json.string(b, "model", "model", true);
-        Ids.checkModel(model, "model");
-        List<ChatMessage> messages = null;
-        String prompt = null;
+    /** Checks a chat completion body: required fields, ranges, and what this server does not support. */
+    static CompletionRequest chat(ChatCompletionBody b, Settings settings) {
+        checkModel(b);
+        List<ChatMessage> messages = messages(b.messages(), settings);
+        for (String unsupported : List.of("tools", "functions", "tool_choice", "function_call")) {
+            JsonNode v = switch (unsupported) {
+                case "tools" -> b.tools();
+                case "functions" -> b.functions();
+                case "tool_choice" -> b.toolChoice();
+                default -> b.functionCall();
+            };
+            if (v != null
+                    && !v.isNull()
+                    && !(v.isArray() && v.isEmpty())
+                    && !(v.isTextual() && v.asText().equals("none"))) {
+                throw ApiException.invalid(unsupported, "'" + unsupported + "' (tool calling) is not supported");
+            }
+        }
+        JsonNode rf = b.responseFormat();
+        if (rf != null && !rf.isNull() && !rf.isObject()) {
+            throw ApiException.invalid(
+                    "response_format", "'response_format' must be an object, found " + Json.kind(rf));
+        }
+        if (rf != null && rf.isObject() && !"text".equals(rf.path("type").asText("text"))) {
+            throw ApiException.invalid("response_format", "only response_format {\"type\": \"text\"} is supported");
+        }
+        Integer top = b.topLogprobs() == null ? null : b.topLogprobs().intValue();
         int logprobs = -1;
-        if (chat) {
-            messages = messages(b, settings);
+        if (b.logprobs() == Boolean.TRUE) {
+            logprobs = top == null ? 0 : top;
+        } else if (top != null) {
+            throw ApiException.invalid("top_logprobs", "'top_logprobs' needs 'logprobs': true");
+        }
+        return checked(b, messages, null, logprobs, settings);
+    }
+
+    /** Checks a (legacy) completion body. */
+    static CompletionRequest text(TextCompletionBody b, Settings settings) {
+        checkModel(b);
+        JsonNode p = b.prompt();
+        String prompt;
+        if (p == null || p.isNull()) {
+            throw ApiException.invalid("prompt", "missing required parameter 'prompt'");
+        }
+        if (p.isArray() && p.size() == 1 && p.get(0).isTextual()) {
+            prompt = p.get(0).asText();
+        } else if (p.isTextual()) {
+            prompt = p.asText();
         } else {
-            JsonNode p = b.get("prompt");
-            if (p == null || p.isNull()) {
-                throw ApiException.invalid("prompt", "missing required parameter 'prompt'");
-            }
-            if (p.isArray() && p.size() == 1 && p.get(0).isTextual()) {
-                prompt = p.get(0).asText();
-            } else if (p.isTextual()) {
-                prompt = p.asText();
-            } else {
-                throw ApiException.invalid(
-                        "prompt",
-                        "'prompt' must be a string (or an array of exactly one string), found " + Json.kind(p)
-                                + (p.isArray() ? " of " + p.size() + " elements" : ""));
-            }
-            if (Json.bool(b, "echo", "echo") == Boolean.TRUE) {
-                throw ApiException.invalid("echo", "'echo' is not supported");
-            }
-            Integer lp = Json.integer(b, "logprobs", "logprobs", 0, 5);
-            logprobs = lp == null ? -1 : lp;
-            Long bestOf = Json.integer(b, "best_of", "best_of");
-            if (bestOf != null && bestOf != 1) {
-                throw ApiException.invalid("best_of", "only best_of=1 is supported");
-            }
+            throw ApiException.invalid(
+                    "prompt",
+                    "'prompt' must be a string (or an array of exactly one string), found " + Json.kind(p)
+                            + (p.isArray() ? " of " + p.size() + " elements" : ""));
         }
-        if (chat) {
-            for (String unsupported : List.of("tools", "functions", "tool_choice", "function_call")) {
-                JsonNode v = b.get(unsupported);
-                if (v != null
-                        && !v.isNull()
-                        && !(v.isArray() && v.isEmpty())
-                        && !(v.isTextual() && v.asText().equals("none"))) {
-                    throw ApiException.invalid(unsupported, "'" + unsupported + "' (tool calling) is not supported");
-                }
-            }
-            ObjectNode rf = Json.obj(b, "response_format", "response_format");
-            if (rf != null && !"text".equals(rf.path("type").asText("text"))) {
-                throw ApiException.invalid("response_format", "only response_format {\"type\": \"text\"} is supported");
-            }
-            Integer top = Json.integer(b, "top_logprobs", "top_logprobs", 0, Sampling.MAX_TOP_LOGPROBS);
-            if (Json.bool(b, "logprobs", "logprobs") == Boolean.TRUE) {
-                logprobs = top == null ? 0 : top;
-            } else if (top != null) {
-                throw ApiException.invalid("top_logprobs", "'top_logprobs' needs 'logprobs': true");
-            }
+        if (b.echo() == Boolean.TRUE) {
+            throw ApiException.invalid("echo", "'echo' is not supported");
         }
-        Long n = Json.integer(b, "n", "n");
-        if (n != null && n != 1) {
-            throw ApiException.invalid("n", "only n=1 is supported, got " + n);
-        }
-        Double temperature = Json.number(b, "temperature", "temperature");
-        if (temperature != null && (temperature < 0 || temperature > 2)) {
-            throw ApiException.invalid("temperature", "'temperature' must be in [0, 2], got " + temperature);
-        }
-        Double topP = Json.number(b, "top_p", "top_p");
-        if (topP != null && (topP <= 0 || topP > 1)) {
-            throw ApiException.invalid("top_p", "'top_p' must be in (0, 1], got " + topP);
-        }
-        Integer topK = Json.integer(b, "top_k", "top_k", 0, Integer.MAX_VALUE);
-        Integer maxTokens = Json.integer(b, "max_tokens", "max_tokens", 1, settings.maxTokensLimit());
-        Integer maxCompletion =
-                Json.integer(b, "max_completion_tokens", "max_completion_tokens", 1, settings.maxTokensLimit());
-        Long seed = Json.integer(b, "seed", "seed");
-        Boolean stream = Json.bool(b, "stream", "stream");
-        ObjectNode so = Json.obj(b, "stream_options", "stream_options");
-        boolean includeUsage = false;
-        if (so != null) {
-            Boolean iu = Json.bool(so, "include_usage", "stream_options.include_usage");
-            includeUsage = iu != null && iu;
-        }
-        List<String> stop = stop(b.get("stop"));
-        if (logprobs >= 0 && stream == Boolean.TRUE) {
+        return checked(b, null, prompt, b.logprobs() == null ? -1 : b.logprobs().intValue(), settings);
+    }
+
+    private static CompletionRequest checked(
+            SamplingBody b, List<ChatMessage> messages, String prompt, int logprobs, Settings settings) {
+        String model = b.model();
+        Double temperature = b.temperature();
+        Double topP = b.topP();
+        Long topK = b.topK();
+        Integer maxTokens = atMostLimit(b.maxTokens(), "max_tokens", settings);
+        Integer maxCompletion = atMostLimit(b.maxCompletionTokens(), "max_completion_tokens", settings);
+        boolean stream = b.stream() == Boolean.TRUE;
+        boolean includeUsage = b.streamOptions() != null && b.streamOptions().includeUsage() == Boolean.TRUE;
+        List<String> stop = stop(b.stop());
+        if (logprobs >= 0 && stream) {
             throw ApiException.invalid(
                     "logprobs", "'logprobs' is not supported with 'stream': true; ask without streaming");
         }
@@ -115,15 +106,34 @@ public record CompletionRequest(
         try {
             Sampling s = Sampling.sample(temperature == null ? 1.0 : temperature)
                     .topP(topP == null ? 1.0 : topP)
-                    .topK(topK == null ? 0 : topK)
-                    .seed(seed != null ? seed : SEEDS.nextLong())
+                    .topK(topK == null ? 0 : topK.intValue())
+                    .seed(b.seed() != null ? b.seed() : SEEDS.nextLong())
                     .maxNewTokens(max)
                     .stop(stop)
                     .logprobs(logprobs);
-            return new CompletionRequest(model, messages, prompt, s, stream != null && stream, includeUsage);
+            return new CompletionRequest(model, messages, prompt, s, stream, includeUsage);
         } catch (InvalidArgumentException e) {
             throw ApiException.invalid(null, e.getMessage());
         }
+    }
+
+    private static void checkModel(SamplingBody b) {
+        Ids.checkModel(b.model(), "model");
+    }
+
+    /**
+     * {@code v} (already checked positive by its constraint) checked against the configured limit, or null when not
+     * given; the limit is a setting, so no annotation can state it.
+     */
+    private static Integer atMostLimit(Long v, String param, Settings settings) {
+        if (v == null) {
+            return null;
+        }
+        if (v > settings.maxTokensLimit()) {
+            throw ApiException.invalid(
+                    param, "'" + param + "' must be in [1, " + settings.maxTokensLimit() + "], got " + v);
+        }
+        return v.intValue();
     }
 
     private static List<String> stop(JsonNode v) {
@@ -156,14 +166,7 @@ public record CompletionRequest(
         return out;
     }
 
-    private static List<ChatMessage> messages(ObjectNode b, Settings settings) {
-        JsonNode arr = b.get("messages");
-        if (arr == null || arr.isNull()) {
-            throw ApiException.invalid("messages", "missing required parameter 'messages'");
-        }
-        if (!arr.isArray() || arr.isEmpty()) {
-            throw ApiException.invalid("messages", "'messages' must be a non-empty array, found " + Json.kind(arr));
-        }
+    private static List<ChatMessage> messages(List<ChatCompletionBody.Message> arr, Settings settings) {
         if (arr.size() > settings.maxMessages()) {
             throw ApiException.invalid(
                     "messages",
@@ -173,17 +176,13 @@ public record CompletionRequest(
         List<ChatMessage> out = new ArrayList<>();
         for (int i = 0; i < arr.size(); i++) {
             String where = "messages[" + i + "]";
-            JsonNode m = arr.get(i);
-            if (!m.isObject()) {
-                throw ApiException.invalid(
-                        where, "'" + where + "' must be an object with 'role' and 'content', found " + Json.kind(m));
-            }
-            String role = Json.string(m, "role", where + ".role", true);
+            ChatCompletionBody.Message m = arr.get(i);
+            String role = m.role();
             if (!ROLES.contains(role)) {
                 throw ApiException.invalid(
                         where + ".role", "'" + where + ".role' must be one of " + ROLES + ", got " + Ids.quote(role));
             }
-            JsonNode c = m.get("content");
+            JsonNode c = m.content();
             String content;
             if (c == null || c.isNull()) {
                 throw ApiException.invalid(where + ".content", "missing required parameter '" + where + ".content'");

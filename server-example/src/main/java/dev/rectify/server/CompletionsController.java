@@ -15,6 +15,7 @@ import io.micronaut.http.annotation.Post;
 import io.micronaut.http.sse.Event;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
+import jakarta.validation.Valid;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -54,16 +55,16 @@ public class CompletionsController {
             uri = "/chat/completions",
             produces = {MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
     @Consumes(MediaType.APPLICATION_JSON)
-    public Mono<HttpResponse<?>> chat(@Body @Nullable String body) {
-        return complete(CompletionRequest.parse(Json.body(body), true, settings));
+    public Mono<HttpResponse<?>> chat(@Valid @Body @Nullable ChatCompletionBody body) {
+        return complete(CompletionRequest.chat(Json.present(body), settings));
     }
 
     @Post(
             uri = "/completions",
             produces = {MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
     @Consumes(MediaType.APPLICATION_JSON)
-    public Mono<HttpResponse<?>> completions(@Body @Nullable String body) {
-        return complete(CompletionRequest.parse(Json.body(body), false, settings));
+    public Mono<HttpResponse<?>> completions(@Valid @Body @Nullable TextCompletionBody body) {
+        return complete(CompletionRequest.text(Json.present(body), settings));
     }
 
     /**

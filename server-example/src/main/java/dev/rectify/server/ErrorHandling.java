@@ -1,9 +1,12 @@
 package dev.rectify.server;
 
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.core.ModelFormatException;
 import dev.rectify.core.RectifyException;
 import dev.rectify.generate.ContextLengthException;
+import dev.rectify.server.StrictJson.BadField;
 import io.micronaut.context.annotation.Replaces;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
@@ -13,7 +16,10 @@ import io.micronaut.http.MutableHttpResponse;
 import io.micronaut.http.server.exceptions.ExceptionHandler;
 import io.micronaut.http.server.exceptions.response.ErrorContext;
 import io.micronaut.http.server.exceptions.response.ErrorResponseProcessor;
+import io.micronaut.serde.exceptions.SerdeException;
+import io.micronaut.validation.exceptions.ConstraintExceptionHandler;
 import jakarta.inject.Singleton;
+import jakarta.validation.ConstraintViolationException;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
@@ -51,6 +57,14 @@ public final class ErrorHandling {
         @Override
         public MutableHttpResponse<String> processResponse(ErrorContext ctx, MutableHttpResponse<?> response) {
             HttpStatus status = response.getStatus();
+            if (status == HttpStatus.BAD_REQUEST) {
+                ApiException bound = bindingError(ctx.getRootCause().orElse(null));
+                if (bound != null) {
+                    return response.contentType(MediaType.APPLICATION_JSON_TYPE)
+                            .body(Json.write(
+                                    Json.error(bound.getMessage(), bound.type(), bound.param(), bound.code())));
+                }
+            }
             String message = ctx.getErrors().stream().map(e -> e.getMessage()).collect(Collectors.joining("; "));
             HttpRequest<?> req = ctx.getRequest();
             if (status == HttpStatus.NOT_FOUND && (message.isBlank() || message.equals("Page Not Found"))) {
@@ -68,6 +82,71 @@ public final class ErrorHandling {
             }
             return response.contentType(MediaType.APPLICATION_JSON_TYPE)
                     .body(Json.write(Json.error(message, typeFor(status), null, codeFor(status))));
+        }
+    }
+
+    /**
+     * What went wrong binding a request body to its record, in the API's words: a field of the wrong type (from
+     * {@link StrictJson}, naming it), text that is not JSON, or JSON that is not an object; null for anything else.
+     */
+    static ApiException bindingError(Throwable t) {
+        BadField field = BadField.in(t);
+        if (field != null) {
+            return field.toApi();
+        }
+        for (Throwable c = t; c != null && c.getCause() != c; c = c.getCause()) {
+            if (c instanceof JsonProcessingException e) {
+                JsonLocation loc = e.getLocation();
+                return ApiException.invalid(
+                        null,
+                        "invalid_json",
+                        "the request body is not valid JSON"
+                                + (loc == null
+                                        ? ""
+                                        : " (line " + loc.getLineNr() + ", column " + loc.getColumnNr() + ")")
+                                + ": " + e.getOriginalMessage());
+            }
+            if (c instanceof SerdeException && String.valueOf(c.getMessage()).contains("expected START_OBJECT")) {
+                // Serde's words for a body that is JSON but no object: "Unexpected token START_ARRAY, expected ..."
+                return ApiException.invalid(null, "the request body must be a JSON object, found " + token(c));
+            }
+        }
+        return null;
+    }
+
+    private static String token(Throwable serde) {
+        String m = String.valueOf(serde.getMessage());
+        if (m.contains("START_ARRAY")) {
+            return "an array";
+        }
+        if (m.contains("VALUE_STRING")) {
+            return "a string";
+        }
+        if (m.contains("VALUE_NUMBER")) {
+            return "a number";
+        }
+        return m.contains("VALUE_TRUE") || m.contains("VALUE_FALSE") ? "a boolean" : "something else";
+    }
+
+    /** A {@link BadField} that reaches a controller unwrapped. */
+    @Singleton
+    public static final class BadFieldHandler implements ExceptionHandler<BadField, HttpResponse<?>> {
+        @Override
+        public HttpResponse<?> handle(HttpRequest request, BadField e) {
+            ApiException a = e.toApi();
+            return Json.errorResponse(a.status(), a.getMessage(), a.type(), a.param(), a.code());
+        }
+    }
+
+    /** A request body that breaks its record's constraints ({@code @Valid @Body}): a 400 naming the JSON field. */
+    @Singleton
+    @Replaces(ConstraintExceptionHandler.class)
+    public static final class ConstraintViolationHandler
+            implements ExceptionHandler<ConstraintViolationException, HttpResponse<?>> {
+        @Override
+        public HttpResponse<?> handle(HttpRequest request, ConstraintViolationException e) {
+            ApiException a = ConstraintViolations.toApi(e);
+            return Json.errorResponse(a.status(), a.getMessage(), a.type(), a.param(), a.code());
         }
     }
 

@@ -18,6 +18,7 @@ import io.micronaut.http.annotation.QueryValue;
 import io.micronaut.http.sse.Event;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
+import jakarta.validation.Valid;
 import java.util.List;
 import reactor.core.publisher.Flux;
 import reactor.core.scheduler.Schedulers;
@@ -34,8 +35,8 @@ public class FineTuningController {
 
     @Post
     @Consumes(MediaType.APPLICATION_JSON)
-    public HttpResponse<String> create(@Body @Nullable String body) {
-        return Json.ok(JobMapping.json(jobs.create(Json.body(body))));
+    public HttpResponse<String> create(@Valid @Body @Nullable FineTuningJobBody body) {
+        return Json.ok(JobMapping.json(jobs.create(Json.present(body))));
     }
 
     @Get

@@ -1,5 +1,6 @@
 package dev.rectify.server;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.server.db.CheckpointRecord;
@@ -53,8 +54,8 @@ public class JobService {
         this.meters = meters;
     }
 
-    public JobRecord create(ObjectNode body) {
-        String model = Json.string(body, "model", "model", true);
+    public JobRecord create(FineTuningJobBody body) {
+        String model = body.model();
         Ids.checkModel(model, "model");
         if (!model.equals(models.baseName())) {
             if (models.find(model).isPresent()) {
@@ -66,15 +67,15 @@ public class JobService {
             }
             throw models.unknown(model);
         }
-        String training = Ids.check(Json.string(body, "training_file", "training_file", true), "file", "training_file");
-        String validation = Json.string(body, "validation_file", "validation_file", false);
+        String training = Ids.check(body.trainingFile(), "file", "training_file");
+        String validation = body.validationFile();
         if (validation != null) {
             Ids.check(validation, "file", "validation_file");
         }
         JobSpec spec = JobSpec.parse(body, settings);
-        String suffix = JobSpec.suffix(body);
-        Long seed = Json.integer(body, "seed", "seed");
-        ObjectNode meta = metadata(body);
+        String suffix = JobSpec.suffix(body.suffix());
+        Long seed = body.seed();
+        ObjectNode meta = metadata(body.metadata());
         files.get(training, "training_file");
         if (validation != null) {
             files.get(validation, "validation_file");
@@ -109,11 +110,14 @@ public class JobService {
     }
 
     /** OpenAI's metadata: at most 16 pairs, keys up to 64 characters, string values up to 512. */
-    private static ObjectNode metadata(ObjectNode body) {
-        ObjectNode meta = Json.obj(body, "metadata", "metadata");
-        if (meta == null) {
+    private static ObjectNode metadata(JsonNode given) {
+        if (given == null || given.isNull()) {
             return null;
         }
+        if (!given.isObject()) {
+            throw ApiException.invalid("metadata", "'metadata' must be an object, found " + Json.kind(given));
+        }
+        ObjectNode meta = (ObjectNode) given;
         if (meta.size() > 16) {
             throw ApiException.invalid("metadata", "'metadata' takes at most 16 keys, got " + meta.size());
         }

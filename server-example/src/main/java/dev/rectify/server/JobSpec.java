@@ -34,24 +34,25 @@ public record JobSpec(String methodType, ObjectNode hyperparameters) {
         return options().build().objective();
     }
 
-    static JobSpec parse(ObjectNode body, Settings settings) {
-        ObjectNode method = Json.obj(body, "method", "method");
+    static JobSpec parse(FineTuningJobBody body, Settings settings) {
+        FineTuningJobBody.Method method = body.method();
         String type = "supervised";
-        ObjectNode hp = null;
+        ObjectNode hp;
         if (method != null) {
-            type = Json.string(method, "type", "method.type", true);
+            type = method.type();
+            if (type == null) {
+                throw ApiException.invalid("method.type", "missing required parameter 'method.type'");
+            }
             if (!type.equals("supervised") && !type.equals("dft")) {
                 throw ApiException.invalid(
                         "method.type",
                         "'method.type' must be \"supervised\" or \"dft\", got " + Ids.quote(type)
                                 + (type.equals("dpo") || type.equals("reinforcement") ? " (not supported here)" : ""));
             }
-            ObjectNode inner = Json.obj(method, type, "method." + type);
-            if (inner != null) {
-                hp = Json.obj(inner, "hyperparameters", "method." + type + ".hyperparameters");
-            }
+            FineTuningJobBody.MethodSettings inner = method.of(type);
+            hp = inner == null ? null : object(inner.hyperparameters(), "method." + type + ".hyperparameters");
         } else {
-            hp = Json.obj(body, "hyperparameters", "hyperparameters");
+            hp = object(body.hyperparameters(), "hyperparameters");
         }
         String p = method != null ? "method." + type + ".hyperparameters." : "hyperparameters.";
         ObjectNode given = Json.object();
@@ -76,14 +77,28 @@ public record JobSpec(String methodType, ObjectNode hyperparameters) {
                 throw ApiException.invalid(
                         p + "learning_rate", "give learning_rate_multiplier or learning_rate, not both");
             }
-            Double m = Json.number(given, "learning_rate_multiplier", p + "learning_rate_multiplier");
+            JsonNode v = given.get("learning_rate_multiplier");
+            if (!v.isNumber() || !Double.isFinite(v.asDouble())) {
+                throw ApiException.invalid(
+                        p + "learning_rate_multiplier",
+                        "'" + p + "learning_rate_multiplier' must be a finite number, found " + Json.kind(v));
+            }
+            double m = v.asDouble();
             if (m <= 0) {
                 throw ApiException.invalid(
                         p + "learning_rate_multiplier", "'" + p + "learning_rate_multiplier' must be > 0, got " + m);
             }
         }
         if (given.has("checkpoint_every")) {
-            Json.integer(given, "checkpoint_every", p + "checkpoint_every", 0, 10_000_000);
+            JsonNode v = given.get("checkpoint_every");
+            if (!v.canConvertToInt()
+                    || v.asDouble() != Math.rint(v.asDouble())
+                    || v.asInt() < 0
+                    || v.asInt() > 10_000_000) {
+                throw ApiException.invalid(
+                        p + "checkpoint_every",
+                        "'" + p + "checkpoint_every' must be an integer in [0, 10000000], found " + v);
+            }
         } else {
             given.put("checkpoint_every", settings.checkpointEvery());
         }
@@ -106,13 +121,23 @@ public record JobSpec(String methodType, ObjectNode hyperparameters) {
         return spec;
     }
 
-    static String suffix(ObjectNode body) {
-        String s = Json.string(body, "suffix", "suffix", false);
+    static String suffix(String s) {
         if (s != null && !SUFFIX.matcher(s).matches()) {
             throw ApiException.invalid(
                     "suffix", "'suffix' must be 1 to 40 letters, digits, '_' or '-', got " + Ids.quote(s));
         }
         return s;
+    }
+
+    /** {@code v} as an object, or null when not given. */
+    private static ObjectNode object(JsonNode v, String param) {
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isObject()) {
+            throw ApiException.invalid(param, "'" + param + "' must be an object, found " + Json.kind(v));
+        }
+        return (ObjectNode) v;
     }
 
     /** The SDK options (without seed, held-out data, listener or cancellation). */

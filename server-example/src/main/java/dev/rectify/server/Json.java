@@ -12,8 +12,8 @@ import io.micronaut.http.MutableHttpResponse;
 import java.util.List;
 
 /**
- * JSON in and out with Jackson, so the API shapes are exact (fields that are null or empty are written, as OpenAI
- * clients expect) and bad request bodies get messages that name the field and the expected type.
+ * JSON out with Jackson, so the API shapes are exact (fields that are null or empty are written, as OpenAI clients
+ * expect). Request bodies are bound by Micronaut to records whose components read strictly ({@link StrictJson}).
  */
 public final class Json {
     public static final ObjectMapper MAPPER = new ObjectMapper();
@@ -87,29 +87,20 @@ public final class Json {
         return o;
     }
 
-    /** Parses a request body, which must be a JSON object. */
-    public static ObjectNode body(String text) {
-        if (text == null || text.isBlank()) {
+    /** The bound request body; Micronaut hands null for an empty one. */
+    public static <T> T present(T body) {
+        if (body == null) {
             throw ApiException.invalid(null, "the request body is empty: send a JSON object");
         }
-        JsonNode n;
-        try {
-            n = MAPPER.readTree(text);
-        } catch (JsonProcessingException e) {
-            var loc = e.getLocation();
-            throw ApiException.invalid(
-                    null,
-                    "invalid_json",
-                    "the request body is not valid JSON"
-                            + (loc == null ? "" : " (line " + loc.getLineNr() + ", column " + loc.getColumnNr() + ")")
-                            + ": "
-                            + e.getOriginalMessage());
+        return body;
+    }
+
+    /** {@code value}, which the request must have given as {@code param}. */
+    public static <T> T required(T value, String param) {
+        if (value == null) {
+            throw ApiException.invalid(param, "missing required parameter '" + param + "'");
         }
-        if (n == null || !n.isObject()) {
-            throw ApiException.invalid(
-                    null, "the request body must be a JSON object, found " + (n == null ? "nothing" : kind(n)));
-        }
-        return (ObjectNode) n;
+        return value;
     }
 
     static String kind(JsonNode n) {
@@ -132,90 +123,5 @@ public final class Json {
             return "an array";
         }
         return "an object";
-    }
-
-    // ---- typed field access with clear errors -------------------------------------------------------------------
-
-    private static JsonNode field(JsonNode o, String name) {
-        JsonNode v = o.get(name);
-        return v == null || v.isNull() ? null : v;
-    }
-
-    public static String string(JsonNode o, String name, String param, boolean required) {
-        JsonNode v = field(o, name);
-        if (v == null) {
-            if (required) {
-                throw ApiException.invalid(param, "missing required parameter '" + param + "'");
-            }
-            return null;
-        }
-        if (!v.isTextual()) {
-            throw ApiException.invalid(param, "'" + param + "' must be a string, found " + kind(v));
-        }
-        return v.asText();
-    }
-
-    public static Double number(JsonNode o, String name, String param) {
-        JsonNode v = field(o, name);
-        if (v == null) {
-            return null;
-        }
-        if (!v.isNumber()) {
-            throw ApiException.invalid(param, "'" + param + "' must be a number, found " + kind(v));
-        }
-        double d = v.asDouble();
-        if (!Double.isFinite(d)) {
-            throw ApiException.invalid(param, "'" + param + "' must be a finite number");
-        }
-        return d;
-    }
-
-    public static Long integer(JsonNode o, String name, String param) {
-        JsonNode v = field(o, name);
-        if (v == null) {
-            return null;
-        }
-        if (!v.isIntegralNumber() && !(v.isNumber() && v.asDouble() == Math.rint(v.asDouble()))) {
-            throw ApiException.invalid(
-                    param,
-                    "'" + param + "' must be an integer, found " + kind(v) + (v.isNumber() ? " " + v.asText() : ""));
-        }
-        if (!v.canConvertToLong()) {
-            throw ApiException.invalid(param, "'" + param + "' is out of range");
-        }
-        return v.asLong();
-    }
-
-    public static Integer integer(JsonNode o, String name, String param, long min, long max) {
-        Long v = integer(o, name, param);
-        if (v == null) {
-            return null;
-        }
-        if (v < min || v > max) {
-            throw ApiException.invalid(param, "'" + param + "' must be in [" + min + ", " + max + "], got " + v);
-        }
-        return v.intValue();
-    }
-
-    public static Boolean bool(JsonNode o, String name, String param) {
-        JsonNode v = field(o, name);
-        if (v == null) {
-            return null;
-        }
-        if (!v.isBoolean()) {
-            throw ApiException.invalid(param, "'" + param + "' must be true or false, found " + kind(v));
-        }
-        return v.asBoolean();
-    }
-
-    public static ObjectNode obj(JsonNode o, String name, String param) {
-        JsonNode v = field(o, name);
-        if (v == null) {
-            return null;
-        }
-        if (!v.isObject()) {
-            throw ApiException.invalid(param, "'" + param + "' must be an object, found " + kind(v));
-        }
-        return (ObjectNode) v;
     }
 }

@@ -11,6 +11,7 @@ import jakarta.inject.Inject;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -139,6 +140,113 @@ class BadInputTest implements TestPropertyProvider {
         error(form, form.status(), "");
         error(api().get("/v1/nothing-here", Api.API_KEY), 404, "unknown endpoint");
         error(api().send(api().req("/v1/models", Api.API_KEY).DELETE().build()), 405, "not allowed");
+    }
+
+    /** Request bodies bind to records: a value of the wrong JSON type is a 400 whose param names the field. */
+    @Test
+    void constraintViolationsNameTheJsonField() {
+        String ok = "\"model\": \"rectify-tiny\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]";
+        Map<String, String> wrong = new LinkedHashMap<>();
+        wrong.put("{" + ok + ", \"temperature\": 2.5}", "temperature|'temperature' must be in [0, 2], got 2.5");
+        wrong.put("{" + ok + ", \"temperature\": -0.1}", "temperature|got -0.1");
+        wrong.put("{" + ok + ", \"top_p\": 0}", "top_p|'top_p' must be in (0, 1], got 0.0");
+        wrong.put("{" + ok + ", \"top_p\": 1.01}", "top_p|got 1.01");
+        wrong.put("{" + ok + ", \"max_tokens\": 0}", "max_tokens|'max_tokens' must be greater than 0, got 0");
+        wrong.put("{" + ok + ", \"max_completion_tokens\": -3}", "max_completion_tokens|got -3");
+        wrong.put("{" + ok + ", \"top_k\": -1}", "top_k|got -1");
+        wrong.put("{" + ok + ", \"logprobs\": true, \"top_logprobs\": 21}", "top_logprobs|got 21");
+        wrong.put("{" + ok + ", \"n\": 0}", "n|only n=1 is supported");
+        wrong.put(
+                "{\"model\": \"  \", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}",
+                "model|'model' must not be blank");
+        wrong.put(
+                "{\"model\": \"rectify-tiny\", \"messages\": [{\"role\": \"user\", \"content\": \"a\"}, {\"content\": \"b\"}]}",
+                "messages[1].role|missing required parameter 'messages[1].role'");
+        wrong.put("{\"model\": \"rectify-tiny\", \"messages\": []}", "messages|'messages' must be a non-empty array");
+        for (Map.Entry<String, String> w : wrong.entrySet()) {
+            String[] want = w.getValue().split("\\|", 2);
+            JsonNode e = error(api().post("/v1/chat/completions", Api.API_KEY, w.getKey()), 400, want[1]);
+            assertEquals(want[0], e.get("param").asText(), w.getKey());
+            assertEquals("invalid_request_error", e.get("type").asText(), w.getKey());
+        }
+        String text = "\"model\": \"rectify-tiny\", \"prompt\": \"1 +\"";
+        JsonNode lp =
+                error(api().post("/v1/completions", Api.API_KEY, "{" + text + ", \"logprobs\": 6}"), 400, "got 6");
+        assertEquals("logprobs", lp.get("param").asText());
+        JsonNode best =
+                error(api().post("/v1/completions", Api.API_KEY, "{" + text + ", \"best_of\": 3}"), 400, "best_of=1");
+        assertEquals("best_of", best.get("param").asText());
+        JsonNode file = error(
+                api().post(
+                                "/v1/fine_tuning/jobs",
+                                Api.ADMIN_KEY,
+                                "{\"model\": \"rectify-tiny\", \"training_file\": \"\"}"),
+                400,
+                "'training_file' must not be blank");
+        assertEquals("training_file", file.get("param").asText());
+        JsonNode name = error(
+                api().post("/v1/admin/adapters", Api.ADMIN_KEY, "{\"path\": \"x\"}"),
+                400,
+                "missing required parameter 'name'");
+        assertEquals("name", name.get("param").asText());
+    }
+
+    @Test
+    void wrongTypesNameTheField() {
+        String chat = "/v1/chat/completions";
+        String user = "{\"role\": \"user\", \"content\": \"hi\"}";
+        String ok = "\"model\": \"rectify-tiny\", \"messages\": [" + user + "]";
+        Map<String, String> wrong = new LinkedHashMap<>();
+        wrong.put(
+                "{\"model\": \"rectify-tiny\", \"messages\": [" + user + ", {\"role\": [1], \"content\": \"x\"}]}",
+                "messages[1].role");
+        wrong.put("{\"model\": \"rectify-tiny\", \"messages\": [" + user + ", \"hi\"]}", "messages[1]");
+        wrong.put("{" + ok + ", \"temperature\": true}", "temperature");
+        wrong.put("{" + ok + ", \"max_tokens\": 1.5}", "max_tokens");
+        wrong.put("{" + ok + ", \"stream\": \"yes\"}", "stream");
+        wrong.put("{" + ok + ", \"stream_options\": {\"include_usage\": \"yes\"}}", "stream_options.include_usage");
+        wrong.put("{" + ok + ", \"stream_options\": 3}", "stream_options");
+        wrong.put("{" + ok + ", \"logprobs\": 1}", "logprobs");
+        wrong.put("{\"model\": 5, \"messages\": [" + user + "]}", "model");
+        for (var e : wrong.entrySet()) {
+            JsonNode err = error(api().post(chat, Api.API_KEY, e.getKey()), 400, "'" + e.getValue() + "'");
+            assertEquals(e.getValue(), err.get("param").asText(), e.getKey());
+        }
+        JsonNode e = error(
+                api().post(
+                                "/v1/completions",
+                                Api.API_KEY,
+                                "{\"model\": \"rectify-tiny\", \"prompt\": \"a\", \"logprobs\": true}"),
+                400,
+                "must be an integer");
+        assertEquals("logprobs", e.get("param").asText());
+        e = error(api().post(chat, Api.API_KEY, "{\"model\": }"), 400, "line 1, column");
+        assertEquals("invalid_json", e.get("code").asText());
+        assertTrue(e.get("param").isNull(), e.toString());
+        e = error(api().post(chat, Api.API_KEY, "\"text\""), 400, "must be a JSON object, found a string");
+
+        e = error(
+                api().post(
+                                "/v1/admin/adapters",
+                                Api.ADMIN_KEY,
+                                "{\"name\": \"x\", \"path\": \"a\", \"pinned\": \"yes\"}"),
+                400,
+                "true or false");
+        assertEquals("pinned", e.get("param").asText());
+        String job = "{\"model\": \"rectify-tiny\", \"training_file\": \"file-x\", ";
+        Map<String, String> jobs = new LinkedHashMap<>();
+        jobs.put(job + "\"method\": {\"type\": 5}}", "method.type");
+        jobs.put(job + "\"method\": {\"type\": \"dft\", \"dft\": \"x\"}}", "method.dft");
+        jobs.put(
+                job + "\"method\": {\"type\": \"dft\", \"dft\": {\"hyperparameters\": {\"n_epochs\": \"many\"}}}}",
+                "method.dft.hyperparameters.n_epochs");
+        jobs.put(job + "\"hyperparameters\": {\"n_epochs\": 1.5}}", "hyperparameters.n_epochs");
+        jobs.put(job + "\"seed\": \"x\"}", "seed");
+        jobs.put("{\"model\": \"rectify-tiny\", \"training_file\": [\"file-x\"]}", "training_file");
+        for (var j : jobs.entrySet()) {
+            JsonNode err = error(api().post("/v1/fine_tuning/jobs", Api.ADMIN_KEY, j.getKey()), 400, "");
+            assertEquals(j.getValue(), err.get("param").asText(), j.getKey() + " -> " + err);
+        }
     }
 
     @Test
