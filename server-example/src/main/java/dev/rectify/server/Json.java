@@ -95,14 +95,6 @@ public final class Json {
         return body;
     }
 
-    /** {@code value}, which the request must have given as {@code param}. */
-    public static <T> T required(T value, String param) {
-        if (value == null) {
-            throw ApiException.invalid(param, "missing required parameter '" + param + "'");
-        }
-        return value;
-    }
-
     static String kind(JsonNode n) {
         if (n == null || n.isMissingNode()) {
             return "nothing";
