@@ -46,19 +46,8 @@ public final class MergedWeightsGraph {
      */
     public static Optional<MergedWeightsGraph> build(OnnxModel base, Set<String> targetModules) {
         Graph g = base.graph();
-        Set<String> names = new HashSet<>();
-        for (Node n : g.nodes()) {
-            if (n.name().isEmpty() || !names.add(n.name())) {
-                n.name(g.uniqueName("/merged_weights/node_" + n.opType()));
-                names.add(n.name());
-            }
-        }
-        LoraConfig cfg = LoraConfig.builder()
-                .rank(1)
-                .alpha(1)
-                .targetModules(targetModules)
-                .build();
-        List<LoraTarget> found = LoraInjector.of(cfg).findTargets(g);
+        ServingTargets.nameNodesUniquely(g, "/merged_weights/node_");
+        List<LoraTarget> found = ServingTargets.projections(g, targetModules);
         if (found.isEmpty()) {
             return Optional.empty();
         }

@@ -11,7 +11,6 @@ import dev.rectify.onnx.Tensors;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,19 +33,8 @@ public final class MultiLoraGraph {
     /** Injects optional LoRA inputs into every projection of {@code base} whose module ends in one of {@code targetModules}. */
     public static Built build(OnnxModel base, Set<String> targetModules) {
         Graph g = base.graph();
-        Map<String, Node> byName = new HashMap<>();
-        for (Node n : g.nodes()) {
-            if (n.name().isEmpty() || byName.containsKey(n.name())) {
-                n.name(g.uniqueName("/lora_serve/node_" + n.opType()));
-            }
-            byName.put(n.name(), n);
-        }
-        LoraConfig cfg = LoraConfig.builder()
-                .rank(1)
-                .alpha(1)
-                .targetModules(targetModules)
-                .build();
-        List<LoraTarget> targets = LoraInjector.of(cfg).findTargets(g);
+        Map<String, Node> byName = ServingTargets.nameNodesUniquely(g, "/lora_serve/node_");
+        List<LoraTarget> targets = ServingTargets.projections(g, targetModules);
         if (targets.isEmpty()) {
             throw new NoLoraTargetException("no projection for modules " + targetModules + " in the model: nothing an "
                     + "adapter could adapt");

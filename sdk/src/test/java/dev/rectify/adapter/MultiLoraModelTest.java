@@ -113,10 +113,11 @@ class MultiLoraModelTest {
                     baseBytes / 1024);
             // what is held: one session, and per adapter its ORT copy (about its fp32 size), never a copy of the base.
             // RSS inside a shared test JVM is only a coarse check (freed memory is reused; the heap moves): the
-            // benchmark measures it in a fresh JVM with a fixed heap.
+            // benchmark measures it in a fresh JVM with a fixed heap. Loading and running 50 adapters grows RSS by
+            // 100-140 MB here without any copy (heap growth, ORT's arena, JIT), so the bound is one base size per
+            // adapter: a copy of the base per adapter would add at least that on top of the same noise.
             assertTrue(s.bytes() < 1.1 * adapterBytes + 50 * 4096, s.toString());
-            assertTrue(
-                    rss1 - rss0 < 50 * baseBytes / 1024 / 2, "RSS grew " + (rss1 - rss0) + " KB: copies of the base?");
+            assertTrue(rss1 - rss0 < 50 * baseBytes / 1024, "RSS grew " + (rss1 - rss0) + " KB: copies of the base?");
 
             // each adapter's outputs are its own: distinct from the base and from each other
             for (int i = 0; i < ids.size(); i++) {
