@@ -1,5 +1,6 @@
 package dev.rectify.server;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rectify.core.RectifyException;
@@ -16,6 +17,7 @@ import io.micronaut.http.sse.Event;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
 import jakarta.validation.Valid;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -91,7 +93,8 @@ public class CompletionsController {
         long created = System.currentTimeMillis() / 1000;
         if (!req.stream()) {
             CompletableFuture<Generation> f = inference.submit(lease, prepare, prepared, req.sampling(), (i, t) -> {});
-            return Mono.fromFuture(f.thenApply(g -> (HttpResponse<?>) Json.ok(response(req, id, created, g)))
+            return Mono.fromFuture(f.thenApply(g -> (HttpResponse<?>)
+                            HttpResponse.ok(response(req, id, created, g)).contentType(MediaType.APPLICATION_JSON_TYPE))
                     .exceptionally(t -> {
                         throw unwrap(t);
                     }));
@@ -140,7 +143,7 @@ public class CompletionsController {
                     if (req.includeUsage()) {
                         ObjectNode u = chunk(req, id, created, object, null, null, null);
                         u.putArray("choices");
-                        u.set("usage", usage(g));
+                        u.set("usage", Json.MAPPER.valueToTree(Usage.of(g)));
                         sink.tryEmitNext(frame(u));
                     }
                     sink.tryEmitNext(Event.of("[DONE]"));
@@ -198,43 +201,33 @@ public class CompletionsController {
         return o;
     }
 
-    private ObjectNode response(CompletionRequest req, String id, long created, Generation g) {
-        ObjectNode o = Json.object();
-        o.put("id", id);
-        o.put("object", req.isChat() ? "chat.completion" : "text_completion");
-        o.put("created", created);
-        o.put("model", req.model());
-        o.putNull("system_fingerprint");
-        ObjectNode c = o.putArray("choices").addObject();
-        c.put("index", 0);
+    private Object response(CompletionRequest req, String id, long created, Generation g) {
+        String finish = g.finishReason().openAiName();
         if (req.isChat()) {
-            ObjectNode m = c.putObject("message");
-            m.put("role", "assistant");
-            m.put("content", g.text());
-            m.putNull("refusal");
-        } else {
-            c.put("text", g.text());
+            JsonNode logprobs = g.logprobs() == null
+                    ? null
+                    : Logprobs.chat(g.logprobs(), models.base().tokenizer());
+            ChatCompletion.Message m = new ChatCompletion.Message("assistant", g.text(), null);
+            return new ChatCompletion(
+                    id,
+                    "chat.completion",
+                    created,
+                    req.model(),
+                    null,
+                    List.of(new ChatCompletion.Choice(0, m, logprobs, finish)),
+                    Usage.of(g));
         }
-        if (g.logprobs() == null) {
-            c.putNull("logprobs");
-        } else {
-            c.set(
-                    "logprobs",
-                    req.isChat()
-                            ? Logprobs.chat(g.logprobs(), models.base().tokenizer())
-                            : Logprobs.completion(g.logprobs(), models.base().tokenizer()));
-        }
-        c.put("finish_reason", g.finishReason().openAiName());
-        o.set("usage", usage(g));
-        return o;
-    }
-
-    private static ObjectNode usage(Generation g) {
-        ObjectNode u = Json.object();
-        u.put("prompt_tokens", g.promptTokens());
-        u.put("completion_tokens", g.completionTokens());
-        u.put("total_tokens", g.promptTokens() + g.completionTokens());
-        return u;
+        JsonNode logprobs = g.logprobs() == null
+                ? null
+                : Logprobs.completion(g.logprobs(), models.base().tokenizer());
+        return new TextCompletion(
+                id,
+                "text_completion",
+                created,
+                req.model(),
+                null,
+                List.of(new TextCompletion.Choice(0, g.text(), logprobs, finish)),
+                Usage.of(g));
     }
 
     /** Thrown from the token listener to stop a generation whose client went away. */
