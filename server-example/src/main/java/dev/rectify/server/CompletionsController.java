@@ -1,10 +1,10 @@
 package dev.rectify.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.NullNode;
 import dev.rectify.core.RectifyException;
 import dev.rectify.generate.Generation;
+import dev.rectify.server.CompletionChunk.Delta;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
@@ -16,7 +16,10 @@ import io.micronaut.http.annotation.Post;
 import io.micronaut.http.sse.Event;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
+import io.micronaut.serde.ObjectMapper;
 import jakarta.validation.Valid;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -39,14 +42,17 @@ public class CompletionsController {
     private final Settings settings;
     private final PromptLimit promptLimit;
     private final CheckpointModels checkpoints;
+    private final ObjectMapper mapper;
 
     public CompletionsController(
             AdapterRegistry models,
             Inference inference,
             Settings settings,
             PromptLimit promptLimit,
-            CheckpointModels checkpoints) {
+            CheckpointModels checkpoints,
+            ObjectMapper mapper) {
         this.models = models;
+        this.mapper = mapper;
         this.checkpoints = checkpoints;
         this.inference = inference;
         this.settings = settings;
@@ -103,19 +109,14 @@ public class CompletionsController {
         AtomicBoolean cancelled = new AtomicBoolean();
         String object = req.isChat() ? "chat.completion.chunk" : "text_completion";
         if (req.isChat()) {
-            ObjectNode delta = Json.object();
-            delta.put("role", "assistant");
-            delta.put("content", "");
-            sink.tryEmitNext(frame(chunk(req, id, created, object, delta, null, null)));
+            sink.tryEmitNext(frame(chunk(req, id, created, object, new Delta("assistant", ""), null, null)));
         }
         inference
                 .submit(lease, prepare, prepared, req.sampling(), (i, text) -> {
                     if (cancelled.get()) {
                         throw new StreamCancelled();
                     }
-                    ObjectNode delta = Json.object();
-                    delta.put("content", text);
-                    sink.tryEmitNext(frame(chunk(req, id, created, object, req.isChat() ? delta : null, text, null)));
+                    sink.tryEmitNext(frame(chunk(req, id, created, object, new Delta(null, text), text, null)));
                 })
                 .whenComplete((g, t) -> {
                     if (t != null) {
@@ -124,27 +125,19 @@ public class CompletionsController {
                                 && prepared.isDone()
                                 && !prepared.isCompletedExceptionally()) {
                             LOG.warn("streamed generation failed: {}", c.toString());
-                            sink.tryEmitNext(
-                                    frame(Json.error(String.valueOf(c.getMessage()), "server_error", null, null)));
+                            sink.tryEmitNext(Event.of(Json.write(
+                                    Json.error(String.valueOf(c.getMessage()), "server_error", null, null))));
                             sink.tryEmitNext(Event.of("[DONE]"));
                         }
                         sink.tryEmitComplete();
                         return;
                     }
-                    ObjectNode last = chunk(
-                            req,
-                            id,
-                            created,
-                            object,
-                            req.isChat() ? Json.object() : null,
-                            "",
-                            g.finishReason().openAiName());
-                    sink.tryEmitNext(frame(last));
+                    String finish = g.finishReason().openAiName();
+                    sink.tryEmitNext(frame(chunk(req, id, created, object, new Delta(null, null), "", finish)));
                     if (req.includeUsage()) {
-                        ObjectNode u = chunk(req, id, created, object, null, null, null);
-                        u.putArray("choices");
-                        u.set("usage", Json.MAPPER.valueToTree(Usage.of(g)));
-                        sink.tryEmitNext(frame(u));
+                        JsonNode usage = Json.MAPPER.valueToTree(Usage.of(g));
+                        sink.tryEmitNext(
+                                frame(new CompletionChunk(id, object, created, req.model(), null, List.of(), usage)));
                     }
                     sink.tryEmitNext(Event.of("[DONE]"));
                     sink.tryEmitComplete();
@@ -167,38 +160,21 @@ public class CompletionsController {
         return new RectifyException("generation failed: " + c, c);
     }
 
-    private static Event<String> frame(ObjectNode n) {
-        return Event.of(Json.write(n));
+    private Event<String> frame(Object value) {
+        try {
+            return Event.of(mapper.writeValueAsString(value));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
-    private ObjectNode chunk(
-            CompletionRequest req,
-            String id,
-            long created,
-            String object,
-            ObjectNode delta,
-            String text,
-            String finish) {
-        ObjectNode o = Json.object();
-        o.put("id", id);
-        o.put("object", object);
-        o.put("created", created);
-        o.put("model", req.model());
-        o.putNull("system_fingerprint");
-        ArrayNode choices = o.putArray("choices");
-        ObjectNode c = choices.addObject();
-        c.put("index", 0);
-        if (req.isChat()) {
-            c.set("delta", delta);
-        } else {
-            c.put("text", text);
-        }
-        c.putNull("logprobs");
-        c.put("finish_reason", finish);
-        if (req.includeUsage()) {
-            o.putNull("usage");
-        }
-        return o;
+    /** A chunk with one choice: the chat {@code delta} or the completion {@code text}, whichever the request is. */
+    private static CompletionChunk chunk(
+            CompletionRequest req, String id, long created, String object, Delta delta, String text, String finish) {
+        CompletionChunk.Choice c =
+                new CompletionChunk.Choice(0, req.isChat() ? delta : null, req.isChat() ? null : text, null, finish);
+        return new CompletionChunk(
+                id, object, created, req.model(), null, List.of(c), req.includeUsage() ? NullNode.getInstance() : null);
     }
 
     private Object response(CompletionRequest req, String id, long created, Generation g) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.NullNode;
 import io.micronaut.serde.ObjectMapper;
 import java.io.IOException;
 import java.util.List;
@@ -116,5 +117,30 @@ class ResponseRecordsTest {
         JsonNode empty = write(ListPage.of(List.<FileObject>of(), FileObject::id, false));
         assertTrue(empty.get("first_id").isNull() && empty.get("last_id").isNull());
         assertEquals("list", empty.get("object").asText());
+    }
+
+    @Test
+    void streamChunkWritesUsageNullOnlyWhenAskedAndAnEmptyFinalDelta() throws IOException {
+        CompletionChunk.Choice last =
+                new CompletionChunk.Choice(0, new CompletionChunk.Delta(null, null), null, null, "stop");
+        JsonNode asked = write(new CompletionChunk(
+                "chatcmpl-1", "chat.completion.chunk", 1, "base", null, List.of(last), NullNode.getInstance()));
+        assertTrue(asked.has("usage") && asked.get("usage").isNull(), "usage: null when asked for: " + asked);
+        assertTrue(asked.at("/choices/0/delta").isObject()
+                && asked.at("/choices/0/delta").isEmpty());
+        assertFalse(asked.at("/choices/0").has("text"), "a chat chunk has no text: " + asked);
+        assertTrue(asked.at("/choices/0/logprobs").isNull());
+        JsonNode plain = write(new CompletionChunk(
+                "cmpl-1",
+                "text_completion",
+                1,
+                "base",
+                null,
+                List.of(new CompletionChunk.Choice(0, null, "", null, null)),
+                null));
+        assertFalse(plain.has("usage"), "no usage unless asked for: " + plain);
+        assertTrue(plain.at("/choices/0/finish_reason").isNull()
+                && plain.at("/choices/0/text").asText().isEmpty());
+        assertFalse(plain.at("/choices/0").has("delta"));
     }
 }
