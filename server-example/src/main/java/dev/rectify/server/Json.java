@@ -3,7 +3,6 @@ package dev.rectify.server;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
@@ -23,10 +22,6 @@ public final class Json {
         return MAPPER.createObjectNode();
     }
 
-    public static ArrayNode array() {
-        return MAPPER.createArrayNode();
-    }
-
     public static String write(JsonNode n) {
         try {
             return MAPPER.writeValueAsString(n);
@@ -41,10 +36,6 @@ public final class Json {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    public static MutableHttpResponse<String> ok(JsonNode body) {
-        return respond(HttpStatus.OK, body);
     }
 
     public static MutableHttpResponse<String> respond(HttpStatus status, JsonNode body) {
