@@ -1,13 +1,11 @@
 package dev.rectify.server;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rectify.adapter.Adapter;
 import dev.rectify.adapter.AdapterFiles;
 import dev.rectify.core.ModelFormatException;
 import dev.rectify.core.io.FileTrees;
 import dev.rectify.server.db.AdapterRecord;
 import io.micronaut.core.annotation.Nullable;
-import io.micronaut.http.HttpResponse;
 import io.micronaut.http.MediaType;
 import io.micronaut.http.annotation.Body;
 import io.micronaut.http.annotation.Consumes;
@@ -39,23 +37,20 @@ public class AdminController {
     }
 
     @Get
-    public HttpResponse<String> list() {
-        ObjectNode o = Json.object();
-        o.put("object", "list");
-        var data = o.putArray("data");
-        models.list().forEach(r -> data.add(json(r)));
-        return Json.ok(o);
+    public AdapterObject.Listing list() {
+        return new AdapterObject.Listing(
+                "list", models.list().stream().map(this::json).toList());
     }
 
     @Get("/{name}")
-    public HttpResponse<String> get(@PathVariable String name) {
+    public AdapterObject get(@PathVariable String name) {
         Ids.checkModel(name, "name");
-        return Json.ok(json(models.find(name).orElseThrow(() -> models.unknown(name))));
+        return json(models.find(name).orElseThrow(() -> models.unknown(name)));
     }
 
     @Post
     @Consumes(MediaType.APPLICATION_JSON)
-    public HttpResponse<String> load(@Valid @Body @Nullable AdapterLoadBody body) {
+    public AdapterObject load(@Valid @Body @Nullable AdapterLoadBody body) {
         AdapterLoadBody b = Json.present(body);
         String name = Ids.checkModel(b.name(), "name");
         Path dir = SafePaths.inside(settings.dataDir(), b.path(), "path");
@@ -103,47 +98,41 @@ public class AdminController {
                             () -> FileTrees.deleteQuietly(settings.adaptersDir().resolve(storage)));
             throw e;
         }
-        return Json.ok(json(r));
+        return json(r);
     }
 
     @Post("/{name}/unload")
-    public HttpResponse<String> unload(@PathVariable String name) {
-        return Json.ok(json(models.unload(Ids.checkModel(name, "name"))));
+    public AdapterObject unload(@PathVariable String name) {
+        return json(models.unload(Ids.checkModel(name, "name")));
     }
 
     @Post("/{name}/pin")
-    public HttpResponse<String> pin(@PathVariable String name) {
-        return Json.ok(json(models.pin(Ids.checkModel(name, "name"), true)));
+    public AdapterObject pin(@PathVariable String name) {
+        return json(models.pin(Ids.checkModel(name, "name"), true));
     }
 
     @Post("/{name}/unpin")
-    public HttpResponse<String> unpin(@PathVariable String name) {
-        return Json.ok(json(models.pin(Ids.checkModel(name, "name"), false)));
+    public AdapterObject unpin(@PathVariable String name) {
+        return json(models.pin(Ids.checkModel(name, "name"), false));
     }
 
     @Delete("/{name}")
-    public HttpResponse<String> delete(@PathVariable String name) {
-        AdapterRecord r = models.delete(Ids.checkModel(name, "name"));
-        ObjectNode o = Json.object();
-        o.put("id", r.getName());
-        o.put("object", "model");
-        o.put("deleted", true);
-        return Json.ok(o);
+    public DeletedObject delete(@PathVariable String name) {
+        return DeletedObject.of(models.delete(Ids.checkModel(name, "name")).getName(), "model");
     }
 
-    private ObjectNode json(AdapterRecord r) {
-        ObjectNode o = Json.object();
-        o.put("id", r.getName());
-        o.put("object", "adapter");
-        o.put("adapter_id", r.getAdapterId());
-        o.put("parent", r.getBaseModel());
-        o.put("source", r.getSource());
-        o.put("fine_tuning_job_id", r.getJobId());
-        o.put("pinned", r.isPinned());
-        o.put("loaded", models.isLoaded(r.getName()));
-        o.put("bytes", r.getBytes());
-        o.put("created_at", r.getCreatedAt() / 1000);
-        o.put("path", settings.dataDir().relativize(models.directory(r)).toString());
-        return o;
+    private AdapterObject json(AdapterRecord r) {
+        return new AdapterObject(
+                r.getName(),
+                "adapter",
+                r.getAdapterId(),
+                r.getBaseModel(),
+                r.getSource(),
+                r.getJobId(),
+                r.isPinned(),
+                models.isLoaded(r.getName()),
+                r.getBytes(),
+                r.getCreatedAt() / 1000,
+                settings.dataDir().relativize(models.directory(r)).toString());
     }
 }

@@ -1,9 +1,10 @@
 package dev.rectify.server;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.NullNode;
 import dev.rectify.core.RectifyException;
 import dev.rectify.generate.Generation;
+import dev.rectify.server.CompletionChunk.Delta;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
@@ -15,7 +16,11 @@ import io.micronaut.http.annotation.Post;
 import io.micronaut.http.sse.Event;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
+import io.micronaut.serde.ObjectMapper;
 import jakarta.validation.Valid;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -37,14 +42,17 @@ public class CompletionsController {
     private final Settings settings;
     private final PromptLimit promptLimit;
     private final CheckpointModels checkpoints;
+    private final ObjectMapper mapper;
 
     public CompletionsController(
             AdapterRegistry models,
             Inference inference,
             Settings settings,
             PromptLimit promptLimit,
-            CheckpointModels checkpoints) {
+            CheckpointModels checkpoints,
+            ObjectMapper mapper) {
         this.models = models;
+        this.mapper = mapper;
         this.checkpoints = checkpoints;
         this.inference = inference;
         this.settings = settings;
@@ -91,7 +99,8 @@ public class CompletionsController {
         long created = System.currentTimeMillis() / 1000;
         if (!req.stream()) {
             CompletableFuture<Generation> f = inference.submit(lease, prepare, prepared, req.sampling(), (i, t) -> {});
-            return Mono.fromFuture(f.thenApply(g -> (HttpResponse<?>) Json.ok(response(req, id, created, g)))
+            return Mono.fromFuture(f.thenApply(g -> (HttpResponse<?>)
+                            HttpResponse.ok(response(req, id, created, g)).contentType(MediaType.APPLICATION_JSON_TYPE))
                     .exceptionally(t -> {
                         throw unwrap(t);
                     }));
@@ -100,19 +109,14 @@ public class CompletionsController {
         AtomicBoolean cancelled = new AtomicBoolean();
         String object = req.isChat() ? "chat.completion.chunk" : "text_completion";
         if (req.isChat()) {
-            ObjectNode delta = Json.object();
-            delta.put("role", "assistant");
-            delta.put("content", "");
-            sink.tryEmitNext(frame(chunk(req, id, created, object, delta, null, null)));
+            sink.tryEmitNext(frame(chunk(req, id, created, object, new Delta("assistant", ""), null, null)));
         }
         inference
                 .submit(lease, prepare, prepared, req.sampling(), (i, text) -> {
                     if (cancelled.get()) {
                         throw new StreamCancelled();
                     }
-                    ObjectNode delta = Json.object();
-                    delta.put("content", text);
-                    sink.tryEmitNext(frame(chunk(req, id, created, object, req.isChat() ? delta : null, text, null)));
+                    sink.tryEmitNext(frame(chunk(req, id, created, object, new Delta(null, text), text, null)));
                 })
                 .whenComplete((g, t) -> {
                     if (t != null) {
@@ -121,27 +125,19 @@ public class CompletionsController {
                                 && prepared.isDone()
                                 && !prepared.isCompletedExceptionally()) {
                             LOG.warn("streamed generation failed: {}", c.toString());
-                            sink.tryEmitNext(
-                                    frame(Json.error(String.valueOf(c.getMessage()), "server_error", null, null)));
+                            sink.tryEmitNext(Event.of(Json.write(
+                                    Json.error(String.valueOf(c.getMessage()), "server_error", null, null))));
                             sink.tryEmitNext(Event.of("[DONE]"));
                         }
                         sink.tryEmitComplete();
                         return;
                     }
-                    ObjectNode last = chunk(
-                            req,
-                            id,
-                            created,
-                            object,
-                            req.isChat() ? Json.object() : null,
-                            "",
-                            g.finishReason().openAiName());
-                    sink.tryEmitNext(frame(last));
+                    String finish = g.finishReason().openAiName();
+                    sink.tryEmitNext(frame(chunk(req, id, created, object, new Delta(null, null), "", finish)));
                     if (req.includeUsage()) {
-                        ObjectNode u = chunk(req, id, created, object, null, null, null);
-                        u.putArray("choices");
-                        u.set("usage", usage(g));
-                        sink.tryEmitNext(frame(u));
+                        JsonNode usage = Json.MAPPER.valueToTree(Usage.of(g));
+                        sink.tryEmitNext(
+                                frame(new CompletionChunk(id, object, created, req.model(), null, List.of(), usage)));
                     }
                     sink.tryEmitNext(Event.of("[DONE]"));
                     sink.tryEmitComplete();
@@ -164,77 +160,50 @@ public class CompletionsController {
         return new RectifyException("generation failed: " + c, c);
     }
 
-    private static Event<String> frame(ObjectNode n) {
-        return Event.of(Json.write(n));
+    private Event<String> frame(Object value) {
+        try {
+            return Event.of(mapper.writeValueAsString(value));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
-    private ObjectNode chunk(
-            CompletionRequest req,
-            String id,
-            long created,
-            String object,
-            ObjectNode delta,
-            String text,
-            String finish) {
-        ObjectNode o = Json.object();
-        o.put("id", id);
-        o.put("object", object);
-        o.put("created", created);
-        o.put("model", req.model());
-        o.putNull("system_fingerprint");
-        ArrayNode choices = o.putArray("choices");
-        ObjectNode c = choices.addObject();
-        c.put("index", 0);
+    /** A chunk with one choice: the chat {@code delta} or the completion {@code text}, whichever the request is. */
+    private static CompletionChunk chunk(
+            CompletionRequest req, String id, long created, String object, Delta delta, String text, String finish) {
+        CompletionChunk.Choice c =
+                new CompletionChunk.Choice(0, req.isChat() ? delta : null, req.isChat() ? null : text, null, finish);
+        return new CompletionChunk(
+                id, object, created, req.model(), null, List.of(c), req.includeUsage() ? NullNode.getInstance() : null);
+    }
+
+    private Object response(CompletionRequest req, String id, long created, Generation g) {
+        String finish = g.finishReason().openAiName();
         if (req.isChat()) {
-            c.set("delta", delta);
-        } else {
-            c.put("text", text);
+            JsonNode logprobs = g.logprobs() == null
+                    ? null
+                    : Logprobs.chat(g.logprobs(), models.base().tokenizer());
+            ChatCompletion.Message m = new ChatCompletion.Message("assistant", g.text(), null);
+            return new ChatCompletion(
+                    id,
+                    "chat.completion",
+                    created,
+                    req.model(),
+                    null,
+                    List.of(new ChatCompletion.Choice(0, m, logprobs, finish)),
+                    Usage.of(g));
         }
-        c.putNull("logprobs");
-        c.put("finish_reason", finish);
-        if (req.includeUsage()) {
-            o.putNull("usage");
-        }
-        return o;
-    }
-
-    private ObjectNode response(CompletionRequest req, String id, long created, Generation g) {
-        ObjectNode o = Json.object();
-        o.put("id", id);
-        o.put("object", req.isChat() ? "chat.completion" : "text_completion");
-        o.put("created", created);
-        o.put("model", req.model());
-        o.putNull("system_fingerprint");
-        ObjectNode c = o.putArray("choices").addObject();
-        c.put("index", 0);
-        if (req.isChat()) {
-            ObjectNode m = c.putObject("message");
-            m.put("role", "assistant");
-            m.put("content", g.text());
-            m.putNull("refusal");
-        } else {
-            c.put("text", g.text());
-        }
-        if (g.logprobs() == null) {
-            c.putNull("logprobs");
-        } else {
-            c.set(
-                    "logprobs",
-                    req.isChat()
-                            ? Logprobs.chat(g.logprobs(), models.base().tokenizer())
-                            : Logprobs.completion(g.logprobs(), models.base().tokenizer()));
-        }
-        c.put("finish_reason", g.finishReason().openAiName());
-        o.set("usage", usage(g));
-        return o;
-    }
-
-    private static ObjectNode usage(Generation g) {
-        ObjectNode u = Json.object();
-        u.put("prompt_tokens", g.promptTokens());
-        u.put("completion_tokens", g.completionTokens());
-        u.put("total_tokens", g.promptTokens() + g.completionTokens());
-        return u;
+        JsonNode logprobs = g.logprobs() == null
+                ? null
+                : Logprobs.completion(g.logprobs(), models.base().tokenizer());
+        return new TextCompletion(
+                id,
+                "text_completion",
+                created,
+                req.model(),
+                null,
+                List.of(new TextCompletion.Choice(0, g.text(), logprobs, finish)),
+                Usage.of(g));
     }
 
     /** Thrown from the token listener to stop a generation whose client went away. */

@@ -1,6 +1,5 @@
 package dev.rectify.server;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rectify.core.Example;
 import dev.rectify.core.io.AtomicFile;
 import dev.rectify.data.DataFormatException;
@@ -211,21 +210,5 @@ public class FileService {
         } catch (IOException e) {
             // the record is gone; a stray file is harmless
         }
-    }
-
-    public static ObjectNode json(FileRecord r) {
-        ObjectNode o = Json.object();
-        o.put("id", r.getId());
-        o.put("object", "file");
-        o.put("bytes", r.getBytes());
-        o.put("created_at", r.getCreatedAt() / 1000);
-        o.put("filename", r.getFilename());
-        o.put("purpose", r.getPurpose());
-        o.put("status", "processed");
-        o.putNull("expires_at");
-        if (!RESULTS_PURPOSE.equals(r.getPurpose())) {
-            o.put("examples", r.getExamples());
-        }
-        return o;
     }
 }

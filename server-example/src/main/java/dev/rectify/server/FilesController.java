@@ -1,6 +1,5 @@
 package dev.rectify.server;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rectify.server.db.FileRecord;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpResponse;
@@ -31,28 +30,28 @@ public class FilesController {
     }
 
     @Post(consumes = MediaType.MULTIPART_FORM_DATA)
-    public HttpResponse<String> upload(
+    public FileObject upload(
             @Part("file") @Nullable CompletedFileUpload file, @Part("purpose") @Nullable String purpose)
             throws IOException {
         if (file == null) {
             throw ApiException.invalid("file", "missing required multipart part 'file' (a JSONL file)");
         }
         try (InputStream in = file.getInputStream()) {
-            return Json.ok(FileService.json(files.upload(file.getFilename(), purpose, in)));
+            return FileObject.of(files.upload(file.getFilename(), purpose, in));
         }
     }
 
     @Get
-    public HttpResponse<String> list(@QueryValue @Nullable String after, @QueryValue @Nullable String limit) {
+    public ListPage<FileObject> list(@QueryValue @Nullable String after, @QueryValue @Nullable String limit) {
         int n = Paging.limit(limit);
         List<FileRecord> page = files.list(after, n + 1);
-        List<ObjectNode> items = page.stream().limit(n).map(FileService::json).toList();
-        return Json.ok(Json.list(items, page.size() > n));
+        List<FileObject> items = page.stream().limit(n).map(FileObject::of).toList();
+        return ListPage.of(items, FileObject::id, page.size() > n);
     }
 
     @Get("/{fileId}")
-    public HttpResponse<String> get(@PathVariable String fileId) {
-        return Json.ok(FileService.json(files.get(fileId, "file_id")));
+    public FileObject get(@PathVariable String fileId) {
+        return FileObject.of(files.get(fileId, "file_id"));
     }
 
     /** The file's bytes as uploaded (or, for a result file, as the server wrote them). */
@@ -81,12 +80,8 @@ public class FilesController {
     }
 
     @Delete("/{fileId}")
-    public HttpResponse<String> delete(@PathVariable String fileId) {
+    public DeletedObject delete(@PathVariable String fileId) {
         files.delete(fileId);
-        ObjectNode o = Json.object();
-        o.put("id", fileId);
-        o.put("object", "file");
-        o.put("deleted", true);
-        return Json.ok(o);
+        return DeletedObject.of(fileId, "file");
     }
 }

@@ -1,6 +1,5 @@
 package dev.rectify.server;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rectify.server.db.CheckpointRecord;
 import dev.rectify.server.db.EventRecord;
 import dev.rectify.server.db.JobRecord;
@@ -18,7 +17,10 @@ import io.micronaut.http.annotation.QueryValue;
 import io.micronaut.http.sse.Event;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
+import io.micronaut.serde.ObjectMapper;
 import jakarta.validation.Valid;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.List;
 import reactor.core.publisher.Flux;
 import reactor.core.scheduler.Schedulers;
@@ -28,53 +30,58 @@ import reactor.core.scheduler.Schedulers;
 @ExecuteOn(TaskExecutors.BLOCKING)
 public class FineTuningController {
     private final JobService jobs;
+    private final ObjectMapper mapper;
 
-    public FineTuningController(JobService jobs) {
+    public FineTuningController(JobService jobs, ObjectMapper mapper) {
         this.jobs = jobs;
+        this.mapper = mapper;
     }
 
     @Post
     @Consumes(MediaType.APPLICATION_JSON)
-    public HttpResponse<String> create(@Valid @Body @Nullable FineTuningJobBody body) {
-        return Json.ok(JobMapping.json(jobs.create(Json.present(body))));
+    public FineTuningJobObject create(@Valid @Body @Nullable FineTuningJobBody body) {
+        return FineTuningJobObject.of(jobs.create(Json.present(body)));
     }
 
     @Get
-    public HttpResponse<String> list(@QueryValue @Nullable String after, @QueryValue @Nullable String limit) {
+    public ListPage<FineTuningJobObject> list(@QueryValue @Nullable String after, @QueryValue @Nullable String limit) {
         int n = Paging.limit(limit);
         List<JobRecord> page = jobs.list(after, n + 1);
-        List<ObjectNode> items = page.stream().limit(n).map(JobMapping::json).toList();
-        return Json.ok(Json.list(items, page.size() > n));
+        List<FineTuningJobObject> items =
+                page.stream().limit(n).map(FineTuningJobObject::of).toList();
+        return ListPage.of(items, FineTuningJobObject::id, page.size() > n);
     }
 
     @Get("/{jobId}")
-    public HttpResponse<String> get(@PathVariable String jobId) {
-        return Json.ok(JobMapping.json(jobs.get(jobId)));
+    public FineTuningJobObject get(@PathVariable String jobId) {
+        return FineTuningJobObject.of(jobs.get(jobId));
     }
 
     @Post("/{jobId}/cancel")
-    public HttpResponse<String> cancel(@PathVariable String jobId) {
-        return Json.ok(JobMapping.json(jobs.cancel(jobId)));
+    public FineTuningJobObject cancel(@PathVariable String jobId) {
+        return FineTuningJobObject.of(jobs.cancel(jobId));
     }
 
     /** Stops the job at a checkpoint; it stays paused until resumed. */
     @Post("/{jobId}/pause")
-    public HttpResponse<String> pause(@PathVariable String jobId) {
-        return Json.ok(JobMapping.json(jobs.pause(jobId)));
+    public FineTuningJobObject pause(@PathVariable String jobId) {
+        return FineTuningJobObject.of(jobs.pause(jobId));
     }
 
     /** Queues a paused job again: it continues from its checkpoint. */
     @Post("/{jobId}/resume")
-    public HttpResponse<String> resume(@PathVariable String jobId) {
-        return Json.ok(JobMapping.json(jobs.resume(jobId)));
+    public FineTuningJobObject resume(@PathVariable String jobId) {
+        return FineTuningJobObject.of(jobs.resume(jobId));
     }
 
     @Get("/{jobId}/checkpoints")
-    public HttpResponse<String> checkpoints(
+    public ListPage<CheckpointObject> checkpoints(
             @PathVariable String jobId, @QueryValue @Nullable String after, @QueryValue @Nullable String limit) {
         int n = Paging.limit(limit);
         List<CheckpointRecord> page = jobs.checkpoints(jobId, after, n + 1);
-        return Json.ok(Json.list(page.stream().limit(n).map(JobMapping::json).toList(), page.size() > n));
+        List<CheckpointObject> items =
+                page.stream().limit(n).map(CheckpointObject::of).toList();
+        return ListPage.of(items, CheckpointObject::id, page.size() > n);
     }
 
     /**
@@ -99,14 +106,25 @@ public class FineTuningController {
         }
         int n = Paging.limit(limit);
         List<EventRecord> page = jobs.events(jobId, after, n + 1);
-        return Json.ok(Json.list(page.stream().limit(n).map(JobMapping::json).toList(), page.size() > n));
+        List<JobEventObject> items =
+                page.stream().limit(n).map(JobEventObject::of).toList();
+        return HttpResponse.ok(ListPage.of(items, JobEventObject::id, page.size() > n))
+                .contentType(MediaType.APPLICATION_JSON_TYPE);
     }
 
     /** The job's events as SSE, pushed as they are recorded, then {@code [DONE]} when the job has ended. */
     private Flux<Event<String>> stream(String jobId) {
         return jobs.stream(jobId)
-                .map(e -> Event.of(Json.write(JobMapping.json(e))).id(e.getId()))
+                .map(e -> Event.of(write(JobEventObject.of(e))).id(e.getId()))
                 .concatWith(Flux.just(Event.of("[DONE]")))
                 .subscribeOn(Schedulers.boundedElastic());
+    }
+
+    private String write(Object value) {
+        try {
+            return mapper.writeValueAsString(value);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 }

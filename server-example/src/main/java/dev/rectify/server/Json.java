@@ -3,13 +3,11 @@ package dev.rectify.server;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
 import io.micronaut.http.MediaType;
 import io.micronaut.http.MutableHttpResponse;
-import java.util.List;
 
 /**
  * JSON out with Jackson, so the API shapes are exact (fields that are null or empty are written, as OpenAI clients
@@ -22,10 +20,6 @@ public final class Json {
 
     public static ObjectNode object() {
         return MAPPER.createObjectNode();
-    }
-
-    public static ArrayNode array() {
-        return MAPPER.createArrayNode();
     }
 
     public static String write(JsonNode n) {
@@ -42,10 +36,6 @@ public final class Json {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    public static MutableHttpResponse<String> ok(JsonNode body) {
-        return respond(HttpStatus.OK, body);
     }
 
     public static MutableHttpResponse<String> respond(HttpStatus status, JsonNode body) {
@@ -68,23 +58,6 @@ public final class Json {
     public static MutableHttpResponse<String> errorResponse(
             HttpStatus status, String message, String type, String param, String code) {
         return respond(status, error(message, type, param, code));
-    }
-
-    /** An OpenAI list object. */
-    public static ObjectNode list(List<? extends JsonNode> items, boolean hasMore) {
-        ObjectNode o = object();
-        o.put("object", "list");
-        ArrayNode d = o.putArray("data");
-        items.forEach(d::add);
-        if (items.isEmpty()) {
-            o.putNull("first_id");
-            o.putNull("last_id");
-        } else {
-            o.set("first_id", items.get(0).get("id"));
-            o.set("last_id", items.get(items.size() - 1).get("id"));
-        }
-        o.put("has_more", hasMore);
-        return o;
     }
 
     /** The bound request body; Micronaut hands null for an empty one. */

@@ -1,8 +1,6 @@
 package dev.rectify.server;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rectify.server.db.AdapterRecord;
-import io.micronaut.http.HttpResponse;
 import io.micronaut.http.annotation.Controller;
 import io.micronaut.http.annotation.Delete;
 import io.micronaut.http.annotation.Get;
@@ -27,26 +25,23 @@ public class ModelsController {
     }
 
     @Get
-    public HttpResponse<String> list() {
-        List<ObjectNode> out = new ArrayList<>();
+    public ModelList list() {
+        List<ModelObject> out = new ArrayList<>();
         out.add(base());
         for (AdapterRecord r : models.list()) {
-            out.add(adapter(r));
+            out.add(ModelObject.adapter(r));
         }
-        ObjectNode o = Json.object();
-        o.put("object", "list");
-        o.putArray("data").addAll(out);
-        return Json.ok(o);
+        return ModelList.of(out);
     }
 
     /** One model; its name may contain '/' ({@code org/name}), sent as is or encoded as %2F. */
     @Get("/{+model}")
-    public HttpResponse<String> get(@PathVariable String model) {
+    public ModelObject get(@PathVariable String model) {
         Ids.checkModel(model, "model");
         if (model.equals(models.baseName())) {
-            return Json.ok(base());
+            return base();
         }
-        return Json.ok(adapter(models.find(model).orElseThrow(() -> models.unknown(model))));
+        return ModelObject.adapter(models.find(model).orElseThrow(() -> models.unknown(model)));
     }
 
     /**
@@ -54,7 +49,7 @@ public class ModelsController {
      * cannot be deleted (400).
      */
     @Delete("/{+model}")
-    public HttpResponse<String> delete(@PathVariable String model) {
+    public DeletedObject delete(@PathVariable String model) {
         Ids.checkModel(model, "model");
         if (model.equals(models.baseName())) {
             throw ApiException.invalid(
@@ -62,33 +57,10 @@ public class ModelsController {
                     "model_not_deletable",
                     "the base model '" + model + "' cannot be deleted; " + "only fine-tuned and imported models can");
         }
-        AdapterRecord r = models.delete(model);
-        ObjectNode o = Json.object();
-        o.put("id", r.getName());
-        o.put("object", "model");
-        o.put("deleted", true);
-        return Json.ok(o);
+        return DeletedObject.of(models.delete(model).getName(), "model");
     }
 
-    private ObjectNode base() {
-        ObjectNode m = Json.object();
-        m.put("id", models.baseName());
-        m.put("object", "model");
-        m.put("created", started);
-        m.put("owned_by", "rectify");
-        m.put("root", models.baseName());
-        m.putNull("parent");
-        return m;
-    }
-
-    private ObjectNode adapter(AdapterRecord r) {
-        ObjectNode m = Json.object();
-        m.put("id", r.getName());
-        m.put("object", "model");
-        m.put("created", r.getCreatedAt() / 1000);
-        m.put("owned_by", "rectify");
-        m.put("root", r.getBaseModel());
-        m.put("parent", r.getBaseModel());
-        return m;
+    private ModelObject base() {
+        return ModelObject.base(models.baseName(), started);
     }
 }
