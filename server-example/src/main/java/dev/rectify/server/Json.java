@@ -10,8 +10,9 @@ import io.micronaut.http.MediaType;
 import io.micronaut.http.MutableHttpResponse;
 
 /**
- * JSON out with Jackson, so the API shapes are exact (fields that are null or empty are written, as OpenAI clients
- * expect). Request bodies are bound by Micronaut to records whose components read strictly ({@link StrictJson}).
+ * Jackson for what has no fixed shape: OpenAI-shaped error bodies and free-form parts (hyperparameters, metadata,
+ * event data, logprobs). Fixed-shape responses are {@code @Serdeable} records; request bodies are bound by Micronaut
+ * to records whose components read strictly ({@link StrictJson}).
  */
 public final class Json {
     public static final ObjectMapper MAPPER = new ObjectMapper();
