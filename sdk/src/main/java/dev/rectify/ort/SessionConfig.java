@@ -1,9 +1,12 @@
 package dev.rectify.ort;
 
 import dev.rectify.core.InvalidArgumentException;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.PointerPointer;
 import org.bytedeco.onnxruntime.OrtApi;
 import org.bytedeco.onnxruntime.OrtCUDAProviderOptionsV2;
@@ -27,8 +30,10 @@ public final class SessionConfig {
     private final boolean cpuArena;
     private final boolean memoryPattern;
     private final ArenaGrowth arenaGrowth;
+    private final Path profilePrefix;
 
     private SessionConfig(Builder b) {
+        this.profilePrefix = b.profilePrefix;
         this.cpuArena = b.cpuArena;
         this.arenaGrowth = b.arenaGrowth;
         this.memoryPattern = b.memoryPattern;
@@ -64,6 +69,7 @@ public final class SessionConfig {
         b.cpuArena = cpuArena;
         b.memoryPattern = memoryPattern;
         b.arenaGrowth = arenaGrowth;
+        b.profilePrefix = profilePrefix;
         return b;
     }
 
@@ -107,6 +113,14 @@ public final class SessionConfig {
         return spinning;
     }
 
+    /**
+     * Where ORT's profiler writes its trace (one Chrome-trace JSON file per session, named from this prefix and the
+     * start time, written when the session closes); empty when profiling is off (the default).
+     */
+    public Optional<Path> profilePrefix() {
+        return Optional.ofNullable(profilePrefix);
+    }
+
     /** Creates the native options; the caller closes them once the session exists. */
     NativeSessionOptions createNative() {
         OrtRuntime rt = OrtRuntime.get();
@@ -128,6 +142,11 @@ public final class SessionConfig {
             }
             if (!memoryPattern) {
                 rt.check(api.DisableMemPattern(opts), "disabling memory patterns");
+            }
+            if (profilePrefix != null) {
+                try (BytePointer prefix = new BytePointer(profilePrefix.toString())) {
+                    rt.check(api.EnableProfiling(opts, prefix), "enabling the profiler");
+                }
             }
             String spin = spinning ? "1" : "0";
             for (String key : new String[] {"session.intra_op.allow_spinning", "session.inter_op.allow_spinning"}) {
@@ -184,7 +203,8 @@ public final class SessionConfig {
                 && c.cudaTf32 == cudaTf32
                 && c.cpuArena == cpuArena
                 && c.memoryPattern == memoryPattern
-                && c.arenaGrowth == arenaGrowth;
+                && c.arenaGrowth == arenaGrowth
+                && Objects.equals(c.profilePrefix, profilePrefix);
     }
 
     @Override
@@ -199,7 +219,8 @@ public final class SessionConfig {
                 cudaTf32,
                 cpuArena,
                 memoryPattern,
-                arenaGrowth);
+                arenaGrowth,
+                profilePrefix);
     }
 
     @Override
@@ -209,7 +230,9 @@ public final class SessionConfig {
                 + (cpuArena
                         ? (arenaGrowth == ArenaGrowth.POWER_OF_TWO ? "" : ", arena grows as requested")
                         : ", no arena")
-                + (memoryPattern ? "" : ", no memory pattern") + (entries.isEmpty() ? "" : ", " + entries) + "]";
+                + (memoryPattern ? "" : ", no memory pattern")
+                + (profilePrefix == null ? "" : ", profiling to " + profilePrefix)
+                + (entries.isEmpty() ? "" : ", " + entries) + "]";
     }
 
     /** Builder for {@link SessionConfig}. */
@@ -224,8 +247,19 @@ public final class SessionConfig {
         private boolean cpuArena = true;
         private boolean memoryPattern = true;
         private ArenaGrowth arenaGrowth = ArenaGrowth.POWER_OF_TWO;
+        private Path profilePrefix;
 
         private Builder() {}
+
+        /**
+         * Turns on ORT's profiler: every kernel's duration, written as Chrome-trace JSON to
+         * {@code <prefix>_<start time>.json} when the session closes (a training session writes one file for each of
+         * its training, eval and optimizer graphs). {@code null} turns it off (the default). Profiling slows runs.
+         */
+        public Builder profiling(Path prefix) {
+            this.profilePrefix = prefix;
+            return this;
+        }
 
         /**
          * How the CPU arena grows (default {@link ArenaGrowth#POWER_OF_TWO}, ORT's). {@link ArenaGrowth#AS_REQUESTED}

@@ -43,7 +43,10 @@ import java.util.SplittableRandom;
  * both 2-6x slower and erratic; {@code --ort-spinning true} measures ORT's default.
  * <pre>java -cp ... dev.rectify.bench.TrainBench [--threads 2] [--batch 8] [--seq 128] [--warmup 2] [--steps 5]
  *     [--models tiny,llama30m] [--layers 2,8,24] [--build-runs 3] [--work DIR] [--ort-spinning false]
- *     [--peer true]</pre>
+ *     [--peer true] [--profile DIR]</pre>
+ * <p>{@code --profile DIR} turns on ONNX Runtime's profiler for the training sessions (one Chrome-trace JSON per
+ * session graph under DIR, named after the model; summarise them with {@code src-test/bench/ort-profile-summary.py}).
+ * Profiling slows the steps, so the tables of a profiled run are not benchmark figures.
  * <p>Size: one benchmark program: it builds each model, runs Rectify and the PyTorch peer in the same run and prints one table.
  */
 public final class TrainBench {
@@ -78,6 +81,7 @@ public final class TrainBench {
         Path work = Path.of("src-test/target/train-bench");
         boolean spinning = false;
         boolean peer = true;
+        Path profile = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--threads" -> threads = Integer.parseInt(args[++i]);
@@ -95,6 +99,7 @@ public final class TrainBench {
                                     .toList();
                 case "--work" -> work = Path.of(args[++i]);
                 case "--ort-spinning" -> spinning = Boolean.parseBoolean(args[++i]);
+                case "--profile" -> profile = Path.of(args[++i]);
                 case "--peer" -> peer = Boolean.parseBoolean(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
@@ -131,7 +136,7 @@ public final class TrainBench {
                 case "llama30m" -> export(work.resolve("llama-30m"), 8, 512, 1536, 8, 4, 64, 8192);
                 default -> throw new IllegalArgumentException("unknown model " + m + " (tiny, llama30m)");
             };
-            results.add(benchModel(m, dir, work, threads, rows, seq, warmup, steps, spinning, peer));
+            results.add(benchModel(m, dir, work, threads, rows, seq, warmup, steps, spinning, peer, profile));
             System.out.println("load average: " + loadAverage());
         }
 
@@ -229,7 +234,8 @@ public final class TrainBench {
             int warmup,
             int steps,
             boolean spinning,
-            boolean runPeer)
+            boolean runPeer,
+            Path profile)
             throws IOException, InterruptedException {
         JsonNode cfg = new ObjectMapper().readTree(dir.resolve("config.json").toFile());
         int vocab = cfg.path("vocab_size").asInt();
@@ -274,8 +280,12 @@ public final class TrainBench {
                 buildSeconds = s; // the second build: classes loaded, JIT warmer
             }
         }
+        if (profile != null) {
+            Files.createDirectories(profile);
+        }
         SessionConfig sc = Device.cpu(threads).sessionConfig().toBuilder()
                 .spinning(spinning)
+                .profiling(profile == null ? null : profile.resolve(name))
                 .build();
         Map<Objective, StepStats> stats = new LinkedHashMap<>();
         TrainingSession.setSeed(0);
