@@ -64,7 +64,7 @@ final class ElementwiseRules {
             String c = ctx.op("Mul", e, ctx.scalarLike(2.0 / Math.sqrt(Math.PI), x));
             ctx.addInputGradient(0, ctx.op("Mul", dY(ctx), c));
         }));
-        m.add(OpSpec.of("Identity").shape(SAME).gradient(ctx -> ctx.addInputGradient(0, dY(ctx))));
+        m.add(OpSpec.of("Identity").shape(ShapeFunctions.IDENTITY).gradient(ctx -> ctx.addInputGradient(0, dY(ctx))));
         m.add(OpSpec.of("Cast")
                 .shape(CAST)
                 .inputs(ElementwiseRules::castCarriesGradient)

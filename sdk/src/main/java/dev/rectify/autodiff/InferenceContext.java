@@ -5,10 +5,14 @@ import dev.rectify.onnx.Graph;
 import dev.rectify.onnx.Node;
 import dev.rectify.onnx.Tensors;
 import dev.rectify.onnx.proto.OnnxProto;
+import java.util.List;
 import java.util.Optional;
 
 /** What a {@link ShapeFunction} sees of one node: its inputs' types, shapes and constant values, and its attributes. */
 public final class InferenceContext {
+    /** Shape-like tensors are short; longer integer tensors are data, not tracked. */
+    private static final int MAX_VALUE_ELEMENTS = 16;
+
     private final TensorInfo info;
     private final Graph graph;
     private final Node node;
@@ -65,10 +69,43 @@ public final class InferenceContext {
         return t.isEmpty() ? Optional.empty() : info.shape(t);
     }
 
-    /** The values of input {@code i} when it is a constant (initializer or Constant output). */
+    /**
+     * The values of input {@code i} when they are known before the run: a constant (initializer or Constant output),
+     * or integers computed from shapes known here ({@code Gather(Shape(x), 2)} for an x whose dim 2 is known).
+     */
     public Optional<long[]> constantInts(int i) {
         String t = node.input(i);
-        return t.isEmpty() ? Optional.empty() : graph.constant(t).map(Tensors::toLongArray);
+        if (t.isEmpty()) {
+            return Optional.empty();
+        }
+        Optional<long[]> c = graph.constant(t).map(Tensors::toLongArray);
+        return c.isPresent() ? c : info.value(t).flatMap(DimValues::numbers);
+    }
+
+    /** What is known of the elements of integer input {@code i}, a shape-like tensor of rank 0 or 1. */
+    Optional<List<DimValues.Element>> values(int i) {
+        String t = node.input(i);
+        if (t.isEmpty()) {
+            return Optional.empty();
+        }
+        Optional<OnnxProto.TensorProto> c = graph.constant(t);
+        if (c.isPresent()) {
+            OnnxProto.TensorProto p = c.get();
+            boolean integer = p.getDataType() == OnnxProto.TensorProto.DataType.INT64_VALUE
+                    || p.getDataType() == OnnxProto.TensorProto.DataType.INT32_VALUE;
+            return integer && p.getDimsCount() <= 1
+                    ? Optional.of(DimValues.ofNumbers(Tensors.toLongArray(p)))
+                    : Optional.empty();
+        }
+        return info.value(t);
+    }
+
+    /** Records what is known of output {@code i}'s elements. */
+    void setValues(int i, List<DimValues.Element> value) {
+        String o = node.output(i);
+        if (!o.isEmpty() && value.size() <= MAX_VALUE_ELEMENTS) {
+            info.inferValue(o, value);
+        }
     }
 
     /** The tensor {@code t} holds when it is a constant. */

@@ -1,6 +1,5 @@
 package dev.rectify.autodiff;
 
-import dev.rectify.onnx.Tensors;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -10,7 +9,7 @@ import java.util.Optional;
 /**
  * Type and shape inference of data-movement, reduction and shape ops (Transpose, Reshape, Slice, Split, Gather,
  * ReduceSum, Shape...), for {@link OpSpec}s. Element types follow the data input; dims taken from constant inputs
- * (shapes, axes, starts) where those are constants, else left unknown.
+ * (shapes, axes, starts), or from what {@link DimValues} knows of inputs computed from shapes, else left unknown.
  */
 public final class MovementShapes {
     private MovementShapes() {}
@@ -35,8 +34,18 @@ public final class MovementShapes {
 
     public static final ShapeFunction RESHAPE = ctx -> {
         ctx.setType(0, ctx.firstKnownInputType());
-        ctx.constantInts(1)
-                .ifPresent(shp -> ctx.setShape(0, reshape(ctx.inputShape(0), shp, ctx.attrInt("allowzero", 0) != 0)));
+        Optional<List<DimValues.Element>> target = ctx.values(1);
+        if (target.isPresent()) {
+            ctx.setShape(
+                    0,
+                    DimValues.reshape(ctx.inputShape(0).orElse(null), target.get(), ctx.attrInt("allowzero", 0) != 0));
+        } else {
+            // a computed target of known length still fixes the rank
+            ctx.inputShape(1)
+                    .flatMap(s -> s.rank() == 1 ? s.dim(0).value() : Optional.empty())
+                    .ifPresent(r -> ctx.setShape(0, Shape.unknownDims(Math.toIntExact(r))));
+        }
+        ctx.values(0).ifPresent(v -> ctx.setValues(0, v));
     };
 
     public static final ShapeFunction FLATTEN = ctx -> {
@@ -67,6 +76,7 @@ public final class MovementShapes {
 
     public static final ShapeFunction SQUEEZE = ctx -> {
         ctx.setType(0, ctx.firstKnownInputType());
+        ctx.values(0).ifPresent(v -> ctx.setValues(0, v));
         Optional<long[]> axes = axes(ctx);
         ctx.inputShape(0).ifPresent(sx -> {
             if (axes.isPresent()) {
@@ -92,6 +102,7 @@ public final class MovementShapes {
 
     public static final ShapeFunction UNSQUEEZE = ctx -> {
         ctx.setType(0, ctx.firstKnownInputType());
+        ctx.values(0).ifPresent(v -> ctx.setValues(0, v));
         Optional<long[]> axes = axes(ctx);
         Optional<Shape> in = ctx.inputShape(0);
         if (axes.isEmpty() || in.isEmpty()) {
@@ -143,6 +154,18 @@ public final class MovementShapes {
 
     public static final ShapeFunction CONCAT = ctx -> {
         ctx.setType(0, ctx.firstKnownInputType());
+        List<DimValues.Element> joined = new ArrayList<>();
+        for (int k = 0; k < ctx.inputCount() && joined != null; k++) {
+            Optional<List<DimValues.Element>> v = ctx.values(k);
+            if (v.isPresent()) {
+                joined.addAll(v.get());
+            } else {
+                joined = null;
+            }
+        }
+        if (joined != null) {
+            ctx.setValues(0, joined);
+        }
         Optional<Shape> first = ctx.inputShape(0);
         if (first.isEmpty()) {
             return;
@@ -181,6 +204,23 @@ public final class MovementShapes {
 
     public static final ShapeFunction GATHER = ctx -> {
         ctx.setType(0, ctx.inputType(0));
+        Optional<List<DimValues.Element>> from = ctx.values(0);
+        Optional<long[]> picks = ctx.constantInts(1);
+        if (from.isPresent() && picks.isPresent() && ctx.attrInt("axis", 0) == 0) {
+            List<DimValues.Element> v = from.get();
+            List<DimValues.Element> out = new ArrayList<>();
+            for (long p : picks.get()) {
+                long j = p < 0 ? p + v.size() : p;
+                if (j < 0 || j >= v.size()) {
+                    out = null;
+                    break;
+                }
+                out.add(v.get((int) j));
+            }
+            if (out != null) {
+                ctx.setValues(0, out);
+            }
+        }
         Optional<Shape> data = ctx.inputShape(0);
         Optional<Shape> idx = ctx.inputShape(1);
         if (data.isPresent() && idx.isPresent()) {
@@ -197,21 +237,35 @@ public final class MovementShapes {
 
     public static final ShapeFunction EXPAND = ctx -> {
         ctx.setType(0, ctx.firstKnownInputType());
-        Optional<long[]> shp = ctx.constantInts(1);
+        Optional<List<DimValues.Element>> target = ctx.values(1);
         Optional<Shape> sx = ctx.inputShape(0);
-        if (shp.isPresent() && sx.isPresent()) {
-            ctx.setShape(0, Shape.broadcast(List.of(sx.get(), Shape.of(shp.get()))));
+        if (target.isPresent() && sx.isPresent()) {
+            ctx.setShape(0, Shape.broadcast(List.of(sx.get(), new Shape(DimValues.toDims(target.get())))));
+        } else if (sx.isPresent()) {
+            ctx.inputShape(1)
+                    .flatMap(s -> s.rank() == 1 ? s.dim(0).value() : Optional.empty())
+                    .ifPresent(r ->
+                            ctx.setShape(0, Shape.unknownDims(Math.max(sx.get().rank(), Math.toIntExact(r)))));
         }
     };
 
     public static final ShapeFunction SHAPE = ctx -> {
         ctx.setType(0, DataType.INT64_VALUE);
         ctx.inputShape(0).ifPresent(sx -> {
-            if (!ctx.hasAttribute("start") && !ctx.hasAttribute("end")) {
-                ctx.setShape(0, Shape.of(sx.rank()));
-            }
+            int r = sx.rank();
+            int start = clampAxis(ctx.attrInt("start", 0), r);
+            int end = clampAxis(ctx.attrInt("end", r), r);
+            List<Dim> dims = sx.dims().subList(start, Math.max(start, end));
+            ctx.setShape(0, Shape.of(dims.size()));
+            ctx.setValues(0, DimValues.ofDims(dims));
         });
     };
+
+    /** Shape's start/end: negative counts from the end, then clamped to [0, rank]. */
+    private static int clampAxis(long a, int rank) {
+        long v = a < 0 ? a + rank : a;
+        return (int) Math.max(0, Math.min(rank, v));
+    }
 
     public static final ShapeFunction SIZE = ctx -> ctx.setOutput(0, DataType.INT64_VALUE, Optional.of(Shape.scalar()));
 
@@ -242,7 +296,36 @@ public final class MovementShapes {
     public static final ShapeFunction SLICE = ctx -> {
         ctx.setType(0, ctx.firstKnownInputType());
         ctx.inputShape(0).ifPresent(sx -> ctx.setShape(0, slice(ctx, sx)));
+        sliceValues(ctx);
     };
+
+    /** A 1-D value sliced along axis 0 with step 1, as {@code Shape(x)[1:3]} is. */
+    private static void sliceValues(InferenceContext ctx) {
+        Optional<List<DimValues.Element>> v = ctx.values(0);
+        Optional<long[]> starts = ctx.constantInts(1);
+        Optional<long[]> ends = ctx.constantInts(2);
+        boolean axis0 = ctx.input(3).isEmpty()
+                || ctx.constantInts(3)
+                        .map(a -> a.length == 1 && (a[0] == 0 || a[0] == -1))
+                        .orElse(false);
+        boolean step1 = ctx.input(4).isEmpty()
+                || ctx.constantInts(4).map(st -> st.length == 1 && st[0] == 1).orElse(false);
+        if (v.isEmpty()
+                || starts.isEmpty()
+                || ends.isEmpty()
+                || starts.get().length != 1
+                || ends.get().length != 1
+                || !axis0
+                || !step1) {
+            return;
+        }
+        int n = v.get().size();
+        long s = starts.get()[0] < 0 ? starts.get()[0] + n : starts.get()[0];
+        long e = ends.get()[0] < 0 ? ends.get()[0] + n : ends.get()[0];
+        int from = (int) Math.max(0, Math.min(n, s));
+        int to = (int) Math.max(0, Math.min(n, e));
+        ctx.setValues(0, v.get().subList(from, Math.max(from, to)));
+    }
 
     /** Split by attribute or input sizes, or evenly (num_outputs or no sizes). */
     public static final ShapeFunction SPLIT = ctx -> {
@@ -292,33 +375,19 @@ public final class MovementShapes {
         return ctx.constantInts(1);
     }
 
-    private static Shape reshape(Optional<Shape> in, long[] shp, boolean allowZero) {
-        Shape sx = in.orElse(null);
-        List<Dim> out = new ArrayList<>();
-        int minus = -1;
-        for (int i = 0; i < shp.length; i++) {
-            if (shp[i] == 0 && !allowZero) {
-                out.add(sx != null && i < sx.rank() ? sx.dim(i) : Dim.unknown());
-            } else if (shp[i] == -1) {
-                minus = i;
-                out.add(Dim.unknown());
-            } else {
-                out.add(Dim.of(shp[i]));
-            }
+    /**
+     * A slice of a dim whose size is not a number: all of it ([0:end of range]) keeps the dim; the last element
+     * ([-1:end of range]) is one element (a dim that is sliced exists, so it is at least 1); else unknown.
+     */
+    private static Dim unknownSizeSlice(Dim d, long start, long end, long step) {
+        boolean toEnd = end >= Integer.MAX_VALUE;
+        if (step == 1 && toEnd && start == 0) {
+            return d;
         }
-        if (minus >= 0 && sx != null) {
-            List<Dim> rest = new ArrayList<>(out);
-            rest.remove(minus);
-            Optional<long[]> total = sx.sizes();
-            Optional<long[]> others = new Shape(rest).sizes();
-            if (total.isPresent() && others.isPresent()) {
-                long p = Tensors.numElements(others.get());
-                if (p != 0) {
-                    out.set(minus, Dim.of(Tensors.numElements(total.get()) / p));
-                }
-            }
+        if (step == 1 && toEnd && start == -1) {
+            return Dim.of(1);
         }
-        return new Shape(out);
+        return Dim.unknown();
     }
 
     private static Shape slice(InferenceContext ctx, Shape sx) {
@@ -349,7 +418,7 @@ public final class MovementShapes {
             }
             Optional<Long> size = sx.dim(ax).value();
             if (size.isEmpty()) {
-                out.set(ax, Dim.unknown());
+                out.set(ax, unknownSizeSlice(sx.dim(ax), st[i], en[i], step));
                 continue;
             }
             long dim = size.get();

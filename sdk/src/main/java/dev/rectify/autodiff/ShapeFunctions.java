@@ -6,6 +6,7 @@ import dev.rectify.onnx.proto.OnnxProto.AttributeProto;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 
@@ -28,18 +29,54 @@ public final class ShapeFunctions {
     public static final ShapeFunction TYPE_ONLY = ctx -> ctx.setType(0, ctx.firstKnownInputType());
 
     /** numpy broadcasting of all inputs; the first known input type. */
-    public static final ShapeFunction BROADCAST =
-            ctx -> ctx.setOutput(0, ctx.firstKnownInputType(), broadcastInputs(ctx, 0));
+    public static final ShapeFunction BROADCAST = ctx -> {
+        ctx.setOutput(0, ctx.firstKnownInputType(), broadcastInputs(ctx, 0));
+        binaryValues(ctx);
+    };
 
     /** numpy broadcasting of all inputs to a BOOL output (comparisons, logic). */
-    public static final ShapeFunction BROADCAST_BOOL =
-            ctx -> ctx.setOutput(0, DataType.BOOL_VALUE, broadcastInputs(ctx, 0));
+    public static final ShapeFunction BROADCAST_BOOL = ctx -> {
+        ctx.setOutput(0, DataType.BOOL_VALUE, broadcastInputs(ctx, 0));
+        binaryValues(ctx);
+    };
 
     /** Where(condition, X, Y): X's (else Y's) type, the broadcast of all three. */
-    public static final ShapeFunction WHERE = ctx ->
-            ctx.setOutput(0, ctx.inputType(1) != 0 ? ctx.inputType(1) : ctx.inputType(2), broadcastInputs(ctx, 0));
+    public static final ShapeFunction WHERE = ctx -> {
+        ctx.setOutput(0, ctx.inputType(1) != 0 ? ctx.inputType(1) : ctx.inputType(2), broadcastInputs(ctx, 0));
+        Optional<List<DimValues.Element>> c = ctx.values(0);
+        Optional<List<DimValues.Element>> x = ctx.values(1);
+        Optional<List<DimValues.Element>> y = ctx.values(2);
+        if (c.isPresent() && x.isPresent() && y.isPresent()) {
+            DimValues.where(c.get(), x.get(), y.get()).ifPresent(v -> ctx.setValues(0, v));
+        }
+    };
 
-    public static final ShapeFunction CAST = ctx -> ctx.setOutput(0, (int) ctx.attrInt("to", 0), ctx.inputShape(0));
+    /** Cast: the values of a shape-like integer tensor survive a cast between integer types. */
+    public static final ShapeFunction CAST = ctx -> {
+        int to = (int) ctx.attrInt("to", 0);
+        ctx.setOutput(0, to, ctx.inputShape(0));
+        if (to == DataType.INT64_VALUE || to == DataType.INT32_VALUE) {
+            ctx.values(0).ifPresent(v -> ctx.setValues(0, v));
+        }
+    };
+
+    /** Identity: input 0's type, shape and known values. */
+    public static final ShapeFunction IDENTITY = ctx -> {
+        SAME.infer(ctx);
+        ctx.values(0).ifPresent(v -> ctx.setValues(0, v));
+    };
+
+    /** Values of a binary arithmetic or comparison op on two shape-like tensors (see {@link DimValues}). */
+    private static void binaryValues(InferenceContext ctx) {
+        if (ctx.inputCount() != 2) {
+            return;
+        }
+        Optional<List<DimValues.Element>> a = ctx.values(0);
+        Optional<List<DimValues.Element>> b = ctx.values(1);
+        if (a.isPresent() && b.isPresent()) {
+            DimValues.binary(ctx.node().opType(), a.get(), b.get()).ifPresent(v -> ctx.setValues(0, v));
+        }
+    }
 
     public static final ShapeFunction CAST_LIKE = ctx -> ctx.setOutput(0, ctx.inputType(1), ctx.inputShape(0));
 
@@ -153,9 +190,21 @@ public final class ShapeFunctions {
                 Attributes.getTensor(ctx.node(), "value")
                         .map(TensorProto::getDataType)
                         .orElse(DataType.FLOAT_VALUE));
-        Optional<long[]> shp = ctx.constantInts(0);
+        Optional<List<DimValues.Element>> shp = ctx.values(0);
         if (shp.isPresent()) {
-            ctx.setShape(0, Shape.of(shp.get()));
+            ctx.setShape(0, new Shape(DimValues.toDims(shp.get())));
+            // a short integer fill (exporters build shape arithmetic from these) is a value too
+            Optional<long[]> n = DimValues.numbers(shp.get());
+            Optional<TensorProto> fill = Attributes.getTensor(ctx.node(), "value");
+            if (n.isPresent() && fill.isPresent() && n.get().length <= 1) {
+                TensorProto f = fill.get();
+                boolean integer = f.getDataType() == DataType.INT64_VALUE || f.getDataType() == DataType.INT32_VALUE;
+                long count = n.get().length == 0 ? 1 : n.get()[0];
+                if (integer && count >= 0 && count <= 16) {
+                    long v = Tensors.toLongArray(f)[0];
+                    ctx.setValues(0, Collections.nCopies((int) count, DimValues.Element.of(v)));
+                }
+            }
         } else {
             ctx.inputShape(0)
                     .flatMap(s -> s.rank() == 1 ? s.dim(0).value() : Optional.empty())

@@ -68,13 +68,13 @@ final class ShapeOnlyOps {
             "ReduceLogSum",
             "Pad",
             "Resize",
-            "CumSum",
             "Upsample",
             "SoftmaxCrossEntropyLoss",
             "NegativeLogLikelihoodLoss"
         }) {
             m.add(OpSpec.of(op).shape(ShapeFunctions.TYPE_ONLY).inputs(only(0)));
         }
+        m.add(OpSpec.of("CumSum").shape(ShapeFunctions.SAME).inputs(only(0)));
         for (String op : new String[] {"ScatterND", "ScatterElements", "Scatter"}) {
             m.add(OpSpec.of(op).shape(ShapeFunctions.SAME).inputs(OpSpec.Inputs.allBut(1)));
         }

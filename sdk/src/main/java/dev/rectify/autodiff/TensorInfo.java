@@ -23,6 +23,7 @@ import java.util.Optional;
 final class TensorInfo {
     private final Map<String, Integer> types = new HashMap<>();
     private final Map<String, Shape> shapes = new HashMap<>();
+    private final Map<String, List<DimValues.Element>> values = new HashMap<>();
 
     private TensorInfo() {}
 
@@ -122,6 +123,15 @@ final class TensorInfo {
     /** The shape as numbers when every dim is known. */
     Optional<long[]> staticShape(String t) {
         return shape(t).flatMap(Shape::sizes);
+    }
+
+    /** What is known of the elements of the small integer tensor {@code t} (see {@link DimValues}). */
+    Optional<List<DimValues.Element>> value(String t) {
+        return Optional.ofNullable(values.get(t));
+    }
+
+    void inferValue(String t, List<DimValues.Element> value) {
+        values.putIfAbsent(t, List.copyOf(value));
     }
 
     /** Records what inference found for {@code t}, unless something is known already. */

@@ -76,7 +76,7 @@ class ShapeInferenceTest {
         b.node("Shape", List.of("x"), List.of("s"));
         b.node("Equal", List.of("x", "c"), List.of("eq"));
         TensorInfo info = infer(b, 18);
-        assertEquals("[B, ?, 2]", shape(info, "r"), "-1 stays unknown with a symbolic dim; 0 copies it");
+        assertEquals("[B, 12, 2]", shape(info, "r"), "0 copies B, which then cancels out of -1");
         assertEquals("[B, 3, 4]", shape(info, "sl"), "indices 5, 3, 1");
         assertEquals("[B, 2, 4]", shape(info, "p2"));
         assertEquals("[B, 1, 6, 4]", shape(info, "u"));
@@ -100,6 +100,78 @@ class ShapeInferenceTest {
         TensorInfo info = infer(b, 17);
         assertEquals("[2, 12, 2]", shape(info, "r"));
         assertEquals("[2, 6]", shape(info, "xv"), "MatMul by a vector drops the last axis");
+    }
+
+    @Test
+    void shapeArithmeticKeepsSymbolicDims() {
+        // how torch.onnx writes an attention head split and a grouped-query repeat: targets computed from shapes
+        GraphBuilder b = GraphBuilder.create("g").input("x", FLOAT, "batch", "seq", 512);
+        b.initializer(Tensors.ofLongs("zero", new long[] {0}));
+        b.initializer(Tensors.ofLongs("one", new long[] {1}));
+        b.initializer(Tensors.ofLongs("axis0", new long[] {0}, 1));
+        b.initializer(Tensors.ofLongs("tail", new long[] {-1, 64}, 2));
+        b.node("Shape", List.of("x"), List.of("sx"));
+        b.node("Gather", List.of("sx", "zero"), List.of("b0")).attr("axis", 0L);
+        b.node("Gather", List.of("sx", "one"), List.of("s0")).attr("axis", 0L);
+        b.node("Unsqueeze", List.of("b0", "axis0"), List.of("b1"));
+        b.node("Unsqueeze", List.of("s0", "axis0"), List.of("s1"));
+        b.node("Concat", List.of("b1", "s1", "tail"), List.of("target")).attr("axis", 0L);
+        b.node("Reshape", List.of("x", "target"), List.of("heads"));
+        // Expand(u, Where(Equal(t, -1), ConstantOfShape(Shape(t)) (ones), t)) with t = [-1, -1, 2, -1, -1]
+        b.input("u", FLOAT, "batch", 4, 1, "seq", 64);
+        b.initializer(Tensors.ofLongs("t", new long[] {-1, -1, 2, -1, -1}, 5));
+        b.initializer(Tensors.ofLongs("minus", new long[] {-1}));
+        b.node("Shape", List.of("t"), List.of("st"));
+        b.node("ConstantOfShape", List.of("st"), List.of("ones"))
+                .attr("value", Tensors.ofLongs(null, new long[] {1}, 1));
+        b.node("Mul", List.of("ones", "minus"), List.of("minusOnes"));
+        b.node("Equal", List.of("t", "minusOnes"), List.of("isMinus"));
+        b.node("Where", List.of("isMinus", "ones", "t"), List.of("expandTo"));
+        b.node("Expand", List.of("u", "expandTo"), List.of("repeated"));
+        // Shape(x)[1:] and integer arithmetic on a known dim
+        b.initializer(Tensors.ofLongs("two", new long[] {2}));
+        b.initializer(Tensors.ofLongs("from1", new long[] {1}, 1));
+        b.initializer(Tensors.ofLongs("toEnd", new long[] {Long.MAX_VALUE}, 1));
+        b.node("Slice", List.of("sx", "from1", "toEnd"), List.of("rest"));
+        b.node("Gather", List.of("sx", "two"), List.of("width")).attr("axis", 0L);
+        b.node("Div", List.of("width", "two"), List.of("half"));
+        b.node("Unsqueeze", List.of("half", "axis0"), List.of("halfEnd"));
+        b.node("Slice", List.of("x", "zero3", "halfEnd", "axis2"), List.of("firstHalf"));
+        b.initializer(Tensors.ofLongs("zero3", new long[] {0}, 1));
+        b.initializer(Tensors.ofLongs("axis2", new long[] {2}, 1));
+        TensorInfo info = infer(b, 17);
+        assertEquals("[batch, seq, 8, 64]", shape(info, "heads"), "-1 solved: batch and seq cancel out");
+        assertEquals("[batch, 4, 2, seq, 64]", shape(info, "repeated"));
+        assertEquals(
+                "[seq, 512]",
+                info.value("rest").map(DimValues::toDims).orElseThrow().toString());
+        assertEquals("[batch, seq, 256]", shape(info, "firstHalf"), "Shape(x)[2] / 2 is the number 256");
+    }
+
+    @Test
+    void shapeArithmeticLetsGradientsReduceStatically() {
+        // the gradient of an Add after a computed-target Reshape needs no run-time broadcast reduction
+        GraphBuilder b = GraphBuilder.create("g").input("x", FLOAT, "batch", "seq", 8);
+        b.input("w", FLOAT, 8);
+        b.initializer(Tensors.ofLongs("zero", new long[] {0}));
+        b.initializer(Tensors.ofLongs("axis0", new long[] {0}, 1));
+        b.initializer(Tensors.ofLongs("tail", new long[] {-1, 8}, 2));
+        b.node("Shape", List.of("x"), List.of("sx"));
+        b.node("Gather", List.of("sx", "zero"), List.of("b0")).attr("axis", 0L);
+        b.node("Unsqueeze", List.of("b0", "axis0"), List.of("b1"));
+        b.node("Concat", List.of("b1", "tail"), List.of("target")).attr("axis", 0L);
+        b.node("Mul", List.of("x", "w"), List.of("xw"));
+        b.node("Reshape", List.of("xw", "target"), List.of("r"));
+        b.node("Reshape", List.of("x", "target"), List.of("rx"));
+        b.node("Add", List.of("r", "rx"), List.of("y"));
+        b.node("ReduceSum", List.of("y"), List.of("loss")).attr("keepdims", 0L);
+        b.output("loss", FLOAT);
+        Graph g = b.graph();
+        Autodiff.withDefaultRules().differentiate(g, 17, GradientRequest.ofScalarLoss("loss", List.of("w")));
+        long dynamic = g.nodes().stream()
+                .filter(n -> n.opType().equals("BroadcastGradientArgs"))
+                .count();
+        assertEquals(0, dynamic, "Add and Mul reduce by axes known here (Mul over batch and seq for w)");
     }
 
     @Test
