@@ -164,16 +164,17 @@ public final class TrainBench {
                     JsonNode p = r.peer.path(key(o));
                     double rt = s.tokensPerSecond(r.tokens);
                     double pt = p.path("tokens_per_s").asDouble();
+                    boolean ran = p.has("tokens_per_s"); // --peer false leaves the peer's columns empty
                     System.out.printf(
-                            "| %s | %.1fM | %s | %.0f | %.0f | %.2fx | %.3f | %.3f |%n",
+                            "| %s | %.1fM | %s | %.0f | %s | %s | %.3f | %s |%n",
                             r.name,
                             r.parameters / 1e6,
                             o,
                             rt,
-                            pt,
-                            rt / pt,
+                            ran ? String.format("%.0f", pt) : "-",
+                            ran ? String.format("%.2fx", rt / pt) : "-",
                             s.stepSeconds,
-                            p.path("step_s").asDouble());
+                            ran ? String.format("%.3f", p.path("step_s").asDouble()) : "-");
                 }
             }
             System.out.println();
@@ -185,13 +186,18 @@ public final class TrainBench {
                 double po = r.peer.path("dft").path("step_s").asDouble()
                                 / r.peer.path("sft").path("step_s").asDouble()
                         - 1;
+                boolean ran = r.peer.path("sft").has("first_nll");
                 System.out.printf(
-                        "| %s | %+.1f%% | %+.1f%% | %.5f / %.5f | %.2f |%n",
+                        "| %s | %+.1f%% | %s | %.5f / %s | %.2f |%n",
                         r.name,
                         100 * ro,
-                        100 * po,
+                        ran ? String.format("%+.1f%%", 100 * po) : "-",
                         r.rectify.get(Objective.SFT).firstNll,
-                        r.peer.path("sft").path("first_nll").asDouble(),
+                        ran
+                                ? String.format(
+                                        "%.5f",
+                                        r.peer.path("sft").path("first_nll").asDouble())
+                                : "-",
                         r.buildSeconds);
             }
         }
