@@ -125,7 +125,7 @@ public final class TrainingSetup {
                 .deterministicClipping(device.provider().kind() == ExecutionProvider.Kind.CPU)
                 .lossChunks(o.lossChunks())
                 .microBatchTokens((long) o.microBatchSize() * o.maxSeqLength())
-                .gradientCheckpointing(o.gradientCheckpointing());
+                .checkpointing(o.checkpointing());
         if (o.fullFineTuning()) {
             if (o.fullFineTuningPattern() == null) {
                 b.fullFineTuning();

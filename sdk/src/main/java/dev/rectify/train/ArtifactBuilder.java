@@ -346,6 +346,26 @@ public final class ArtifactBuilder {
 
     // ---- the two graphs ----
 
+    /**
+     * The weight matrices whose products {@link Checkpointing#SELECTIVE} keeps: the frozen 2-D weights of at least
+     * 32 x 32 and, in full fine-tuning, the trained ones (LoRA's own matrices are rank-sized: recomputing their
+     * products is cheap).
+     */
+    private static Set<String> weightMatrices(Graph g, List<TensorProto> params, TrainingPlan plan) {
+        Set<String> out = new HashSet<>();
+        List<TensorProto> candidates = new ArrayList<>(g.initializers().values());
+        if (plan.mode() == TrainingPlan.Mode.FULL) {
+            candidates.addAll(params);
+        }
+        for (TensorProto t : candidates) {
+            long[] d = Tensors.dims(t);
+            if (d.length == 2 && Math.min(d[0], d[1]) >= 32) {
+                out.add(t.getName());
+            }
+        }
+        return out;
+    }
+
     private static ValueInfoProto paramInfo(TensorProto p, String name) {
         return Builders.tensor(name, DataType.forNumber(p.getDataType()), Tensors.dims(p));
     }
@@ -437,7 +457,15 @@ public final class ArtifactBuilder {
                     layerGrads.put(e.getKey(), grads.get(e.getValue()));
                 }
             }
-            GradientCheckpointing.apply(train, forward, layers, layerOutputs, layerGrads);
+            GradientCheckpointing.apply(
+                    train,
+                    forward,
+                    layers,
+                    layerOutputs,
+                    layerGrads,
+                    plan.checkpointing() == Checkpointing.SELECTIVE
+                            ? GradientCheckpointing.weightProducts(train, weightMatrices(train, params, plan))
+                            : n -> false);
         }
         for (String n : names) {
             if (grads.get(n) == null || grads.get(n).isEmpty()) {

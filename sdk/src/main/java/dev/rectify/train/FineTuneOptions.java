@@ -55,7 +55,7 @@ public final class FineTuneOptions {
     private final ProgressListener onProgress;
     private final CancellationToken cancellation;
     private final int lossChunks;
-    private final boolean gradientCheckpointing;
+    private final Checkpointing checkpointing;
 
     private FineTuneOptions(Builder b) {
         this.objective = b.objective;
@@ -92,7 +92,7 @@ public final class FineTuneOptions {
         this.onProgress = b.onProgress;
         this.cancellation = b.cancellation;
         this.lossChunks = b.lossChunks;
-        this.gradientCheckpointing = b.gradientCheckpointing;
+        this.checkpointing = b.checkpointing;
     }
 
     /** Defaults with {@code objective}. */
@@ -140,7 +140,7 @@ public final class FineTuneOptions {
         b.onProgress = onProgress;
         b.cancellation = cancellation;
         b.lossChunks = lossChunks;
-        b.gradientCheckpointing = gradientCheckpointing;
+        b.checkpointing = checkpointing;
         return b;
     }
 
@@ -155,9 +155,14 @@ public final class FineTuneOptions {
         return lossChunks;
     }
 
-    /** Whether decoder layers recompute their forward in the backward pass (gradient checkpointing); off by default. */
+    /** Whether the backward pass recomputes activations (gradient checkpointing, {@link #checkpointing()}). */
     public boolean gradientCheckpointing() {
-        return gradientCheckpointing;
+        return checkpointing != Checkpointing.NONE;
+    }
+
+    /** What the backward pass recomputes instead of keeping; {@link Checkpointing#NONE} by default. */
+    public Checkpointing checkpointing() {
+        return checkpointing;
     }
 
     /** The settings that determine the trained weights, as one value. */
@@ -366,7 +371,7 @@ public final class FineTuneOptions {
         private ProgressListener onProgress = p -> {};
         private CancellationToken cancellation = new CancellationToken();
         private int lossChunks;
-        private boolean gradientCheckpointing;
+        private Checkpointing checkpointing = Checkpointing.NONE;
 
         private Builder() {}
 
@@ -622,7 +627,18 @@ public final class FineTuneOptions {
          * activations: less memory, about one more forward of compute per step.
          */
         public Builder gradientCheckpointing(boolean on) {
-            this.gradientCheckpointing = on;
+            return checkpointing(on ? Checkpointing.LAYERS : Checkpointing.NONE);
+        }
+
+        /**
+         * What the backward pass recomputes instead of keeping: {@link Checkpointing#LAYERS} (least memory),
+         * {@link Checkpointing#SELECTIVE} (keeps the weight products: most of the saving for little compute).
+         */
+        public Builder checkpointing(Checkpointing mode) {
+            if (mode == null) {
+                throw new InvalidArgumentException("checkpointing needs a mode (NONE, LAYERS or SELECTIVE)");
+            }
+            this.checkpointing = mode;
             return this;
         }
 

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -98,15 +99,17 @@ final class GradientCheckpointing {
 
     /**
      * Rewires the backward nodes (those not in {@code forward}) of every layer in {@code outputs} to a recomputed
-     * copy of the layer, gated on {@code outputGradients} (layer → gradient tensor of its output). Returns the number
-     * of layers rewritten.
+     * copy of the layer, gated on {@code outputGradients} (layer → gradient tensor of its output). Nodes that
+     * {@code keep} accepts are not recomputed: the copy reads their forward outputs, which the forward then keeps
+     * (see {@link #weightProducts}). Returns the number of layers rewritten.
      */
     static int apply(
             Graph g,
             Set<Node> forward,
             Map<Integer, List<Node>> layers,
             Map<Integer, String> outputs,
-            Map<Integer, String> outputGradients) {
+            Map<Integer, String> outputGradients,
+            Predicate<Node> keep) {
         Map<String, Node> producers = g.producerIndex();
         Map<String, List<Node>> consumers = g.consumerIndex();
         int done = 0;
@@ -146,7 +149,7 @@ final class GradientCheckpointing {
             ArrayDeque<String> todo = new ArrayDeque<>(saved);
             while (!todo.isEmpty()) {
                 Node p = producers.get(todo.pop());
-                if (p == null || !inLayer.contains(p) || !needed.add(p)) {
+                if (p == null || !inLayer.contains(p) || keep.test(p) || !needed.add(p)) {
                     continue;
                 }
                 todo.addAll(p.inputs());
@@ -199,7 +202,7 @@ final class GradientCheckpointing {
                 for (int i = 0; i < b.inputs().size(); i++) {
                     String in = b.input(i);
                     if (saved.contains(in)) {
-                        b.inputs().set(i, renamed.get(in));
+                        b.inputs().set(i, renamed.getOrDefault(in, in)); // a kept output is read as it is
                     }
                 }
             }
@@ -207,6 +210,35 @@ final class GradientCheckpointing {
         }
         g.sortTopologically();
         return done;
+    }
+
+    /**
+     * The products of an activation with a weight matrix ({@code MatMul}, {@code Gemm}, {@code com.microsoft
+     * FusedMatMul} reading one of {@code weights} directly or through a {@code Transpose}): where a layer's compute
+     * is, so {@link Checkpointing#SELECTIVE} keeps their outputs instead of recomputing them.
+     */
+    static Predicate<Node> weightProducts(Graph g, Set<String> weights) {
+        Map<String, Node> producers = g.producerIndex();
+        return n -> {
+            boolean product = n.opType().equals("MatMul") && n.isDefaultDomain()
+                    || n.opType().equals("Gemm") && n.isDefaultDomain()
+                    || n.opType().equals("FusedMatMul") && "com.microsoft".equals(n.domain());
+            if (!product) {
+                return false;
+            }
+            for (int i = 0; i < Math.min(2, n.inputs().size()); i++) {
+                String in = n.input(i);
+                Node p = producers.get(in);
+                if (weights.contains(in)
+                        || p != null
+                                && p.opType().equals("Transpose")
+                                && p.isDefaultDomain()
+                                && weights.contains(p.input(0))) {
+                    return true;
+                }
+            }
+            return false;
+        };
     }
 
     private static boolean isConstant(Node n) {

@@ -35,7 +35,7 @@ public final class TrainingPlan {
     private final boolean deterministicClipping;
     private final int lossChunks;
     private final long microBatchTokens;
-    private final boolean gradientCheckpointing;
+    private final Checkpointing checkpointing;
 
     private TrainingPlan(Builder b) {
         this.mode = b.mode;
@@ -52,7 +52,7 @@ public final class TrainingPlan {
         this.deterministicClipping = b.deterministicClipping;
         this.lossChunks = b.lossChunks;
         this.microBatchTokens = b.microBatchTokens;
-        this.gradientCheckpointing = b.gradientCheckpointing;
+        this.checkpointing = b.checkpointing;
     }
 
     /** LoRA with {@link LoraConfig#defaults()}, DFT, step-token normalisation, AdamW(0.9, 0.95, 1e-8, wd 0.01), clip 1.0. */
@@ -76,7 +76,7 @@ public final class TrainingPlan {
         b.deterministicClipping = deterministicClipping;
         b.lossChunks = lossChunks;
         b.microBatchTokens = microBatchTokens;
-        b.gradientCheckpointing = gradientCheckpointing;
+        b.checkpointing = checkpointing;
         return b;
     }
 
@@ -151,9 +151,14 @@ public final class TrainingPlan {
         return microBatchTokens;
     }
 
-    /** Whether each decoder layer's forward is recomputed in the backward pass instead of keeping its activations. */
+    /** Whether the backward pass recomputes activations instead of keeping them ({@link #checkpointing()}). */
     public boolean gradientCheckpointing() {
-        return gradientCheckpointing;
+        return checkpointing != Checkpointing.NONE;
+    }
+
+    /** What the backward pass recomputes instead of keeping (default {@link Checkpointing#NONE}). */
+    public Checkpointing checkpointing() {
+        return checkpointing;
     }
 
     /**
@@ -168,7 +173,12 @@ public final class TrainingPlan {
                 + (lossChunks != 0 || microBatchTokens > 0
                         ? ",lossChunks=" + lossChunks + (lossChunks == 0 ? "@" + microBatchTokens : "")
                         : "")
-                + (gradientCheckpointing ? ",checkpointing" : "") + ")";
+                + switch (checkpointing) {
+                    case NONE -> "";
+                    case LAYERS -> ",checkpointing";
+                    case SELECTIVE -> ",checkpointing=selective";
+                }
+                + ")";
     }
 
     /** sha-256 of {@link #canonical()}, hex. */
@@ -207,7 +217,7 @@ public final class TrainingPlan {
         private boolean exposeGradients;
         private int lossChunks;
         private long microBatchTokens;
-        private boolean gradientCheckpointing;
+        private Checkpointing checkpointing = Checkpointing.NONE;
 
         private Builder() {}
 
@@ -227,7 +237,12 @@ public final class TrainingPlan {
 
         /** Recompute each decoder layer's forward in the backward pass (less activation memory, ~1/3 more compute). */
         public Builder gradientCheckpointing(boolean on) {
-            this.gradientCheckpointing = on;
+            return checkpointing(on ? Checkpointing.LAYERS : Checkpointing.NONE);
+        }
+
+        /** What the backward pass recomputes instead of keeping (default {@link Checkpointing#NONE}). */
+        public Builder checkpointing(Checkpointing mode) {
+            this.checkpointing = Objects.requireNonNull(mode, "mode");
             return this;
         }
 

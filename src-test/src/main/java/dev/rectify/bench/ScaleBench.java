@@ -12,6 +12,7 @@ import dev.rectify.ort.OrtRuntime;
 import dev.rectify.ort.SessionConfig;
 import dev.rectify.ort.TrainingSession;
 import dev.rectify.train.ArtifactBuilder;
+import dev.rectify.train.Checkpointing;
 import dev.rectify.train.TrainingArtifacts;
 import dev.rectify.train.TrainingPlan;
 import java.io.IOException;
@@ -39,7 +40,7 @@ import java.util.SplittableRandom;
  * kernel's high-water mark (VmHWM), reset between phases through {@code /proc/self/clear_refs}.
  * <pre>java -cp ... dev.rectify.bench.ScaleBench [--shapes 30m,125m] [--threads 2] [--batch 2] [--seq 128]
  *     [--warmup 1] [--steps 3] [--xmx 1g] [--work DIR] [--peer true]
- *     [--ort key=value]... [--reuse-artifacts false] [--checkpointing true] [--loss-chunks K]</pre>
+ *     [--ort key=value]... [--reuse-artifacts false] [--checkpointing none|layers|selective] [--loss-chunks K]</pre>
  * <p>Size: one benchmark program: it builds each shape, runs Rectify and the PyTorch peer in the same run and prints one table.
  */
 public final class ScaleBench {
@@ -202,7 +203,7 @@ public final class ScaleBench {
                         .targetModules(LoraConfig.LLAMA_TARGETS)
                         .build())
                 .objective(Objective.DFT)
-                .gradientCheckpointing(o.checkpointing)
+                .checkpointing(o.checkpointing)
                 .lossChunks(o.lossChunks)
                 .microBatchTokens((long) o.batch * o.seq)
                 .build();
@@ -383,7 +384,7 @@ public final class ScaleBench {
         Path work = Path.of("src-test/target/scale-bench");
         boolean peer = true;
         boolean reuse;
-        boolean checkpointing;
+        Checkpointing checkpointing = Checkpointing.NONE;
         int lossChunks;
         List<String> ortEntries = new ArrayList<>();
 
@@ -403,7 +404,7 @@ public final class ScaleBench {
                     case "--peer" -> o.peer = Boolean.parseBoolean(args[++i]);
                     case "--reuse-artifacts" -> o.reuse = Boolean.parseBoolean(args[++i]);
                     case "--ort" -> o.ortEntries.add(args[++i]);
-                    case "--checkpointing" -> o.checkpointing = Boolean.parseBoolean(args[++i]);
+                    case "--checkpointing" -> o.checkpointing = checkpointing(args[++i]);
                     case "--loss-chunks" -> o.lossChunks = Integer.parseInt(args[++i]);
                     default -> throw new IllegalArgumentException("unknown argument " + args[i]);
                 }
@@ -436,5 +437,14 @@ public final class ScaleBench {
                     String.valueOf(lossChunks)));
             return a;
         }
+    }
+
+    /** {@code --checkpointing}: none, layers or selective ({@code true}/{@code false} mean layers/none). */
+    private static Checkpointing checkpointing(String v) {
+        return switch (v.toLowerCase(java.util.Locale.ROOT)) {
+            case "true" -> Checkpointing.LAYERS;
+            case "false" -> Checkpointing.NONE;
+            default -> Checkpointing.valueOf(v.toUpperCase(java.util.Locale.ROOT));
+        };
     }
 }
