@@ -20,7 +20,7 @@ Two commands:
           are run alternately step by step, so both see the same machine load.
 
     /usr/bin/python3 src-test/bench/torch_train_peer.py train BATCH.json --model-dir DIR --threads 2 \
-        [--rank 8] [--alpha 16] [--warmup 2] [--steps 5] [--lr 1e-4] [--max-grad-norm 1.0]
+        [--rank 8] [--alpha 16] [--warmup 2] [--steps 5] [--lr 1e-4] [--max-grad-norm 1.0] [--full false]
 
 The last line of stdout is one JSON object; it includes peak_rss_load_kb (VmHWM after loading the weights and
 injecting LoRA) and peak_rss_train_kb (VmHWM of the training steps alone: the high-water mark is reset through
@@ -207,12 +207,18 @@ def cmd_train(args):
     torch.manual_seed(args.seed)
     dev = torch.device(args.device)
     model, cfg = load_model(args.model_dir)
-    adapted, trainable = inject_lora(model, args.rank, args.alpha)
+    if args.full == "true":
+        adapted, trainable = 0, [p for p in model.parameters()]
+        for p in trainable:
+            p.requires_grad_(True)
+    else:
+        adapted, trainable = inject_lora(model, args.rank, args.alpha)
     model.to(dev)
     if dev.type == "cuda":
         print(f"device: {torch.cuda.get_device_name(dev)}")
     n_train = sum(p.numel() for p in trainable)
-    print(f"LoRA r={args.rank} alpha={args.alpha} on {adapted} projections: {n_train} trainable parameters")
+    print(f"full fine-tuning: {n_train} trainable parameters" if args.full == "true" else
+          f"LoRA r={args.rank} alpha={args.alpha} on {adapted} projections: {n_train} trainable parameters")
     model.train()
     opt = torch.optim.AdamW(trainable, lr=args.lr, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.01)
 
@@ -289,6 +295,7 @@ def main():
     t.add_argument("--lr", type=float, default=1e-4)
     t.add_argument("--max-grad-norm", type=float, default=1.0)
     t.add_argument("--objectives", default="sft,dft")
+    t.add_argument("--full", default="false", help="true: train every parameter (no LoRA)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="cpu", help="cpu or cuda")
     args = ap.parse_args()

@@ -40,7 +40,8 @@ import java.util.SplittableRandom;
  * kernel's high-water mark (VmHWM), reset between phases through {@code /proc/self/clear_refs}.
  * <pre>java -cp ... dev.rectify.bench.ScaleBench [--shapes 30m,125m] [--threads 2] [--batch 2] [--seq 128]
  *     [--warmup 1] [--steps 3] [--xmx 1g] [--work DIR] [--peer true]
- *     [--ort key=value]... [--reuse-artifacts false] [--checkpointing none|layers|selective] [--loss-chunks K]</pre>
+ *     [--ort key=value]... [--reuse-artifacts false] [--checkpointing none|layers|selective] [--loss-chunks K]
+ *     [--full false]</pre>
  * <p>Size: one benchmark program: it builds each shape, runs Rectify and the PyTorch peer in the same run and prints one table.
  */
 public final class ScaleBench {
@@ -85,14 +86,16 @@ public final class ScaleBench {
     private static void driver(Options o) throws IOException, InterruptedException {
         Files.createDirectories(o.work);
         System.out.printf(
-                "scale benchmark: ONNX Runtime %s, Java %s, %d cores, %d threads, batch %dx%d, LoRA r=8 alpha 16 "
-                        + "on q/k/v/o/gate/up/down, DFT, AdamW, clip 1.0, %d warmup + %d timed steps; Rectify child JVMs -Xmx%s%n",
+                "scale benchmark: ONNX Runtime %s, Java %s, %d cores, %d threads, batch %dx%d, %s, DFT, AdamW, "
+                        + "clip 1.0, checkpointing %s, %d warmup + %d timed steps; Rectify child JVMs -Xmx%s%n",
                 OrtRuntime.get().version(),
                 Runtime.version(),
                 Runtime.getRuntime().availableProcessors(),
                 o.threads,
                 o.batch,
                 o.seq,
+                o.full ? "full fine-tuning" : "LoRA r=8 alpha 16 on q/k/v/o/gate/up/down",
+                o.checkpointing,
                 o.warmup,
                 o.steps,
                 o.xmx);
@@ -148,7 +151,9 @@ public final class ScaleBench {
                         "--max-grad-norm",
                         "1.0",
                         "--objectives",
-                        "dft");
+                        "dft",
+                        "--full",
+                        String.valueOf(o.full));
                 System.out.println("peer: " + String.join(" ", pc));
                 p = BenchSupport.runPeer(pc);
             }
@@ -196,13 +201,17 @@ public final class ScaleBench {
         Shape s = Shape.of(o.child);
         Path dir = o.work.resolve("llama-" + s.name());
         Path model = dir.resolve("model.onnx");
-        TrainingPlan plan = TrainingPlan.builder()
-                .lora(LoraConfig.builder()
-                        .rank(8)
-                        .alpha(16)
-                        .targetModules(LoraConfig.LLAMA_TARGETS)
-                        .build())
-                .objective(Objective.DFT)
+        TrainingPlan.Builder pb = TrainingPlan.builder();
+        if (o.full) {
+            pb.fullFineTuning();
+        } else {
+            pb.lora(LoraConfig.builder()
+                    .rank(8)
+                    .alpha(16)
+                    .targetModules(LoraConfig.LLAMA_TARGETS)
+                    .build());
+        }
+        TrainingPlan plan = pb.objective(Objective.DFT)
                 .checkpointing(o.checkpointing)
                 .lossChunks(o.lossChunks)
                 .microBatchTokens((long) o.batch * o.seq)
@@ -384,6 +393,7 @@ public final class ScaleBench {
         Path work = Path.of("src-test/target/scale-bench");
         boolean peer = true;
         boolean reuse;
+        boolean full;
         Checkpointing checkpointing = Checkpointing.NONE;
         int lossChunks;
         List<String> ortEntries = new ArrayList<>();
@@ -406,6 +416,7 @@ public final class ScaleBench {
                     case "--ort" -> o.ortEntries.add(args[++i]);
                     case "--checkpointing" -> o.checkpointing = checkpointing(args[++i]);
                     case "--loss-chunks" -> o.lossChunks = Integer.parseInt(args[++i]);
+                    case "--full" -> o.full = Boolean.parseBoolean(args[++i]);
                     default -> throw new IllegalArgumentException("unknown argument " + args[i]);
                 }
             }
@@ -434,7 +445,9 @@ public final class ScaleBench {
                     "--checkpointing",
                     String.valueOf(checkpointing),
                     "--loss-chunks",
-                    String.valueOf(lossChunks)));
+                    String.valueOf(lossChunks),
+                    "--full",
+                    String.valueOf(full)));
             return a;
         }
     }
