@@ -40,7 +40,7 @@ import java.util.SplittableRandom;
  * kernel's high-water mark (VmHWM), reset between phases through {@code /proc/self/clear_refs}.
  * <pre>java -cp ... dev.rectify.bench.ScaleBench [--shapes 30m,125m] [--threads 2] [--batch 2] [--seq 128]
  *     [--warmup 1] [--steps 3] [--xmx 1g] [--work DIR] [--peer true]
- *     [--ort key=value]... [--reuse-artifacts false] [--checkpointing none|layers|selective] [--loss-chunks K]
+ *     [--ort key=value | arena=0 | arena=same | pattern=0 | profile=DIR]... [--reuse-artifacts false] [--checkpointing none|layers|selective] [--loss-chunks K]
  *     [--full false]</pre>
  * <p>Size: one benchmark program: it builds each shape, runs Rectify and the PyTorch peer in the same run and prints one table.
  */
@@ -248,6 +248,12 @@ public final class ScaleBench {
                 scb.memoryPattern(false);
                 continue;
             }
+            if (e.startsWith("profile=")) { // ORT's profiler: traces under this folder (ort-profile-summary.py)
+                Path traces = Path.of(e.substring("profile=".length()));
+                Files.createDirectories(traces);
+                scb.profiling(traces.resolve(s.name()));
+                continue;
+            }
             int eq = e.indexOf('=');
             scb.entry(e.substring(0, eq), e.substring(eq + 1));
         }
@@ -447,7 +453,9 @@ public final class ScaleBench {
                     "--loss-chunks",
                     String.valueOf(lossChunks),
                     "--full",
-                    String.valueOf(full)));
+                    String.valueOf(full),
+                    "--reuse-artifacts",
+                    String.valueOf(reuse)));
             return a;
         }
     }
