@@ -56,6 +56,9 @@ public final class FineTuneOptions {
     private final CancellationToken cancellation;
     private final int lossChunks;
     private final boolean gradientCheckpointing;
+    private final ComputePrecision computePrecision;
+    private final double initialLossScale;
+    private final int lossScaleGrowthInterval;
 
     private FineTuneOptions(Builder b) {
         this.objective = b.objective;
@@ -93,6 +96,9 @@ public final class FineTuneOptions {
         this.cancellation = b.cancellation;
         this.lossChunks = b.lossChunks;
         this.gradientCheckpointing = b.gradientCheckpointing;
+        this.computePrecision = b.computePrecision;
+        this.initialLossScale = b.initialLossScale;
+        this.lossScaleGrowthInterval = b.lossScaleGrowthInterval;
     }
 
     /** Defaults with {@code objective}. */
@@ -141,6 +147,9 @@ public final class FineTuneOptions {
         b.cancellation = cancellation;
         b.lossChunks = lossChunks;
         b.gradientCheckpointing = gradientCheckpointing;
+        b.computePrecision = computePrecision;
+        b.initialLossScale = initialLossScale;
+        b.lossScaleGrowthInterval = lossScaleGrowthInterval;
         return b;
     }
 
@@ -158,6 +167,24 @@ public final class FineTuneOptions {
     /** Whether decoder layers recompute their forward in the backward pass (gradient checkpointing); off by default. */
     public boolean gradientCheckpointing() {
         return gradientCheckpointing;
+    }
+
+    /**
+     * The precision of the matrix products (mixed precision, CUDA only): FLOAT32 (default), BFLOAT16, or FLOAT16 with
+     * dynamic loss scaling. Parameters, gradients, optimizer state, norms and the loss head stay float32.
+     */
+    public ComputePrecision computePrecision() {
+        return computePrecision;
+    }
+
+    /** float16 training's first loss scale (default 65536 = 2^16, as torch's GradScaler). */
+    public double initialLossScale() {
+        return initialLossScale;
+    }
+
+    /** float16 training doubles the loss scale after this many steps without overflow (default 2000). */
+    public int lossScaleGrowthInterval() {
+        return lossScaleGrowthInterval;
     }
 
     /** The settings that determine the trained weights, as one value. */
@@ -367,6 +394,9 @@ public final class FineTuneOptions {
         private CancellationToken cancellation = new CancellationToken();
         private int lossChunks;
         private boolean gradientCheckpointing;
+        private ComputePrecision computePrecision = ComputePrecision.FLOAT32;
+        private double initialLossScale = 65536;
+        private int lossScaleGrowthInterval = 2000;
 
         private Builder() {}
 
@@ -623,6 +653,29 @@ public final class FineTuneOptions {
          */
         public Builder gradientCheckpointing(boolean on) {
             this.gradientCheckpointing = on;
+            return this;
+        }
+
+        /**
+         * See {@link FineTuneOptions#computePrecision()}. BFLOAT16 and FLOAT16 need a CUDA device: ONNX Runtime's CPU
+         * provider has no half-precision MatMul kernels, so the CPU trains in float32.
+         */
+        public Builder computePrecision(ComputePrecision p) {
+            this.computePrecision = Objects.requireNonNull(p, "compute precision");
+            return this;
+        }
+
+        /** See {@link FineTuneOptions#initialLossScale()}: finite and > 0. */
+        public Builder initialLossScale(double scale) {
+            require(scale > 0 && Double.isFinite(scale), "initialLossScale must be finite and > 0, got " + scale);
+            this.initialLossScale = scale;
+            return this;
+        }
+
+        /** See {@link FineTuneOptions#lossScaleGrowthInterval()}: >= 1. */
+        public Builder lossScaleGrowthInterval(int steps) {
+            require(steps >= 1, "lossScaleGrowthInterval must be >= 1, got " + steps);
+            this.lossScaleGrowthInterval = steps;
             return this;
         }
 
