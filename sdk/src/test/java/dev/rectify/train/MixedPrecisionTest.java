@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.rectify.core.CancellationToken;
 import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.core.Objective;
 import dev.rectify.data.EncodedExample;
@@ -215,7 +216,7 @@ class MixedPrecisionTest {
     }
 
     @Test
-    void cudaFormRunsEveryProductButTheHeadOnHalfOperands() {
+    void cudaFormRunsEveryProductButTheHeadOnHalfOperands() throws Exception {
         for (boolean lora : List.of(true, false)) {
             TrainingArtifacts a = build(plan(lora, ComputePrecision.BFLOAT16, false), "cuda-" + lora);
             assertEquals("bfloat16", a.property(ArtifactBuilder.PROP_PRECISION));
@@ -267,9 +268,17 @@ class MixedPrecisionTest {
                                 .allMatch(t -> t.getDataType() == DataType.BFLOAT16_VALUE),
                         "frozen projections are stored in bfloat16");
             }
+            long halfData = Files.size(a.folder().resolve(ArtifactBuilder.FROZEN_WEIGHTS));
+            long floatData = Files.size(build(plan(lora, ComputePrecision.FLOAT32, false), "f32-" + lora)
+                    .folder()
+                    .resolve(ArtifactBuilder.FROZEN_WEIGHTS));
             System.out.printf(
-                    "CUDA form, %s: %d half products, %d float32 (head), %d frozen weights stored as bfloat16%n",
-                    lora ? "LoRA" : "full", halfProducts, floatProducts, halfWeights);
+                    "CUDA form, %s: %d half products, %d float32 (head), %d frozen weights stored as bfloat16; "
+                            + "frozen weights file %d bytes (float32 artifacts: %d)%n",
+                    lora ? "LoRA" : "full", halfProducts, floatProducts, halfWeights, halfData, floatData);
+            if (lora) {
+                assertTrue(halfData < 0.75 * floatData, halfData + " vs " + floatData);
+            }
         }
     }
 
@@ -368,6 +377,27 @@ class MixedPrecisionTest {
         assertEquals(40 - overflows, s2.path("lossScaleGoodSteps").asInt());
         assertEquals(0, r2.skippedSteps());
         assertTrue(losses.get(39) < 0.9 * losses.get(overflows), "loss " + losses);
+
+        // resume: the scale continues from the checkpoint (2^39 overflows again -> 2^38), it is not reset to 2^40
+        Path resumed = tmp.resolve("run-resumed");
+        CancellationToken stop = new CancellationToken();
+        FineTuneOptions.Builder ro = options(2).initialLossScale(huge).checkpointEvery(1);
+        assertThrows(
+                TrainingCancelledException.class,
+                () -> train(
+                        a, ro.cancellation(stop).onProgress(p -> stop.cancel()).build(), resumed));
+        assertEquals(huge / 2, state(resumed).path("lossScale").asDouble());
+        train(
+                a,
+                ro.cancellation(new CancellationToken())
+                        .onProgress(p -> {})
+                        .resume(true)
+                        .build(),
+                resumed);
+        JsonNode sr = state(resumed);
+        assertEquals(2, sr.path("step").asInt());
+        assertEquals(huge / 4, sr.path("lossScale").asDouble());
+        assertEquals(2, sr.path("overflows").asInt());
 
         // growth: from 1024 (no overflow), doubled every 3 good steps
         Path grow = tmp.resolve("run-grow");
