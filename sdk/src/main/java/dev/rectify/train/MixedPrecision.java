@@ -85,7 +85,6 @@ final class MixedPrecision {
         }
         int half = precision.onnxType().getNumber();
         String label = precision.label();
-        Map<String, String> halfOf = new HashMap<>();
         Map<String, String> roundedOf = new HashMap<>();
         List<Node> added = new ArrayList<>();
         int converted = 0;
@@ -100,7 +99,9 @@ final class MixedPrecision {
                 }
                 boolean stored =
                         g.initializer(x).map(t -> t.getDataType() == half).orElse(false);
-                String h = stored ? x : halfOf.computeIfAbsent(x, k -> cast(g, k, half, label, added));
+                // one Cast per product: its gradient casts back, so a tensor read by several products sums their
+                // gradients in float32 (ORT's CUDA Sum may lack bfloat16; PyTorch's autocast sums in float32 too)
+                String h = stored ? x : cast(g, x, half, label, added);
                 n.inputs()
                         .set(
                                 i,

@@ -39,14 +39,16 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class MixedPrecisionTest {
     /**
-     * Relative L2 error allowed on the loss and each LoRA gradient against float32. bfloat16 keeps 8 significant bits
-     * (unit roundoff 2^-9 = 2e-3) and the error grows through the 6 layers and their backward pass: see the printed
-     * figures; float16 keeps 11 bits (2^-12 = 2.4e-4).
+     * Relative error allowed on the first loss and on each gradient tensor (L2) against float32. bfloat16 keeps 8
+     * significant bits (unit roundoff 2^-9 = 2e-3), float16 11 (2^-12 = 2.4e-4), and the gradients' error grows
+     * through the 6 layers' backward products. Measured: bfloat16 loss 7.6e-6 (LoRA) / 2.1e-5 (full), worst gradient
+     * 3.7e-2 (LoRA, of 84 tensors) / 1.9e-2 (full, of 43); float16 (loss scale 1024) loss 6.8e-5, gradients 3.6e-3.
+     * The loss moves little: its error is the logits' averaged over the tokens.
      */
-    static final double BF16_LOSS_TOL = 2e-2;
+    static final double BF16_LOSS_TOL = 1e-3;
 
     static final double BF16_GRAD_TOL = 5e-2;
-    static final double FP16_LOSS_TOL = 3e-3;
+    static final double FP16_LOSS_TOL = 1e-3;
     static final double FP16_GRAD_TOL = 1e-2;
     /**
      * Bounds on the logits' relative L2 error: rounding to the half type must show (above the lower bound; float32
@@ -268,6 +270,14 @@ class MixedPrecisionTest {
                                 .allMatch(t -> t.getDataType() == DataType.BFLOAT16_VALUE),
                         "frozen projections are stored in bfloat16");
             }
+            // the ops whose CUDA kernels must take bfloat16 (for whoever runs this form on a GPU)
+            Set<String> halfOps = new java.util.TreeSet<>();
+            for (Node n : train.nodes()) {
+                if (n.inputs().stream().anyMatch(x -> tt.getOrDefault(x, 0) == DataType.BFLOAT16_VALUE)) {
+                    halfOps.add((n.isDefaultDomain() ? "" : n.domain() + ".") + n.opType());
+                }
+            }
+            System.out.println("CUDA form, " + (lora ? "LoRA" : "full") + ": ops reading bfloat16: " + halfOps);
             long halfData = Files.size(a.folder().resolve(ArtifactBuilder.FROZEN_WEIGHTS));
             long floatData = Files.size(build(plan(lora, ComputePrecision.FLOAT32, false), "f32-" + lora)
                     .folder()
