@@ -171,7 +171,10 @@ public final class FineTuneOptions {
 
     /**
      * The precision of the matrix products (mixed precision, CUDA only): FLOAT32 (default), BFLOAT16, or FLOAT16 with
-     * dynamic loss scaling. Parameters, gradients, optimizer state, norms and the loss head stay float32.
+     * dynamic loss scaling. Parameters, gradients, optimizer state, norms and the loss head stay float32. Like the
+     * device, TF32 and the memory options, it says how the same fine-tune is computed, so it is not among the
+     * {@link #hyperparameters()} (nor in the adapter id); the training plan, hence the artifacts and the run
+     * checkpoints, do carry it.
      */
     public ComputePrecision computePrecision() {
         return computePrecision;

@@ -292,6 +292,36 @@ class MixedPrecisionTest {
         }
     }
 
+    /**
+     * ONNX Runtime itself checks the CUDA form: its graph resolution type-checks every node before kernels are chosen.
+     * The float16 form even runs on the CPU, where ORT wraps float16 nodes without CPU kernels in casts to float32,
+     * and its gradients match the emulation's (measured 4.0e-3, float16 rounding at other places); the bfloat16 form
+     * resolves and then stops at the first product, for want of a CPU kernel, and nothing earlier.
+     */
+    @Test
+    void onnxRuntimeAcceptsTheCudaForm() {
+        TrainingArtifacts cuda = build(plan(true, ComputePrecision.FLOAT16, false), "ort-fp16");
+        TrainingArtifacts emu = build(plan(true, ComputePrecision.FLOAT16, true), "ort-fp16-emulated");
+        Map<String, float[]> a = step(cuda, 1024);
+        Map<String, float[]> b = step(emu, 1024);
+        double worst = 0;
+        for (String n : cuda.trainableParameters()) {
+            worst = Math.max(
+                    worst,
+                    rel(a.get(ArtifactBuilder.GRAD_DEBUG_PREFIX + n), b.get(ArtifactBuilder.GRAD_DEBUG_PREFIX + n)));
+        }
+        System.out.printf(
+                "float16 CUDA form on ORT's CPU fallback vs emulation: loss %.6f vs %.6f, worst gradient rel %.2e%n",
+                a.get("loss")[0], b.get("loss")[0], worst);
+        assertTrue(worst <= FP16_GRAD_TOL, "worst " + worst);
+        TrainingArtifacts bf16 = build(plan(true, ComputePrecision.BFLOAT16, false), "ort-bf16");
+        RuntimeException e = assertThrows(RuntimeException.class, () -> step(bf16, 1));
+        assertTrue(
+                e.getMessage().contains("Could not find an implementation for")
+                        && e.getMessage().contains("MatMul"),
+                e.getMessage());
+    }
+
     // ---- float16 loss scaling through the Trainer ----
 
     static List<EncodedExample> examples(int n) {
