@@ -4,6 +4,7 @@ import static dev.rectify.autodiff.ShapeFunctions.GEMM;
 import static dev.rectify.autodiff.ShapeFunctions.MATMUL;
 
 import dev.rectify.onnx.OnnxModel;
+import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
 import java.util.List;
 
 /**
@@ -24,6 +25,15 @@ final class MatMulRules {
         m.add(OpSpec.of(OnnxModel.MICROSOFT + ":FusedMatMul").shape(MATMUL).gradient(MatMulRules::fusedMatMul));
     }
 
+    /**
+     * FusedMatMul's types: FLOAT (CPU and CUDA), FLOAT16 and BFLOAT16 (CUDA, as mixed-precision products need: the CPU
+     * has no half MatMul either).
+     */
+    private static boolean fusedMatMulType(GradientContext ctx, String t) {
+        int type = ctx.elemType(t);
+        return type == DataType.FLOAT_VALUE || type == DataType.FLOAT16_VALUE || type == DataType.BFLOAT16_VALUE;
+    }
+
     private static void matmul(GradientContext ctx) {
         String g = ctx.outputGradient(0);
         String a = ctx.input(0);
@@ -31,9 +41,9 @@ final class MatMulRules {
         int ra = ctx.rank(a);
         int rb = ctx.rank(b);
         if (ra < 0 || rb < 0) {
-            if (!ctx.isFloat32(a) || !ctx.isFloat32(b)) {
-                throw ctx.unsupported(
-                        "operands of unknown rank are only supported for FLOAT (through com.microsoft.FusedMatMul)");
+            if (!fusedMatMulType(ctx, a) || !fusedMatMulType(ctx, b)) {
+                throw ctx.unsupported("operands of unknown rank are only supported for FLOAT, FLOAT16 and BFLOAT16 "
+                        + "(through com.microsoft.FusedMatMul)");
             }
             if (ctx.requiresGradient(0)) {
                 String pre = ctx.msOp("FusedMatMul", g, b);

@@ -3,6 +3,7 @@ package dev.rectify.job;
 import dev.rectify.adapter.Adapter;
 import dev.rectify.adapter.AdapterExport;
 import dev.rectify.core.Example;
+import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.data.EncodedExample;
 import dev.rectify.data.ExampleEncoder;
 import dev.rectify.lora.LoraConfig;
@@ -115,6 +116,14 @@ public final class TrainingSetup {
 
     /** The training plan of {@code o} on {@code device}, LoRA over {@code loraTargets}. */
     public static TrainingPlan plan(FineTuneOptions o, Device device, Set<String> loraTargets) {
+        boolean cpu = device.provider().kind() == ExecutionProvider.Kind.CPU;
+        if (cpu && o.computePrecision().isHalf()) {
+            throw new InvalidArgumentException("computePrecision(" + o.computePrecision()
+                    + ") needs a CUDA device: ONNX Runtime's CPU provider has no "
+                    + o.computePrecision().label()
+                    + " MatMul kernels, so the CPU trains in float32. Use computePrecision(FLOAT32) (the default) on the "
+                    + "CPU, or train on Device.cuda(0)");
+        }
         // the order-independent (repeatable) clipping runs its sequence ops on the CPU; on CUDA, ORT's fused kernel
         TrainingPlan.Builder b = TrainingPlan.builder()
                 .objective(o.objective())
@@ -125,7 +134,8 @@ public final class TrainingSetup {
                 .deterministicClipping(device.provider().kind() == ExecutionProvider.Kind.CPU)
                 .lossChunks(o.lossChunks())
                 .microBatchTokens((long) o.microBatchSize() * o.maxSeqLength())
-                .checkpointing(o.checkpointing());
+                .checkpointing(o.checkpointing())
+                .computePrecision(o.computePrecision());
         if (o.fullFineTuning()) {
             if (o.fullFineTuningPattern() == null) {
                 b.fullFineTuning();

@@ -76,6 +76,13 @@ public final class ArtifactBuilder {
     public static final String PROP_MODE = "rectify.mode";
     /** Where weight decay is applied: {@link WeightDecay.Where}'s name. */
     public static final String PROP_DECAY = "rectify.weight_decay";
+    /**
+     * The matrix products' precision when not float32: {@link ComputePrecision#label()}, with {@code ~emulated} for
+     * float32 kernels with half rounding. Absent for float32.
+     */
+    public static final String PROP_PRECISION = "rectify.precision";
+    /** The float16 training model's loss scale input, float [1]: the backward pass runs on loss × scale. */
+    public static final String LOSS_SCALE = "loss_scale";
     /** The frozen base weights, one copy shared by the training and eval models. */
     public static final String FROZEN_WEIGHTS = "frozen_weights.onnx.data";
 
@@ -161,16 +168,20 @@ public final class ArtifactBuilder {
             g.removeInitializer(p.getName());
         }
         FrozenTransposeFusion.apply(g);
+        ComputePrecision precision = plan.computePrecision();
+        MixedPrecision.storeFrozenInHalf(g, precision, LOGITS); // once, shared by both graphs' data
         List<String> names = params.stream().map(TensorProto::getName).toList();
         List<String> baseInputs = g.inputNames();
         ObjectiveHead head = ObjectiveHead.of(plan.objective());
 
         Graph eval = Graph.fromProto(g.toProto());
+        MixedPrecision.apply(eval, precision, plan.emulateHalfKernels(), LOGITS);
         buildEval(eval, head, params);
         Graph train = Graph.fromProto(g.toProto());
         if (plan.mode() == TrainingPlan.Mode.LORA) {
             LoraInjector.of(plan.lora()).addDropout(train); // training only: the eval graph was copied before
         }
+        MixedPrecision.apply(train, precision, plan.emulateHalfKernels(), LOGITS); // after the dropout finds LoRA
         WeightDecay decay = WeightDecay.of(params);
         buildTraining(train, head, params, plan, opset);
 
@@ -182,6 +193,9 @@ public final class ArtifactBuilder {
         props.put(PROP_NORMALIZATION, plan.normalization().name());
         props.put(PROP_MODE, plan.mode().name());
         props.put(PROP_DECAY, decay.where(plan.weightDecay()).name());
+        if (precision.isHalf()) { // float32 artifacts stay as they were
+            props.put(PROP_PRECISION, precision.label() + (plan.emulateHalfKernels() ? "~emulated" : ""));
+        }
 
         Path dir = folder.toAbsolutePath().normalize();
         try {
@@ -209,11 +223,15 @@ public final class ArtifactBuilder {
         List<String> userTrain = new ArrayList<>(baseInputs);
         userTrain.add(ObjectiveHead.LABELS);
         userTrain.add(ObjectiveHead.LOSS_DENOMINATOR);
+        List<String> userEval = List.copyOf(userTrain);
+        if (train.isInput(LOSS_SCALE)) {
+            userTrain.add(LOSS_SCALE);
+        }
         List<String> trainOut = train.outputNames().stream()
                 .filter(n -> !n.endsWith(TrainingArtifacts.OUT_SUFFIX))
                 .toList();
         TrainingArtifacts a = new TrainingArtifacts(
-                dir, tm, em, om, ck, names, userTrain, userTrain, trainOut, eval.outputNames(), props);
+                dir, tm, em, om, ck, names, userTrain, userEval, trainOut, eval.outputNames(), props);
         a.writeManifest();
         return a;
     }
@@ -411,6 +429,9 @@ public final class ArtifactBuilder {
         } else {
             seeds = Map.of(LOGITS, head.append(train, LOGITS, true, false).dlogits());
         }
+        if (plan.computePrecision() == ComputePrecision.FLOAT16) {
+            seeds = scaleSeeds(train, seeds);
+        }
         List<String> names = params.stream().map(TensorProto::getName).toList();
         for (TensorProto p : params) {
             train.addInput(paramInfo(p, p.getName()));
@@ -474,6 +495,9 @@ public final class ArtifactBuilder {
                         + "leave it out of the selection");
             }
         }
+        if (train.isInput(LOSS_SCALE)) {
+            grads = unscale(train, names, grads);
+        }
         for (TensorProto p : params) {
             train.addInput(paramInfo(p, p.getName() + TrainingArtifacts.BUFFER_SUFFIX));
         }
@@ -517,6 +541,37 @@ public final class ArtifactBuilder {
         outs.addAll(flags);
         train.outputs().clear();
         train.outputs().addAll(outs);
+    }
+
+    /**
+     * float16 loss scaling: the backward pass starts from (d loss) × {@code loss_scale}, so small gradients stay above
+     * float16's subnormals in the half products; {@link #unscale} divides the parameters' float32 gradients back.
+     */
+    private static Map<String, String> scaleSeeds(Graph train, Map<String, String> seeds) {
+        train.addInput(Builders.tensor(LOSS_SCALE, DataType.FLOAT, 1));
+        Map<String, String> scaled = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : seeds.entrySet()) {
+            String s = train.uniqueName(e.getValue() + "/scaled");
+            train.addNode(Node.of("Mul", List.of(e.getValue(), LOSS_SCALE), List.of(s))
+                    .name(train.uniqueName("/loss_scale/Mul/" + e.getKey())));
+            scaled.put(e.getKey(), s);
+        }
+        return scaled;
+    }
+
+    /**
+     * Divides each parameter's gradient by {@code loss_scale} before accumulation (float32). An overflow in a half
+     * product stays infinite or NaN, so {@code grad_norm_sq} is not finite and the trainer skips the step.
+     */
+    private static Map<String, String> unscale(Graph train, List<String> names, Map<String, String> grads) {
+        Map<String, String> out = new HashMap<>(grads);
+        for (String n : names) {
+            String u = train.uniqueName(grads.get(n) + "/unscaled");
+            train.addNode(Node.of("Div", List.of(grads.get(n), LOSS_SCALE), List.of(u))
+                    .name(train.uniqueName("/loss_scale/Div/" + n)));
+            out.put(n, u);
+        }
+        return out;
     }
 
     private static OnnxModel model(OnnxModel base, Graph g, int opset) {

@@ -56,6 +56,9 @@ public final class FineTuneOptions {
     private final CancellationToken cancellation;
     private final int lossChunks;
     private final Checkpointing checkpointing;
+    private final ComputePrecision computePrecision;
+    private final double initialLossScale;
+    private final int lossScaleGrowthInterval;
 
     private FineTuneOptions(Builder b) {
         this.objective = b.objective;
@@ -93,6 +96,9 @@ public final class FineTuneOptions {
         this.cancellation = b.cancellation;
         this.lossChunks = b.lossChunks;
         this.checkpointing = b.checkpointing;
+        this.computePrecision = b.computePrecision;
+        this.initialLossScale = b.initialLossScale;
+        this.lossScaleGrowthInterval = b.lossScaleGrowthInterval;
     }
 
     /** Defaults with {@code objective}. */
@@ -141,6 +147,9 @@ public final class FineTuneOptions {
         b.cancellation = cancellation;
         b.lossChunks = lossChunks;
         b.checkpointing = checkpointing;
+        b.computePrecision = computePrecision;
+        b.initialLossScale = initialLossScale;
+        b.lossScaleGrowthInterval = lossScaleGrowthInterval;
         return b;
     }
 
@@ -163,6 +172,27 @@ public final class FineTuneOptions {
     /** What the backward pass recomputes instead of keeping; {@link Checkpointing#NONE} by default. */
     public Checkpointing checkpointing() {
         return checkpointing;
+    }
+
+    /**
+     * The precision of the matrix products (mixed precision, CUDA only): FLOAT32 (default), BFLOAT16, or FLOAT16 with
+     * dynamic loss scaling. Parameters, gradients, optimizer state, norms and the loss head stay float32. Like the
+     * device, TF32 and the memory options, it says how the same fine-tune is computed, so it is not among the
+     * {@link #hyperparameters()} (nor in the adapter id); the training plan, hence the artifacts and the run
+     * checkpoints, do carry it.
+     */
+    public ComputePrecision computePrecision() {
+        return computePrecision;
+    }
+
+    /** float16 training's first loss scale (default 65536 = 2^16, as torch's GradScaler). */
+    public double initialLossScale() {
+        return initialLossScale;
+    }
+
+    /** float16 training doubles the loss scale after this many steps without overflow (default 2000). */
+    public int lossScaleGrowthInterval() {
+        return lossScaleGrowthInterval;
     }
 
     /** The settings that determine the trained weights, as one value. */
@@ -372,6 +402,9 @@ public final class FineTuneOptions {
         private CancellationToken cancellation = new CancellationToken();
         private int lossChunks;
         private Checkpointing checkpointing = Checkpointing.NONE;
+        private ComputePrecision computePrecision = ComputePrecision.FLOAT32;
+        private double initialLossScale = 65536;
+        private int lossScaleGrowthInterval = 2000;
 
         private Builder() {}
 
@@ -639,6 +672,29 @@ public final class FineTuneOptions {
                 throw new InvalidArgumentException("checkpointing needs a mode (NONE, LAYERS or SELECTIVE)");
             }
             this.checkpointing = mode;
+            return this;
+        }
+
+        /**
+         * See {@link FineTuneOptions#computePrecision()}. BFLOAT16 and FLOAT16 need a CUDA device: ONNX Runtime's CPU
+         * provider has no half-precision MatMul kernels, so the CPU trains in float32.
+         */
+        public Builder computePrecision(ComputePrecision p) {
+            this.computePrecision = Objects.requireNonNull(p, "compute precision");
+            return this;
+        }
+
+        /** See {@link FineTuneOptions#initialLossScale()}: finite and > 0. */
+        public Builder initialLossScale(double scale) {
+            require(scale > 0 && Double.isFinite(scale), "initialLossScale must be finite and > 0, got " + scale);
+            this.initialLossScale = scale;
+            return this;
+        }
+
+        /** See {@link FineTuneOptions#lossScaleGrowthInterval()}: >= 1. */
+        public Builder lossScaleGrowthInterval(int steps) {
+            require(steps >= 1, "lossScaleGrowthInterval must be >= 1, got " + steps);
+            this.lossScaleGrowthInterval = steps;
             return this;
         }
 

@@ -13,6 +13,11 @@ final class LoopState {
     double lastLr;
     double bestNll = Double.POSITIVE_INFINITY;
     int evalsWithoutImprovement;
+    /** float16 loss scaling ({@link LossScaler}): the scale (0 = none), good steps since it changed, overflow skips. */
+    double lossScale;
+
+    int lossScaleGoodSteps;
+    int overflows;
     EvalMetrics initialEval = EvalMetrics.NONE;
     final List<TrainingProgress> history = new ArrayList<>();
 }

@@ -107,6 +107,11 @@ public final class RunCheckpoints {
             json.put("planHash", artifacts.property(ArtifactBuilder.PROP_PLAN_HASH));
             json.put("baseHash", artifacts.property(ArtifactBuilder.PROP_BASE_HASH));
             json.put("options", options.canonical());
+            if (st.lossScale > 0) { // float16 loss scaling
+                json.put("lossScale", st.lossScale);
+                json.put("lossScaleGoodSteps", st.lossScaleGoodSteps);
+                json.put("overflows", st.overflows);
+            }
             Files.writeString(tmp.resolve(STATE), json.toPrettyString());
             try (var files = Files.list(tmp)) {
                 for (Path f : (Iterable<Path>) files::iterator) {
@@ -247,6 +252,9 @@ public final class RunCheckpoints {
                     json.path("initialEvalNll").asDouble(Double.NaN),
                     json.path("initialEvalAccuracy").asDouble(Double.NaN),
                     json.path("initialEvalTokens").asLong());
+            st.lossScale = json.path("lossScale").asDouble(0);
+            st.lossScaleGoodSteps = json.path("lossScaleGoodSteps").asInt();
+            st.overflows = json.path("overflows").asInt();
             return st;
         } catch (IOException e) {
             throw new RectifyException("cannot read " + dir.resolve(STATE) + ": " + e.getMessage(), e);

@@ -5,6 +5,7 @@ import dev.rectify.data.EncodedExample;
 import dev.rectify.data.MicroBatch;
 import dev.rectify.data.TrainingSchedule;
 import dev.rectify.ort.CheckpointState;
+import dev.rectify.ort.ExecutionProvider;
 import dev.rectify.ort.SessionConfig;
 import dev.rectify.ort.Tensor;
 import dev.rectify.ort.TrainingSession;
@@ -20,7 +21,9 @@ import org.slf4j.LoggerFactory;
  * OptimizerStep}, with the learning rate set from the schedule before every optimizer step, evaluation on the
  * held-out examples, early stopping, progress reports, cancellation between micro-batches, periodic checkpoints
  * (weights, optimizer moments and the loop's position, saved atomically) and exact resume, and steps with a
- * non-finite loss skipped up to a limit. The checkpoint folders themselves are {@link RunCheckpoints}'.
+ * non-finite loss skipped up to a limit. float16 artifacts ({@link ComputePrecision#FLOAT16}) get dynamic loss
+ * scaling ({@link LossScaler}): a step whose gradients overflowed is skipped without counting against that limit while
+ * the scale is at least 1. The checkpoint folders themselves are {@link RunCheckpoints}'.
  */
 public final class Trainer {
     private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
@@ -31,6 +34,8 @@ public final class Trainer {
     private final long padId;
     private final Path runDir;
     private final RunCheckpoints checkpoints;
+    /** The loss scale fed to a float16 training model in the current step. */
+    private float lossScale = 1;
 
     /**
      * @param runDir where checkpoints are written (created when missing)
@@ -62,6 +67,7 @@ public final class Trainer {
         List<MicroBatch> evalBatches =
                 eval.isEmpty() ? List.of() : TrainingSchedule.evaluationBatches(eval, options.microBatchSize(), padId);
 
+        checkHalfKernels();
         LoopState st = new LoopState();
         Path resumeFrom = options.resume() ? checkpoints.latest() : null;
         TrainingSession.setSeed(options.seed());
@@ -100,6 +106,12 @@ public final class Trainer {
                                 0),
                         st);
             }
+            LossScaler scaler = session.trainingInputNames().contains(ArtifactBuilder.LOSS_SCALE)
+                    ? new LossScaler(options.lossScaleGrowthInterval())
+                    : null;
+            if (scaler != null) {
+                scaler.start(st, options.initialLossScale());
+            }
             // biases and norm weights among the trained parameters: the decay of the others is applied here
             WeightDecay decay = WeightDecay.Where.TRAINER.name().equals(artifacts.property(ArtifactBuilder.PROP_DECAY))
                     ? WeightDecay.of(state, artifacts.trainableParameters())
@@ -110,6 +122,7 @@ public final class Trainer {
             while (st.step < totalSteps) {
                 int epoch = st.step / stepsPerEpoch;
                 List<MicroBatch> mbs = schedule.step(epoch, st.step % stepsPerEpoch);
+                lossScale = scaler == null ? 1 : (float) st.lossScale;
                 StepOutcome out = options.cancellation().isCancelled() ? StepOutcome.CANCELLED : runStep(session, mbs);
                 if (out.cancelled) {
                     // the partial step's gradients are dropped: the checkpoint is the state after the last full step
@@ -120,7 +133,18 @@ public final class Trainer {
                     throw new TrainingCancelledException("fine-tuning cancelled after step " + st.step + " of "
                             + totalSteps + "; resume from " + runDir);
                 }
-                if (!out.finite) {
+                boolean overflow = scaler != null && !out.finite && out.lossFinite;
+                if (overflow && st.lossScale >= 1) {
+                    LOG.info(
+                            "step {}: float16 gradients overflowed at loss scale {}; step skipped, scale halved",
+                            st.step + 1,
+                            st.lossScale);
+                    scaler.overflowed(st);
+                    session.lazyResetGrad();
+                } else if (!out.finite) {
+                    if (overflow) {
+                        scaler.overflowed(st);
+                    }
                     st.skipped++;
                     LOG.warn("step {}: non-finite loss, step skipped ({} so far)", st.step + 1, st.skipped);
                     if (st.skipped > options.maxNonFiniteSteps()) {
@@ -141,6 +165,9 @@ public final class Trainer {
                     }
                     session.optimizerStep(null);
                     st.lastLr = lr;
+                    if (scaler != null) {
+                        scaler.stepped(st);
+                    }
                 }
                 st.step++;
                 st.tokens += out.tokens;
@@ -263,9 +290,10 @@ public final class Trainer {
             double gradNorm,
             long tokens,
             boolean finite,
+            boolean lossFinite,
             int microBatchesRun,
             boolean cancelled) {
-        static final StepOutcome CANCELLED = new StepOutcome(0, 0, 0, 0, true, 0, true);
+        static final StepOutcome CANCELLED = new StepOutcome(0, 0, 0, 0, true, true, 0, true);
     }
 
     private StepOutcome runStep(TrainingSession session, List<MicroBatch> mbs) {
@@ -279,6 +307,7 @@ public final class Trainer {
         double gradNormSq = Double.NaN;
         long tokens = 0;
         boolean finite = true;
+        boolean lossFinite = true;
         List<String> outNames = session.trainingOutputNames();
         int iLoss = outNames.indexOf(ObjectiveHead.LOSS);
         int iNll = outNames.indexOf(ObjectiveHead.NLL_SUM);
@@ -300,6 +329,7 @@ public final class Trainer {
                 double n = iNll >= 0 ? outs.get(iNll).toFloats()[0] : Double.NaN;
                 if (!Double.isFinite(l) || !Double.isFinite(n)) {
                     finite = false;
+                    lossFinite = false;
                 }
                 loss += l;
                 nllSum += n;
@@ -321,8 +351,25 @@ public final class Trainer {
                 ran > 0 ? Math.sqrt(Math.max(0, gradNormSq)) : 0,
                 tokens,
                 finite,
+                lossFinite,
                 ran,
                 false);
+    }
+
+    /**
+     * Refuses half-kernel artifacts ({@link TrainingPlan#computePrecision()} without emulation) on the CPU, whose
+     * provider has no float16/bfloat16 MatMul kernels.
+     */
+    private void checkHalfKernels() {
+        String p = artifacts.property(ArtifactBuilder.PROP_PRECISION);
+        if (p != null
+                && !p.isEmpty()
+                && !p.endsWith("~emulated")
+                && sessionConfig.provider().kind() == ExecutionProvider.Kind.CPU) {
+            throw new InvalidArgumentException("the training artifacts in " + artifacts.folder() + " compute in " + p
+                    + ", which needs CUDA: ONNX Runtime's CPU provider has no " + p + " MatMul kernels. Train on "
+                    + "the CPU in float32 (computePrecision(FLOAT32), the default) or on a CUDA device");
+        }
     }
 
     private static long nonPad(MicroBatch mb) {
@@ -345,6 +392,7 @@ public final class Trainer {
                 case "position_ids" -> Tensor.ofLongs(mb.positionIds(), shape);
                 case ObjectiveHead.LABELS -> Tensor.ofLongs(mb.labels(), shape);
                 case ObjectiveHead.LOSS_DENOMINATOR -> Tensor.ofFloats(new float[] {denominator}, 1);
+                case ArtifactBuilder.LOSS_SCALE -> Tensor.ofFloats(new float[] {lossScale}, 1);
                 default ->
                     throw new InvalidArgumentException("the training model takes an input '" + name
                             + "' Rectify does not know how to feed (expected input_ids, attention_mask, position_ids, labels, "

@@ -36,6 +36,8 @@ public final class TrainingPlan {
     private final int lossChunks;
     private final long microBatchTokens;
     private final Checkpointing checkpointing;
+    private final ComputePrecision computePrecision;
+    private final boolean emulateHalfKernels;
 
     private TrainingPlan(Builder b) {
         this.mode = b.mode;
@@ -53,6 +55,8 @@ public final class TrainingPlan {
         this.lossChunks = b.lossChunks;
         this.microBatchTokens = b.microBatchTokens;
         this.checkpointing = b.checkpointing;
+        this.computePrecision = b.computePrecision;
+        this.emulateHalfKernels = b.emulateHalfKernels;
     }
 
     /** LoRA with {@link LoraConfig#defaults()}, DFT, step-token normalisation, AdamW(0.9, 0.95, 1e-8, wd 0.01), clip 1.0. */
@@ -77,6 +81,8 @@ public final class TrainingPlan {
         b.lossChunks = lossChunks;
         b.microBatchTokens = microBatchTokens;
         b.checkpointing = checkpointing;
+        b.computePrecision = computePrecision;
+        b.emulateHalfKernels = emulateHalfKernels;
         return b;
     }
 
@@ -161,6 +167,20 @@ public final class TrainingPlan {
         return checkpointing;
     }
 
+    /** The precision of the graphs' matrix products ({@link MixedPrecision}); FLOAT32 by default. */
+    public ComputePrecision computePrecision() {
+        return computePrecision;
+    }
+
+    /**
+     * Whether the half-precision products run on float32 kernels with their operands and results rounded to the
+     * half type (same numbers as half kernels with float32 accumulation, up to summation order; runs on the CPU),
+     * rather than on half kernels (CUDA).
+     */
+    public boolean emulateHalfKernels() {
+        return emulateHalfKernels;
+    }
+
     /**
      * Everything that shapes the artifacts, as stable text. The normalization is included although the graph is
      * the same for both (the trainer reads it back from the artifacts).
@@ -178,6 +198,9 @@ public final class TrainingPlan {
                     case LAYERS -> ",checkpointing";
                     case SELECTIVE -> ",checkpointing=selective";
                 }
+                + (computePrecision.isHalf()
+                        ? ",precision=" + computePrecision.label() + (emulateHalfKernels ? "~emulated" : "")
+                        : "")
                 + ")";
     }
 
@@ -218,8 +241,28 @@ public final class TrainingPlan {
         private int lossChunks;
         private long microBatchTokens;
         private Checkpointing checkpointing = Checkpointing.NONE;
+        private ComputePrecision computePrecision = ComputePrecision.FLOAT32;
+        private boolean emulateHalfKernels;
 
         private Builder() {}
+
+        /**
+         * The precision of the matrix products (default FLOAT32). BFLOAT16 and FLOAT16 need half kernels (CUDA)
+         * unless {@link #emulateHalfKernels(boolean)}; FLOAT16 adds dynamic loss scaling to the training model.
+         */
+        public Builder computePrecision(ComputePrecision precision) {
+            if (precision == null) {
+                throw new InvalidArgumentException("compute precision is required");
+            }
+            this.computePrecision = precision;
+            return this;
+        }
+
+        /** See {@link TrainingPlan#emulateHalfKernels()}: verifies half-precision numerics on the CPU. */
+        public Builder emulateHalfKernels(boolean emulate) {
+            this.emulateHalfKernels = emulate;
+            return this;
+        }
 
         /** See {@link TrainingPlan#lossChunks()}: 0 (default) automatic, 1 unchunked, k ≥ 2 blocks. */
         public Builder lossChunks(int chunks) {

@@ -16,6 +16,8 @@ final class Batches {
     final long[] pos;
     final long[] labels;
     final int validTokens;
+    /** What a float16 training model's {@code loss_scale} input gets. */
+    float lossScale = 1f;
 
     Batches(long seed, int b, int s, int vocab) {
         this.b = b;
@@ -71,7 +73,8 @@ final class Batches {
                 "attention_mask", () -> Tensor.ofLongs(mask, b, s),
                 "position_ids", () -> Tensor.ofLongs(pos, b, s),
                 "labels", () -> Tensor.ofLongs(labels, b, s),
-                "loss_denominator", () -> Tensor.ofFloats(new float[] {denominator}, 1));
+                "loss_denominator", () -> Tensor.ofFloats(new float[] {denominator}, 1),
+                "loss_scale", () -> Tensor.ofFloats(new float[] {lossScale}, 1));
         List<Tensor> out = new ArrayList<>();
         for (String n : names) {
             out.add(all.get(n).get());
