@@ -212,7 +212,7 @@ public final class ArtifactBuilder {
         graphs.put(em, model(base, eval, opset));
         LazyWeights.write(graphs, FROZEN_WEIGHTS, externalDataThreshold);
         deleteStale(dir);
-        OptimizerModel.of(plan, decay.where(plan.weightDecay()) == WeightDecay.Where.OPTIMIZER)
+        OptimizerModel.of(plan, decay.where(plan.weightDecay()) == WeightDecay.Where.OPTIMIZER, params.size())
                 .write(om);
         CheckpointWriter cw = CheckpointWriter.create();
         params.forEach(cw::trainable);

@@ -1,5 +1,6 @@
 package dev.rectify.train;
 
+import dev.rectify.core.InvalidArgumentException;
 import dev.rectify.onnx.Builders;
 import dev.rectify.onnx.GraphBuilder;
 import dev.rectify.onnx.ModelBuilder;
@@ -7,6 +8,7 @@ import dev.rectify.onnx.Node;
 import dev.rectify.onnx.OnnxModel;
 import dev.rectify.onnx.Tensors;
 import dev.rectify.onnx.proto.OnnxProto.TensorProto.DataType;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -29,22 +31,36 @@ public final class OptimizerModel {
      * min(1, maxNorm / (norm + 1e-6))), deterministically. ORT feeds the sequence in its parameter map's iteration
      * order, which differs from run to run, and its InplaceClipGradNorm sums the per-tensor norms in that order, so
      * clipped runs differed in the last bits. Here the per-tensor squares are sorted before they are summed: the norm,
-     * hence the run, no longer depends on the order. Returns the name of the clipped sequence.
+     * hence the run, no longer depends on the order. The {@code count} tensors are taken out and put back one node
+     * each ({@code SequenceAt}, {@code SequenceConstruct}): a {@code SequenceMap} is a {@code Loop} whose per-tensor
+     * iterations cost 74 ms a step for the 336 LoRA tensors of a 24-layer model, about 4 % of its step. Returns the
+     * name of the clipped sequence.
      */
-    static String clipByGlobalNorm(GraphBuilder g, String gradients, float maxNorm) {
-        GraphBuilder sq = GraphBuilder.create("square_norm")
-                .input(Builders.tensorAnyShape("g", DataType.FLOAT))
-                .output(Builders.tensorAnyShape("s", DataType.FLOAT));
-        sq.node(Node.of("ReduceSumSquare", List.of("g"), List.of("s"))
-                .name("ReduceSumSquare")
-                .attr("keepdims", 0L));
-        g.node(Node.of("SequenceMap", List.of(gradients), List.of("clip.squares"))
-                .name("clip/Squares")
-                .attr("body", sq.build()));
-        g.node(Node.of("ConcatFromSequence", List.of("clip.squares"), List.of("clip.squares_vec"))
+    static String clipByGlobalNorm(GraphBuilder g, String gradients, float maxNorm, int count) {
+        if (count < 1) {
+            throw new InvalidArgumentException("clipping needs at least one gradient, got " + count);
+        }
+        List<String> parts = new ArrayList<>(count);
+        List<String> squares = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            String index = "clip.index." + i;
+            g.initializer(Tensors.scalar(index, (long) i));
+            String part = "clip.g." + i;
+            g.node(Node.of("SequenceAt", List.of(gradients, index), List.of(part))
+                    .name("clip/At/" + i));
+            String square = "clip.square." + i;
+            g.node(Node.of("ReduceSumSquare", List.of(part), List.of(square))
+                    .name("clip/Square/" + i)
+                    .attr("keepdims", 0L));
+            g.node(Node.of("Unsqueeze", List.of(square, "clip.axis0"), List.of(square + ".vec"))
+                    .name("clip/Vec/" + i));
+            parts.add(part);
+            squares.add(square + ".vec");
+        }
+        g.initializer(Tensors.ofLongs("clip.axis0", new long[] {0}, 1));
+        g.node(Node.of("Concat", squares, List.of("clip.squares_vec"))
                 .name("clip/Concat")
-                .attr("axis", 0L)
-                .attr("new_axis", 1L));
+                .attr("axis", 0L));
         g.node(Node.of("Shape", List.of("clip.squares_vec"), List.of("clip.count"))
                 .name("clip/Count"));
         g.node(Node.of("TopK", List.of("clip.squares_vec", "clip.count"), List.of("clip.sorted", "clip.order"))
@@ -64,29 +80,32 @@ public final class OptimizerModel {
                 .name("clip/Ratio"));
         g.node(Node.of("Min", List.of("clip.ratio", "clip.one"), List.of("clip.scale"))
                 .name("clip/Scale"));
-        GraphBuilder mul = GraphBuilder.create("scale_gradient")
-                .input(Builders.tensorAnyShape("g", DataType.FLOAT))
-                .input(Builders.tensor("c", DataType.FLOAT))
-                .output(Builders.tensorAnyShape("y", DataType.FLOAT));
-        mul.node(Node.of("Mul", List.of("g", "c"), List.of("y")).name("Mul"));
+        List<String> scaled = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            String y = "clip.scaled." + i;
+            g.node(Node.of("Mul", List.of(parts.get(i), "clip.scale"), List.of(y))
+                    .name("clip/Apply/" + i));
+            scaled.add(y);
+        }
         String clipped = gradients + ".clipped";
-        g.node(Node.of("SequenceMap", List.of(gradients, "clip.scale"), List.of(clipped))
-                .name("clip/Apply")
-                .attr("body", mul.build()));
+        g.node(Node.of("SequenceConstruct", scaled, List.of(clipped)).name("clip/Sequence"));
         return clipped;
     }
 
-    /** The optimizer model for {@code plan}'s AdamW settings and clipping, decaying every parameter. */
-    public static OnnxModel of(TrainingPlan plan) {
-        return of(plan, true);
+    /**
+     * The optimizer model for {@code plan}'s AdamW settings and clipping of {@code parameterCount} trained tensors,
+     * decaying every parameter.
+     */
+    public static OnnxModel of(TrainingPlan plan, int parameterCount) {
+        return of(plan, true, parameterCount);
     }
 
     /**
-     * The optimizer model for {@code plan}'s AdamW settings and clipping; {@code decay}: whether its AdamW node applies
-     * the plan's weight decay (to every parameter: one attribute for all), else 0 (none, or the trainer decays only
-     * the parameters that get it: {@link WeightDecay}).
+     * The optimizer model for {@code plan}'s AdamW settings and clipping of {@code parameterCount} trained tensors;
+     * {@code decay}: whether its AdamW node applies the plan's weight decay (to every parameter: one attribute for
+     * all), else 0 (none, or the trainer decays only the parameters that get it: {@link WeightDecay}).
      */
-    public static OnnxModel of(TrainingPlan plan, boolean decay) {
+    public static OnnxModel of(TrainingPlan plan, boolean decay, int parameterCount) {
         GraphBuilder g = GraphBuilder.create("rectify_adamw")
                 .input("learning_rate", DataType.FLOAT, 1)
                 .input("step", DataType.INT64, 1);
@@ -95,7 +114,7 @@ public final class OptimizerModel {
         }
         String grads = "gradients";
         if (plan.maxGradNorm() > 0 && plan.deterministicClipping()) {
-            grads = clipByGlobalNorm(g, "gradients", (float) plan.maxGradNorm());
+            grads = clipByGlobalNorm(g, "gradients", (float) plan.maxGradNorm(), parameterCount);
         } else if (plan.maxGradNorm() > 0) {
             grads = "gradients.clipped";
             g.node(Node.of("InplaceClipGradNorm", List.of("gradients"), List.of(grads))

@@ -131,7 +131,7 @@ class UntrainableModelTest {
     @Test
     void optimizerModelAttributesAreExplicit() {
         var plan = TrainingPlan.builder().weightDecay(0).maxGradNorm(0).build();
-        var g = OptimizerModel.of(plan).graph();
+        var g = OptimizerModel.of(plan, 3).graph();
         assertEquals(OptimizerModel.INPUTS, g.inputNames());
         assertEquals(1, g.nodes().size(), "no clipping node when max grad norm is 0");
         var adamw = g.nodes().get(0);
@@ -140,7 +140,7 @@ class UntrainableModelTest {
         }
         assertEquals(0f, adamw.attribute("weight_decay").orElseThrow().getF());
         assertEquals(0L, adamw.attribute("adam_mode").orElseThrow().getI());
-        var clipped = OptimizerModel.of(TrainingPlan.builder().build()).graph();
+        var clipped = OptimizerModel.of(TrainingPlan.builder().build(), 3).graph();
         var last = clipped.nodes().get(clipped.nodes().size() - 1);
         assertEquals("AdamWOptimizer", last.opType(), "AdamW comes after the clipping nodes");
         assertEquals("gradients.clipped", last.inputs().get(3), "AdamW reads the clipped gradients");
