@@ -28,6 +28,21 @@ import org.bytedeco.onnxruntime.StringVector;
  * status ORT returns is turned into an {@link OrtException} here.
  */
 public final class OrtRuntime {
+    /**
+     * JavaCPP refuses to allocate any native pointer, with an OutOfMemoryError, once the process's non-shared
+     * memory passes this limit (default: twice the maximum Java heap). In Rectify that memory is ONNX Runtime's
+     * (weights, activations, optimizer state), which JavaCPP neither allocates nor can free, so the default made a
+     * full fine-tune of a 125M-parameter model fail in a JVM with a 1 GiB heap. Lifted (0 = no limit) before any
+     * JavaCPP class is loaded, unless the application set it.
+     */
+    static final String MAX_PHYSICAL_BYTES = "org.bytedeco.javacpp.maxPhysicalBytes";
+
+    static {
+        if (System.getProperty(MAX_PHYSICAL_BYTES) == null) {
+            System.setProperty(MAX_PHYSICAL_BYTES, "0");
+        }
+    }
+
     private static volatile OrtRuntime instance;
 
     private final OrtApi api;
