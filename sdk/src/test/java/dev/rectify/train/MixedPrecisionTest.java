@@ -470,14 +470,8 @@ class MixedPrecisionTest {
         }
     }
 
-    @Test
-    void gradientCheckpointingKeepsTheBfloat16Gradients() {
-        TrainingPlan p = plan(true, ComputePrecision.BFLOAT16, true);
-        Map<String, float[]> ref = step(build(p, "ckpt-off"), 1);
-        TrainingArtifacts a = build(p.toBuilder().gradientCheckpointing(true).build(), "ckpt-on");
-        assertTrue(OnnxModel.read(a.trainingModel()).graph().nodes().stream()
-                .anyMatch(n -> n.name().startsWith("/recompute/")));
-        Map<String, float[]> got = step(a, 1);
+    /** The largest relative difference between the gradients of {@code got} and {@code ref}, over a's parameters. */
+    private static double worstGradient(Map<String, float[]> got, Map<String, float[]> ref, TrainingArtifacts a) {
         double worst = 0;
         for (String n : a.trainableParameters()) {
             worst = Math.max(
@@ -486,6 +480,17 @@ class MixedPrecisionTest {
                             got.get(ArtifactBuilder.GRAD_DEBUG_PREFIX + n),
                             ref.get(ArtifactBuilder.GRAD_DEBUG_PREFIX + n)));
         }
+        return worst;
+    }
+
+    @Test
+    void gradientCheckpointingKeepsTheBfloat16Gradients() {
+        TrainingPlan p = plan(true, ComputePrecision.BFLOAT16, true);
+        Map<String, float[]> ref = step(build(p, "ckpt-off"), 1);
+        TrainingArtifacts a = build(p.toBuilder().gradientCheckpointing(true).build(), "ckpt-on");
+        assertTrue(OnnxModel.read(a.trainingModel()).graph().nodes().stream()
+                .anyMatch(n -> n.name().startsWith("/recompute/")));
+        double worst = worstGradient(step(a, 1), ref, a);
         System.out.printf("bfloat16 emulated, gradient checkpointing on vs off: worst gradient rel %.2e%n", worst);
         // the recomputed forward is the same ops; a float32 last-bit difference can flip one bfloat16 rounding
         assertTrue(worst <= 1e-2, "worst " + worst);
@@ -497,15 +502,7 @@ class MixedPrecisionTest {
         Map<String, float[]> ref = step(build(p, "chunks-1"), 1);
         TrainingArtifacts a = build(p.toBuilder().lossChunks(4).build(), "chunks-4");
         assertFalse(OnnxModel.read(a.trainingModel()).graph().tensorNames().contains(ArtifactBuilder.LOGITS));
-        Map<String, float[]> got = step(a, 1);
-        double worst = 0;
-        for (String n : a.trainableParameters()) {
-            worst = Math.max(
-                    worst,
-                    rel(
-                            got.get(ArtifactBuilder.GRAD_DEBUG_PREFIX + n),
-                            ref.get(ArtifactBuilder.GRAD_DEBUG_PREFIX + n)));
-        }
+        double worst = worstGradient(step(a, 1), ref, a);
         System.out.printf("bfloat16 emulated, loss head in 4 blocks vs whole: worst gradient rel %.2e%n", worst);
         // the head stays float32 (chunked: 1e-7 level); a last-bit difference can flip one bfloat16 rounding after it
         assertTrue(worst <= 1e-2, "worst " + worst);
