@@ -11,6 +11,7 @@ import dev.rectify.core.Objective;
 import dev.rectify.data.JsonlDataset;
 import dev.rectify.job.TrainingSetup;
 import dev.rectify.model.BaseModel;
+import dev.rectify.train.Checkpointing;
 import dev.rectify.train.EvalMetrics;
 import dev.rectify.train.FineTuneOptions;
 import dev.rectify.train.HyperparameterNames;
@@ -180,6 +181,19 @@ final class FinetuneCommand implements Callable<Integer> {
     boolean resume;
 
     @Option(
+            names = "--checkpointing",
+            defaultValue = "none",
+            description = "Activation memory: none, layers (recompute each decoder layer in the backward pass) or "
+                    + "selective (recompute all but the weight products) (default ${DEFAULT-VALUE}).")
+    String checkpointing;
+
+    @Option(
+            names = "--loss-chunks",
+            defaultValue = "0",
+            description = "Run the loss head over K blocks of tokens (0: automatic; default ${DEFAULT-VALUE}).")
+    int lossChunks;
+
+    @Option(
             names = "--device",
             defaultValue = "cpu",
             description = "cpu, cpu:THREADS, cuda or cuda:ID (default ${DEFAULT-VALUE}).")
@@ -259,6 +273,15 @@ final class FinetuneCommand implements Callable<Integer> {
         return out;
     }
 
+    private static Checkpointing checkpointing(String name) {
+        for (Checkpointing c : Checkpointing.values()) {
+            if (c.name().equalsIgnoreCase(name)) {
+                return c;
+            }
+        }
+        throw new InvalidArgumentException("--checkpointing must be none, layers or selective, got '" + name + "'");
+    }
+
     @Override
     public Integer call() {
         Path train = data != null ? data : dataArg;
@@ -272,6 +295,7 @@ final class FinetuneCommand implements Callable<Integer> {
         }
         HyperparameterNames.apply(given(), b, "option ");
         b.checkpointEvery(checkpointEvery).resume(resume).runDir(runDir);
+        b.checkpointing(checkpointing(checkpointing)).lossChunks(lossChunks);
         if (evalData != null) {
             b.evalExamples(JsonlDataset.read(evalData));
         }

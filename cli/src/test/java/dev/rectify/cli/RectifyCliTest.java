@@ -85,6 +85,31 @@ class RectifyCliTest {
     }
 
     @Test
+    void finetuneTakesTheMemoryOptions(@TempDir Path dir) throws Exception {
+        Path data = dir.resolve("d.jsonl");
+        Files.writeString(data, "{\"prompt\": \"2+2=\", \"completion\": \"4\"}\n".repeat(4));
+        Run selective = run(
+                "finetune",
+                "--model",
+                MODEL,
+                "--checkpointing",
+                "selective",
+                "--loss-chunks",
+                "2",
+                "--max-steps",
+                "1",
+                "--out",
+                dir.resolve("a").toString(),
+                data.toString());
+        assertEquals(0, selective.code(), selective.err());
+        assertTrue(Files.exists(dir.resolve("a").resolve("adapter_model.safetensors")), selective.out());
+        Run bad = run("finetune", "--model", MODEL, "--checkpointing", "sometimes", data.toString());
+        assertEquals(1, bad.code());
+        assertTrue(bad.err().contains("none, layers or selective"), bad.err());
+        assertTrue(run("finetune", "--help").out().contains("--checkpointing"));
+    }
+
+    @Test
     void errorsAreOneClearLineAndNonZero(@TempDir Path empty) {
         Run missing = run("generate", "--model", empty.toString(), "--prompt", "hi");
         assertEquals(1, missing.code());

@@ -63,7 +63,7 @@ import java.util.regex.Pattern;
  */
 public final class ArtifactBuilder {
     /** Bumped whenever the artifacts this class writes change. Part of the cache key. */
-    public static final String VERSION = "rectify-artifacts-4";
+    public static final String VERSION = "rectify-artifacts-5";
 
     public static final String LOGITS = "logits";
     public static final String GRAD_NORM_SQ = "grad_norm_sq";
