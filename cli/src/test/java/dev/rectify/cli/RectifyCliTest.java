@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.awt.image.BufferedImage;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -59,10 +60,16 @@ class RectifyCliTest {
         assertTrue(gen.out().contains("--max-new-tokens") && gen.out().contains("--temperature"), gen.out());
     }
 
-    @Test
-    void finetuneTakesLoraTargets(@TempDir Path dir) throws Exception {
+    /** A JSONL file of four identical prompt/completion examples in {@code dir}. */
+    private static Path fourExamples(Path dir) throws IOException {
         Path data = dir.resolve("d.jsonl");
         Files.writeString(data, "{\"prompt\": \"2+2=\", \"completion\": \"4\"}\n".repeat(4));
+        return data;
+    }
+
+    @Test
+    void finetuneTakesLoraTargets(@TempDir Path dir) throws Exception {
+        Path data = fourExamples(dir);
         Run bad = run(
                 "finetune",
                 "--model",
@@ -86,8 +93,7 @@ class RectifyCliTest {
 
     @Test
     void finetuneTakesTheMemoryOptions(@TempDir Path dir) throws Exception {
-        Path data = dir.resolve("d.jsonl");
-        Files.writeString(data, "{\"prompt\": \"2+2=\", \"completion\": \"4\"}\n".repeat(4));
+        Path data = fourExamples(dir);
         Run selective = run(
                 "finetune",
                 "--model",
